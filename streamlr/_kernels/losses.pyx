@@ -1,0 +1,209 @@
+"""Per-sample losses of the SGD estimators, with scikit-learn's exact definitions.
+
+Design
+------
+* ``Loss`` is the virtual interface the sample loop calls once per sample:
+  ``loss(y, p)`` and ``dloss(y, p)`` = d loss / d p (the sign convention of
+  scikit-learn's ``cy_gradient``). Everything is ``double``.
+* ``p`` is the raw linear prediction ``w . x + b``. Classification losses take
+  ``y`` in {-1, +1}, except ``LogLoss`` which, as scikit-learn's half-binomial
+  loss, takes ``y`` in {0, 1}.
+* The +-1e12 clip of ``dloss`` belongs to plain SGD and is applied by the loop,
+  not here.
+* ``make_loss(name, epsilon)`` is the only constructor the Python layer uses;
+  ``_py_loss`` / ``_py_dloss`` are test hooks.
+"""
+from libc.math cimport exp, fabs, log, log1p
+
+
+cdef class Loss:
+    """Base class: subclasses override ``loss`` and ``dloss``."""
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        return 0.0
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        return 0.0
+
+    def _py_loss(self, double y, double p):
+        return self.loss(y, p)
+
+    def _py_dloss(self, double y, double p):
+        return self.dloss(y, p)
+
+
+cdef class Hinge(Loss):
+    """max(0, threshold - y p); threshold 0 is the perceptron loss."""
+    cdef double threshold
+
+    def __init__(self, double threshold=1.0):
+        self.threshold = threshold
+        self.is_hinge = True
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        cdef double z = p * y
+        return self.threshold - z if z <= self.threshold else 0.0
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        return -y if p * y <= self.threshold else 0.0
+
+
+cdef class SquaredHinge(Loss):
+    """max(0, threshold - y p)^2."""
+    cdef double threshold
+
+    def __init__(self, double threshold=1.0):
+        self.threshold = threshold
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        cdef double z = self.threshold - p * y
+        return z * z if z > 0 else 0.0
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        cdef double z = self.threshold - p * y
+        return -2 * y * z if z > 0 else 0.0
+
+
+cdef class ModifiedHuber(Loss):
+    """Zhang's (2004) quadratically smoothed hinge: (1 - yp)^2 on [-1, 1], -4yp below."""
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        cdef double z = p * y
+        if z >= 1.0:
+            return 0.0
+        if z >= -1.0:
+            return (1.0 - z) * (1.0 - z)
+        return -4.0 * z
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        cdef double z = p * y
+        if z >= 1.0:
+            return 0.0
+        if z >= -1.0:
+            return 2.0 * (1.0 - z) * -y
+        return -4.0 * y
+
+
+cdef inline double log1pexp(double x) noexcept nogil:
+    # log(1 + exp(x)) without overflow; the cut points are scikit-learn's, so
+    # the value is the same to the last bit.
+    if x <= -37:
+        return exp(x)
+    if x <= -2:
+        return log1p(exp(x))
+    if x <= 18:
+        return log(1. + exp(x))
+    if x <= 33.3:
+        return x + exp(-x)
+    return x
+
+
+cdef class LogLoss(Loss):
+    """Binomial log loss, y in {0, 1}: log(1 + exp(p)) - y p."""
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        return log1pexp(p) - y * p
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        # expit(p) - y, written to avoid overflowing exp for very negative p
+        cdef double e
+        if p > -37:
+            e = exp(-p)
+            return ((1 - y) - y * e) / (1 + e)
+        return exp(p) - y
+
+
+cdef class SquaredError(Loss):
+    """0.5 (p - y)^2."""
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        return 0.5 * (p - y) * (p - y)
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        return p - y
+
+
+cdef class Huber(Loss):
+    """0.5 r^2 for |r| <= epsilon, epsilon (|r| - epsilon / 2) beyond; r = y - p."""
+    cdef double epsilon
+
+    def __init__(self, double epsilon):
+        self.epsilon = epsilon
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        cdef double r = fabs(y - p)
+        if r <= self.epsilon:
+            return 0.5 * r * r
+        return self.epsilon * (r - 0.5 * self.epsilon)
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        cdef double r = p - y
+        if fabs(r) <= self.epsilon:
+            return r
+        return self.epsilon if r >= 0 else -self.epsilon
+
+
+cdef class EpsilonInsensitive(Loss):
+    """max(0, |y - p| - epsilon), the SVR loss."""
+    cdef double epsilon
+
+    def __init__(self, double epsilon):
+        self.epsilon = epsilon
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        cdef double r = fabs(y - p) - self.epsilon
+        return r if r > 0 else 0.0
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        if y - p > self.epsilon:
+            return -1.0
+        if p - y > self.epsilon:
+            return 1.0
+        return 0.0
+
+
+cdef class SquaredEpsilonInsensitive(Loss):
+    """max(0, |y - p| - epsilon)^2."""
+    cdef double epsilon
+
+    def __init__(self, double epsilon):
+        self.epsilon = epsilon
+
+    cdef double loss(self, double y, double p) noexcept nogil:
+        cdef double r = fabs(y - p) - self.epsilon
+        return r * r if r > 0 else 0.0
+
+    cdef double dloss(self, double y, double p) noexcept nogil:
+        cdef double z = y - p
+        if z > self.epsilon:
+            return -2 * (z - self.epsilon)
+        if z < -self.epsilon:
+            return 2 * (-z - self.epsilon)
+        return 0.0
+
+
+# name -> (class, takes epsilon?, positional args)
+_LOSSES = {
+    "hinge": (Hinge, False, (1.0,)),
+    "perceptron": (Hinge, False, (0.0,)),
+    "squared_hinge": (SquaredHinge, False, (1.0,)),
+    "modified_huber": (ModifiedHuber, False, ()),
+    "log_loss": (LogLoss, False, ()),
+    "squared_error": (SquaredError, False, ()),
+    "huber": (Huber, True, ()),
+    "epsilon_insensitive": (EpsilonInsensitive, True, ()),
+    "squared_epsilon_insensitive": (SquaredEpsilonInsensitive, True, ()),
+}
+
+LOSS_NAMES = tuple(_LOSSES)
+
+
+def make_loss(str name, double epsilon=0.1):
+    """Return the compiled loss called ``name`` (scikit-learn's loss names)."""
+    try:
+        cls, takes_eps, args = _LOSSES[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown loss {name!r}; expected one of {sorted(_LOSSES)}"
+        ) from None
+    return cls(epsilon) if takes_eps else cls(*args)

@@ -1,0 +1,478 @@
+"""The per-sample SGD loop: one epoch over a set of rows, for one binary problem.
+
+Design
+------
+Layers, from the outside in:
+
+* ``sgd_epoch`` (def): unpacks memoryviews into pointers, releases the GIL,
+  runs ``_epoch`` and returns its status and sums. No validation here: the
+  estimators validate once per call, before any state changes.
+* ``_epoch`` (nogil): the only per-sample loop. A row reaches it as
+  *(values, indices, nnz)* through ``row_at``; ``indices == NULL`` marks a
+  dense C-contiguous row, which the helpers below walk without an index
+  gather. Dense and CSR rows, float32 and float64 (fused ``floating``) share
+  this one loop body.
+* Row helpers ``_dot``, ``_add``, ``_add_average``, ``_l1_truncate``: the
+  only code that touches coordinates, each O(nnz of the row).
+
+State
+-----
+The weight vector is kept as ``wscale * w`` (Bottou's trick, as in
+scikit-learn): the L2 shrinkage of every sample is one multiplication of
+``wscale``, so a sparse row costs O(nnz), never O(n_features). Averaged SGD
+keeps ``(aw, average_a, average_b)`` so that the averaged vector is
+``(aw + average_a * w) / average_b`` (Bottou 2012, "Stochastic gradient
+descent tricks"). L1 uses the cumulative-penalty truncation of Tsuruoka,
+Tsujii and Ananiadou (2009): ``u`` is the total penalty any weight could have
+received, ``q[j]`` what weight ``j`` did receive.
+
+All of it lives in arrays owned by the estimator (``w``, ``aw``, ``q`` and the
+scalar slots of ``scal``), and this module writes the final values back, so a
+stream split into any sequence of calls gives bitwise the same model as one
+call. Arithmetic follows scikit-learn 1.9's ``_plain_sgd`` operation by
+operation (including its float32 rounding points) so that results agree with
+it to floating-point noise.
+"""
+from cython cimport floating
+from libc.math cimport fabs, isfinite, pow, sqrt
+
+from streamlr._kernels.losses cimport Loss
+
+# Slots of the per-problem scalar state row (float64), and the codes of the
+# penalties and learning-rate rules (scikit-learn's). C enums for the loop,
+# re-exported below for the Python layer.
+cdef enum:
+    SLOT_WSCALE = 0
+    SLOT_INTERCEPT = 1
+    SLOT_AVG_A = 2
+    SLOT_AVG_B = 3
+    SLOT_AVG_INTERCEPT = 4
+    SLOT_L1_U = 5
+    SLOT_SQNORM = 6
+    SLOT_L1NORM = 7
+    N_SLOTS = 8
+
+cdef enum:
+    PENALTY_NONE = 0
+    PENALTY_L1 = 1
+    PENALTY_L2 = 2
+    PENALTY_ELASTICNET = 3
+
+cdef enum:
+    LR_CONSTANT = 1
+    LR_OPTIMAL = 2
+    LR_INVSCALING = 3
+    LR_ADAPTIVE = 4
+    LR_PA1 = 5
+    LR_PA2 = 6
+
+SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
+         "average_a": SLOT_AVG_A, "average_b": SLOT_AVG_B,
+         "average_intercept": SLOT_AVG_INTERCEPT, "l1_u": SLOT_L1_U,
+         "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM}
+NUM_SLOTS = N_SLOTS
+PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
+             "elasticnet": PENALTY_ELASTICNET}
+LEARNING_RATES = {"constant": LR_CONSTANT, "optimal": LR_OPTIMAL,
+                  "invscaling": LR_INVSCALING, "adaptive": LR_ADAPTIVE,
+                  "pa1": LR_PA1, "pa2": LR_PA2}
+
+# scikit-learn clips the loss derivative of plain SGD to this magnitude.
+cdef double MAX_DLOSS = 1e12
+
+
+cdef struct Scalars:
+    double wscale
+    double intercept
+    double average_a
+    double average_b
+    double average_intercept
+    double u
+    double sq_norm
+    double l1_norm
+
+
+cdef class Config:
+    """Hyperparameters of one binary problem, read by the nogil loop."""
+    cdef public int penalty
+    cdef public double alpha
+    cdef public double l1_ratio
+    cdef public bint fit_intercept
+    cdef public int learning_rate
+    cdef public double eta0
+    cdef public double power_t
+    cdef public double optimal_init
+    cdef public double weight_pos
+    cdef public double weight_neg
+    cdef public double intercept_decay
+    cdef public long long average
+
+    def __init__(self, *, int penalty, double alpha, double l1_ratio,
+                 bint fit_intercept, int learning_rate, double eta0,
+                 double power_t, double optimal_init, double weight_pos,
+                 double weight_neg, double intercept_decay, long long average):
+        self.penalty = penalty
+        self.alpha = alpha
+        # Tsuruoka's split of the penalty, as scikit-learn fixes it
+        if penalty == PENALTY_L2:
+            l1_ratio = 0.0
+        elif penalty == PENALTY_L1:
+            l1_ratio = 1.0
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.optimal_init = optimal_init
+        self.weight_pos = weight_pos
+        self.weight_neg = weight_neg
+        self.intercept_decay = intercept_decay
+        self.average = average
+
+
+# ---------------------------------------------------------------------------
+# Row access and the coordinate helpers: the only code that knows the format.
+# ---------------------------------------------------------------------------
+
+cdef inline void row_at(const floating* values, const int* indices,
+                        const int* indptr, Py_ssize_t n_features, Py_ssize_t r,
+                        const floating** v, const int** idx,
+                        Py_ssize_t* nnz) noexcept nogil:
+    if indptr == NULL:          # dense: contiguous, no index array
+        v[0] = values + r * n_features
+        idx[0] = NULL
+        nnz[0] = n_features
+    else:
+        v[0] = values + indptr[r]
+        idx[0] = indices + indptr[r]
+        nnz[0] = indptr[r + 1] - indptr[r]
+
+
+cdef inline floating _dot(const floating* w, double wscale, const floating* v,
+                          const int* idx, Py_ssize_t nnz) noexcept nogil:
+    # products in the input precision, sum in double, then one scale:
+    # the rounding points of scikit-learn's WeightVector.dot
+    cdef double acc = 0.0
+    cdef Py_ssize_t k
+    if idx == NULL:
+        for k in range(nnz):
+            acc += w[k] * v[k]
+    else:
+        for k in range(nnz):
+            acc += w[idx[k]] * v[k]
+    acc *= wscale
+    return <floating>acc
+
+
+cdef inline double _sqnorm(const floating* v, Py_ssize_t nnz) noexcept nogil:
+    cdef double acc = 0.0, z
+    cdef Py_ssize_t k
+    for k in range(nnz):
+        z = v[k]
+        acc += z * z
+    return acc
+
+
+cdef inline void _add(floating* w, Scalars* s, const floating* v,
+                      const int* idx, Py_ssize_t nnz, floating c,
+                      bint track_norms) noexcept nogil:
+    # w += c * x in the scaled representation
+    cdef floating wscale = <floating>s.wscale
+    cdef floating step = c / wscale
+    cdef double l2 = 0.0, l1 = 0.0, val
+    cdef Py_ssize_t k, j
+    if not track_norms:
+        if idx == NULL:
+            for k in range(nnz):
+                w[k] = w[k] + <double>v[k] * step
+        else:
+            for k in range(nnz):
+                j = idx[k]
+                w[j] = w[j] + <double>v[k] * step
+        return
+    # scikit-learn's running norms, used only by the tol stopping rule: they
+    # cover the coordinates of the last row added (all of them when dense)
+    for k in range(nnz):
+        j = k if idx == NULL else idx[k]
+        val = v[k]
+        w[j] = w[j] + val * step
+        l2 += w[j] * w[j]
+        l1 += fabs(w[j])
+    s.sq_norm = l2 * (wscale * wscale)
+    s.l1_norm = l1 * wscale
+
+
+cdef inline void _add_average(floating* aw, Scalars* s, const floating* v,
+                              const int* idx, Py_ssize_t nnz, floating c,
+                              floating num_iter) noexcept nogil:
+    # Bottou's sparse averaging: aw only moves on the row's coordinates
+    cdef double mu = 1.0 / num_iter
+    cdef double wscale = s.wscale
+    cdef double coef = -c / wscale
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = k if idx == NULL else idx[k]
+        aw[j] += (s.average_a * <double>v[k] * coef)
+    if num_iter > 1:
+        s.average_b /= (1.0 - mu)
+    s.average_a += mu * s.average_b * wscale
+
+
+cdef inline void _reset_wscale(floating* w, floating* aw, Scalars* s,
+                               Py_ssize_t n_features) noexcept nogil:
+    # fold wscale (and the averaging coefficients) into the arrays: O(n_features),
+    # but only when wscale underflows, as scikit-learn does
+    cdef Py_ssize_t j
+    cdef floating a, binv, ws
+    if aw != NULL:
+        a = <floating>s.average_a
+        binv = <floating>(1.0 / s.average_b)
+        for j in range(n_features):
+            aw[j] = (aw[j] + a * w[j]) * binv
+        s.average_a = 0.0
+        s.average_b = 1.0
+    ws = <floating>s.wscale
+    for j in range(n_features):
+        w[j] *= ws
+    s.wscale = 1.0
+
+
+cdef inline void _scale(floating* w, floating* aw, Scalars* s, floating c,
+                        Py_ssize_t n_features, double threshold) noexcept nogil:
+    s.wscale *= c
+    s.sq_norm *= (c * c)
+    s.l1_norm *= fabs(c)
+    if s.wscale < threshold:
+        _reset_wscale(w, aw, s, n_features)
+
+
+cdef inline void _l1_truncate(floating* w, floating* q, Scalars* s,
+                              const int* idx, Py_ssize_t nnz) noexcept nogil:
+    # Tsuruoka et al. (2009): clip each touched weight towards zero by the
+    # penalty it has not received yet, never across zero
+    cdef double wscale = s.wscale, u = s.u, z
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = k if idx == NULL else idx[k]
+        z = w[j]
+        if wscale * z > 0.0:
+            w[j] = max(0.0, w[j] - ((u + q[j]) / wscale))
+        elif wscale * z < 0.0:
+            w[j] = min(0.0, w[j] + ((u - q[j]) / wscale))
+        q[j] += wscale * (w[j] - z)
+
+
+# ---------------------------------------------------------------------------
+# The loop.
+# ---------------------------------------------------------------------------
+
+cdef Py_ssize_t _epoch(
+    floating* w, floating* aw, floating* q, Scalars* s,
+    const floating* values, const int* indices, const int* indptr,
+    Py_ssize_t n_features, const floating* y, const floating* sample_weight,
+    const Py_ssize_t* order, Py_ssize_t n_rows,
+    Loss loss, Config cfg, double* t, double eta_adaptive,
+    bint track_objective, double* sums, double* last_eta,
+) noexcept nogil:
+    """Visit ``order[:n_rows]`` once. Returns n_rows, or -(i + 1) when sample
+    i produced a non-finite prediction, step or intercept (the state is then
+    partly updated: the caller restores its snapshot)."""
+    cdef Py_ssize_t i, r, nnz
+    cdef const floating* v
+    cdef const int* idx
+    cdef floating yi, sw, class_weight, norm
+    cdef double p, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
+    cdef double threshold = 1e-9 if floating is double else 1e-6
+    cdef int lr = cfg.learning_rate, penalty = cfg.penalty
+    cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
+    cdef double sumloss = 0.0, objective = 0.0
+    cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
+    if lr == LR_ADAPTIVE:
+        eta = eta_adaptive
+
+    for i in range(n_rows):
+        r = order[i]
+        row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
+        yi = y[r]
+        sw = sample_weight[r]
+
+        p = _dot(w, s.wscale, v, idx, nnz) + s.intercept
+        if not isfinite(p):
+            sums[0] += sumloss
+            sums[1] += objective
+            return -(i + 1)
+        if lr == LR_OPTIMAL:
+            eta = 1.0 / (alpha * (cfg.optimal_init + t[0] - 1))
+        elif lr == LR_INVSCALING:
+            eta = cfg.eta0 / pow(t[0], cfg.power_t)
+
+        # progressive loss: measured before learning from the sample
+        cur_loss = loss.loss(yi, p)
+        sumloss += cur_loss
+        if track_objective:
+            objective += cur_loss
+            if lr != LR_PA1 and lr != LR_PA2 and penalty > 0:
+                norm = <floating>sqrt(s.sq_norm)
+                objective += alpha * ((1 - l1_ratio) * 0.5 * norm ** 2
+                                      + l1_ratio * <floating>s.l1_norm)
+
+        class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
+
+        if lr == LR_PA1:
+            sq = _sqnorm(v, nnz)
+            if sq == 0:
+                continue          # no step and no tick, as scikit-learn
+            update = min(cfg.eta0, loss.loss(yi, p) / sq)
+        elif lr == LR_PA2:
+            sq = _sqnorm(v, nnz)
+            update = loss.loss(yi, p) / (sq + 0.5 / cfg.eta0)
+        else:
+            dloss = loss.dloss(yi, p)
+            if dloss < -MAX_DLOSS:
+                dloss = -MAX_DLOSS
+            elif dloss > MAX_DLOSS:
+                dloss = MAX_DLOSS
+            update = -eta * dloss
+        if lr >= LR_PA1:
+            if loss.is_hinge:
+                update *= yi
+            elif yi - p < 0:
+                update *= -1
+        update *= class_weight * sw
+        if not isfinite(update):
+            sums[0] += sumloss
+            sums[1] += objective
+            return -(i + 1)
+
+        if penalty >= PENALTY_L2:
+            # never scale to a negative value when eta * alpha is too large
+            _scale(w, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
+                   n_features, threshold)
+        if update != 0.0:
+            _add(w, s, v, idx, nnz, <floating>update, track_objective)
+        if cfg.fit_intercept:
+            intercept_update = update
+            if intercept_update != 0:
+                s.intercept += intercept_update * cfg.intercept_decay
+                if not isfinite(s.intercept):
+                    sums[0] += sumloss
+                    sums[1] += objective
+                    return -(i + 1)
+
+        if 0 < cfg.average <= t[0]:
+            _add_average(aw, s, v, idx, nnz, <floating>update,
+                         <floating>(t[0] - cfg.average + 1))
+            s.average_intercept += ((s.intercept - s.average_intercept)
+                                    / (t[0] - cfg.average + 1))
+
+        if has_l1:
+            s.u += l1_ratio * eta * alpha
+            _l1_truncate(w, q, s, idx, nnz)
+
+        t[0] += 1
+    last_eta[0] = eta
+    sums[0] += sumloss
+    sums[1] += objective
+    return n_rows
+
+
+def sgd_epoch(
+    floating[::1] w,
+    floating[::1] aw,
+    floating[::1] q,
+    double[::1] scal,
+    const floating[::1] values,
+    const int[::1] indices,
+    const int[::1] indptr,
+    const floating[::1] y,
+    const floating[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    Loss loss,
+    Config cfg,
+    double t,
+    double eta_adaptive=0.0,
+    bint track_objective=False,
+):
+    """One pass of plain SGD over the rows ``order`` for one binary problem.
+
+    For each row x with target y (scikit-learn's update, Bottou 2010)::
+
+        p      = w . x + b                         (measured loss: L(y, p))
+        eta    = schedule(t)
+        g      = clip(dL/dp, -1e12, 1e12) * class_weight * sample_weight
+        w     *= max(0, 1 - eta * alpha * (1 - l1_ratio))   (l2, elasticnet)
+        w     -= eta * g * x ;  b -= eta * g * intercept_decay
+        l1 / elasticnet: cumulative-penalty truncation of the row's weights
+        t     += 1
+
+    Parameters
+    ----------
+    w, aw, q : raw weights, raw average weights (empty when not averaging),
+        L1 penalties received (empty without L1); updated in place.
+    scal : float64 scalar state (slots ``SLOT_*``); updated in place.
+    values, indices, indptr : CSR arrays, or for a dense C-contiguous matrix
+        its ravelled values with empty ``indices`` and ``indptr``.
+    y, sample_weight : per-row target (in the loss's encoding) and weight.
+    order : the rows to visit, in order.
+    t : scikit-learn's update counter (updates done + 1) at the first row.
+
+    Returns
+    -------
+    (status, t, sum_loss, sum_objective, last_eta): status is the number of
+    rows visited, or -(i + 1) if row ``order[i]`` made the model non-finite.
+    """
+    cdef Py_ssize_t n_features = w.shape[0]
+    cdef Py_ssize_t n_rows = order.shape[0]
+    cdef Scalars s
+    cdef double sums[2]
+    cdef double last_eta = float("nan")
+    cdef Py_ssize_t status
+    cdef floating* aw_p = &aw[0] if aw.shape[0] > 0 else NULL
+    cdef floating* q_p = &q[0] if q.shape[0] > 0 else NULL
+    cdef const int* ind_p = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef const int* ptr_p = &indptr[0] if indptr.shape[0] > 0 else NULL
+    cdef const floating* val_p = &values[0] if values.shape[0] > 0 else NULL
+    if n_rows == 0:
+        return 0, t, 0.0, 0.0, last_eta
+    if n_features == 0:
+        raise ValueError("the weight vector is empty")
+    s.wscale = scal[SLOT_WSCALE]
+    s.intercept = scal[SLOT_INTERCEPT]
+    s.average_a = scal[SLOT_AVG_A]
+    s.average_b = scal[SLOT_AVG_B]
+    s.average_intercept = scal[SLOT_AVG_INTERCEPT]
+    s.u = scal[SLOT_L1_U]
+    s.sq_norm = scal[SLOT_SQNORM]
+    s.l1_norm = scal[SLOT_L1NORM]
+    sums[0] = 0.0
+    sums[1] = 0.0
+    with nogil:
+        status = _epoch(&w[0], aw_p, q_p, &s, val_p, ind_p, ptr_p, n_features,
+                        &y[0], &sample_weight[0], &order[0], n_rows, loss, cfg,
+                        &t, eta_adaptive, track_objective, sums, &last_eta)
+    scal[SLOT_WSCALE] = s.wscale
+    scal[SLOT_INTERCEPT] = s.intercept
+    scal[SLOT_AVG_A] = s.average_a
+    scal[SLOT_AVG_B] = s.average_b
+    scal[SLOT_AVG_INTERCEPT] = s.average_intercept
+    scal[SLOT_L1_U] = s.u
+    scal[SLOT_SQNORM] = s.sq_norm
+    scal[SLOT_L1NORM] = s.l1_norm
+    return status, t, sums[0], sums[1], last_eta
+
+
+def materialize(const floating[::1] w, const floating[::1] aw, double[::1] scal,
+                floating[::1] out_w, floating[::1] out_aw):
+    """Write ``wscale * w`` into ``out_w`` and, when averaging, the averaged
+    weights ``(aw + average_a * w) / average_b`` into ``out_aw``, with the
+    rounding of scikit-learn's ``reset_wscale``. The state is not changed."""
+    cdef Py_ssize_t j, n = w.shape[0]
+    cdef floating ws = <floating>scal[SLOT_WSCALE]
+    cdef floating a = <floating>scal[SLOT_AVG_A]
+    cdef floating binv = <floating>(1.0 / scal[SLOT_AVG_B])
+    with nogil:
+        for j in range(n):
+            out_w[j] = w[j] * ws
+        if aw.shape[0] > 0 and out_aw.shape[0] > 0:
+            for j in range(n):
+                out_aw[j] = (aw[j] + a * w[j]) * binv

@@ -1,0 +1,922 @@
+"""scikit-learn's SGDClassifier / SGDRegressor on streamlr's compiled per-sample loop.
+
+The estimators own every piece of training state as NumPy arrays (see
+``_State``); the kernel ``streamlr._kernels.sgd.sgd_epoch`` updates them in
+place, one binary problem and one pass at a time. Python does what happens
+once per call or per epoch: validation, the validation split, stopping rules,
+shuffling, one-vs-rest bookkeeping.
+"""
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._kernels import sgd as _k
+from .._kernels.losses import make_loss
+from ..exceptions import DivergenceError
+
+MAX_INT = np.iinfo(np.int32).max
+# scikit-learn's smaller intercept step on sparse input (plain SGD only)
+SPARSE_INTERCEPT_DECAY = 0.01
+_EMPTY_INT = np.empty(0, dtype=np.intc)
+
+CLASSIFICATION_LOSSES = (
+    "hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron",
+    "squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive",
+)
+REGRESSION_LOSSES = (
+    "squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive",
+)
+
+
+class _State:
+    """Kernel state of K binary problems over d features, as NumPy arrays.
+
+    ``w`` holds raw weights (the model is ``scal[:, wscale] * w``), ``aw`` raw
+    averaged weights, ``q`` the L1 penalty each weight received, ``scal`` the
+    scalar slots of ``streamlr._kernels.sgd.SLOTS``. ``aw`` and ``q`` have zero
+    columns when averaging / L1 is off.
+    """
+
+    def __init__(self, n_problems, n_features, dtype, average, l1, coef=None,
+                 intercept=None):
+        self.w = np.zeros((n_problems, n_features), dtype=dtype)
+        if coef is not None:
+            self.w[...] = coef
+        self.aw = np.zeros((n_problems, n_features if average else 0), dtype=dtype)
+        self.q = np.zeros((n_problems, n_features if l1 else 0), dtype=dtype)
+        self.scal = np.zeros((n_problems, _k.NUM_SLOTS), dtype=np.float64)
+        self.scal[:, _k.SLOTS["wscale"]] = 1.0
+        self.scal[:, _k.SLOTS["average_b"]] = 1.0
+        if intercept is not None:
+            self.scal[:, _k.SLOTS["intercept"]] = intercept
+
+    def arrays(self):
+        return (self.w, self.aw, self.q, self.scal)
+
+    def snapshot(self, cols=None):
+        """Copy what a call may change: every column, or only ``cols``."""
+        if cols is None:
+            return [a.copy() for a in self.arrays()]
+        return [a[:, cols].copy() if a.shape[1] else None for a in self.arrays()[:3]] + [
+            self.scal.copy()
+        ]
+
+    def restore(self, snap, cols=None):
+        for a, s in zip(self.arrays(), snap):
+            if s is None:
+                continue
+            if cols is None or a is self.scal:
+                a[...] = s
+            else:
+                a[:, cols] = s
+
+    def materialize(self, averaged):
+        """(coef, intercept) as the model predicts with them."""
+        coef = np.empty_like(self.w)
+        avg = np.empty_like(self.w) if averaged else np.empty((self.w.shape[0], 0), self.w.dtype)
+        for k in range(self.w.shape[0]):
+            _k.materialize(self.w[k], self.aw[k], self.scal[k], coef[k], avg[k])
+        if averaged:
+            return avg, self.scal[:, _k.SLOTS["average_intercept"]].astype(self.w.dtype)
+        return coef, self.scal[:, _k.SLOTS["intercept"]].astype(self.w.dtype)
+
+
+def _as_kernel_input(X):
+    """(values, indices, indptr) views of a validated dense or CSR X, no copy
+    of the values. CSR structure is checked (index bounds) since the kernel
+    trusts it."""
+    if sp.issparse(X):
+        if X.indptr.dtype != np.intc or X.indices.dtype != np.intc:
+            if X.nnz > MAX_INT:
+                raise ValueError("sparse input with more than 2**31 - 1 stored values")
+        indices = np.ascontiguousarray(X.indices, dtype=np.intc)
+        indptr = np.ascontiguousarray(X.indptr, dtype=np.intc)
+        n, d = X.shape
+        if indptr.shape[0] != n + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+            raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
+        if indptr[-1] > indices.shape[0] or indptr[-1] > X.data.shape[0]:
+            raise ValueError("invalid CSR matrix: indptr points past the stored values")
+        used = indices[: indptr[-1]]
+        if used.size and (used.min() < 0 or used.max() >= d):
+            raise ValueError(
+                f"invalid CSR matrix: column indices must lie in [0, {d}), "
+                f"found {used.min()}..{used.max()}"
+            )
+        return np.ascontiguousarray(X.data), indices, indptr
+    return X.reshape(-1), _EMPTY_INT, _EMPTY_INT
+
+
+def _check_sample_weight(sample_weight, n_samples, dtype):
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=dtype)
+    if isinstance(sample_weight, numbers.Number):
+        sw = np.full(n_samples, sample_weight, dtype=dtype)
+    else:
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind not in "biuf":
+            raise ValueError(f"sample_weight must be numeric, got dtype {sw.dtype}")
+        sw = np.ascontiguousarray(sw, dtype=dtype)
+        if sw.ndim != 1:
+            raise ValueError(
+                f"Sample weights must be 1D array or scalar, got {sw.ndim}D array."
+            )
+        if sw.shape != (n_samples,):
+            raise ValueError(
+                f"sample_weight.shape == {sw.shape}, expected {(n_samples,)}!"
+            )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(sw < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    return sw
+
+
+class _BaseSGD(BaseEstimator):
+    """Shared machinery of the classifier and the regressor."""
+
+    _is_classifier = False
+
+    # -- hyperparameters -------------------------------------------------------
+
+    def _validate_params(self, for_partial_fit=False):
+        """Check every hyperparameter once per call, before any state changes."""
+        losses = CLASSIFICATION_LOSSES if self._is_classifier else REGRESSION_LOSSES
+        if self.loss not in losses:
+            raise ValueError(f"The 'loss' parameter must be one of {losses}; got {self.loss!r}.")
+        if self.penalty not in ("l2", "l1", "elasticnet", None):
+            raise ValueError(
+                "The 'penalty' parameter must be one of 'l2', 'l1', 'elasticnet' "
+                f"or None; got {self.penalty!r}."
+            )
+        if self.learning_rate not in _k.LEARNING_RATES:
+            raise ValueError(
+                f"The 'learning_rate' parameter must be one of {sorted(_k.LEARNING_RATES)}; "
+                f"got {self.learning_rate!r}."
+            )
+
+        def real(name, low=None, low_open=False, high=None, high_open=False, none=False):
+            v = getattr(self, name)
+            if v is None and none:
+                return
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+                raise ValueError(f"The '{name}' parameter must be a finite real number; got {v!r}.")
+            if low is not None and (v < low or (low_open and v == low)):
+                raise ValueError(
+                    f"The '{name}' parameter must be {'>' if low_open else '>='} {low}; got {v!r}."
+                )
+            if high is not None and (v > high or (high_open and v == high)):
+                raise ValueError(
+                    f"The '{name}' parameter must be {'<' if high_open else '<='} {high}; got {v!r}."
+                )
+
+        def integer(name, low):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+                raise ValueError(f"The '{name}' parameter must be an integer >= {low}; got {v!r}.")
+
+        real("alpha", 0.0)
+        real("l1_ratio", 0.0, high=1.0, none=True)
+        real("epsilon", 0.0)
+        real("eta0", 0.0, low_open=True)
+        real("power_t")
+        real("tol", 0.0, none=True)
+        real("validation_fraction", 0.0, True, 1.0, True)
+        integer("max_iter", 1)
+        integer("n_iter_no_change", 1)
+        for name in ("fit_intercept", "shuffle", "early_stopping", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"The '{name}' parameter must be a bool; got {getattr(self, name)!r}.")
+        if not isinstance(self.average, (bool, np.bool_)) and not (
+            isinstance(self.average, numbers.Integral) and self.average > 0
+        ):
+            raise ValueError(
+                f"The 'average' parameter must be a bool or an integer > 0; got {self.average!r}."
+            )
+        if not isinstance(self.verbose, (numbers.Integral, bool)):
+            raise ValueError(f"The 'verbose' parameter must be an int; got {self.verbose!r}.")
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping should be False with partial_fit")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
+                "to compute the optimal learning rate."
+            )
+        if self.learning_rate in ("pa1", "pa2"):
+            needed = "hinge" if self._is_classifier else "epsilon_insensitive"
+            if self.loss != needed:
+                raise ValueError(
+                    f"Learning rate '{self.learning_rate}' only works with loss '{needed}'."
+                )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+
+    def _config(self, loss, sparse, weight_pos=1.0, weight_neg=1.0):
+        alpha = float(self.alpha)
+        optimal_init = 0.0
+        if self.learning_rate == "optimal":
+            # Bottou's heuristic: choose t0 so that the first rate matches a
+            # typical weight of size 1/sqrt(alpha)
+            typw = np.sqrt(1.0 / np.sqrt(alpha))
+            eta0 = typw / max(1.0, loss._py_dloss(1.0, -typw))
+            optimal_init = 1.0 / (eta0 * alpha)
+        return _k.Config(
+            penalty=_k.PENALTIES[self.penalty],
+            alpha=alpha,
+            l1_ratio=0.0 if self.l1_ratio is None else float(self.l1_ratio),
+            fit_intercept=bool(self.fit_intercept),
+            learning_rate=_k.LEARNING_RATES[self.learning_rate],
+            eta0=float(self.eta0),
+            power_t=float(self.power_t),
+            optimal_init=optimal_init,
+            weight_pos=float(weight_pos),
+            weight_neg=float(weight_neg),
+            intercept_decay=SPARSE_INTERCEPT_DECAY if sparse else 1.0,
+            average=int(self.average),
+        )
+
+    # -- state -----------------------------------------------------------------
+
+    def _new_state(self, n_problems, n_features, dtype, coef=None, intercept=None):
+        self._state = _State(
+            n_problems, n_features, dtype, average=self.average > 0,
+            l1=self.penalty in ("l1", "elasticnet"), coef=coef, intercept=intercept,
+        )
+        self._progress = np.zeros(2)  # summed progressive loss, samples counted
+        self._sparse_coef = None
+        self.lr_ = float("nan")
+
+    def _ensure_state_layout(self):
+        """After set_params between partial_fit calls (average or L1 switched
+        on), grow the optional arrays, keeping everything else."""
+        st = self._state
+        k, d = st.w.shape
+        if self.average and st.aw.shape[1] == 0:
+            st.aw = np.zeros((k, d), dtype=st.w.dtype)
+        if self.penalty in ("l1", "elasticnet") and st.q.shape[1] == 0:
+            st.q = np.zeros((k, d), dtype=st.w.dtype)
+
+    def _averaged(self):
+        return bool(self.average) and self.average <= self.t_ - 1
+
+    def _coef_intercept(self):
+        """(coef, intercept) of shape (K, d), (K,) as predictions use them."""
+        return self._state.materialize(self._averaged())
+
+    def _set_coef(self, value):
+        st = self._state
+        value = np.asarray(value, dtype=st.w.dtype).reshape(st.w.shape)
+        st.w[...] = value
+        st.scal[:, _k.SLOTS["wscale"]] = 1.0
+        if st.aw.shape[1]:
+            st.aw[...] = value
+            st.scal[:, _k.SLOTS["average_a"]] = 0.0
+            st.scal[:, _k.SLOTS["average_b"]] = 1.0
+
+    def _set_intercept(self, value):
+        st = self._state
+        value = np.asarray(value, dtype=np.float64).reshape(-1)
+        st.scal[:, _k.SLOTS["intercept"]] = value
+        st.scal[:, _k.SLOTS["average_intercept"]] = value
+
+    @property
+    def intercept_(self):
+        if "_state" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__} has no attribute 'intercept_' (not fitted)")
+        return self._coef_intercept()[1]
+
+    @intercept_.setter
+    def intercept_(self, value):
+        self._set_intercept(value)
+
+    @property
+    def progressive_loss_(self):
+        """Mean loss of every sample seen since the model was initialised,
+        measured just before the model learned from it (Vowpal Wabbit's
+        progressive validation loss); one-vs-rest: mean over the problems."""
+        check_is_fitted(self, "t_")
+        s, n = self._progress
+        return s / n if n else float("nan")
+
+    def densify(self):
+        """Convert ``coef_`` (back) to a dense array (no-op when dense)."""
+        check_is_fitted(self, "t_", msg="Estimator, %(name)s, must be fitted before densifying.")
+        self._sparse_coef = None
+        return self
+
+    def sparsify(self):
+        """Represent ``coef_`` as a scipy.sparse CSR matrix. Training state is
+        not affected: further ``fit``/``partial_fit`` calls work and return to
+        a dense ``coef_``."""
+        check_is_fitted(self, "t_", msg="Estimator, %(name)s, must be fitted before sparsifying.")
+        self._sparse_coef = sp.csr_matrix(self._coef_intercept()[0])
+        return self
+
+    # -- the training driver ---------------------------------------------------
+
+    def _validation_mask(self, y, sample_weight):
+        n = y.shape[0]
+        mask = np.zeros(n, dtype=bool)
+        if not self.early_stopping:
+            return mask
+        splitter = StratifiedShuffleSplit if self._is_classifier else ShuffleSplit
+        cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
+        idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
+        if not np.any(sample_weight[idx_val] > 0):
+            raise ValueError(
+                "The sample weights for validation set are all zero, consider using a"
+                " different random state."
+            )
+        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+            raise ValueError(
+                f"Splitting {n} samples into a train set and a validation set with "
+                f"validation_fraction={self.validation_fraction!r} led to an empty set "
+                f"({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please either "
+                "change validation_fraction, increase number of samples, or disable "
+                "early_stopping."
+            )
+        mask[idx_val] = True
+        return mask
+
+    def _train(self, X, targets, sample_weight, configs, loss, max_iter, seeds,
+               val_mask=None, val_scorers=None):
+        """Run up to ``max_iter`` epochs of every binary problem k on its
+        targets ``targets[k]``; returns n_iter (the max over problems).
+
+        On divergence the caller's snapshot is restored by the caller; here
+        we raise ``DivergenceError``."""
+        st = self._state
+        values, indices, indptr = _as_kernel_input(X)
+        n = X.shape[0]
+        train_idx = np.arange(n, dtype=np.intp)
+        if val_mask is not None and val_mask.any():
+            train_idx = np.flatnonzero(~val_mask).astype(np.intp)
+        n_train = train_idx.shape[0]
+        tol = -np.inf if self.tol is None else self.tol
+        stop_rule = max_iter > 1 or self.early_stopping
+        # scikit-learn's objective needs running norms; skip them when unused
+        track = stop_rule and not self.early_stopping and self.tol is not None
+        t_start = float(self.t_)
+        n_iter = 0
+        for k, cfg in enumerate(configs):
+            w, aw, q, scal = st.w[k], st.aw[k], st.q[k], st.scal[k]
+            if track:
+                wd = w.astype(np.float64) * scal[_k.SLOTS["wscale"]]
+                scal[_k.SLOTS["sq_norm"]] = wd @ wd
+                scal[_k.SLOTS["l1_norm"]] = np.abs(wd).sum()
+            rng = np.random.RandomState(seeds[k]) if self.shuffle else None
+            t = t_start
+            eta = float(self.eta0)
+            best_obj, best_score, no_improve = np.inf, -np.inf, 0
+            for epoch in range(max_iter):
+                order = rng.permutation(train_idx) if self.shuffle else train_idx
+                if self.verbose:
+                    print(f"-- Epoch {epoch + 1}")
+                status, t_new, sum_loss, sum_obj, last_eta = _k.sgd_epoch(
+                    w, aw, q, scal, values, indices, indptr, targets[k],
+                    sample_weight, order, loss, cfg, t, eta, track,
+                )
+                if status < 0:
+                    i = -status - 1
+                    raise DivergenceError(
+                        f"The model became non-finite at update t={t_new - 1:.0f} "
+                        f"(sample {order[i]} of this call, epoch {epoch + 1}) with "
+                        f"learning rate {last_eta if np.isfinite(last_eta) else eta:.3g}. "
+                        "Scaling input data with StandardScaler or MinMaxScaler, or a "
+                        "lower learning rate (eta0), might help."
+                    )
+                t = t_new
+                self._progress += (sum_loss / len(configs), n_train / len(configs))
+                if np.isfinite(last_eta):
+                    self.lr_ = float(last_eta)
+                if max_iter > 1 and not np.all(np.isfinite(w)):
+                    raise DivergenceError(
+                        f"Floating-point overflow in the weights at epoch {epoch + 1}; "
+                        "scale the input (StandardScaler) or lower the learning rate."
+                    )
+                if not stop_rule:
+                    continue
+                if self.early_stopping:
+                    score = val_scorers(k)
+                    no_improve = no_improve + 1 if score < best_score + tol else 0
+                    best_score = max(best_score, score)
+                    if self.verbose:
+                        print(f"T: {t - 1:.0f}, Avg. loss: {sum_loss / n_train:f}, "
+                              f"Validation score: {score:f}, lr: {self.lr_:.3g}")
+                else:
+                    obj = sum_obj / n_train
+                    no_improve = no_improve + 1 if obj > best_obj - tol else 0
+                    best_obj = min(best_obj, obj)
+                    if self.verbose:
+                        print(f"T: {t - 1:.0f}, Avg. loss: {sum_loss / n_train:f}, "
+                              f"lr: {self.lr_:.3g}, progressive loss: "
+                              f"{self.progressive_loss_:f}")
+                if no_improve >= self.n_iter_no_change:
+                    if self.learning_rate == "adaptive" and eta > 1e-6:
+                        eta /= 5
+                        no_improve = 0
+                    else:
+                        if self.verbose:
+                            print(f"Convergence after {epoch + 1} epochs")
+                        break
+            n_iter = max(n_iter, epoch + 1)
+        return n_iter
+
+    def _transaction(self, X, fn):
+        """Run ``fn()`` so that an exception leaves the estimator as it was:
+        attributes by a shallow copy, the in-place state arrays by a snapshot
+        of the columns this call can touch (O(nnz) for sparse input)."""
+        saved = dict(self.__dict__)
+        st = self.__dict__.get("_state")
+        snap = cols = None
+        if st is not None:
+            if sp.issparse(X) and X.shape[1] > 64 and X.nnz < X.shape[1]:
+                cols = np.unique(X.indices)
+            snap = st.snapshot(cols), self._progress.copy()
+        try:
+            return fn()
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if snap is not None:
+                st.restore(snap[0], cols)
+                self._progress[...] = snap[1]
+            raise
+
+    def _seeds(self, n):
+        rs = check_random_state(self.random_state)
+        return rs.randint(MAX_INT, size=n)
+
+    def _finish_fit(self):
+        if self.tol is not None and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+
+    def _decision(self, X):
+        check_is_fitted(self, "t_")
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        coef = self.coef_
+        coef = coef.reshape(-1, coef.shape[-1]) if not sp.issparse(coef) else coef
+        scores = safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
+        return scores
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class SGDClassifier(ClassifierMixin, _BaseSGD):
+    """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`
+    (scikit-learn 1.9): same parameters, defaults, attributes and results
+    (with ``shuffle=False``, to floating-point noise), on streamlr's compiled
+    per-sample loop. See scikit-learn's documentation for every parameter.
+
+    Differences from scikit-learn, on purpose:
+
+    * State carries across ``partial_fit`` calls: the L1 cumulative penalty
+      (Tsuruoka et al. 2009), the averaging state and the weight scale are
+      kept, so any chunking of a stream trains bitwise the same model as one
+      call. scikit-learn resets the L1 state at every call, so a stream fed
+      row by row ends up far less sparse than the same rows fed at once.
+    * Per-call work is proportional to the data, not to ``n_features``.
+    * ``early_stopping`` scores the true current model (scikit-learn scores
+      the weights before their L2 scale is applied, and for ``log_loss``
+      compares {-1, 1} predictions with {0, 1} labels).
+    * Labels outside ``classes`` in ``partial_fit`` raise a ``ValueError``.
+    * ``intercept_`` has the dtype of ``coef_``.
+    * ``shuffle=True`` uses NumPy's generator, so shuffled runs differ from
+      scikit-learn's.
+
+    Added attributes: ``progressive_loss_`` (mean loss of each sample just
+    before learning from it) and ``lr_`` (learning rate of the last update).
+    """
+
+    _is_classifier = True
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+
+    @property
+    def coef_(self):
+        if "_state" not in self.__dict__:
+            raise AttributeError("SGDClassifier has no attribute 'coef_' (not fitted)")
+        if self._sparse_coef is not None:
+            return self._sparse_coef
+        return self._coef_intercept()[0]
+
+    @coef_.setter
+    def coef_(self, value):
+        if sp.issparse(value):
+            self._sparse_coef = value
+            return
+        self._sparse_coef = None
+        self._set_coef(value)
+
+    def _encode(self, y, k):
+        """Targets of binary problem k in the loss's encoding."""
+        pos = self.classes_[1] if len(self.classes_) == 2 else self.classes_[k]
+        neg = 0.0 if self.loss == "log_loss" else -1.0
+        return np.where(y == pos, 1.0, neg).astype(self._state.w.dtype)
+
+    def _problem_weights(self, class_weight):
+        if len(self.classes_) == 2:
+            return [(class_weight[1], class_weight[0])]
+        return [(cw, 1.0) for cw in class_weight]
+
+    def _fit_chunk(self, X, y, sample_weight, max_iter, class_weight, val_mask=None):
+        loss = make_loss(self.loss, self.epsilon)
+        sparse = sp.issparse(X)
+        configs = [self._config(loss, sparse, p, n) for p, n in self._problem_weights(class_weight)]
+        targets = [self._encode(y, k) for k in range(len(configs))]
+        scorer = None
+        if val_mask is not None and val_mask.any():
+            Xv, swv = X[val_mask], sample_weight[val_mask]
+            tv = [t[val_mask] for t in targets]
+
+            def scorer(k):
+                # accuracy of the current binary model on its own labels
+                coef, icpt = self._state.materialize(False)
+                pred = safe_sparse_dot(Xv, coef[k]) + icpt[k] > 0
+                return float(np.average(pred == (tv[k] > 0), weights=swv))
+
+        seeds = self._seeds(len(configs))
+        n_iter = self._train(X, targets, sample_weight, configs, loss, max_iter,
+                             seeds, val_mask, scorer)
+        self.n_iter_ = n_iter
+        self.t_ += n_iter * X.shape[0]
+
+    def _validate_xy(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+            order="C", accept_large_sparse=False, reset=reset,
+        )
+        check_classification_targets(y)
+        if X.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) (shape=%s)." % (X.shape,))
+        return X, y
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Learn from one chunk of a stream: one pass of SGD over its rows.
+
+        The model after any sequence of ``partial_fit`` calls equals the
+        model after one call over the concatenated rows (``shuffle=False``),
+        bitwise. ``classes`` is required on the first call.
+        """
+        return self._transaction(X, lambda: self._partial_fit(X, y, classes, sample_weight))
+
+    def _partial_fit(self, X, y, classes, sample_weight):
+        first = "_state" not in self.__dict__
+        if first:
+            self._validate_params(for_partial_fit=True)
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit. In order "
+                    "to use 'balanced' weights, use compute_class_weight('balanced', "
+                    "classes=classes, y=y) on a large enough sample of the stream and "
+                    "pass the resulting weights as the class_weight parameter."
+                )
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        X, y = self._validate_xy(X, y, reset=first)
+        if first:
+            classes_ = unique_labels(classes)
+            if len(classes_) < 2:
+                raise ValueError(
+                    "The number of classes has to be greater than one; got %d class"
+                    % len(classes_)
+                )
+        else:
+            classes_ = self.classes_
+            if classes is not None and not np.array_equal(classes_, unique_labels(classes)):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on last call to "
+                    f"partial_fit, was: {classes_!r}"
+                )
+            if X.dtype != self._state.w.dtype:
+                X = X.astype(self._state.w.dtype)
+        unknown = ~np.isin(y, classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels not in classes: {np.unique(y[unknown])[:10]!r}; "
+                f"classes are {classes_!r}"
+            )
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        class_weight = compute_class_weight(self.class_weight, classes=classes_, y=y)
+        if first:
+            self.classes_ = classes_
+            k = 1 if len(classes_) == 2 else len(classes_)
+            self._new_state(k, X.shape[1], X.dtype)
+            self.t_ = 1.0
+        else:
+            self._ensure_state_layout()
+        self._fit_chunk(X, y, sample_weight, 1, class_weight)
+        return self
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``)."""
+        return self._transaction(
+            X, lambda: self._fit(X, y, coef_init, intercept_init, sample_weight)
+        )
+
+    def _fit(self, X, y, coef_init, intercept_init, sample_weight):
+        self._validate_params()
+        X, y = self._validate_xy(X, y, reset=True)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got %d class"
+                % len(classes)
+            )
+        k = 1 if len(classes) == 2 else len(classes)
+        d = X.shape[1]
+        if self.warm_start and "_state" in self.__dict__ and coef_init is None:
+            coef_init = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=X.dtype)
+            if coef_init.size != k * d or (k > 1 and coef_init.shape != (k, d)):
+                raise ValueError("Provided coef_init does not match dataset.")
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64)
+            if intercept_init.size != k:
+                raise ValueError("Provided intercept_init does not match dataset.")
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
+        val_mask = self._validation_mask(y, sample_weight)
+        self.classes_ = classes
+        self._new_state(
+            k, d, X.dtype,
+            coef=None if coef_init is None else coef_init.reshape(k, d),
+            intercept=None if intercept_init is None else intercept_init.reshape(k),
+        )
+        self.t_ = 1.0
+        self._fit_chunk(X, y, sample_weight, self.max_iter, class_weight, val_mask)
+        self._finish_fit()
+        return self
+
+    def decision_function(self, X):
+        """Signed distance to the hyperplane, per class (1-D when binary)."""
+        scores = self._decision(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Predicted class labels."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            idx = (scores > 0).astype(int)
+        else:
+            idx = scores.argmax(axis=1)
+        return self.classes_[idx]
+
+    def _check_proba(self):
+        if self.loss not in ("log_loss", "modified_huber"):
+            raise AttributeError(
+                "probability estimates are not available for loss=%r" % self.loss
+            )
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        """Probability estimates (``log_loss`` and ``modified_huber`` only).
+
+        Binary ``log_loss``: the logistic function of the decision function;
+        one-vs-rest: normalised binary estimates (Zadrozny and Elkan 2002).
+        ``modified_huber``: ``(clip(decision, -1, 1) + 1) / 2``, normalised.
+        """
+        check_is_fitted(self, "t_")
+        scores = self.decision_function(X)
+        binary = scores.ndim == 1
+        if self.loss == "log_loss":
+            prob = 1.0 / (1.0 + np.exp(-scores))
+            if binary:
+                return np.vstack([1 - prob, prob]).T
+            return prob / prob.sum(axis=1).reshape((prob.shape[0], -1))
+        prob = (np.clip(scores, -1, 1) + 1.0) / 2.0
+        if binary:
+            return np.vstack([1 - prob, prob]).T
+        prob_sum = prob.sum(axis=1)
+        all_zero = prob_sum == 0
+        if np.any(all_zero):
+            prob[all_zero, :] = 1
+            prob_sum[all_zero] = len(self.classes_)
+        return prob / prob_sum.reshape((prob.shape[0], -1))
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        """Log of ``predict_proba``."""
+        return np.log(self.predict_proba(X))
+
+
+class SGDRegressor(RegressorMixin, _BaseSGD):
+    """Linear regression trained by SGD (squared error, Huber, epsilon-insensitive).
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`
+    (scikit-learn 1.9) on streamlr's compiled per-sample loop; see
+    :class:`SGDClassifier` for the deliberate differences from scikit-learn
+    and the added attributes ``progressive_loss_`` and ``lr_``.
+    """
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+
+    @property
+    def coef_(self):
+        if "_state" not in self.__dict__:
+            raise AttributeError("SGDRegressor has no attribute 'coef_' (not fitted)")
+        if self._sparse_coef is not None:
+            return self._sparse_coef
+        return self._coef_intercept()[0][0]
+
+    @coef_.setter
+    def coef_(self, value):
+        if sp.issparse(value):
+            self._sparse_coef = value
+            return
+        self._sparse_coef = None
+        self._set_coef(value)
+
+    def _validate_xy(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+            order="C", accept_large_sparse=False, reset=reset, y_numeric=True,
+        )
+        if X.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) (shape=%s)." % (X.shape,))
+        return X, np.ascontiguousarray(y, dtype=X.dtype)
+
+    def _fit_chunk(self, X, y, sample_weight, max_iter, val_mask=None):
+        loss = make_loss(self.loss, self.epsilon)
+        cfg = self._config(loss, sp.issparse(X))
+        scorer = None
+        if val_mask is not None and val_mask.any():
+            Xv, yv, swv = X[val_mask], y[val_mask], sample_weight[val_mask]
+
+            def scorer(k):
+                coef, icpt = self._state.materialize(False)
+                return r2_score(yv, safe_sparse_dot(Xv, coef[0]) + icpt[0], sample_weight=swv)
+
+        seeds = self._seeds(1)
+        n_iter = self._train(X, [y], sample_weight, [cfg], loss, max_iter, seeds,
+                             val_mask, scorer)
+        self.n_iter_ = n_iter
+        self.t_ += n_iter * X.shape[0]
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Learn from one chunk of a stream: one pass of SGD over its rows.
+
+        Any chunking of a stream trains bitwise the same model as one call
+        (``shuffle=False``)."""
+        return self._transaction(X, lambda: self._partial_fit(X, y, sample_weight))
+
+    def _partial_fit(self, X, y, sample_weight):
+        first = "_state" not in self.__dict__
+        if first:
+            self._validate_params(for_partial_fit=True)
+        X, y = self._validate_xy(X, y, reset=first)
+        if not first and X.dtype != self._state.w.dtype:
+            X = X.astype(self._state.w.dtype)
+            y = y.astype(X.dtype)
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if first:
+            self._new_state(1, X.shape[1], X.dtype)
+            self.t_ = 1.0
+        else:
+            self._ensure_state_layout()
+        self._fit_chunk(X, y, sample_weight, 1)
+        return self
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``)."""
+        return self._transaction(
+            X, lambda: self._fit(X, y, coef_init, intercept_init, sample_weight)
+        )
+
+    def _fit(self, X, y, coef_init, intercept_init, sample_weight):
+        self._validate_params()
+        X, y = self._validate_xy(X, y, reset=True)
+        d = X.shape[1]
+        if self.warm_start and "_state" in self.__dict__ and coef_init is None:
+            coef_init = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=X.dtype).ravel()
+            if coef_init.shape != (d,):
+                raise ValueError("Provided coef_init does not match dataset.")
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64)
+            if intercept_init.shape not in ((1,), ()):
+                raise ValueError("Provided intercept_init does not match dataset.")
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        val_mask = self._validation_mask(y, sample_weight)
+        self._new_state(1, d, X.dtype, coef=coef_init,
+                        intercept=None if intercept_init is None else intercept_init.reshape(1))
+        self.t_ = 1.0
+        self._fit_chunk(X, y, sample_weight, self.max_iter, val_mask)
+        self._finish_fit()
+        return self
+
+    def predict(self, X):
+        """Predicted targets."""
+        return self._decision(X).ravel()
