@@ -117,6 +117,25 @@ def _as_kernel_input(X):
     return X.reshape(-1), _EMPTY_INT, _EMPTY_INT
 
 
+def _raise_if_row_not_finite(X, r):
+    """The kernel stops at a non-finite prediction: that is how NaN or
+    infinity in X is detected, without a separate pass over the data."""
+    row = X.data[X.indptr[r]:X.indptr[r + 1]] if sp.issparse(X) else X[r]
+    if not np.all(np.isfinite(row)):
+        raise ValueError(f"Input X contains NaN or infinity (in row {r}).")
+
+
+def _check_validation_rows_finite(Xv):
+    # validation rows are never read by the kernel: check them here
+    if not np.all(np.isfinite(Xv.data if sp.issparse(Xv) else Xv)):
+        raise ValueError("Input X contains NaN or infinity (in the validation rows).")
+
+
+def _check_targets_finite(y):
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
+
+
 def _check_sample_weight(sample_weight, n_samples, dtype):
     if sample_weight is None:
         return np.ones(n_samples, dtype=dtype)
@@ -388,6 +407,7 @@ class _BaseSGD(BaseEstimator):
                 )
                 if status < 0:
                     i = -status - 1
+                    _raise_if_row_not_finite(X, order[i])
                     raise DivergenceError(
                         f"The model became non-finite at update t={t_new - 1:.0f} "
                         f"(sample {order[i]} of this call, epoch {epoch + 1}) with "
@@ -572,25 +592,31 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self._sparse_coef = None
         self._set_coef(value)
 
-    def _encode(self, y, k):
+    def _encode(self, label_idx, k):
         """Targets of binary problem k in the loss's encoding."""
-        pos = self.classes_[1] if len(self.classes_) == 2 else self.classes_[k]
+        pos = 1 if len(self.classes_) == 2 else k
         neg = 0.0 if self.loss == "log_loss" else -1.0
-        return np.where(y == pos, 1.0, neg).astype(self._state.w.dtype)
+        return np.where(label_idx == pos, 1.0, neg).astype(self._state.w.dtype)
+
+    def _class_weight(self, classes, y):
+        if self.class_weight is None:  # the common case, without a pass over y
+            return np.ones(len(classes))
+        return compute_class_weight(self.class_weight, classes=classes, y=y)
 
     def _problem_weights(self, class_weight):
         if len(self.classes_) == 2:
             return [(class_weight[1], class_weight[0])]
         return [(cw, 1.0) for cw in class_weight]
 
-    def _fit_chunk(self, X, y, sample_weight, max_iter, class_weight, val_mask=None):
+    def _fit_chunk(self, X, label_idx, sample_weight, max_iter, class_weight, val_mask=None):
         loss = make_loss(self.loss, self.epsilon)
         sparse = sp.issparse(X)
         configs = [self._config(loss, sparse, p, n) for p, n in self._problem_weights(class_weight)]
-        targets = [self._encode(y, k) for k in range(len(configs))]
+        targets = [self._encode(label_idx, k) for k in range(len(configs))]
         scorer = None
         if val_mask is not None and val_mask.any():
             Xv, swv = X[val_mask], sample_weight[val_mask]
+            _check_validation_rows_finite(Xv)
             tv = [t[val_mask] for t in targets]
 
             def scorer(k):
@@ -606,14 +632,29 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self.t_ += n_iter * X.shape[0]
 
     def _validate_xy(self, X, y, reset):
+        # Finiteness of X is checked by the kernel as it reads each row (a
+        # non-finite value makes the prediction non-finite); the call is then
+        # undone and a ValueError names the row. This saves a pass over X.
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             order="C", accept_large_sparse=False, reset=reset,
+            ensure_all_finite=False,
         )
-        check_classification_targets(y)
         if X.shape[0] == 0:
             raise ValueError("Found array with 0 sample(s) (shape=%s)." % (X.shape,))
         return X, y
+
+    def _label_index(self, y, classes):
+        """Index of each label in ``classes`` (sorted); labels outside raise."""
+        idx = np.searchsorted(classes, y)
+        np.clip(idx, 0, len(classes) - 1, out=idx)
+        bad = classes[idx] != y
+        if bad.any():
+            raise ValueError(
+                f"y contains labels not in classes: {np.unique(y[bad])[:10]!r}; "
+                f"classes are {classes!r}"
+            )
+        return idx
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Learn from one chunk of a stream: one pass of SGD over its rows.
@@ -654,14 +695,9 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 )
             if X.dtype != self._state.w.dtype:
                 X = X.astype(self._state.w.dtype)
-        unknown = ~np.isin(y, classes_)
-        if unknown.any():
-            raise ValueError(
-                f"y contains labels not in classes: {np.unique(y[unknown])[:10]!r}; "
-                f"classes are {classes_!r}"
-            )
+        label_idx = self._label_index(y, classes_)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        class_weight = compute_class_weight(self.class_weight, classes=classes_, y=y)
+        class_weight = self._class_weight(classes_, y)
         if first:
             self.classes_ = classes_
             k = 1 if len(classes_) == 2 else len(classes_)
@@ -669,7 +705,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             self.t_ = 1.0
         else:
             self._ensure_state_layout()
-        self._fit_chunk(X, y, sample_weight, 1, class_weight)
+        self._fit_chunk(X, label_idx, sample_weight, 1, class_weight)
         return self
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -681,7 +717,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
         self._validate_params()
         X, y = self._validate_xy(X, y, reset=True)
-        classes = np.unique(y)
+        check_classification_targets(y)
+        classes, label_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
                 "The number of classes has to be greater than one; got %d class"
@@ -702,7 +739,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             if intercept_init.size != k:
                 raise ValueError("Provided intercept_init does not match dataset.")
         sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
+        class_weight = self._class_weight(classes, y)
         val_mask = self._validation_mask(y, sample_weight)
         self.classes_ = classes
         self._new_state(
@@ -711,7 +748,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             intercept=None if intercept_init is None else intercept_init.reshape(k),
         )
         self.t_ = 1.0
-        self._fit_chunk(X, y, sample_weight, self.max_iter, class_weight, val_mask)
+        self._fit_chunk(X, label_idx, sample_weight, self.max_iter, class_weight, val_mask)
         self._finish_fit()
         return self
 
@@ -840,9 +877,11 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             order="C", accept_large_sparse=False, reset=reset, y_numeric=True,
+            ensure_all_finite=False,  # X: checked by the kernel, see the classifier
         )
         if X.shape[0] == 0:
             raise ValueError("Found array with 0 sample(s) (shape=%s)." % (X.shape,))
+        _check_targets_finite(y)
         return X, np.ascontiguousarray(y, dtype=X.dtype)
 
     def _fit_chunk(self, X, y, sample_weight, max_iter, val_mask=None):
@@ -851,6 +890,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         scorer = None
         if val_mask is not None and val_mask.any():
             Xv, yv, swv = X[val_mask], y[val_mask], sample_weight[val_mask]
+            _check_validation_rows_finite(Xv)
 
             def scorer(k):
                 coef, icpt = self._state.materialize(False)
