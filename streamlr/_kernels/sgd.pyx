@@ -50,7 +50,8 @@ cdef enum:
     SLOT_L1_U = 5
     SLOT_SQNORM = 6
     SLOT_L1NORM = 7
-    N_SLOTS = 8
+    SLOT_T = 8
+    N_SLOTS = 9
 
 cdef enum:
     PENALTY_NONE = 0
@@ -69,7 +70,7 @@ cdef enum:
 SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_a": SLOT_AVG_A, "average_b": SLOT_AVG_B,
          "average_intercept": SLOT_AVG_INTERCEPT, "l1_u": SLOT_L1_U,
-         "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM}
+         "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T}
 NUM_SLOTS = N_SLOTS
 PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
              "elasticnet": PENALTY_ELASTICNET}
@@ -341,7 +342,9 @@ cdef Py_ssize_t _epoch(
         if lr == LR_PA1:
             sq = _sqnorm(v, nnz)
             if sq == 0:
-                continue          # no step and no tick, as scikit-learn
+                # scikit-learn skips the sample without a tick of t; the
+                # estimator keeps this t (slot "t") for the next call
+                continue
             update = min(cfg.eta0, loss.loss(yi, p) / sq)
         elif lr == LR_PA2:
             sq = _sqnorm(v, nnz)
@@ -481,7 +484,7 @@ def sgd_epoch(
     return status, t, sums[0], sums[1], last_eta
 
 
-def materialize(const floating[::1] w, const floating[::1] aw, double[::1] scal,
+def materialize(const floating[::1] w, const floating[::1] aw, const double[::1] scal,
                 floating[::1] out_w, floating[::1] out_aw):
     """Write ``wscale * w`` into ``out_w`` and, when averaging, the averaged
     weights ``(aw + average_a * w) / average_b`` into ``out_aw``, with the

@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn import get_config
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -58,6 +59,9 @@ class _State:
         self.scal = np.zeros((n_problems, _k.NUM_SLOTS), dtype=np.float64)
         self.scal[:, _k.SLOTS["wscale"]] = 1.0
         self.scal[:, _k.SLOTS["average_b"]] = 1.0
+        # the kernel's own t: scikit-learn's t_ except where its kernel does
+        # not tick (a zero row under pa1); kept so chunking stays invisible
+        self.scal[:, _k.SLOTS["t"]] = 1.0
         if intercept is not None:
             self.scal[:, _k.SLOTS["intercept"]] = intercept
 
@@ -136,7 +140,7 @@ def _check_targets_finite(y):
         raise ValueError("Input y contains NaN or infinity.")
 
 
-def _check_sample_weight(sample_weight, n_samples, dtype):
+def _check_sample_weight(sample_weight, n_samples, dtype, allow_all_zero=False):
     if sample_weight is None:
         return np.ones(n_samples, dtype=dtype)
     if isinstance(sample_weight, numbers.Number):
@@ -156,8 +160,9 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
             )
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight contains NaN or infinity.")
-    if np.any(sw < 0):
-        raise ValueError("sample_weight must be non-negative.")
+    # negative weights are accepted, as scikit-learn does; all-zero weights not
+    if not allow_all_zero and not np.any(sw):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return sw
 
 
@@ -276,9 +281,14 @@ class _BaseSGD(BaseEstimator):
         self.lr_ = float("nan")
 
     def _ensure_state_layout(self):
-        """After set_params between partial_fit calls (average or L1 switched
-        on), grow the optional arrays, keeping everything else."""
+        """Before training on existing state: copy arrays that are read-only
+        (a model loaded from a memory map), and grow the optional arrays when
+        set_params switched averaging or L1 on between partial_fit calls."""
         st = self._state
+        for name in ("w", "aw", "q", "scal"):
+            a = getattr(st, name)
+            if not a.flags.writeable:
+                setattr(st, name, a.copy())
         k, d = st.w.shape
         if self.average and st.aw.shape[1] == 0:
             st.aw = np.zeros((k, d), dtype=st.w.dtype)
@@ -338,7 +348,11 @@ class _BaseSGD(BaseEstimator):
         not affected: further ``fit``/``partial_fit`` calls work and return to
         a dense ``coef_``."""
         check_is_fitted(self, "t_", msg="Estimator, %(name)s, must be fitted before sparsifying.")
-        self._sparse_coef = sp.csr_matrix(self._coef_intercept()[0])
+        coef = self.coef_
+        coef = sp.csr_array(coef)
+        if get_config().get("sparse_interface", "spmatrix") == "spmatrix":
+            coef = sp.csr_matrix(coef)  # scikit-learn's default sparse container
+        self._sparse_coef = coef
         return self
 
     # -- the training driver ---------------------------------------------------
@@ -394,7 +408,7 @@ class _BaseSGD(BaseEstimator):
                 scal[_k.SLOTS["sq_norm"]] = wd @ wd
                 scal[_k.SLOTS["l1_norm"]] = np.abs(wd).sum()
             rng = np.random.RandomState(seeds[k]) if self.shuffle else None
-            t = t_start
+            t = t_start if max_iter > 1 else scal[_k.SLOTS["t"]]
             eta = float(self.eta0)
             best_obj, best_score, no_improve = np.inf, -np.inf, 0
             for epoch in range(max_iter):
@@ -450,6 +464,7 @@ class _BaseSGD(BaseEstimator):
                             print(f"Convergence after {epoch + 1} epochs")
                         break
             n_iter = max(n_iter, epoch + 1)
+            scal[_k.SLOTS["t"]] = t
         return n_iter
 
     def _transaction(self, X, fn):
@@ -478,6 +493,8 @@ class _BaseSGD(BaseEstimator):
         return rs.randint(MAX_INT, size=n)
 
     def _finish_fit(self):
+        # a partial_fit after fit starts where scikit-learn's would: at t_
+        self._state.scal[:, _k.SLOTS["t"]] = self.t_
         if self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
@@ -488,10 +505,8 @@ class _BaseSGD(BaseEstimator):
     def _decision(self, X):
         check_is_fitted(self, "t_")
         X = validate_data(self, X, accept_sparse="csr", reset=False)
-        coef = self.coef_
-        coef = coef.reshape(-1, coef.shape[-1]) if not sp.issparse(coef) else coef
-        scores = safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
-        return scores
+        coef, intercept = self._coef_intercept()  # also right after sparsify()
+        return safe_sparse_dot(X, coef.T, dense_output=True) + intercept
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -586,11 +601,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     @coef_.setter
     def coef_(self, value):
-        if sp.issparse(value):
-            self._sparse_coef = value
-            return
-        self._sparse_coef = None
-        self._set_coef(value)
+        self._set_coef(value.toarray() if sp.issparse(value) else value)
+        self._sparse_coef = value if sp.issparse(value) else None
 
     def _encode(self, label_idx, k):
         """Targets of binary problem k in the loss's encoding."""
@@ -696,7 +708,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             if X.dtype != self._state.w.dtype:
                 X = X.astype(self._state.w.dtype)
         label_idx = self._label_index(y, classes_)
-        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype,
+                                             allow_all_zero=self.early_stopping)
         class_weight = self._class_weight(classes_, y)
         if first:
             self.classes_ = classes_
@@ -738,7 +751,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
             if intercept_init.size != k:
                 raise ValueError("Provided intercept_init does not match dataset.")
-        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype,
+                                             allow_all_zero=self.early_stopping)
         class_weight = self._class_weight(classes, y)
         val_mask = self._validation_mask(y, sample_weight)
         self.classes_ = classes
@@ -867,11 +881,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     @coef_.setter
     def coef_(self, value):
-        if sp.issparse(value):
-            self._sparse_coef = value
-            return
-        self._sparse_coef = None
-        self._set_coef(value)
+        self._set_coef(value.toarray() if sp.issparse(value) else value)
+        self._sparse_coef = value if sp.issparse(value) else None
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
