@@ -51,7 +51,9 @@ cdef enum:
     SLOT_SQNORM = 6
     SLOT_L1NORM = 7
     SLOT_T = 8
-    N_SLOTS = 9
+    SLOT_LOSS_SUM = 9
+    SLOT_N_SEEN = 10
+    N_SLOTS = 11
 
 cdef enum:
     PENALTY_NONE = 0
@@ -70,7 +72,8 @@ cdef enum:
 SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_a": SLOT_AVG_A, "average_b": SLOT_AVG_B,
          "average_intercept": SLOT_AVG_INTERCEPT, "l1_u": SLOT_L1_U,
-         "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T}
+         "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T,
+         "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN}
 NUM_SLOTS = N_SLOTS
 PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
              "elasticnet": PENALTY_ELASTICNET}
@@ -91,6 +94,8 @@ cdef struct Scalars:
     double u
     double sq_norm
     double l1_norm
+    double loss_sum     # progressive loss, summed sample by sample over all calls
+    double n_seen
 
 
 cdef class Config:
@@ -327,9 +332,12 @@ cdef Py_ssize_t _epoch(
         elif lr == LR_INVSCALING:
             eta = cfg.eta0 / pow(t[0], cfg.power_t)
 
-        # progressive loss: measured before learning from the sample
+        # progressive loss: measured before learning from the sample; the
+        # running total lives in the state, so chunking cannot change it
         cur_loss = loss.loss(yi, p)
         sumloss += cur_loss
+        s.loss_sum += cur_loss
+        s.n_seen += 1
         if track_objective:
             objective += cur_loss
             if lr != LR_PA1 and lr != LR_PA2 and penalty > 0:
@@ -392,8 +400,8 @@ cdef Py_ssize_t _epoch(
             s.u += l1_ratio * eta * alpha
             _l1_truncate(w, q, s, idx, nnz)
 
+        last_eta[0] = eta
         t[0] += 1
-    last_eta[0] = eta
     sums[0] += sumloss
     sums[1] += objective
     return n_rows
@@ -442,7 +450,10 @@ def sgd_epoch(
     Returns
     -------
     (status, t, sum_loss, sum_objective, last_eta): status is the number of
-    rows visited, or -(i + 1) if row ``order[i]`` made the model non-finite.
+    rows visited, or -(i + 1) if row ``order[i]`` made the model non-finite;
+    sums are over this call; last_eta is the rate of the last update made
+    (NaN if none). The running progressive loss is in the state slots
+    ``loss_sum`` and ``n_seen``.
     """
     cdef Py_ssize_t n_features = w.shape[0]
     cdef Py_ssize_t n_rows = order.shape[0]
@@ -467,6 +478,8 @@ def sgd_epoch(
     s.u = scal[SLOT_L1_U]
     s.sq_norm = scal[SLOT_SQNORM]
     s.l1_norm = scal[SLOT_L1NORM]
+    s.loss_sum = scal[SLOT_LOSS_SUM]
+    s.n_seen = scal[SLOT_N_SEEN]
     sums[0] = 0.0
     sums[1] = 0.0
     with nogil:
@@ -481,6 +494,8 @@ def sgd_epoch(
     scal[SLOT_L1_U] = s.u
     scal[SLOT_SQNORM] = s.sq_norm
     scal[SLOT_L1NORM] = s.l1_norm
+    scal[SLOT_LOSS_SUM] = s.loss_sum
+    scal[SLOT_N_SEEN] = s.n_seen
     return status, t, sums[0], sums[1], last_eta
 
 

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -276,7 +277,6 @@ class _BaseSGD(BaseEstimator):
             n_problems, n_features, dtype, average=self.average > 0,
             l1=self.penalty in ("l1", "elasticnet"), coef=coef, intercept=intercept,
         )
-        self._progress = np.zeros(2)  # summed progressive loss, samples counted
         self._sparse_coef = None
         self.lr_ = float("nan")
 
@@ -334,8 +334,9 @@ class _BaseSGD(BaseEstimator):
         measured just before the model learned from it (Vowpal Wabbit's
         progressive validation loss); one-vs-rest: mean over the problems."""
         check_is_fitted(self, "t_")
-        s, n = self._progress
-        return s / n if n else float("nan")
+        scal = self._state.scal
+        n = scal[:, _k.SLOTS["n_seen"]].sum()
+        return scal[:, _k.SLOTS["loss_sum"]].sum() / n if n else float("nan")
 
     def densify(self):
         """Convert ``coef_`` (back) to a dense array (no-op when dense)."""
@@ -430,7 +431,6 @@ class _BaseSGD(BaseEstimator):
                         "lower learning rate (eta0), might help."
                     )
                 t = t_new
-                self._progress += (sum_loss / len(configs), n_train / len(configs))
                 if np.isfinite(last_eta):
                     self.lr_ = float(last_eta)
                 if max_iter > 1 and not np.all(np.isfinite(w)):
@@ -477,15 +477,14 @@ class _BaseSGD(BaseEstimator):
         if st is not None:
             if sp.issparse(X) and X.shape[1] > 64 and X.nnz < X.shape[1]:
                 cols = np.unique(X.indices)
-            snap = st.snapshot(cols), self._progress.copy()
+            snap = st.snapshot(cols)
         try:
             return fn()
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             if snap is not None:
-                st.restore(snap[0], cols)
-                self._progress[...] = snap[1]
+                st.restore(snap, cols)
             raise
 
     def _seeds(self, n):
@@ -799,7 +798,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         scores = self.decision_function(X)
         binary = scores.ndim == 1
         if self.loss == "log_loss":
-            prob = 1.0 / (1.0 + np.exp(-scores))
+            prob = expit(scores)
             if binary:
                 return np.vstack([1 - prob, prob]).T
             return prob / prob.sum(axis=1).reshape((prob.shape[0], -1))
