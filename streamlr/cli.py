@@ -57,7 +57,7 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=100, help="events per partial_fit call")
     p.add_argument("--every", type=int, default=10_000, help="report every N events")
     p.add_argument("--loss", default="log_loss")
-    p.add_argument("--learning-rate", dest="learning_rate", default="optimal")
+    p.add_argument("--learning-rate", dest="learning_rate", default="constant")
     p.add_argument("--eta0", type=float, default=0.01)
     p.add_argument("--alpha", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)

@@ -319,6 +319,22 @@ class _BaseSGD(BaseEstimator):
         st.scal[:, _k.SLOTS["average_intercept"]] = value
 
     @property
+    def coef_(self):
+        """Weights: (1 or n_classes, n_features) for the classifier,
+        (n_features,) for the regressor; averaged once averaging has started."""
+        if "_state" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__} has no attribute 'coef_' (not fitted)")
+        if self._sparse_coef is not None:
+            return self._sparse_coef
+        coef = self._coef_intercept()[0]
+        return coef if self._is_classifier else coef[0]
+
+    @coef_.setter
+    def coef_(self, value):
+        self._set_coef(value.toarray() if sp.issparse(value) else value)
+        self._sparse_coef = value if sp.issparse(value) else None
+
+    @property
     def intercept_(self):
         if "_state" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} has no attribute 'intercept_' (not fitted)")
@@ -499,6 +515,7 @@ class _BaseSGD(BaseEstimator):
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
 
     def _decision(self, X):
@@ -589,19 +606,6 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.average = average
-
-    @property
-    def coef_(self):
-        if "_state" not in self.__dict__:
-            raise AttributeError("SGDClassifier has no attribute 'coef_' (not fitted)")
-        if self._sparse_coef is not None:
-            return self._sparse_coef
-        return self._coef_intercept()[0]
-
-    @coef_.setter
-    def coef_(self, value):
-        self._set_coef(value.toarray() if sp.issparse(value) else value)
-        self._sparse_coef = value if sp.issparse(value) else None
 
     def _encode(self, label_idx, k):
         """Targets of binary problem k in the loss's encoding."""
@@ -869,19 +873,6 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.average = average
-
-    @property
-    def coef_(self):
-        if "_state" not in self.__dict__:
-            raise AttributeError("SGDRegressor has no attribute 'coef_' (not fitted)")
-        if self._sparse_coef is not None:
-            return self._sparse_coef
-        return self._coef_intercept()[0][0]
-
-    @coef_.setter
-    def coef_(self, value):
-        self._set_coef(value.toarray() if sp.issparse(value) else value)
-        self._sparse_coef = value if sp.issparse(value) else None
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
