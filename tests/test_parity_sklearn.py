@@ -624,12 +624,20 @@ def test_divergence_raises():
 
 @pytest.mark.parametrize("Ours,Ref", [(SGDClassifier, SkSGDClassifier), (SGDRegressor, SkSGDRegressor)])
 def test_same_constructor_defaults(Ours, Ref):
-    assert Ours().get_params() == Ref().get_params()
+    # scikit-learn's parameters, in its order and with its defaults, then
+    # streamlr's additions (keyword-only, api.md)
+    added = {"optimizer": "sgd"}
+    ours_params = Ours().get_params()
+    assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
+    assert {k: ours_params[k] for k in added} == added
     ours_sig = inspect.signature(Ours.__init__).parameters
     ref_sig = inspect.signature(Ref.__init__).parameters
-    assert list(ours_sig) == list(ref_sig)
+    assert list(ours_sig)[: len(ref_sig)] == list(ref_sig)
+    assert list(ours_sig)[len(ref_sig):] == list(added)
     for name, p in ref_sig.items():
         assert ours_sig[name].default == p.default, name
+    for name in added:
+        assert ours_sig[name].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 @pytest.mark.parametrize("loss", ["hinge", "perceptron", "squared_error"])
@@ -682,11 +690,11 @@ def test_sparsify_densify(kind):
         X, y = make_regression_data()
         ours = SGDRegressor(penalty="l1", alpha=0.03, learning_rate="constant", eta0=0.1,
                             shuffle=False, tol=None, max_iter=3)
-        ref = SkSGDRegressor(**ours.get_params())
+        ref = SkSGDRegressor(**_sklearn_params(ours))
     else:
         X, y = make_classification_data()
         ours = SGDClassifier(penalty="l1", alpha=0.03, shuffle=False, tol=None, max_iter=3)
-        ref = SkSGDClassifier(**ours.get_params())
+        ref = SkSGDClassifier(**_sklearn_params(ours))
     ours.fit(X, y)
     ref.fit(X, y)
     before = ours.predict(X)
@@ -828,3 +836,10 @@ def test_n_jobs_does_not_change_the_result():
     b = SGDClassifier(n_jobs=2, **params).fit(X, y)
     assert_array_equal(a.coef_, b.coef_)
     assert_array_equal(a.intercept_, b.intercept_)
+
+
+def _sklearn_params(est):
+    """The estimator's parameters that scikit-learn knows (drops streamlr's additions)."""
+    params = est.get_params()
+    params.pop("optimizer")
+    return params

@@ -37,6 +37,10 @@ from cython cimport floating
 from libc.math cimport fabs, isfinite, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
+from streamlr._kernels.optimizers cimport (
+    OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAM,
+    OPT_ADAMAX, OPT_NADAM, OPT_FTRL, StepInfo, opt_step, per_sample_constants,
+)
 
 # Slots of the per-problem scalar state row (float64), and the codes of the
 # penalties and learning-rate rules (scikit-learn's). C enums for the loop,
@@ -53,7 +57,8 @@ cdef enum:
     SLOT_T = 8
     SLOT_LOSS_SUM = 9
     SLOT_N_SEEN = 10
-    N_SLOTS = 11
+    SLOT_MU_PRODUCT = 11
+    N_SLOTS = 12
 
 cdef enum:
     PENALTY_NONE = 0
@@ -73,7 +78,11 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_a": SLOT_AVG_A, "average_b": SLOT_AVG_B,
          "average_intercept": SLOT_AVG_INTERCEPT, "l1_u": SLOT_L1_U,
          "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T,
-         "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN}
+         "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN,
+         "mu_product": SLOT_MU_PRODUCT}
+OPTIMIZERS = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
+              "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
+              "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL}
 NUM_SLOTS = N_SLOTS
 PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
              "elasticnet": PENALTY_ELASTICNET}
@@ -96,6 +105,7 @@ cdef struct Scalars:
     double l1_norm
     double loss_sum     # progressive loss, summed sample by sample over all calls
     double n_seen
+    double mu_product   # NAdam's running product of momentum coefficients
 
 
 cdef class Config:
@@ -112,11 +122,21 @@ cdef class Config:
     cdef public double weight_neg
     cdef public double intercept_decay
     cdef public long long average
+    cdef public int optimizer
+    cdef double hp[8]          # the optimizer's hyperparameters, for weights
+    cdef double hp_int[8]      # ... for the intercept (no decay, no l1/l2)
 
     def __init__(self, *, int penalty, double alpha, double l1_ratio,
                  bint fit_intercept, int learning_rate, double eta0,
                  double power_t, double optimal_init, double weight_pos,
-                 double weight_neg, double intercept_decay, long long average):
+                 double weight_neg, double intercept_decay, long long average,
+                 int optimizer=OPT_SGD, hp=(), hp_intercept=()):
+        if len(hp) > 8 or len(hp_intercept) > 8:
+            raise ValueError("at most 8 optimizer hyperparameters")
+        self.optimizer = optimizer
+        for i in range(8):
+            self.hp[i] = hp[i] if i < len(hp) else 0.0
+            self.hp_int[i] = hp_intercept[i] if i < len(hp_intercept) else 0.0
         self.penalty = penalty
         self.alpha = alpha
         # Tsuruoka's split of the penalty, as scikit-learn fixes it
@@ -292,8 +312,80 @@ cdef inline void _l1_truncate(floating* w, floating* q, Scalars* s,
 # The loop.
 # ---------------------------------------------------------------------------
 
+cdef inline double _n_avg(double step, long long average) noexcept nogil:
+    # number of iterates in the average after update number `step` (1-based)
+    cdef double n = step - average + 1
+    return n if n > 0 else 0.0
+
+
+cdef inline bint _opt_sample(
+    floating* w, floating* aw, floating* ost, double* oint, long long* stamp,
+    Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
+    Py_ssize_t n_features, double gscale, double eta, double step, Config cfg,
+) noexcept nogil:
+    """One update of a non-SGD optimizer; False if it became non-finite."""
+    cdef StepInfo si
+    cdef Py_ssize_t k, j
+    cdef double n_prev, n_mid, n_now, thr, one = 1.0, z
+    cdef double l1_ratio = cfg.l1_ratio
+    cdef bint has_l1 = cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET
+    cdef bint averaging = cfg.average > 0
+    if not isfinite(gscale):
+        return False
+    si.lr = eta
+    si.step = step
+    si.gscale = gscale
+    si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
+    per_sample_constants(cfg.optimizer, cfg.hp, &si, &s.mu_product)
+
+    if averaging and stamp != NULL:
+        # lazy average: a coordinate untouched since stamp[j] kept its weight
+        # for the updates in between; fold them into its running mean
+        n_mid = _n_avg(step - 1, cfg.average)
+        for k in range(nnz):
+            j = k if idx == NULL else idx[k]
+            n_prev = _n_avg(<double>stamp[j], cfg.average)
+            if n_mid > n_prev:
+                aw[j] += (n_mid - n_prev) / n_mid * (w[j] - aw[j])
+
+    opt_step(cfg.optimizer, w, ost, n_features, v, idx, nnz, cfg.hp, &si, stamp)
+
+    if has_l1:
+        # proximal step of the L1 part of the penalty on the touched weights
+        thr = eta * cfg.alpha * l1_ratio
+        for k in range(nnz):
+            j = k if idx == NULL else idx[k]
+            z = w[j]
+            w[j] = z - thr if z > thr else (z + thr if z < -thr else 0.0)
+
+    if averaging:
+        n_now = _n_avg(step, cfg.average)
+        if n_now > 0:
+            for k in range(nnz):
+                j = k if idx == NULL else idx[k]
+                aw[j] += (w[j] - aw[j]) / n_now
+    if stamp != NULL:
+        for k in range(nnz):
+            j = k if idx == NULL else idx[k]
+            stamp[j] = <long long>step
+
+    if cfg.fit_intercept:
+        # the intercept: a weight with x = 1, without penalty or decay
+        si.l2 = 0.0
+        si.gscale = gscale
+        opt_step(cfg.optimizer, &s.intercept, oint, 1, &one, NULL, 1,
+                 cfg.hp_int, &si, NULL)
+        if not isfinite(s.intercept):
+            return False
+        if 0 < cfg.average <= step:
+            s.average_intercept += ((s.intercept - s.average_intercept)
+                                    / (step - cfg.average + 1))
+    return True
+
+
 cdef Py_ssize_t _epoch(
     floating* w, floating* aw, floating* q, Scalars* s,
+    floating* ost, double* oint, long long* stamp,
     const floating* values, const int* indices, const int* indptr,
     Py_ssize_t n_features, const floating* y, const floating* sample_weight,
     const Py_ssize_t* order, Py_ssize_t n_rows,
@@ -346,6 +438,17 @@ cdef Py_ssize_t _epoch(
                                       + l1_ratio * <floating>s.l1_norm)
 
         class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
+
+        if cfg.optimizer != OPT_SGD:
+            if not _opt_sample(w, aw, ost, oint, stamp, s, v, idx, nnz, n_features,
+                               loss.dloss(yi, p) * (class_weight * sw), eta,
+                               t[0], cfg):
+                sums[0] += sumloss
+                sums[1] += objective
+                return -(i + 1)
+            last_eta[0] = eta
+            t[0] += 1
+            continue
 
         if lr == LR_PA1:
             sq = _sqnorm(v, nnz)
@@ -412,6 +515,9 @@ def sgd_epoch(
     floating[::1] aw,
     floating[::1] q,
     double[::1] scal,
+    floating[::1] ostate,
+    double[::1] ostate_intercept,
+    long long[::1] stamp,
     const floating[::1] values,
     const int[::1] indices,
     const int[::1] indptr,
@@ -441,6 +547,11 @@ def sgd_epoch(
     w, aw, q : raw weights, raw average weights (empty when not averaging),
         L1 penalties received (empty without L1); updated in place.
     scal : float64 scalar state (slots ``SLOT_*``); updated in place.
+    ostate, ostate_intercept : the optimizer's per-coordinate slots, slot s
+        of coordinate j at ``ostate[s * n_features + j]`` (empty for plain
+        SGD), and the intercept's slots.
+    stamp : per coordinate, the last update that touched it (empty when
+        neither averaging nor an exact sparse catch-up needs it).
     values, indices, indptr : CSR arrays, or for a dense C-contiguous matrix
         its ravelled values with empty ``indices`` and ``indptr``.
     y, sample_weight : per-row target (in the loss's encoding) and weight.
@@ -466,6 +577,9 @@ def sgd_epoch(
     cdef const int* ind_p = &indices[0] if indices.shape[0] > 0 else NULL
     cdef const int* ptr_p = &indptr[0] if indptr.shape[0] > 0 else NULL
     cdef const floating* val_p = &values[0] if values.shape[0] > 0 else NULL
+    cdef floating* ost_p = &ostate[0] if ostate.shape[0] > 0 else NULL
+    cdef double* oint_p = &ostate_intercept[0] if ostate_intercept.shape[0] > 0 else NULL
+    cdef long long* stamp_p = &stamp[0] if stamp.shape[0] > 0 else NULL
     if n_rows == 0:
         return 0, t, 0.0, 0.0, last_eta
     if n_features == 0:
@@ -480,10 +594,12 @@ def sgd_epoch(
     s.l1_norm = scal[SLOT_L1NORM]
     s.loss_sum = scal[SLOT_LOSS_SUM]
     s.n_seen = scal[SLOT_N_SEEN]
+    s.mu_product = scal[SLOT_MU_PRODUCT]
     sums[0] = 0.0
     sums[1] = 0.0
     with nogil:
-        status = _epoch(&w[0], aw_p, q_p, &s, val_p, ind_p, ptr_p, n_features,
+        status = _epoch(&w[0], aw_p, q_p, &s, ost_p, oint_p, stamp_p,
+                        val_p, ind_p, ptr_p, n_features,
                         &y[0], &sample_weight[0], &order[0], n_rows, loss, cfg,
                         &t, eta_adaptive, track_objective, sums, &last_eta)
     scal[SLOT_WSCALE] = s.wscale
@@ -496,7 +612,23 @@ def sgd_epoch(
     scal[SLOT_L1NORM] = s.l1_norm
     scal[SLOT_LOSS_SUM] = s.loss_sum
     scal[SLOT_N_SEEN] = s.n_seen
+    scal[SLOT_MU_PRODUCT] = s.mu_product
     return status, t, sums[0], sums[1], last_eta
+
+
+def materialize_lazy_average(const floating[::1] w, const floating[::1] aw,
+                             const long long[::1] stamp, double last_step,
+                             long long average, floating[::1] out_aw):
+    """Averaged weights of the non-SGD path: each coordinate's running mean
+    (up to ``stamp[j]``) brought forward to update ``last_step``."""
+    cdef Py_ssize_t j, n = w.shape[0]
+    cdef double n_prev, n_last = _n_avg(last_step, average)
+    with nogil:
+        for j in range(n):
+            out_aw[j] = aw[j]
+            n_prev = _n_avg(<double>stamp[j], average)
+            if n_last > n_prev:
+                out_aw[j] = aw[j] + (n_last - n_prev) / n_last * (w[j] - aw[j])
 
 
 def materialize(const floating[::1] w, const floating[::1] aw, const double[::1] scal,

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._kernels import sgd as _k
 from .._kernels.losses import make_loss
+from .. import optim
 from ..exceptions import DivergenceError
 
 MAX_INT = np.iinfo(np.int32).max
@@ -44,54 +45,84 @@ REGRESSION_LOSSES = (
 class _State:
     """Kernel state of K binary problems over d features, as NumPy arrays.
 
-    ``w`` holds raw weights (the model is ``scal[:, wscale] * w``), ``aw`` raw
-    averaged weights, ``q`` the L1 penalty each weight received, ``scal`` the
-    scalar slots of ``streamlr._kernels.sgd.SLOTS``. ``aw`` and ``q`` have zero
-    columns when averaging / L1 is off.
+    ``w`` holds raw weights (plain SGD: the model is ``scal[:, wscale] * w``),
+    ``aw`` the averaging state (plain SGD: Bottou's raw average; other
+    optimizers: each coordinate's running mean up to ``stamp``), ``q`` the L1
+    penalty each weight received (plain SGD), ``scal`` the scalar slots of
+    ``streamlr._kernels.sgd.SLOTS``, ``ostate`` the optimizer's slots
+    (K, n_slots, d), ``oint`` the intercept's (K, n_slots), ``stamp`` the last
+    update that touched each coordinate. Unused arrays have zero columns.
     """
 
-    def __init__(self, n_problems, n_features, dtype, average, l1, coef=None,
+    def __init__(self, n_problems, n_features, dtype, average, l1, opt, coef=None,
                  intercept=None):
-        self.w = np.zeros((n_problems, n_features), dtype=dtype)
+        k, d = n_problems, n_features
+        plain = opt.kernel == _k.OPTIMIZERS["sgd"]
+        self.opt_key = (type(opt).__name__, opt.kernel, opt.slots())
+        self.decays = opt.decays()
+        self.w = np.zeros((k, d), dtype=dtype)
         if coef is not None:
             self.w[...] = coef
-        self.aw = np.zeros((n_problems, n_features if average else 0), dtype=dtype)
-        self.q = np.zeros((n_problems, n_features if l1 else 0), dtype=dtype)
-        self.scal = np.zeros((n_problems, _k.NUM_SLOTS), dtype=np.float64)
+        self.aw = np.zeros((k, d if average else 0), dtype=dtype)
+        self.q = np.zeros((k, d if l1 and plain else 0), dtype=dtype)
+        self.scal = np.zeros((k, _k.NUM_SLOTS), dtype=np.float64)
         self.scal[:, _k.SLOTS["wscale"]] = 1.0
         self.scal[:, _k.SLOTS["average_b"]] = 1.0
+        self.scal[:, _k.SLOTS["mu_product"]] = 1.0
         # the kernel's own t: scikit-learn's t_ except where its kernel does
         # not tick (a zero row under pa1); kept so chunking stays invisible
         self.scal[:, _k.SLOTS["t"]] = 1.0
         if intercept is not None:
             self.scal[:, _k.SLOTS["intercept"]] = intercept
+        init = np.asarray(opt.initial_values(), dtype=np.float64)
+        self.ostate = np.empty((k, len(init), d), dtype=dtype)
+        self.ostate[...] = init.astype(dtype)[None, :, None]
+        self.oint = np.empty((k, len(init)), dtype=np.float64)
+        self.oint[...] = init[None, :]
+        needs_stamp = not plain and (opt.needs_stamp() or average)
+        self.stamp = np.zeros((k, d if needs_stamp else 0), dtype=np.int64)
+
+    @property
+    def plain(self):
+        return self.opt_key[1] == _k.OPTIMIZERS["sgd"]
 
     def arrays(self):
-        return (self.w, self.aw, self.q, self.scal)
+        return (self.w, self.aw, self.q, self.stamp, self.ostate, self.scal, self.oint)
 
     def snapshot(self, cols=None):
-        """Copy what a call may change: every column, or only ``cols``."""
-        if cols is None:
-            return [a.copy() for a in self.arrays()]
-        return [a[:, cols].copy() if a.shape[1] else None for a in self.arrays()[:3]] + [
-            self.scal.copy()
-        ]
+        """Copy what a call may change: everything, or only the columns ``cols``."""
+        out = []
+        for a in self.arrays():
+            if cols is None or a is self.scal or a is self.oint:
+                out.append(a.copy())
+            elif a.shape[-1] == 0:
+                out.append(None)
+            else:
+                out.append(a[..., cols].copy())
+        return out
 
     def restore(self, snap, cols=None):
         for a, s in zip(self.arrays(), snap):
             if s is None:
                 continue
-            if cols is None or a is self.scal:
+            if cols is None or a is self.scal or a is self.oint:
                 a[...] = s
             else:
-                a[:, cols] = s
+                a[..., cols] = s
 
-    def materialize(self, averaged):
+    def last_step(self, k):
+        return self.scal[k, _k.SLOTS["t"]] - 1.0
+
+    def materialize(self, averaged, average=0):
         """(coef, intercept) as the model predicts with them."""
         coef = np.empty_like(self.w)
         avg = np.empty_like(self.w) if averaged else np.empty((self.w.shape[0], 0), self.w.dtype)
         for k in range(self.w.shape[0]):
-            _k.materialize(self.w[k], self.aw[k], self.scal[k], coef[k], avg[k])
+            _k.materialize(self.w[k], self.aw[k], self.scal[k], coef[k],
+                           avg[k] if self.plain else avg[k, :0])
+            if averaged and not self.plain:
+                _k.materialize_lazy_average(self.w[k], self.aw[k], self.stamp[k],
+                                            self.last_step(k), int(average), avg[k])
         if averaged:
             return avg, self.scal[:, _k.SLOTS["average_intercept"]].astype(self.w.dtype)
         return coef, self.scal[:, _k.SLOTS["intercept"]].astype(self.w.dtype)
@@ -245,11 +276,23 @@ class _BaseSGD(BaseEstimator):
                 )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        opt = optim.resolve(self.optimizer)
+        if opt.kernel != _k.OPTIMIZERS["sgd"] and self.learning_rate in ("pa1", "pa2"):
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} is an update rule of plain SGD; "
+                f"it cannot be combined with optimizer={self.optimizer!r}"
+            )
+        return opt
 
     def _config(self, loss, sparse, weight_pos=1.0, weight_neg=1.0):
         alpha = float(self.alpha)
         optimal_init = 0.0
-        if self.learning_rate == "optimal":
+        opt = self._opt
+        plain = opt.kernel == _k.OPTIMIZERS["sgd"]
+        learning_rate = self.learning_rate
+        if not plain and learning_rate == "optimal":
+            learning_rate = "constant"  # Bottou's rate is derived for plain SGD
+        if learning_rate == "optimal":
             # Bottou's heuristic: choose t0 so that the first rate matches a
             # typical weight of size 1/sqrt(alpha)
             typw = np.sqrt(1.0 / np.sqrt(alpha))
@@ -260,14 +303,18 @@ class _BaseSGD(BaseEstimator):
             alpha=alpha,
             l1_ratio=0.0 if self.l1_ratio is None else float(self.l1_ratio),
             fit_intercept=bool(self.fit_intercept),
-            learning_rate=_k.LEARNING_RATES[self.learning_rate],
+            learning_rate=_k.LEARNING_RATES[learning_rate],
             eta0=float(self.eta0),
             power_t=float(self.power_t),
             optimal_init=optimal_init,
             weight_pos=float(weight_pos),
             weight_neg=float(weight_neg),
-            intercept_decay=SPARSE_INTERCEPT_DECAY if sparse else 1.0,
+            # scikit-learn's sparse intercept step belongs to plain SGD only
+            intercept_decay=SPARSE_INTERCEPT_DECAY if sparse and plain else 1.0,
             average=int(self.average),
+            optimizer=opt.kernel,
+            hp=opt.hyperparameters(),
+            hp_intercept=opt.hyperparameters(intercept=True),
         )
 
     # -- state -----------------------------------------------------------------
@@ -275,7 +322,8 @@ class _BaseSGD(BaseEstimator):
     def _new_state(self, n_problems, n_features, dtype, coef=None, intercept=None):
         self._state = _State(
             n_problems, n_features, dtype, average=self.average > 0,
-            l1=self.penalty in ("l1", "elasticnet"), coef=coef, intercept=intercept,
+            l1=self.penalty in ("l1", "elasticnet"), opt=self._opt, coef=coef,
+            intercept=intercept,
         )
         self._sparse_coef = None
         self.lr_ = float("nan")
@@ -285,14 +333,25 @@ class _BaseSGD(BaseEstimator):
         (a model loaded from a memory map), and grow the optional arrays when
         set_params switched averaging or L1 on between partial_fit calls."""
         st = self._state
-        for name in ("w", "aw", "q", "scal"):
+        opt = self._opt
+        if st.opt_key != (type(opt).__name__, opt.kernel, opt.slots()):
+            raise ValueError(
+                f"optimizer={self.optimizer!r} differs from the optimizer this model was "
+                f"trained with ({st.opt_key[0]}); call fit to start a new model"
+            )
+        for name in ("w", "aw", "q", "scal", "ostate", "oint", "stamp"):
             a = getattr(st, name)
             if not a.flags.writeable:
                 setattr(st, name, a.copy())
         k, d = st.w.shape
         if self.average and st.aw.shape[1] == 0:
+            if not st.plain and st.w.size and self.t_ > 1:
+                raise ValueError("averaging cannot be switched on mid-stream with this "
+                                 "optimizer; call fit to start a new model")
             st.aw = np.zeros((k, d), dtype=st.w.dtype)
-        if self.penalty in ("l1", "elasticnet") and st.q.shape[1] == 0:
+            if not st.plain and st.stamp.shape[1] == 0:
+                st.stamp = np.zeros((k, d), dtype=np.int64)
+        if self.penalty in ("l1", "elasticnet") and st.q.shape[1] == 0 and st.plain:
             st.q = np.zeros((k, d), dtype=st.w.dtype)
 
     def _averaged(self):
@@ -300,7 +359,7 @@ class _BaseSGD(BaseEstimator):
 
     def _coef_intercept(self):
         """(coef, intercept) of shape (K, d), (K,) as predictions use them."""
-        return self._state.materialize(self._averaged())
+        return self._state.materialize(self._averaged(), self.average)
 
     def _set_coef(self, value):
         st = self._state
@@ -343,6 +402,28 @@ class _BaseSGD(BaseEstimator):
     @intercept_.setter
     def intercept_(self, value):
         self._set_intercept(value)
+
+    @property
+    def optimizer_state_(self):
+        """The optimizer's state with PyTorch's names: arrays shaped like
+        ``coef_`` (one per slot) and like ``intercept_`` (``<slot>_intercept``);
+        NAdam adds ``mu_product`` (one per binary problem). Slots that decay
+        are shown as the dense rule would hold them now (sparse rows catch
+        their decay up on the next touch). Empty for plain SGD."""
+        check_is_fitted(self, "t_")
+        st = self._state
+        names, decays = st.opt_key[2], st.decays
+        out = {}
+        for i, name in enumerate(names):
+            arr = st.ostate[:, i, :].copy()
+            if name in decays and st.stamp.shape[1]:
+                gap = (st.scal[:, [_k.SLOTS["t"]]] - 1.0) - st.stamp
+                arr = (arr * np.power(decays[name], gap)).astype(arr.dtype)
+            out[name] = arr if self._is_classifier else arr[0]
+            out[name + "_intercept"] = st.oint[:, i].astype(st.w.dtype)
+        if st.opt_key[1] == _k.OPTIMIZERS["nadam"]:
+            out["mu_product"] = st.scal[:, _k.SLOTS["mu_product"]].copy()
+        return out
 
     @property
     def progressive_loss_(self):
@@ -420,6 +501,7 @@ class _BaseSGD(BaseEstimator):
         n_iter = 0
         for k, cfg in enumerate(configs):
             w, aw, q, scal = st.w[k], st.aw[k], st.q[k], st.scal[k]
+            ostate, oint, stamp = st.ostate[k].reshape(-1), st.oint[k], st.stamp[k]
             if track:
                 wd = w.astype(np.float64) * scal[_k.SLOTS["wscale"]]
                 scal[_k.SLOTS["sq_norm"]] = wd @ wd
@@ -433,7 +515,7 @@ class _BaseSGD(BaseEstimator):
                 if self.verbose:
                     print(f"-- Epoch {epoch + 1}")
                 status, t_new, sum_loss, sum_obj, last_eta = _k.sgd_epoch(
-                    w, aw, q, scal, values, indices, indptr, targets[k],
+                    w, aw, q, scal, ostate, oint, stamp, values, indices, indptr, targets[k],
                     sample_weight, order, loss, cfg, t, eta, track,
                 )
                 if status < 0:
@@ -584,6 +666,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         class_weight=None,
         warm_start=False,
         average=False,
+        optimizer="sgd",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -606,6 +689,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.average = average
+        self.optimizer = optimizer
 
     def _encode(self, label_idx, k):
         """Targets of binary problem k in the loss's encoding."""
@@ -682,8 +766,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     def _partial_fit(self, X, y, classes, sample_weight):
         first = "_state" not in self.__dict__
+        self._opt = self._validate_params(for_partial_fit=True) if first else optim.resolve(self.optimizer)
         if first:
-            self._validate_params(for_partial_fit=True)
             if self.class_weight == "balanced":
                 raise ValueError(
                     "class_weight 'balanced' is not supported for partial_fit. In order "
@@ -731,7 +815,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         )
 
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
-        self._validate_params()
+        self._opt = self._validate_params()
         X, y = self._validate_xy(X, y, reset=True)
         check_classification_targets(y)
         classes, label_idx = np.unique(y, return_inverse=True)
@@ -853,6 +937,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         n_iter_no_change=5,
         warm_start=False,
         average=False,
+        optimizer="sgd",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -873,6 +958,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.average = average
+        self.optimizer = optimizer
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
@@ -912,8 +998,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     def _partial_fit(self, X, y, sample_weight):
         first = "_state" not in self.__dict__
-        if first:
-            self._validate_params(for_partial_fit=True)
+        self._opt = self._validate_params(for_partial_fit=True) if first else optim.resolve(self.optimizer)
         X, y = self._validate_xy(X, y, reset=first)
         if not first and X.dtype != self._state.w.dtype:
             X = X.astype(self._state.w.dtype)
@@ -934,7 +1019,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         )
 
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
-        self._validate_params()
+        self._opt = self._validate_params()
         X, y = self._validate_xy(X, y, reset=True)
         d = X.shape[1]
         if self.warm_start and "_state" in self.__dict__ and coef_init is None:

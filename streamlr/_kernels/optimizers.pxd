@@ -1,0 +1,302 @@
+# Per-coordinate update rules of the optimizers other than plain SGD.
+#
+# Design
+# ------
+# * One inline function per optimizer, fused over the weight dtype, that
+#   updates the coordinates of one row. The row arrives as (x, idx, nnz);
+#   idx == NULL marks a dense row, where every coordinate is updated, as
+#   PyTorch does with batch size 1. The gradient of coordinate j is
+#   ``g = gscale * x[k] + l2 * w[j]`` (gscale = dloss * weights; l2 is the
+#   L2 part of the penalty, PyTorch's ``weight_decay``).
+# * State slots of coordinate j live at ``st[s * stride + j]``; the intercept
+#   is updated by the same functions with nnz = 1 and its own state.
+# * ``step`` is the 1-based update count (PyTorch's ``state["step"]``), the
+#   estimator's global t. ``gap`` (from ``stamp``) is how many updates a
+#   coordinate of a sparse row missed; exact catch-ups use it.
+# * ``opt_step`` is the only dispatch: one branch per row, never per
+#   coordinate. Adding an optimizer = one function + one ``elif`` here, and
+#   one spec class in ``streamlr/optim.py``.
+#
+# Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
+
+from cython cimport floating
+from libc.math cimport fabs, pow, sqrt
+
+cdef enum:
+    OPT_SGD = 0          # plain SGD: scikit-learn's loop, not dispatched here
+    OPT_MOMENTUM = 1
+    OPT_ADAGRAD = 2
+    OPT_RMSPROP = 3
+    OPT_ADADELTA = 4
+    OPT_ADAM = 5
+    OPT_ADAMAX = 6
+    OPT_NADAM = 7
+    OPT_FTRL = 8
+
+
+cdef struct StepInfo:
+    # per-sample quantities shared by all coordinates of the row
+    double lr
+    double step          # 1-based update count
+    double gscale        # dloss * class_weight * sample_weight
+    double l2            # L2 coefficient added to the gradient
+    double c1            # rule-specific per-sample constants
+    double c2
+    double c3
+    double c4
+
+
+cdef inline Py_ssize_t _j(const int* idx, Py_ssize_t k) noexcept nogil:
+    return k if idx == NULL else idx[k]
+
+
+cdef inline double _gap(long long* stamp, Py_ssize_t j, double step) noexcept nogil:
+    # updates missed by coordinate j since its last touch (0 for dense rows)
+    if stamp == NULL:
+        return 0.0
+    return step - 1.0 - <double>stamp[j]
+
+
+# SGD with momentum (torch.optim.SGD). hp: momentum, dampening, nesterov.
+# Lazy on sparse rows: the buffer of an untouched coordinate neither decays
+# nor moves its weight.
+cdef inline void step_momentum(floating* w, floating* st, Py_ssize_t stride,
+                               const floating* x, const int* idx, Py_ssize_t nnz,
+                               const double* hp, StepInfo* si,
+                               long long* stamp) noexcept nogil:
+    cdef double m = hp[0], damp = 1.0 - hp[1], g, buf
+    cdef bint nesterov = hp[2] != 0, first = si.step == 1.0
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        g = si.gscale * x[k] + si.l2 * w[j]
+        buf = g if first else m * st[j] + damp * g
+        st[j] = buf
+        if nesterov:
+            g = g + m * buf
+        else:
+            g = buf
+        w[j] = w[j] - si.lr * g
+
+
+# Adagrad (torch.optim.Adagrad, lr_decay=0). hp: initial_accumulator_value, eps.
+# Exact on sparse rows: an untouched coordinate has g = 0 and does not change.
+cdef inline void step_adagrad(floating* w, floating* st, Py_ssize_t stride,
+                              const floating* x, const int* idx, Py_ssize_t nnz,
+                              const double* hp, StepInfo* si,
+                              long long* stamp) noexcept nogil:
+    cdef double eps = hp[1], g, s
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        g = si.gscale * x[k] + si.l2 * w[j]
+        s = st[j] + g * g
+        st[j] = s
+        w[j] = w[j] - si.lr * g / (sqrt(<double>st[j]) + eps)
+
+
+# RMSprop (torch.optim.RMSprop). hp: alpha, eps, momentum, centered.
+# Slots: square_avg, then momentum_buffer if momentum > 0, then grad_avg if
+# centered. Sparse rows: the averages' decay over missed updates is caught up
+# exactly (alpha ** gap); with momentum the buffer is lazy.
+cdef inline void step_rmsprop(floating* w, floating* st, Py_ssize_t stride,
+                              const floating* x, const int* idx, Py_ssize_t nnz,
+                              const double* hp, StepInfo* si,
+                              long long* stamp) noexcept nogil:
+    cdef double alpha = hp[0], eps = hp[1], mom = hp[2], g, sa, ga = 0.0, avg, gap, dec
+    cdef bint centered = hp[3] != 0
+    cdef floating* buf = st + stride
+    cdef floating* gav = st + (2 * stride if mom > 0 else stride)
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        g = si.gscale * x[k] + si.l2 * w[j]
+        gap = _gap(stamp, j, si.step)
+        dec = pow(alpha, gap) if gap > 0 else 1.0
+        sa = alpha * (st[j] * dec) + (1.0 - alpha) * g * g
+        st[j] = sa
+        sa = st[j]
+        if centered:
+            ga = alpha * (gav[j] * dec) + (1.0 - alpha) * g
+            gav[j] = ga
+            ga = gav[j]
+            avg = sqrt(sa - ga * ga) + eps
+        else:
+            avg = sqrt(sa) + eps
+        if mom > 0:
+            buf[j] = mom * buf[j] + g / avg
+            w[j] = w[j] - si.lr * buf[j]
+        else:
+            w[j] = w[j] - si.lr * (g / avg)
+
+
+# Adadelta (torch.optim.Adadelta). hp: rho, eps. Slots: square_avg, acc_delta.
+# Exact on sparse rows: both averages decay by rho ** gap on the next touch.
+cdef inline void step_adadelta(floating* w, floating* st, Py_ssize_t stride,
+                               const floating* x, const int* idx, Py_ssize_t nnz,
+                               const double* hp, StepInfo* si,
+                               long long* stamp) noexcept nogil:
+    cdef double rho = hp[0], eps = hp[1], g, sa, ad, delta, gap, dec
+    cdef floating* acc = st + stride
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        g = si.gscale * x[k] + si.l2 * w[j]
+        gap = _gap(stamp, j, si.step)
+        dec = pow(rho, gap) if gap > 0 else 1.0
+        sa = rho * (st[j] * dec) + (1.0 - rho) * g * g
+        st[j] = sa
+        ad = acc[j] * dec
+        delta = sqrt(ad + eps) / sqrt(<double>st[j] + eps) * g
+        acc[j] = rho * ad + (1.0 - rho) * delta * delta
+        w[j] = w[j] - si.lr * delta
+
+
+# Adam / AdamW / AMSGrad (torch.optim.Adam, AdamW). hp: beta1, beta2, eps,
+# amsgrad, bias_correction, weight_decay (AdamW's decoupled decay, 0 for Adam).
+# Slots: exp_avg, exp_avg_sq, then max_exp_avg_sq if amsgrad. Lazy on sparse
+# rows (torch.optim.SparseAdam's semantics): untouched moments do not decay.
+# Per-sample constants: c1 = lr / (1 - beta1^t) (or lr), c2 = sqrt(1 - beta2^t)
+# (or 1).
+cdef inline void step_adam(floating* w, floating* st, Py_ssize_t stride,
+                           const floating* x, const int* idx, Py_ssize_t nnz,
+                           const double* hp, StepInfo* si,
+                           long long* stamp) noexcept nogil:
+    cdef double b1 = hp[0], b2 = hp[1], eps = hp[2], decay = 1.0 - si.lr * hp[5]
+    cdef bint amsgrad = hp[3] != 0, decoupled = hp[5] != 0
+    cdef double g, m, v, wj
+    cdef floating* sq = st + stride
+    cdef floating* vmax = st + 2 * stride
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        wj = w[j]
+        g = si.gscale * x[k] + si.l2 * wj
+        if decoupled:
+            wj = wj * decay
+        m = st[j]
+        m = m + (1.0 - b1) * (g - m)          # torch's lerp_
+        st[j] = m
+        v = b2 * sq[j] + (1.0 - b2) * g * g
+        sq[j] = v
+        if amsgrad:
+            if sq[j] > vmax[j]:
+                vmax[j] = sq[j]
+            v = vmax[j]
+        else:
+            v = sq[j]
+        w[j] = wj - si.c1 * st[j] / (sqrt(v) / si.c2 + eps)
+
+
+# Adamax (torch.optim.Adamax). hp: beta1, beta2, eps. Slots: exp_avg, exp_inf.
+# Lazy on sparse rows. c1 = lr / (1 - beta1^t).
+cdef inline void step_adamax(floating* w, floating* st, Py_ssize_t stride,
+                             const floating* x, const int* idx, Py_ssize_t nnz,
+                             const double* hp, StepInfo* si,
+                             long long* stamp) noexcept nogil:
+    cdef double b1 = hp[0], b2 = hp[1], eps = hp[2], g, m, u, a
+    cdef floating* inf = st + stride
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        g = si.gscale * x[k] + si.l2 * w[j]
+        m = st[j]
+        m = m + (1.0 - b1) * (g - m)
+        st[j] = m
+        u = b2 * inf[j]
+        a = fabs(g) + eps
+        inf[j] = u if u > a else a
+        w[j] = w[j] - si.c1 * st[j] / inf[j]
+
+
+# NAdam (torch.optim.NAdam). hp: beta1, beta2, eps, momentum_decay. Slots:
+# exp_avg, exp_avg_sq; mu_product is a per-problem scalar of the loop.
+# Lazy on sparse rows. c1 = lr (1 - mu) / (1 - mu_product),
+# c2 = lr mu_next / (1 - mu_product mu_next), c3 = 1 - beta2^t.
+cdef inline void step_nadam(floating* w, floating* st, Py_ssize_t stride,
+                            const floating* x, const int* idx, Py_ssize_t nnz,
+                            const double* hp, StepInfo* si,
+                            long long* stamp) noexcept nogil:
+    cdef double b1 = hp[0], b2 = hp[1], eps = hp[2], g, m, v, denom
+    cdef floating* sq = st + stride
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        g = si.gscale * x[k] + si.l2 * w[j]
+        m = st[j]
+        m = m + (1.0 - b1) * (g - m)
+        st[j] = m
+        v = b2 * sq[j] + (1.0 - b2) * g * g
+        sq[j] = v
+        denom = sqrt(<double>sq[j] / si.c3) + eps
+        w[j] = w[j] - si.c1 * g / denom - si.c2 * st[j] / denom
+
+
+# FTRL-Proximal (McMahan et al. 2013, algorithm 1); the rate is FTRL's alpha.
+# hp: beta, l1, l2. Slots: z, n. Exact on sparse rows for a constant rate:
+# an untouched coordinate has g = 0, so z, n and w stay as they are.
+cdef inline void step_ftrl(floating* w, floating* st, Py_ssize_t stride,
+                           const floating* x, const int* idx, Py_ssize_t nnz,
+                           const double* hp, StepInfo* si,
+                           long long* stamp) noexcept nogil:
+    cdef double beta = hp[0], l1 = hp[1], l2 = hp[2], a = si.lr
+    cdef double g, n, n_new, sigma, z
+    cdef floating* nn = st + stride
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = _j(idx, k)
+        g = si.gscale * x[k] + si.l2 * w[j]
+        n = nn[j]
+        n_new = n + g * g
+        sigma = (sqrt(n_new) - sqrt(n)) / a
+        z = st[j] + g - sigma * w[j]
+        st[j] = z
+        nn[j] = n_new
+        if fabs(z) <= l1:
+            w[j] = 0.0
+        else:
+            w[j] = -(z - (l1 if z > 0 else -l1)) / ((beta + sqrt(n_new)) / a + l2)
+
+
+cdef inline void opt_step(int kind, floating* w, floating* st, Py_ssize_t stride,
+                          const floating* x, const int* idx, Py_ssize_t nnz,
+                          const double* hp, StepInfo* si,
+                          long long* stamp) noexcept nogil:
+    if kind == OPT_ADAM:
+        step_adam(w, st, stride, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_MOMENTUM:
+        step_momentum(w, st, stride, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_ADAGRAD:
+        step_adagrad(w, st, stride, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_RMSPROP:
+        step_rmsprop(w, st, stride, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_ADADELTA:
+        step_adadelta(w, st, stride, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_ADAMAX:
+        step_adamax(w, st, stride, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_NADAM:
+        step_nadam(w, st, stride, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_FTRL:
+        step_ftrl(w, st, stride, x, idx, nnz, hp, si, stamp)
+
+
+cdef inline void per_sample_constants(int kind, const double* hp, StepInfo* si,
+                                      double* mu_product) noexcept nogil:
+    # the per-sample factors of the rules (bias corrections, NAdam's mu)
+    cdef double t = si.step, mu, mu_next
+    if kind == OPT_ADAM:
+        if hp[4] != 0:
+            si.c1 = si.lr / (1.0 - pow(hp[0], t))
+            si.c2 = sqrt(1.0 - pow(hp[1], t))
+        else:
+            si.c1 = si.lr
+            si.c2 = 1.0
+    elif kind == OPT_ADAMAX:
+        si.c1 = si.lr / (1.0 - pow(hp[0], t))
+    elif kind == OPT_NADAM:
+        mu = hp[0] * (1.0 - 0.5 * pow(0.96, t * hp[3]))
+        mu_next = hp[0] * (1.0 - 0.5 * pow(0.96, (t + 1.0) * hp[3]))
+        mu_product[0] *= mu
+        si.c1 = si.lr * (1.0 - mu) / (1.0 - mu_product[0])
+        si.c2 = si.lr * mu_next / (1.0 - mu_product[0] * mu_next)
+        si.c3 = 1.0 - pow(hp[1], t)

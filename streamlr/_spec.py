@@ -1,0 +1,70 @@
+"""Base of the spec objects (optimizers, schedules): plain parameter holders.
+
+A spec validates its parameters when it is built (and after ``set_params``),
+compares equal to another spec of the same type with equal parameters, and
+works with scikit-learn's ``get_params``/``set_params``/``clone`` (so that
+``GridSearchCV`` can search over ``optimizer=[Adam(), Adagrad()]``). It holds
+no training state: the estimators keep that as fitted attributes.
+"""
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+
+class Spec(BaseEstimator):
+    """Parameters in ``__init__``, checks in ``_validate``."""
+
+    def _validate(self):
+        """Raise ``ValueError`` naming the first invalid parameter."""
+
+    def set_params(self, **params):
+        old = self.get_params(deep=False)
+        super().set_params(**params)
+        try:
+            self._validate()
+        except (ValueError, TypeError):
+            super().set_params(**old)  # a failed call changes nothing
+            raise
+        return self
+
+    def _key(self):
+        def freeze(v):
+            if isinstance(v, (list, tuple, np.ndarray)):
+                return tuple(freeze(x) for x in v)
+            return v
+
+        return type(self), tuple(sorted((k, freeze(v)) for k, v in self.get_params(deep=False).items()))
+
+    def __eq__(self, other):
+        return isinstance(other, Spec) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(repr(self._key()))
+
+
+def check_real(name, value, low=None, high=None, low_open=False, high_open=False, what=None):
+    """A finite real in the given interval, else ValueError in torch's words."""
+    what = what or name
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"Invalid {what} value: {value!r} (expected a finite real number)")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"Invalid {what} value: {value!r} (expected {'>' if low_open else '>='} {low})")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"Invalid {what} value: {value!r} (expected {'<' if high_open else '<='} {high})")
+    return float(value)
+
+
+def check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Invalid {name} value: {value!r} (expected a bool)")
+    return bool(value)
+
+
+def check_betas(betas):
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid betas value: {betas!r} (expected a pair (beta1, beta2))")
+    for i, b in enumerate(betas):
+        if isinstance(b, bool) or not isinstance(b, numbers.Real) or not (0.0 <= b < 1.0):
+            raise ValueError(f"Invalid beta parameter at index {i}: {b!r} (expected 0 <= beta < 1)")
+    return float(betas[0]), float(betas[1])
