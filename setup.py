@@ -3,23 +3,35 @@
 Set STREAMLR_DEBUG=1 to build with bounds and initialisation checks on.
 """
 import os
+import platform
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("STREAMLR_DEBUG", "0") == "1"
-MODULES = ["losses", "sgd"]
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+# -O3, and -fno-math-errno so that sqrt needs no errno branch and loops with it
+# vectorise; -ffp-contract=off: no fused multiply-add, which keeps scikit-learn's
+# rounding and makes every build give the same numbers.
+FLAGS = (["-O0", "-g"] if DEBUG else ["-O3"]) + ["-fno-math-errno", "-ffp-contract=off"]
+
+# (module, source, extra flags). sgd_avx2 is sgd.pyx again, built for AVX2 and
+# chosen at import time on CPUs that have it (streamlr/_kernels/__init__.py).
+MODULES = [("_cpu", "_cpu", []), ("losses", "losses", []), ("sgd", "sgd", [])]
+if X86:
+    MODULES.append(("sgd_avx2", "sgd_avx2", ["-mavx2"]))
 
 extensions = [
     Extension(
         f"streamlr._kernels.{name}",
-        [f"streamlr/_kernels/{name}.pyx"],
+        [f"streamlr/_kernels/{source}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+        extra_compile_args=FLAGS + extra,
     )
-    for name in MODULES
+    for name, source, extra in MODULES
 ]
 
 setup(

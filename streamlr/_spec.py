@@ -40,7 +40,10 @@ class Spec(BaseEstimator):
         return isinstance(other, Spec) and self._key() == other._key()
 
     def __hash__(self):
-        return hash(repr(self._key()))
+        try:
+            return hash(self._key())  # 1 == 1.0, so their hashes agree too
+        except TypeError:  # an unhashable parameter value
+            return hash(type(self))
 
 
 def check_real(name, value, low=None, high=None, low_open=False, high_open=False, what=None):

@@ -20,7 +20,7 @@ Adding a rule: a step function and one dispatch line in
 ``_kernels/optimizers.pxd``, and a class here with ``_kernel``, ``_slots``,
 ``_hp`` (and ``_init`` / ``_decays`` if needed).
 """
-from ._kernels import sgd as _k
+from ._kernels import kernel as _k
 from ._spec import Spec, check_betas, check_bool, check_real
 
 

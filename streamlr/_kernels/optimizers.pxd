@@ -163,21 +163,33 @@ cdef inline void step_adam(floating* w, floating* st, Py_ssize_t stride,
                            const double* hp, StepInfo* si,
                            long long* stamp) noexcept nogil:
     cdef double b1 = hp[0], b2 = hp[1], eps = hp[2], decay = 1.0 - si.lr * hp[5]
-    cdef bint amsgrad = hp[3] != 0, decoupled = hp[5] != 0
+    cdef double a1 = 1.0 - b1, a2 = 1.0 - b2, gs = si.gscale, l2 = si.l2
+    cdef double c1 = si.c1, inv_c2 = 1.0 / si.c2
+    cdef bint amsgrad = hp[3] != 0
     cdef double g, m, v, wj
     cdef floating* sq = st + stride
     cdef floating* vmax = st + 2 * stride
     cdef Py_ssize_t k, j
+    if idx == NULL and not amsgrad:
+        # dense rows: a branch-free loop the compiler vectorises
+        for k in range(nnz):
+            wj = w[k]
+            g = gs * x[k] + l2 * wj
+            m = st[k]
+            m = m + a1 * (g - m)          # torch's lerp_
+            v = b2 * sq[k] + a2 * g * g
+            st[k] = m
+            sq[k] = v
+            w[k] = wj * decay - c1 * m / (sqrt(v) * inv_c2 + eps)
+        return
     for k in range(nnz):
         j = _j(idx, k)
         wj = w[j]
-        g = si.gscale * x[k] + si.l2 * wj
-        if decoupled:
-            wj = wj * decay
+        g = gs * x[k] + l2 * wj
         m = st[j]
-        m = m + (1.0 - b1) * (g - m)          # torch's lerp_
+        m = m + a1 * (g - m)
         st[j] = m
-        v = b2 * sq[j] + (1.0 - b2) * g * g
+        v = b2 * sq[j] + a2 * g * g
         sq[j] = v
         if amsgrad:
             if sq[j] > vmax[j]:
@@ -185,7 +197,7 @@ cdef inline void step_adam(floating* w, floating* st, Py_ssize_t stride,
             v = vmax[j]
         else:
             v = sq[j]
-        w[j] = wj - si.c1 * st[j] / (sqrt(v) / si.c2 + eps)
+        w[j] = wj * decay - c1 * st[j] / (sqrt(v) * inv_c2 + eps)
 
 
 # Adamax (torch.optim.Adamax). hp: beta1, beta2, eps. Slots: exp_avg, exp_inf.

@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._kernels import sgd as _k
+from .._kernels import kernel as _k
 from .._kernels.losses import make_loss
 from .. import optim
 from ..exceptions import DivergenceError
