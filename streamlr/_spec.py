@@ -20,8 +20,8 @@ class Spec(BaseEstimator):
 
     def set_params(self, **params):
         old = self.get_params(deep=False)
-        super().set_params(**params)
         try:
+            super().set_params(**params)
             self._validate()
         except (ValueError, TypeError):
             super().set_params(**old)  # a failed call changes nothing

@@ -110,6 +110,19 @@ class _State:
             else:
                 a[..., cols] = s
 
+    _CHECKED_SLOTS = [_k.SLOTS[n] for n in ("wscale", "intercept", "average_intercept", "loss_sum")]
+
+    def finite(self, k, cols=None):
+        """Whether problem k's weights and state are finite (on ``cols`` only,
+        when given: the rest did not change)."""
+        sel = slice(None) if cols is None else cols
+        return bool(
+            np.isfinite(self.scal[k, self._CHECKED_SLOTS]).all()
+            and np.isfinite(self.oint[k]).all()
+            and all(np.isfinite(a[k][..., sel]).all()
+                    for a in (self.w, self.aw, self.q, self.ostate) if a.shape[-1])
+        )
+
     def last_step(self, k):
         return self.scal[k, _k.SLOTS["t"]] - 1.0
 
@@ -151,6 +164,15 @@ def _as_kernel_input(X):
             )
         return np.ascontiguousarray(X.data), indices, indptr
     return X.reshape(-1), _EMPTY_INT, _EMPTY_INT
+
+
+def _touched_columns(X):
+    """The columns a call over X can change: None (all of them) for dense
+    input, else the CSR chunk's distinct columns when there are few of them.
+    Snapshots and overflow checks then cost O(nnz), not O(n_features)."""
+    if sp.issparse(X) and X.shape[1] > 64 and X.nnz < X.shape[1]:
+        return np.unique(X.indices[: X.indptr[-1]])
+    return None
 
 
 def _raise_if_row_not_finite(X, r):
@@ -263,7 +285,9 @@ class _BaseSGD(BaseEstimator):
             raise ValueError(f"The 'verbose' parameter must be an int; got {self.verbose!r}.")
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
-        if self.learning_rate == "optimal" and self.alpha == 0:
+        opt = optim.resolve(self.optimizer)
+        plain = opt.kernel == _k.OPTIMIZERS["sgd"]
+        if self.learning_rate == "optimal" and self.alpha == 0 and plain:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
                 "to compute the optimal learning rate."
@@ -276,8 +300,7 @@ class _BaseSGD(BaseEstimator):
                 )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
-        opt = optim.resolve(self.optimizer)
-        if opt.kernel != _k.OPTIMIZERS["sgd"] and self.learning_rate in ("pa1", "pa2"):
+        if not plain and self.learning_rate in ("pa1", "pa2"):
             raise ValueError(
                 f"learning_rate={self.learning_rate!r} is an update rule of plain SGD; "
                 f"it cannot be combined with optimizer={self.optimizer!r}"
@@ -422,7 +445,7 @@ class _BaseSGD(BaseEstimator):
             out[name] = arr if self._is_classifier else arr[0]
             out[name + "_intercept"] = st.oint[:, i].astype(st.w.dtype)
         if st.opt_key[1] == _k.OPTIMIZERS["nadam"]:
-            out["mu_product"] = st.scal[:, _k.SLOTS["mu_product"]].copy()
+            out["mu_product"] = st.scal[:, _k.SLOTS["mu_product"]].astype(st.w.dtype)
         return out
 
     @property
@@ -488,6 +511,7 @@ class _BaseSGD(BaseEstimator):
         we raise ``DivergenceError``."""
         st = self._state
         values, indices, indptr = _as_kernel_input(X)
+        cols = _touched_columns(X)
         n = X.shape[0]
         train_idx = np.arange(n, dtype=np.intp)
         if val_mask is not None and val_mask.any():
@@ -531,10 +555,13 @@ class _BaseSGD(BaseEstimator):
                 t = t_new
                 if np.isfinite(last_eta):
                     self.lr_ = float(last_eta)
-                if max_iter > 1 and not np.all(np.isfinite(w)):
+                if not st.finite(k, cols):
                     raise DivergenceError(
-                        f"Floating-point overflow in the weights at epoch {epoch + 1}; "
-                        "scale the input (StandardScaler) or lower the learning rate."
+                        f"The model became non-finite (weights or optimizer state "
+                        f"overflowed) during epoch {epoch + 1}, by update t={t - 1:.0f}, "
+                        f"with learning rate {self.lr_:.3g}. Scaling input data with "
+                        "StandardScaler or MinMaxScaler, or a lower learning rate "
+                        "(eta0), might help."
                     )
                 if not stop_rule:
                     continue
@@ -573,8 +600,7 @@ class _BaseSGD(BaseEstimator):
         st = self.__dict__.get("_state")
         snap = cols = None
         if st is not None:
-            if sp.issparse(X) and X.shape[1] > 64 and X.nnz < X.shape[1]:
-                cols = np.unique(X.indices)
+            cols = _touched_columns(X)
             snap = st.snapshot(cols)
         try:
             return fn()
@@ -766,7 +792,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     def _partial_fit(self, X, y, classes, sample_weight):
         first = "_state" not in self.__dict__
-        self._opt = self._validate_params(for_partial_fit=True) if first else optim.resolve(self.optimizer)
+        self._opt = self._validate_params(for_partial_fit=True)
         if first:
             if self.class_weight == "balanced":
                 raise ValueError(
@@ -998,7 +1024,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     def _partial_fit(self, X, y, sample_weight):
         first = "_state" not in self.__dict__
-        self._opt = self._validate_params(for_partial_fit=True) if first else optim.resolve(self.optimizer)
+        self._opt = self._validate_params(for_partial_fit=True)
         X, y = self._validate_xy(X, y, reset=first)
         if not first and X.dtype != self._state.w.dtype:
             X = X.astype(self._state.w.dtype)

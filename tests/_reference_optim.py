@@ -1,0 +1,355 @@
+"""Naive NumPy oracles for the optimizers of ``streamlr.optim``.
+
+Written from the documented formulas (the docstrings of ``streamlr.optim``
+and the definitions of ``torch.optim``), one sample at a time, with plain
+unscaled weights. Two modes:
+
+* ``lazy=False`` (dense semantics): every coordinate is updated at every
+  sample, as PyTorch does with batch size 1.
+* ``lazy=True``: only the coordinates stored in the CSR row (and the
+  intercept) are touched. An untouched coordinate keeps its weight and
+  its state, except the exponentially decaying averages that the package
+  catches up exactly (RMSprop's ``square_avg``/``grad_avg``, Adadelta's
+  ``square_avg``/``acc_delta``): those decay as if the gradient had been 0.
+  Bias corrections and NAdam's momentum schedule use the global step t.
+
+The averaged model is the arithmetic mean of the iterates after each update
+number s >= ``average`` (1-based), kept as a plain running sum.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+# --------------------------------------------------------------------------
+# the rules
+# --------------------------------------------------------------------------
+
+
+def _kind(opt):
+    """(name, params) of a streamlr.optim spec object."""
+    name = type(opt).__name__
+    params = dict(opt.get_params(deep=False))
+    if name == "Adam":
+        params.setdefault("weight_decay", 0.0)
+    if name == "AdamW":
+        params.setdefault("bias_correction", True)
+    return name, params
+
+
+def slot_names(opt):
+    name, p = _kind(opt)
+    if name == "SGD":
+        return ("momentum_buffer",) if p["momentum"] > 0 else ()
+    if name == "Adagrad":
+        return ("sum",)
+    if name == "RMSprop":
+        out = ("square_avg",)
+        if p["momentum"] > 0:
+            out += ("momentum_buffer",)
+        if p["centered"]:
+            out += ("grad_avg",)
+        return out
+    if name == "Adadelta":
+        return ("square_avg", "acc_delta")
+    if name in ("Adam", "AdamW"):
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if p["amsgrad"] else ())
+    if name == "Adamax":
+        return ("exp_avg", "exp_inf")
+    if name == "NAdam":
+        return ("exp_avg", "exp_avg_sq")
+    if name == "FTRL":
+        return ("z", "n")
+    raise ValueError(name)
+
+
+def _initial(opt, slot):
+    name, p = _kind(opt)
+    if name == "Adagrad" and slot == "sum":
+        return float(p["initial_accumulator_value"])
+    return 0.0
+
+
+def _decaying(opt):
+    """{slot: factor} of the slots that decay by themselves when g = 0 and
+    that the lazy (sparse) semantics still catch up."""
+    name, p = _kind(opt)
+    if name == "RMSprop":
+        return {"square_avg": p["alpha"], "grad_avg": p["alpha"]}
+    if name == "Adadelta":
+        return {"square_avg": p["rho"], "acc_delta": p["rho"]}
+    return {}
+
+
+def _nadam_mu(b1, psi, t):
+    return b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+
+
+def _rule(opt, w, g, S, J, t, lr, intercept, ctx):
+    """Apply one step of the rule to the coordinates J of w (in place).
+
+    ``g`` holds the gradient of the coordinates J, ``S`` the full state
+    arrays, ``t`` the 1-based global step, ``lr`` the schedule's rate.
+    """
+    name, p = _kind(opt)
+    if name == "SGD":
+        mom, damp, nest = p["momentum"], p["dampening"], p["nesterov"]
+        if mom == 0:
+            w[J] = w[J] - lr * g
+            return
+        buf = S["momentum_buffer"]
+        if t == 1:
+            buf[J] = g
+        else:
+            buf[J] = mom * buf[J] + (1.0 - damp) * g
+        d = g + mom * buf[J] if nest else buf[J]
+        w[J] = w[J] - lr * d
+    elif name == "Adagrad":
+        s = S["sum"]
+        s[J] = s[J] + g * g
+        w[J] = w[J] - lr * g / (np.sqrt(s[J]) + p["eps"])
+    elif name == "RMSprop":
+        a, eps, mom = p["alpha"], p["eps"], p["momentum"]
+        sq = S["square_avg"]
+        sq[J] = a * sq[J] + (1.0 - a) * g * g
+        if p["centered"]:
+            ga = S["grad_avg"]
+            ga[J] = a * ga[J] + (1.0 - a) * g
+            avg = np.sqrt(sq[J] - ga[J] ** 2) + eps
+        else:
+            avg = np.sqrt(sq[J]) + eps
+        if mom > 0:
+            buf = S["momentum_buffer"]
+            buf[J] = mom * buf[J] + g / avg
+            w[J] = w[J] - lr * buf[J]
+        else:
+            w[J] = w[J] - lr * g / avg
+    elif name == "Adadelta":
+        rho, eps = p["rho"], p["eps"]
+        v, u = S["square_avg"], S["acc_delta"]
+        v[J] = rho * v[J] + (1.0 - rho) * g * g
+        delta = np.sqrt(u[J] + eps) / np.sqrt(v[J] + eps) * g
+        u[J] = rho * u[J] + (1.0 - rho) * delta * delta
+        w[J] = w[J] - lr * delta
+    elif name in ("Adam", "AdamW"):
+        b1, b2 = p["betas"]
+        eps = p["eps"]
+        m, v = S["exp_avg"], S["exp_avg_sq"]
+        if name == "AdamW" and not intercept:
+            # decoupled decay of the weight (the gradient was taken before)
+            w[J] = w[J] * (1.0 - lr * p["weight_decay"])
+        m[J] = b1 * m[J] + (1.0 - b1) * g
+        v[J] = b2 * v[J] + (1.0 - b2) * g * g
+        if p["amsgrad"]:
+            vm = S["max_exp_avg_sq"]
+            vm[J] = np.maximum(vm[J], v[J])
+            vhat = vm[J]
+        else:
+            vhat = v[J]
+        if p["bias_correction"]:
+            step = lr / (1.0 - b1 ** t)
+            denom = np.sqrt(vhat) / np.sqrt(1.0 - b2 ** t) + eps
+        else:
+            step = lr
+            denom = np.sqrt(vhat) + eps
+        w[J] = w[J] - step * m[J] / denom
+    elif name == "Adamax":
+        b1, b2 = p["betas"]
+        m, u = S["exp_avg"], S["exp_inf"]
+        m[J] = b1 * m[J] + (1.0 - b1) * g
+        u[J] = np.maximum(b2 * u[J], np.abs(g) + p["eps"])
+        w[J] = w[J] - lr / (1.0 - b1 ** t) * m[J] / u[J]
+    elif name == "NAdam":
+        b1, b2 = p["betas"]
+        mu = _nadam_mu(b1, p["momentum_decay"], t)
+        mu_next = _nadam_mu(b1, p["momentum_decay"], t + 1)
+        prod = ctx["mu_product"]  # already includes mu of this step
+        m, v = S["exp_avg"], S["exp_avg_sq"]
+        m[J] = b1 * m[J] + (1.0 - b1) * g
+        v[J] = b2 * v[J] + (1.0 - b2) * g * g
+        denom = np.sqrt(v[J] / (1.0 - b2 ** t)) + p["eps"]
+        w[J] = (w[J] - lr * (1.0 - mu) / (1.0 - prod) * g / denom
+                - lr * mu_next / (1.0 - prod * mu_next) * m[J] / denom)
+    elif name == "FTRL":
+        beta = p["beta"]
+        l1, l2 = (0.0, 0.0) if intercept else (p["l1"], p["l2"])
+        z, n = S["z"], S["n"]
+        n_old = n[J].copy()
+        n_new = n_old + g * g
+        sigma = (np.sqrt(n_new) - np.sqrt(n_old)) / lr
+        z[J] = z[J] + g - sigma * w[J]
+        n[J] = n_new
+        zj = z[J]
+        neww = -(zj - np.sign(zj) * l1) / ((beta + np.sqrt(n_new)) / lr + l2)
+        w[J] = np.where(np.abs(zj) <= l1, 0.0, neww)
+    else:
+        raise ValueError(name)
+
+
+# --------------------------------------------------------------------------
+# one binary problem
+# --------------------------------------------------------------------------
+
+
+def _rows(X):
+    """Dense values and, per row, the stored column indices (all of them for
+    a dense matrix)."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        dense = X.toarray().astype(np.float64)
+        stored = [np.asarray(X.indices[X.indptr[i]:X.indptr[i + 1]], dtype=np.intp)
+                  for i in range(X.shape[0])]
+        return dense, stored
+    dense = np.asarray(X, dtype=np.float64)
+    return dense, None
+
+
+def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t=0.25,
+               penalty=None, alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
+               sample_weight=None, weight_pos=1.0, weight_neg=1.0, average=0,
+               lazy=None, n_epochs=1):
+    """Train one linear model sample by sample; returns a dict with the final
+    ``coef``, ``intercept``, the averaged ones when averaging, the state
+    slots (full arrays) and their ``<slot>_intercept`` scalars, NAdam's
+    ``mu_product`` and ``t`` (updates made).
+
+    ``target`` is in the loss's encoding; ``dloss(y, p)`` its derivative.
+    ``lazy`` defaults to "CSR input" (True iff X is sparse).
+    """
+    Xd, stored = _rows(X)
+    if lazy is None:
+        lazy = stored is not None
+    if lazy and stored is None:
+        stored = [np.arange(Xd.shape[1])] * Xd.shape[0]
+    n, d = Xd.shape
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = np.zeros(d)
+    b = np.zeros(1)
+    slots = slot_names(opt)
+    S = {s: np.full(d, _initial(opt, s)) for s in slots}
+    Sb = {s: np.full(1, _initial(opt, s)) for s in slots}
+    decaying = {s: f for s, f in _decaying(opt).items() if s in slots}
+    name, params = _kind(opt)
+    ctx = {"mu_product": 1.0}
+    if penalty == "l2":
+        l2, l1 = alpha, 0.0
+    elif penalty == "l1":
+        l2, l1 = 0.0, alpha
+    elif penalty == "elasticnet":
+        l2, l1 = alpha * (1.0 - l1_ratio), alpha * l1_ratio
+    else:
+        l2, l1 = 0.0, 0.0
+    average = int(average)
+    sum_w, sum_b, n_avg = np.zeros(d), 0.0, 0
+    all_j = np.arange(d)
+    zero = np.zeros(1, dtype=np.intp)
+    t = 0
+    for _ in range(n_epochs):
+        for i in range(n):
+            t += 1
+            x = Xd[i]
+            p = float(np.dot(w, x) + b[0])
+            if learning_rate == "constant":
+                lr = eta0
+            elif learning_rate == "invscaling":
+                lr = eta0 / t ** power_t
+            else:
+                raise ValueError(learning_rate)
+            cw = weight_pos if target[i] > 0 else weight_neg
+            gs = dloss(target[i], p) * cw * sw[i]
+            J = stored[i] if lazy else all_j
+            if name == "NAdam":
+                ctx["mu_product"] *= _nadam_mu(params["betas"][0], params["momentum_decay"], t)
+            if lazy and decaying:
+                untouched = np.setdiff1d(all_j, J)
+                for s, f in decaying.items():
+                    S[s][untouched] *= f
+            g = gs * x[J] + l2 * w[J]
+            _rule(opt, w, g, S, J, t, lr, False, ctx)
+            if l1 > 0:
+                thr = lr * l1
+                wj = w[J]
+                w[J] = np.sign(wj) * np.maximum(np.abs(wj) - thr, 0.0)
+            if fit_intercept:
+                _rule(opt, b, np.array([gs]), Sb, zero, t, lr, True, ctx)
+            if average and t >= average:
+                sum_w += w
+                sum_b += b[0]
+                n_avg += 1
+    out = {"coef": w, "intercept": b[0], "t": t}
+    if average and n_avg:
+        out["avg_coef"] = sum_w / n_avg
+        out["avg_intercept"] = sum_b / n_avg
+    for s in slots:
+        out[s] = S[s]
+        out[s + "_intercept"] = Sb[s][0]
+    if name == "NAdam":
+        out["mu_product"] = ctx["mu_product"]
+    return out
+
+
+# --------------------------------------------------------------------------
+# estimators
+# --------------------------------------------------------------------------
+
+
+def _d_squared(y, p):
+    return p - y
+
+
+def _d_log(y, p):
+    return expit(p) - y
+
+
+def _d_hinge(y, p):
+    return -y if y * p <= 1.0 else 0.0
+
+
+def _collect(results, regressor):
+    """Stack per-problem results like the estimators' attributes."""
+    averaged = "avg_coef" in results[0]
+    key_c, key_b = ("avg_coef", "avg_intercept") if averaged else ("coef", "intercept")
+    coef = np.array([r[key_c] for r in results])
+    intercept = np.array([r[key_b] for r in results])
+    state = {}
+    for s in results[0]:
+        if s in ("coef", "intercept", "avg_coef", "avg_intercept", "t"):
+            continue
+        arr = np.array([r[s] for r in results])
+        if s.endswith("_intercept") or s == "mu_product":
+            state[s] = arr
+        else:
+            state[s] = arr[0] if regressor else arr
+    if regressor:
+        coef = coef[0]
+    return {"coef": coef, "intercept": intercept, "state": state,
+            "raw_coef": np.array([r["coef"] for r in results])}
+
+
+def reference_regressor(X, y, opt, **kw):
+    """SGDRegressor(loss="squared_error") with a non-SGD optimizer."""
+    r = run_binary(X, np.asarray(y, dtype=np.float64), _d_squared, opt, **kw)
+    return _collect([r], regressor=True)
+
+
+def reference_classifier(X, y, opt, loss, class_weight=None, **kw):
+    """SGDClassifier (one-vs-rest when more than two classes) with a non-SGD
+    optimizer; ``loss`` is "log_loss" or "hinge". ``class_weight`` maps
+    label -> weight."""
+    y = np.asarray(y)
+    classes = np.unique(y)
+    dl = {"log_loss": _d_log, "hinge": _d_hinge}[loss]
+    neg = 0.0 if loss == "log_loss" else -1.0
+    cw = {c: 1.0 for c in classes}
+    if class_weight:
+        cw.update(class_weight)
+    problems = [classes[1]] if len(classes) == 2 else list(classes)
+    results = []
+    for pos in problems:
+        target = np.where(y == pos, 1.0, neg)
+        if len(classes) == 2:
+            wp, wn = cw[classes[1]], cw[classes[0]]
+        else:
+            wp, wn = cw[pos], 1.0
+        results.append(run_binary(X, target, dl, opt, weight_pos=wp, weight_neg=wn, **kw))
+    return _collect(results, regressor=False)
