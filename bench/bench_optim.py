@@ -35,10 +35,10 @@ def epoch_time(X, y, optimizer):
     return time.perf_counter() - start
 
 
-def part1(cases, repeats):
+def part1(cases, repeats, optimizers=OPTIMIZERS):
     print("| optimizer | " + " | ".join(f"{name} samples/s | x SGD time" for name, _ in cases) + " |")
     print("|---|" + "---:|---:|" * len(cases))
-    for opt in OPTIMIZERS:
+    for opt in optimizers:
         cells = []
         for _, (X, y) in cases:
             t_opt, t_sgd = [], []
@@ -112,13 +112,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--optimizers", default=",".join(OPTIMIZERS),
+                    help="comma-separated subset of: " + ",".join(OPTIMIZERS))
+    ap.add_argument("--no-peers", action="store_true", help="skip the per-sample part")
     args = ap.parse_args()
     n, d, d_sparse = (20_000, 100, 2**16) if args.quick else (200_000, 100, 2**20)
     cases = [(f"dense {n}x{d}", make_dense(n, d, np.float64)),
              (f"CSR {n}x2^{int(np.log2(d_sparse))} nnz=40", make_csr(n, d_sparse, 40, np.float64))]
     print(f"# streamlr {streamlr.__version__}; median of {args.repeats}")
-    part1(cases, args.repeats)
-    part2(*cases[0][1], n_events=2_000 if args.quick else 10_000)
+    part1(cases, args.repeats, args.optimizers.split(","))
+    if not args.no_peers:
+        part2(*cases[0][1], n_events=2_000 if args.quick else 10_000)
 
 
 if __name__ == "__main__":

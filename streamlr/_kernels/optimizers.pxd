@@ -20,7 +20,7 @@
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
 from cython cimport floating
-from libc.math cimport fabs, pow, sqrt
+from libc.math cimport fabs, log, pow, sqrt
 
 cdef enum:
     OPT_SGD = 0          # plain SGD: scikit-learn's loop, not dispatched here
@@ -292,23 +292,32 @@ cdef inline void opt_step(int kind, floating* w, floating* st, Py_ssize_t stride
         step_ftrl(w, st, stride, x, idx, nnz, hp, si, stamp)
 
 
+cdef inline double _pow_t(double b, double t) noexcept nogil:
+    # b ** t for a rate 0 <= b < 1 and a step count t. Once b ** t < 1e-17 it
+    # only ever enters as 1 - b ** t, which is then exactly 1.0: skip the pow
+    # (most of the per-sample cost of Adam on short sparse rows).
+    if b == 0.0 or t * log(b) < -39.2:
+        return 0.0
+    return pow(b, t)
+
+
 cdef inline void per_sample_constants(int kind, const double* hp, StepInfo* si,
                                       double* mu_product) noexcept nogil:
     # the per-sample factors of the rules (bias corrections, NAdam's mu)
     cdef double t = si.step, mu, mu_next
     if kind == OPT_ADAM:
         if hp[4] != 0:
-            si.c1 = si.lr / (1.0 - pow(hp[0], t))
-            si.c2 = sqrt(1.0 - pow(hp[1], t))
+            si.c1 = si.lr / (1.0 - _pow_t(hp[0], t))
+            si.c2 = sqrt(1.0 - _pow_t(hp[1], t))
         else:
             si.c1 = si.lr
             si.c2 = 1.0
     elif kind == OPT_ADAMAX:
-        si.c1 = si.lr / (1.0 - pow(hp[0], t))
+        si.c1 = si.lr / (1.0 - _pow_t(hp[0], t))
     elif kind == OPT_NADAM:
         mu = hp[0] * (1.0 - 0.5 * pow(0.96, t * hp[3]))
         mu_next = hp[0] * (1.0 - 0.5 * pow(0.96, (t + 1.0) * hp[3]))
         mu_product[0] *= mu
         si.c1 = si.lr * (1.0 - mu) / (1.0 - mu_product[0])
         si.c2 = si.lr * mu_next / (1.0 - mu_product[0] * mu_next)
-        si.c3 = 1.0 - pow(hp[1], t)
+        si.c3 = 1.0 - _pow_t(hp[1], t)

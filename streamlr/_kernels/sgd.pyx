@@ -123,6 +123,7 @@ cdef class Config:
     cdef public double intercept_decay
     cdef public long long average
     cdef public int optimizer
+    cdef public int n_slots
     cdef double hp[8]          # the optimizer's hyperparameters, for weights
     cdef double hp_int[8]      # ... for the intercept (no decay, no l1/l2)
 
@@ -130,10 +131,11 @@ cdef class Config:
                  bint fit_intercept, int learning_rate, double eta0,
                  double power_t, double optimal_init, double weight_pos,
                  double weight_neg, double intercept_decay, long long average,
-                 int optimizer=OPT_SGD, hp=(), hp_intercept=()):
+                 int optimizer=OPT_SGD, hp=(), hp_intercept=(), int n_slots=0):
         if len(hp) > 8 or len(hp_intercept) > 8:
             raise ValueError("at most 8 optimizer hyperparameters")
         self.optimizer = optimizer
+        self.n_slots = n_slots
         for i in range(8):
             self.hp[i] = hp[i] if i < len(hp) else 0.0
             self.hp_int[i] = hp_intercept[i] if i < len(hp_intercept) else 0.0
@@ -312,6 +314,25 @@ cdef inline void _l1_truncate(floating* w, floating* q, Scalars* s,
 # The loop.
 # ---------------------------------------------------------------------------
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__)
+    #define STREAMLR_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+    #else
+    #define STREAMLR_PREFETCH_W(p) ((void)0)
+    #endif
+    """
+    void STREAMLR_PREFETCH_W(const void* p) nogil
+
+
+cdef inline void _prefetch_state(floating* ost, Py_ssize_t stride, int n_slots,
+                                 const int* idx, Py_ssize_t nnz) noexcept nogil:
+    cdef Py_ssize_t k, s
+    for s in range(n_slots):
+        for k in range(nnz):
+            STREAMLR_PREFETCH_W(ost + s * stride + idx[k])
+
+
 cdef inline double _n_avg(double step, long long average) noexcept nogil:
     # number of iterates in the average after update number `step` (1-based)
     cdef double n = step - average + 1
@@ -405,6 +426,7 @@ cdef Py_ssize_t _epoch(
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
     cdef double sumloss = 0.0, objective = 0.0
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
+    cdef int n_ost = cfg.n_slots if ost != NULL else 0
     if lr == LR_ADAPTIVE:
         eta = eta_adaptive
 
@@ -413,6 +435,10 @@ cdef Py_ssize_t _epoch(
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
         yi = y[r]
         sw = sample_weight[r]
+        if idx != NULL and n_ost > 0:
+            # sparse row, optimizer with state: start fetching the state's
+            # cache lines now, so the misses overlap the dot product and loss
+            _prefetch_state(ost, n_features, n_ost, idx, nnz)
 
         p = _dot(w, s.wscale, v, idx, nnz) + s.intercept
         if not isfinite(p):

@@ -338,6 +338,7 @@ class _BaseSGD(BaseEstimator):
             optimizer=opt.kernel,
             hp=opt.hyperparameters(),
             hp_intercept=opt.hyperparameters(intercept=True),
+            n_slots=len(opt.slots()),
         )
 
     # -- state -----------------------------------------------------------------
