@@ -8,8 +8,11 @@
 #   PyTorch does with batch size 1. The gradient of coordinate j is
 #   ``g = gscale * x[k] + l2 * w[j]`` (gscale = dloss * weights; l2 is the
 #   L2 part of the penalty, PyTorch's ``weight_decay``).
-# * State slots of coordinate j live at ``st[s * stride + j]``; the intercept
-#   is updated by the same functions with nnz = 1 and its own state.
+# * Interleaved layout, as Vowpal Wabbit's: coordinate j owns the block
+#   ``w[j * S : (j + 1) * S]`` = (weight, slot 0, slot 1, ...), S = 1 + slots,
+#   so a sparse row costs one cache line per coordinate, not one per array.
+#   The intercept is updated by the same functions with nnz = 1 and its own
+#   block.
 # * ``step`` is the 1-based update count (PyTorch's ``state["step"]``), the
 #   estimator's global t. ``gap`` (from ``stamp``) is how many updates a
 #   coordinate of a sparse row missed; exact catch-ups use it.
@@ -46,119 +49,119 @@ cdef struct StepInfo:
     double c4
 
 
-cdef inline Py_ssize_t _j(const int* idx, Py_ssize_t k) noexcept nogil:
-    return k if idx == NULL else idx[k]
+cdef inline floating* _blk(floating* w, Py_ssize_t S, const int* idx,
+                           Py_ssize_t k) noexcept nogil:
+    # the block (weight, slots...) of the k-th coordinate of the row
+    return w + (k if idx == NULL else idx[k]) * S
 
 
-cdef inline double _gap(long long* stamp, Py_ssize_t j, double step) noexcept nogil:
-    # updates missed by coordinate j since its last touch (0 for dense rows)
+cdef inline double _gap(long long* stamp, const int* idx, Py_ssize_t k,
+                        double step) noexcept nogil:
+    # updates missed by the coordinate since its last touch (0 for dense rows)
     if stamp == NULL:
         return 0.0
-    return step - 1.0 - <double>stamp[j]
+    return step - 1.0 - <double>stamp[k if idx == NULL else idx[k]]
 
 
 # SGD with momentum (torch.optim.SGD). hp: momentum, dampening, nesterov.
-# Lazy on sparse rows: the buffer of an untouched coordinate neither decays
-# nor moves its weight.
-cdef inline void step_momentum(floating* w, floating* st, Py_ssize_t stride,
+# Block: w, momentum_buffer. Lazy on sparse rows: the buffer of an untouched
+# coordinate neither decays nor moves its weight.
+cdef inline void step_momentum(floating* w, Py_ssize_t S,
                                const floating* x, const int* idx, Py_ssize_t nnz,
                                const double* hp, StepInfo* si,
                                long long* stamp) noexcept nogil:
     cdef double m = hp[0], damp = 1.0 - hp[1], g, buf
     cdef bint nesterov = hp[2] != 0, first = si.step == 1.0
-    cdef Py_ssize_t k, j
+    cdef floating* b
+    cdef Py_ssize_t k
     for k in range(nnz):
-        j = _j(idx, k)
-        g = si.gscale * x[k] + si.l2 * w[j]
-        buf = g if first else m * st[j] + damp * g
-        st[j] = buf
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        buf = g if first else m * b[1] + damp * g
+        b[1] = buf
         if nesterov:
             g = g + m * buf
         else:
             g = buf
-        w[j] = w[j] - si.lr * g
+        b[0] = b[0] - si.lr * g
 
 
 # Adagrad (torch.optim.Adagrad, lr_decay=0). hp: initial_accumulator_value, eps.
-# Exact on sparse rows: an untouched coordinate has g = 0 and does not change.
-cdef inline void step_adagrad(floating* w, floating* st, Py_ssize_t stride,
+# Block: w, sum. Exact on sparse rows: an untouched coordinate has g = 0.
+cdef inline void step_adagrad(floating* w, Py_ssize_t S,
                               const floating* x, const int* idx, Py_ssize_t nnz,
                               const double* hp, StepInfo* si,
                               long long* stamp) noexcept nogil:
-    cdef double eps = hp[1], g, s
-    cdef Py_ssize_t k, j
+    cdef double eps = hp[1], g
+    cdef floating* b
+    cdef Py_ssize_t k
     for k in range(nnz):
-        j = _j(idx, k)
-        g = si.gscale * x[k] + si.l2 * w[j]
-        s = st[j] + g * g
-        st[j] = s
-        w[j] = w[j] - si.lr * g / (sqrt(<double>st[j]) + eps)
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        b[1] = b[1] + g * g
+        b[0] = b[0] - si.lr * g / (sqrt(<double>b[1]) + eps)
 
 
 # RMSprop (torch.optim.RMSprop). hp: alpha, eps, momentum, centered.
-# Slots: square_avg, then momentum_buffer if momentum > 0, then grad_avg if
+# Block: w, square_avg, then momentum_buffer if momentum > 0, then grad_avg if
 # centered. Sparse rows: the averages' decay over missed updates is caught up
 # exactly (alpha ** gap); with momentum the buffer is lazy.
-cdef inline void step_rmsprop(floating* w, floating* st, Py_ssize_t stride,
+cdef inline void step_rmsprop(floating* w, Py_ssize_t S,
                               const floating* x, const int* idx, Py_ssize_t nnz,
                               const double* hp, StepInfo* si,
                               long long* stamp) noexcept nogil:
-    cdef double alpha = hp[0], eps = hp[1], mom = hp[2], g, sa, ga = 0.0, avg, gap, dec
+    cdef double alpha = hp[0], eps = hp[1], mom = hp[2], g, ga, avg, gap, dec
     cdef bint centered = hp[3] != 0
-    cdef floating* buf = st + stride
-    cdef floating* gav = st + (2 * stride if mom > 0 else stride)
-    cdef Py_ssize_t k, j
+    cdef Py_ssize_t k, i_gav = 3 if mom > 0 else 2
+    cdef floating* b
     for k in range(nnz):
-        j = _j(idx, k)
-        g = si.gscale * x[k] + si.l2 * w[j]
-        gap = _gap(stamp, j, si.step)
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        gap = _gap(stamp, idx, k, si.step)
         dec = pow(alpha, gap) if gap > 0 else 1.0
-        sa = alpha * (st[j] * dec) + (1.0 - alpha) * g * g
-        st[j] = sa
-        sa = st[j]
+        b[1] = alpha * (b[1] * dec) + (1.0 - alpha) * g * g
         if centered:
-            ga = alpha * (gav[j] * dec) + (1.0 - alpha) * g
-            gav[j] = ga
-            ga = gav[j]
-            avg = sqrt(sa - ga * ga) + eps
+            b[i_gav] = alpha * (b[i_gav] * dec) + (1.0 - alpha) * g
+            ga = b[i_gav]
+            avg = sqrt(b[1] - ga * ga) + eps
         else:
-            avg = sqrt(sa) + eps
+            avg = sqrt(<double>b[1]) + eps
         if mom > 0:
-            buf[j] = mom * buf[j] + g / avg
-            w[j] = w[j] - si.lr * buf[j]
+            b[2] = mom * b[2] + g / avg
+            b[0] = b[0] - si.lr * b[2]
         else:
-            w[j] = w[j] - si.lr * (g / avg)
+            b[0] = b[0] - si.lr * (g / avg)
 
 
-# Adadelta (torch.optim.Adadelta). hp: rho, eps. Slots: square_avg, acc_delta.
-# Exact on sparse rows: both averages decay by rho ** gap on the next touch.
-cdef inline void step_adadelta(floating* w, floating* st, Py_ssize_t stride,
+# Adadelta (torch.optim.Adadelta). hp: rho, eps. Block: w, square_avg,
+# acc_delta. Exact on sparse rows: both averages decay by rho ** gap on the
+# next touch.
+cdef inline void step_adadelta(floating* w, Py_ssize_t S,
                                const floating* x, const int* idx, Py_ssize_t nnz,
                                const double* hp, StepInfo* si,
                                long long* stamp) noexcept nogil:
-    cdef double rho = hp[0], eps = hp[1], g, sa, ad, delta, gap, dec
-    cdef floating* acc = st + stride
-    cdef Py_ssize_t k, j
+    cdef double rho = hp[0], eps = hp[1], g, ad, delta, gap, dec
+    cdef floating* b
+    cdef Py_ssize_t k
     for k in range(nnz):
-        j = _j(idx, k)
-        g = si.gscale * x[k] + si.l2 * w[j]
-        gap = _gap(stamp, j, si.step)
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        gap = _gap(stamp, idx, k, si.step)
         dec = pow(rho, gap) if gap > 0 else 1.0
-        sa = rho * (st[j] * dec) + (1.0 - rho) * g * g
-        st[j] = sa
-        ad = acc[j] * dec
-        delta = sqrt(ad + eps) / sqrt(<double>st[j] + eps) * g
-        acc[j] = rho * ad + (1.0 - rho) * delta * delta
-        w[j] = w[j] - si.lr * delta
+        b[1] = rho * (b[1] * dec) + (1.0 - rho) * g * g
+        ad = b[2] * dec
+        delta = sqrt(ad + eps) / sqrt(<double>b[1] + eps) * g
+        b[2] = rho * ad + (1.0 - rho) * delta * delta
+        b[0] = b[0] - si.lr * delta
 
 
 # Adam / AdamW / AMSGrad (torch.optim.Adam, AdamW). hp: beta1, beta2, eps,
 # amsgrad, bias_correction, weight_decay (AdamW's decoupled decay, 0 for Adam).
-# Slots: exp_avg, exp_avg_sq, then max_exp_avg_sq if amsgrad. Lazy on sparse
-# rows (torch.optim.SparseAdam's semantics): untouched moments do not decay.
-# Per-sample constants: c1 = lr / (1 - beta1^t) (or lr), c2 = sqrt(1 - beta2^t)
-# (or 1).
-cdef inline void step_adam(floating* w, floating* st, Py_ssize_t stride,
+# Block: w, exp_avg, exp_avg_sq, then max_exp_avg_sq if amsgrad. Lazy on
+# sparse rows (torch.optim.SparseAdam's semantics): untouched moments do not
+# decay. Per-sample constants: c1 = lr / (1 - beta1^t) (or lr),
+# c2 = sqrt(1 - beta2^t) (or 1).
+cdef inline void step_adam(floating* w, Py_ssize_t S,
                            const floating* x, const int* idx, Py_ssize_t nnz,
                            const double* hp, StepInfo* si,
                            long long* stamp) noexcept nogil:
@@ -167,129 +170,113 @@ cdef inline void step_adam(floating* w, floating* st, Py_ssize_t stride,
     cdef double c1 = si.c1, inv_c2 = 1.0 / si.c2
     cdef bint amsgrad = hp[3] != 0
     cdef double g, m, v, wj
-    cdef floating* sq = st + stride
-    cdef floating* vmax = st + 2 * stride
-    cdef Py_ssize_t k, j
-    if idx == NULL and not amsgrad:
-        # dense rows: a branch-free loop the compiler vectorises
-        for k in range(nnz):
-            wj = w[k]
-            g = gs * x[k] + l2 * wj
-            m = st[k]
-            m = m + a1 * (g - m)          # torch's lerp_
-            v = b2 * sq[k] + a2 * g * g
-            st[k] = m
-            sq[k] = v
-            w[k] = wj * decay - c1 * m / (sqrt(v) * inv_c2 + eps)
-        return
+    cdef floating* b
+    cdef Py_ssize_t k
     for k in range(nnz):
-        j = _j(idx, k)
-        wj = w[j]
+        b = _blk(w, S, idx, k)
+        wj = b[0]
         g = gs * x[k] + l2 * wj
-        m = st[j]
-        m = m + a1 * (g - m)
-        st[j] = m
-        v = b2 * sq[j] + a2 * g * g
-        sq[j] = v
+        m = b[1]
+        m = m + a1 * (g - m)          # torch's lerp_
+        v = b2 * b[2] + a2 * g * g
+        b[1] = m
+        b[2] = v
         if amsgrad:
-            if sq[j] > vmax[j]:
-                vmax[j] = sq[j]
-            v = vmax[j]
+            if b[2] > b[3]:
+                b[3] = b[2]
+            v = b[3]
         else:
-            v = sq[j]
-        w[j] = wj * decay - c1 * st[j] / (sqrt(v) * inv_c2 + eps)
+            v = b[2]
+        b[0] = wj * decay - c1 * b[1] / (sqrt(v) * inv_c2 + eps)
 
 
-# Adamax (torch.optim.Adamax). hp: beta1, beta2, eps. Slots: exp_avg, exp_inf.
-# Lazy on sparse rows. c1 = lr / (1 - beta1^t).
-cdef inline void step_adamax(floating* w, floating* st, Py_ssize_t stride,
+# Adamax (torch.optim.Adamax). hp: beta1, beta2, eps. Block: w, exp_avg,
+# exp_inf. Lazy on sparse rows. c1 = lr / (1 - beta1^t).
+cdef inline void step_adamax(floating* w, Py_ssize_t S,
                              const floating* x, const int* idx, Py_ssize_t nnz,
                              const double* hp, StepInfo* si,
                              long long* stamp) noexcept nogil:
     cdef double b1 = hp[0], b2 = hp[1], eps = hp[2], g, m, u, a
-    cdef floating* inf = st + stride
-    cdef Py_ssize_t k, j
+    cdef floating* b
+    cdef Py_ssize_t k
     for k in range(nnz):
-        j = _j(idx, k)
-        g = si.gscale * x[k] + si.l2 * w[j]
-        m = st[j]
-        m = m + (1.0 - b1) * (g - m)
-        st[j] = m
-        u = b2 * inf[j]
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        m = b[1]
+        b[1] = m + (1.0 - b1) * (g - m)
+        u = b2 * b[2]
         a = fabs(g) + eps
-        inf[j] = u if u > a else a
-        w[j] = w[j] - si.c1 * st[j] / inf[j]
+        b[2] = u if u > a else a
+        b[0] = b[0] - si.c1 * b[1] / b[2]
 
 
-# NAdam (torch.optim.NAdam). hp: beta1, beta2, eps, momentum_decay. Slots:
-# exp_avg, exp_avg_sq; mu_product is a per-problem scalar of the loop.
+# NAdam (torch.optim.NAdam). hp: beta1, beta2, eps, momentum_decay. Block:
+# w, exp_avg, exp_avg_sq; mu_product is a per-problem scalar of the loop.
 # Lazy on sparse rows. c1 = lr (1 - mu) / (1 - mu_product),
 # c2 = lr mu_next / (1 - mu_product mu_next), c3 = 1 - beta2^t.
-cdef inline void step_nadam(floating* w, floating* st, Py_ssize_t stride,
+cdef inline void step_nadam(floating* w, Py_ssize_t S,
                             const floating* x, const int* idx, Py_ssize_t nnz,
                             const double* hp, StepInfo* si,
                             long long* stamp) noexcept nogil:
-    cdef double b1 = hp[0], b2 = hp[1], eps = hp[2], g, m, v, denom
-    cdef floating* sq = st + stride
-    cdef Py_ssize_t k, j
+    cdef double b1 = hp[0], b2 = hp[1], eps = hp[2], g, m, denom
+    cdef floating* b
+    cdef Py_ssize_t k
     for k in range(nnz):
-        j = _j(idx, k)
-        g = si.gscale * x[k] + si.l2 * w[j]
-        m = st[j]
-        m = m + (1.0 - b1) * (g - m)
-        st[j] = m
-        v = b2 * sq[j] + (1.0 - b2) * g * g
-        sq[j] = v
-        denom = sqrt(<double>sq[j] / si.c3) + eps
-        w[j] = w[j] - si.c1 * g / denom - si.c2 * st[j] / denom
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        m = b[1]
+        b[1] = m + (1.0 - b1) * (g - m)
+        b[2] = b2 * b[2] + (1.0 - b2) * g * g
+        denom = sqrt(<double>b[2] / si.c3) + eps
+        b[0] = b[0] - si.c1 * g / denom - si.c2 * b[1] / denom
 
 
 # FTRL-Proximal (McMahan et al. 2013, algorithm 1); the rate is FTRL's alpha.
-# hp: beta, l1, l2. Slots: z, n. Exact on sparse rows for a constant rate:
+# hp: beta, l1, l2. Block: w, z, n. Exact on sparse rows for a constant rate:
 # an untouched coordinate has g = 0, so z, n and w stay as they are.
-cdef inline void step_ftrl(floating* w, floating* st, Py_ssize_t stride,
+cdef inline void step_ftrl(floating* w, Py_ssize_t S,
                            const floating* x, const int* idx, Py_ssize_t nnz,
                            const double* hp, StepInfo* si,
                            long long* stamp) noexcept nogil:
     cdef double beta = hp[0], l1 = hp[1], l2 = hp[2], a = si.lr
     cdef double g, n, n_new, sigma, z
-    cdef floating* nn = st + stride
-    cdef Py_ssize_t k, j
+    cdef floating* b
+    cdef Py_ssize_t k
     for k in range(nnz):
-        j = _j(idx, k)
-        g = si.gscale * x[k] + si.l2 * w[j]
-        n = nn[j]
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        n = b[2]
         n_new = n + g * g
         sigma = (sqrt(n_new) - sqrt(n)) / a
-        z = st[j] + g - sigma * w[j]
-        st[j] = z
-        nn[j] = n_new
+        z = b[1] + g - sigma * b[0]
+        b[1] = z
+        b[2] = n_new
         if fabs(z) <= l1:
-            w[j] = 0.0
+            b[0] = 0.0
         else:
-            w[j] = -(z - (l1 if z > 0 else -l1)) / ((beta + sqrt(n_new)) / a + l2)
+            b[0] = -(z - (l1 if z > 0 else -l1)) / ((beta + sqrt(n_new)) / a + l2)
 
 
-cdef inline void opt_step(int kind, floating* w, floating* st, Py_ssize_t stride,
+cdef inline void opt_step(int kind, floating* w, Py_ssize_t S,
                           const floating* x, const int* idx, Py_ssize_t nnz,
                           const double* hp, StepInfo* si,
                           long long* stamp) noexcept nogil:
     if kind == OPT_ADAM:
-        step_adam(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_adam(w, S, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_MOMENTUM:
-        step_momentum(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_momentum(w, S, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_ADAGRAD:
-        step_adagrad(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_adagrad(w, S, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_RMSPROP:
-        step_rmsprop(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_rmsprop(w, S, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_ADADELTA:
-        step_adadelta(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_adadelta(w, S, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_ADAMAX:
-        step_adamax(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_adamax(w, S, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_NADAM:
-        step_nadam(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_nadam(w, S, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_FTRL:
-        step_ftrl(w, st, stride, x, idx, nnz, hp, si, stamp)
+        step_ftrl(w, S, x, idx, nnz, hp, si, stamp)
 
 
 cdef inline double _pow_t(double b, double t) noexcept nogil:

@@ -176,6 +176,30 @@ cdef inline void row_at(const floating* values, const int* indices,
         nnz[0] = indptr[r + 1] - indptr[r]
 
 
+cdef inline floating _dot_strided(const floating* w, Py_ssize_t S, const floating* v,
+                                  const int* idx, Py_ssize_t nnz) noexcept nogil:
+    # weights interleaved with optimizer state (block size S > 1)
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef Py_ssize_t k, m = nnz - nnz % 4
+    if idx == NULL:
+        for k in range(0, m, 4):
+            a0 += w[k * S] * v[k]
+            a1 += w[(k + 1) * S] * v[k + 1]
+            a2 += w[(k + 2) * S] * v[k + 2]
+            a3 += w[(k + 3) * S] * v[k + 3]
+        for k in range(m, nnz):
+            a0 += w[k * S] * v[k]
+    else:
+        for k in range(0, m, 4):
+            a0 += w[idx[k] * S] * v[k]
+            a1 += w[idx[k + 1] * S] * v[k + 1]
+            a2 += w[idx[k + 2] * S] * v[k + 2]
+            a3 += w[idx[k + 3] * S] * v[k + 3]
+        for k in range(m, nnz):
+            a0 += w[idx[k] * S] * v[k]
+    return <floating>((a0 + a1) + (a2 + a3))
+
+
 cdef inline floating _dot(const floating* w, double wscale, const floating* v,
                           const int* idx, Py_ssize_t nnz) noexcept nogil:
     # Products in the input precision (as scikit-learn), summed in double over
@@ -314,25 +338,6 @@ cdef inline void _l1_truncate(floating* w, floating* q, Scalars* s,
 # The loop.
 # ---------------------------------------------------------------------------
 
-cdef extern from *:
-    """
-    #if defined(__GNUC__)
-    #define STREAMLR_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
-    #else
-    #define STREAMLR_PREFETCH_W(p) ((void)0)
-    #endif
-    """
-    void STREAMLR_PREFETCH_W(const void* p) nogil
-
-
-cdef inline void _prefetch_state(floating* ost, Py_ssize_t stride, int n_slots,
-                                 const int* idx, Py_ssize_t nnz) noexcept nogil:
-    cdef Py_ssize_t k, s
-    for s in range(n_slots):
-        for k in range(nnz):
-            STREAMLR_PREFETCH_W(ost + s * stride + idx[k])
-
-
 cdef inline double _n_avg(double step, long long average) noexcept nogil:
     # number of iterates in the average after update number `step` (1-based)
     cdef double n = step - average + 1
@@ -340,11 +345,12 @@ cdef inline double _n_avg(double step, long long average) noexcept nogil:
 
 
 cdef inline bint _opt_sample(
-    floating* w, floating* aw, floating* ost, double* oint, long long* stamp,
+    floating* w, Py_ssize_t S, floating* aw, double* oint, long long* stamp,
     Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
-    Py_ssize_t n_features, double gscale, double eta, double step, Config cfg,
+    double gscale, double eta, double step, Config cfg,
 ) noexcept nogil:
-    """One update of a non-SGD optimizer; False if it became non-finite."""
+    """One update of a non-SGD optimizer; False if it became non-finite.
+    ``w`` is the interleaved (weight, slots...) array of block size S."""
     cdef StepInfo si
     cdef Py_ssize_t k, j
     cdef double n_prev, n_mid, n_now, thr, one = 1.0, z
@@ -367,15 +373,15 @@ cdef inline bint _opt_sample(
             j = k if idx == NULL else idx[k]
             n_prev = _n_avg(<double>stamp[j], cfg.average)
             if n_mid > n_prev:
-                aw[j] += (n_mid - n_prev) / n_mid * (w[j] - aw[j])
+                aw[j] += (n_mid - n_prev) / n_mid * (w[j * S] - aw[j])
 
-    opt_step(cfg.optimizer, w, ost, n_features, v, idx, nnz, cfg.hp, &si, stamp)
+    opt_step(cfg.optimizer, w, S, v, idx, nnz, cfg.hp, &si, stamp)
 
     if has_l1:
         # proximal step of the L1 part of the penalty on the touched weights
         thr = eta * cfg.alpha * l1_ratio
         for k in range(nnz):
-            j = k if idx == NULL else idx[k]
+            j = (k if idx == NULL else idx[k]) * S
             z = w[j]
             w[j] = z - thr if z > thr else (z + thr if z < -thr else 0.0)
 
@@ -384,18 +390,19 @@ cdef inline bint _opt_sample(
         if n_now > 0:
             for k in range(nnz):
                 j = k if idx == NULL else idx[k]
-                aw[j] += (w[j] - aw[j]) / n_now
+                aw[j] += (w[j * S] - aw[j]) / n_now
     if stamp != NULL:
         for k in range(nnz):
-            j = k if idx == NULL else idx[k]
-            stamp[j] = <long long>step
+            stamp[k if idx == NULL else idx[k]] = <long long>step
 
     if cfg.fit_intercept:
-        # the intercept: a weight with x = 1, without penalty or decay
+        # the intercept: a weight with x = 1, without penalty or decay; its
+        # block is oint = (intercept, slots...)
         si.l2 = 0.0
         si.gscale = gscale
-        opt_step(cfg.optimizer, &s.intercept, oint, 1, &one, NULL, 1,
-                 cfg.hp_int, &si, NULL)
+        oint[0] = s.intercept
+        opt_step(cfg.optimizer, oint, S, &one, NULL, 1, cfg.hp_int, &si, NULL)
+        s.intercept = oint[0]
         if not isfinite(s.intercept):
             return False
         if 0 < cfg.average <= step:
@@ -406,7 +413,7 @@ cdef inline bint _opt_sample(
 
 cdef Py_ssize_t _epoch(
     floating* w, floating* aw, floating* q, Scalars* s,
-    floating* ost, double* oint, long long* stamp,
+    double* oint, long long* stamp,
     const floating* values, const int* indices, const int* indptr,
     Py_ssize_t n_features, const floating* y, const floating* sample_weight,
     const Py_ssize_t* order, Py_ssize_t n_rows,
@@ -426,7 +433,7 @@ cdef Py_ssize_t _epoch(
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
     cdef double sumloss = 0.0, objective = 0.0
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
-    cdef int n_ost = cfg.n_slots if ost != NULL else 0
+    cdef Py_ssize_t S = 1 + cfg.n_slots    # block size: weight + optimizer slots
     if lr == LR_ADAPTIVE:
         eta = eta_adaptive
 
@@ -435,12 +442,11 @@ cdef Py_ssize_t _epoch(
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
         yi = y[r]
         sw = sample_weight[r]
-        if idx != NULL and n_ost > 0:
-            # sparse row, optimizer with state: start fetching the state's
-            # cache lines now, so the misses overlap the dot product and loss
-            _prefetch_state(ost, n_features, n_ost, idx, nnz)
 
-        p = _dot(w, s.wscale, v, idx, nnz) + s.intercept
+        if S == 1:
+            p = _dot(w, s.wscale, v, idx, nnz) + s.intercept
+        else:
+            p = _dot_strided(w, S, v, idx, nnz) + s.intercept
         if not isfinite(p):
             sums[0] += sumloss
             sums[1] += objective
@@ -466,7 +472,7 @@ cdef Py_ssize_t _epoch(
         class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
 
         if cfg.optimizer != OPT_SGD:
-            if not _opt_sample(w, aw, ost, oint, stamp, s, v, idx, nnz, n_features,
+            if not _opt_sample(w, S, aw, oint, stamp, s, v, idx, nnz,
                                loss.dloss(yi, p) * (class_weight * sw), eta,
                                t[0], cfg):
                 sums[0] += sumloss
@@ -541,7 +547,6 @@ def sgd_epoch(
     floating[::1] aw,
     floating[::1] q,
     double[::1] scal,
-    floating[::1] ostate,
     double[::1] ostate_intercept,
     long long[::1] stamp,
     const floating[::1] values,
@@ -570,12 +575,14 @@ def sgd_epoch(
 
     Parameters
     ----------
-    w, aw, q : raw weights, raw average weights (empty when not averaging),
-        L1 penalties received (empty without L1); updated in place.
+    w : raw weights; with an optimizer other than plain SGD, weights
+        interleaved with its state: coordinate j owns w[j*S:(j+1)*S] =
+        (weight, slot 0, slot 1, ...), S = 1 + cfg.n_slots.
+    aw, q : raw average weights (empty when not averaging), L1 penalties
+        received (empty without L1 or with another optimizer).
     scal : float64 scalar state (slots ``SLOT_*``); updated in place.
-    ostate, ostate_intercept : the optimizer's per-coordinate slots, slot s
-        of coordinate j at ``ostate[s * n_features + j]`` (empty for plain
-        SGD), and the intercept's slots.
+    ostate_intercept : the intercept's block (its value is mirrored from
+        ``scal``, then its slots).
     stamp : per coordinate, the last update that touched it (empty when
         neither averaging nor an exact sparse catch-up needs it).
     values, indices, indptr : CSR arrays, or for a dense C-contiguous matrix
@@ -592,7 +599,7 @@ def sgd_epoch(
     (NaN if none). The running progressive loss is in the state slots
     ``loss_sum`` and ``n_seen``.
     """
-    cdef Py_ssize_t n_features = w.shape[0]
+    cdef Py_ssize_t n_features = w.shape[0] // (1 + cfg.n_slots)
     cdef Py_ssize_t n_rows = order.shape[0]
     cdef Scalars s
     cdef double sums[2]
@@ -603,7 +610,6 @@ def sgd_epoch(
     cdef const int* ind_p = &indices[0] if indices.shape[0] > 0 else NULL
     cdef const int* ptr_p = &indptr[0] if indptr.shape[0] > 0 else NULL
     cdef const floating* val_p = &values[0] if values.shape[0] > 0 else NULL
-    cdef floating* ost_p = &ostate[0] if ostate.shape[0] > 0 else NULL
     cdef double* oint_p = &ostate_intercept[0] if ostate_intercept.shape[0] > 0 else NULL
     cdef long long* stamp_p = &stamp[0] if stamp.shape[0] > 0 else NULL
     if n_rows == 0:
@@ -624,7 +630,7 @@ def sgd_epoch(
     sums[0] = 0.0
     sums[1] = 0.0
     with nogil:
-        status = _epoch(&w[0], aw_p, q_p, &s, ost_p, oint_p, stamp_p,
+        status = _epoch(&w[0], aw_p, q_p, &s, oint_p, stamp_p,
                         val_p, ind_p, ptr_p, n_features,
                         &y[0], &sample_weight[0], &order[0], n_rows, loss, cfg,
                         &t, eta_adaptive, track_objective, sums, &last_eta)

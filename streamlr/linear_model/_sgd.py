@@ -45,13 +45,16 @@ REGRESSION_LOSSES = (
 class _State:
     """Kernel state of K binary problems over d features, as NumPy arrays.
 
-    ``w`` holds raw weights (plain SGD: the model is ``scal[:, wscale] * w``),
-    ``aw`` the averaging state (plain SGD: Bottou's raw average; other
-    optimizers: each coordinate's running mean up to ``stamp``), ``q`` the L1
-    penalty each weight received (plain SGD), ``scal`` the scalar slots of
-    ``streamlr._kernels.sgd.SLOTS``, ``ostate`` the optimizer's slots
-    (K, n_slots, d), ``oint`` the intercept's (K, n_slots), ``stamp`` the last
-    update that touched each coordinate. Unused arrays have zero columns.
+    ``blk`` (K, d, S) interleaves each weight with the optimizer's slots
+    (S = 1 + slots; S = 1 for plain SGD), so ``w = blk[..., 0]`` are the raw
+    weights (plain SGD: the model is ``scal[:, wscale] * w``) and
+    ``ostate = blk[..., 1:]`` the optimizer state. ``aw`` is the averaging
+    state (plain SGD: Bottou's raw average; other optimizers: each
+    coordinate's running mean up to ``stamp``), ``q`` the L1 penalty each
+    weight received (plain SGD), ``scal`` the scalar slots of
+    ``streamlr._kernels.sgd.SLOTS``, ``oint`` the intercept's block (K, S),
+    ``stamp`` the last update that touched each coordinate. Unused arrays
+    have zero columns.
     """
 
     def __init__(self, n_problems, n_features, dtype, average, l1, opt, coef=None,
@@ -60,7 +63,9 @@ class _State:
         plain = opt.kernel == _k.OPTIMIZERS["sgd"]
         self.opt_key = (type(opt).__name__, opt.kernel, opt.slots())
         self.decays = opt.decays()
-        self.w = np.zeros((k, d), dtype=dtype)
+        init = np.asarray((0.0,) + tuple(opt.initial_values()), dtype=np.float64)
+        self.blk = np.empty((k, d, len(init)), dtype=dtype)
+        self.blk[...] = init.astype(dtype)
         if coef is not None:
             self.w[...] = coef
         self.aw = np.zeros((k, d if average else 0), dtype=dtype)
@@ -74,20 +79,25 @@ class _State:
         self.scal[:, _k.SLOTS["t"]] = 1.0
         if intercept is not None:
             self.scal[:, _k.SLOTS["intercept"]] = intercept
-        init = np.asarray(opt.initial_values(), dtype=np.float64)
-        self.ostate = np.empty((k, len(init), d), dtype=dtype)
-        self.ostate[...] = init.astype(dtype)[None, :, None]
         self.oint = np.empty((k, len(init)), dtype=np.float64)
-        self.oint[...] = init[None, :]
+        self.oint[...] = init
         needs_stamp = not plain and (opt.needs_stamp() or average)
         self.stamp = np.zeros((k, d if needs_stamp else 0), dtype=np.int64)
+
+    @property
+    def w(self):
+        return self.blk[..., 0]
+
+    @property
+    def ostate(self):
+        return self.blk[..., 1:]
 
     @property
     def plain(self):
         return self.opt_key[1] == _k.OPTIMIZERS["sgd"]
 
     def arrays(self):
-        return (self.w, self.aw, self.q, self.stamp, self.ostate, self.scal, self.oint)
+        return (self.blk, self.aw, self.q, self.stamp, self.scal, self.oint)
 
     def snapshot(self, cols=None):
         """Copy what a call may change: everything, or only the columns ``cols``."""
@@ -95,10 +105,10 @@ class _State:
         for a in self.arrays():
             if cols is None or a is self.scal or a is self.oint:
                 out.append(a.copy())
-            elif a.shape[-1] == 0:
+            elif a.shape[1] == 0:
                 out.append(None)
             else:
-                out.append(a[..., cols].copy())
+                out.append(a[:, cols].copy())
         return out
 
     def restore(self, snap, cols=None):
@@ -108,7 +118,7 @@ class _State:
             if cols is None or a is self.scal or a is self.oint:
                 a[...] = s
             else:
-                a[..., cols] = s
+                a[:, cols] = s
 
     _CHECKED_SLOTS = [_k.SLOTS[n] for n in ("wscale", "intercept", "average_intercept", "loss_sum")]
 
@@ -119,8 +129,8 @@ class _State:
         return bool(
             np.isfinite(self.scal[k, self._CHECKED_SLOTS]).all()
             and np.isfinite(self.oint[k]).all()
-            and all(np.isfinite(a[k][..., sel]).all()
-                    for a in (self.w, self.aw, self.q, self.ostate) if a.shape[-1])
+            and all(np.isfinite(a[k][sel]).all() for a in (self.blk, self.aw, self.q)
+                    if a.shape[1])
         )
 
     def last_step(self, k):
@@ -131,10 +141,11 @@ class _State:
         coef = np.empty_like(self.w)
         avg = np.empty_like(self.w) if averaged else np.empty((self.w.shape[0], 0), self.w.dtype)
         for k in range(self.w.shape[0]):
-            _k.materialize(self.w[k], self.aw[k], self.scal[k], coef[k],
+            w = np.ascontiguousarray(self.w[k])  # a view when there are no slots
+            _k.materialize(w, self.aw[k], self.scal[k], coef[k],
                            avg[k] if self.plain else avg[k, :0])
             if averaged and not self.plain:
-                _k.materialize_lazy_average(self.w[k], self.aw[k], self.stamp[k],
+                _k.materialize_lazy_average(w, self.aw[k], self.stamp[k],
                                             self.last_step(k), int(average), avg[k])
         if averaged:
             return avg, self.scal[:, _k.SLOTS["average_intercept"]].astype(self.w.dtype)
@@ -363,7 +374,7 @@ class _BaseSGD(BaseEstimator):
                 f"optimizer={self.optimizer!r} differs from the optimizer this model was "
                 f"trained with ({st.opt_key[0]}); call fit to start a new model"
             )
-        for name in ("w", "aw", "q", "scal", "ostate", "oint", "stamp"):
+        for name in ("blk", "aw", "q", "scal", "oint", "stamp"):
             a = getattr(st, name)
             if not a.flags.writeable:
                 setattr(st, name, a.copy())
@@ -439,12 +450,12 @@ class _BaseSGD(BaseEstimator):
         names, decays = st.opt_key[2], st.decays
         out = {}
         for i, name in enumerate(names):
-            arr = st.ostate[:, i, :].copy()
+            arr = st.ostate[:, :, i].copy()
             if name in decays and st.stamp.shape[1]:
                 gap = (st.scal[:, [_k.SLOTS["t"]]] - 1.0) - st.stamp
                 arr = (arr * np.power(decays[name], gap)).astype(arr.dtype)
             out[name] = arr if self._is_classifier else arr[0]
-            out[name + "_intercept"] = st.oint[:, i].astype(st.w.dtype)
+            out[name + "_intercept"] = st.oint[:, 1 + i].astype(st.w.dtype)
         if st.opt_key[1] == _k.OPTIMIZERS["nadam"]:
             out["mu_product"] = st.scal[:, _k.SLOTS["mu_product"]].astype(st.w.dtype)
         return out
@@ -525,10 +536,10 @@ class _BaseSGD(BaseEstimator):
         t_start = float(self.t_)
         n_iter = 0
         for k, cfg in enumerate(configs):
-            w, aw, q, scal = st.w[k], st.aw[k], st.q[k], st.scal[k]
-            ostate, oint, stamp = st.ostate[k].reshape(-1), st.oint[k], st.stamp[k]
+            blk, aw, q, scal = st.blk[k].reshape(-1), st.aw[k], st.q[k], st.scal[k]
+            oint, stamp = st.oint[k], st.stamp[k]
             if track:
-                wd = w.astype(np.float64) * scal[_k.SLOTS["wscale"]]
+                wd = st.w[k].astype(np.float64) * scal[_k.SLOTS["wscale"]]
                 scal[_k.SLOTS["sq_norm"]] = wd @ wd
                 scal[_k.SLOTS["l1_norm"]] = np.abs(wd).sum()
             rng = np.random.RandomState(seeds[k]) if self.shuffle else None
@@ -540,7 +551,7 @@ class _BaseSGD(BaseEstimator):
                 if self.verbose:
                     print(f"-- Epoch {epoch + 1}")
                 status, t_new, sum_loss, sum_obj, last_eta = _k.sgd_epoch(
-                    w, aw, q, scal, ostate, oint, stamp, values, indices, indptr, targets[k],
+                    blk, aw, q, scal, oint, stamp, values, indices, indptr, targets[k],
                     sample_weight, order, loss, cfg, t, eta, track,
                 )
                 if status < 0:
