@@ -48,3 +48,36 @@ def test_avx2_build_is_bitwise_the_baseline(optimizer, fmt, dtype, monkeypatch):
         b = _train(avx2, make, X, y, monkeypatch)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "amsgrad", "rmsprop", "adadelta", "nadam",
+                                       "adamax", "ftrl", "momentum", "adagrad"])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_state_layouts_give_the_same_model(optimizer, fmt, monkeypatch):
+    """Models first fed CSR rows interleave weights and state, models first fed
+    dense rows keep one array per slot (optimizers.pxd); either layout must
+    train bitwise the same model from the same rows."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 23))
+    X[rng.random(X.shape) < 0.4] = 0
+    y = (X[:, 0] + X[:, 2] > 0).astype(int)
+    Xf = sp.csr_matrix(X) if fmt == "csr" else X
+    models = []
+    for interleaved in (False, True):
+        orig = _sgd._BaseSGD._new_state
+
+        def new_state(self, *a, sparse=False, _i=interleaved, **kw):
+            return orig(self, *a, sparse=_i, **kw)
+
+        with monkeypatch.context() as m:
+            m.setattr(_sgd._BaseSGD, "_new_state", new_state)
+            est = SGDClassifier(loss="log_loss", optimizer=optimizer, learning_rate="constant",
+                                eta0=0.05, average=3, penalty="elasticnet", shuffle=False)
+            est.partial_fit(Xf[:120], y[:120], classes=[0, 1]).partial_fit(Xf[120:], y[120:])
+            assert est._state.interleaved == interleaved
+            models.append(est)
+    a, b = models
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    for key, value in a.optimizer_state_.items():
+        np.testing.assert_array_equal(value, b.optimizer_state_[key], err_msg=key)

@@ -124,6 +124,8 @@ cdef class Config:
     cdef public long long average
     cdef public int optimizer
     cdef public int n_slots
+    cdef public Py_ssize_t coord_stride   # S: weight of coordinate j at w[j * S]
+    cdef public Py_ssize_t slot_stride    # T: its slot s at w[j * S + (s + 1) * T]
     cdef double hp[8]          # the optimizer's hyperparameters, for weights
     cdef double hp_int[8]      # ... for the intercept (no decay, no l1/l2)
 
@@ -131,11 +133,14 @@ cdef class Config:
                  bint fit_intercept, int learning_rate, double eta0,
                  double power_t, double optimal_init, double weight_pos,
                  double weight_neg, double intercept_decay, long long average,
-                 int optimizer=OPT_SGD, hp=(), hp_intercept=(), int n_slots=0):
+                 int optimizer=OPT_SGD, hp=(), hp_intercept=(), int n_slots=0,
+                 Py_ssize_t coord_stride=1, Py_ssize_t slot_stride=1):
         if len(hp) > 8 or len(hp_intercept) > 8:
             raise ValueError("at most 8 optimizer hyperparameters")
         self.optimizer = optimizer
         self.n_slots = n_slots
+        self.coord_stride = coord_stride
+        self.slot_stride = slot_stride
         for i in range(8):
             self.hp[i] = hp[i] if i < len(hp) else 0.0
             self.hp_int[i] = hp_intercept[i] if i < len(hp_intercept) else 0.0
@@ -176,40 +181,18 @@ cdef inline void row_at(const floating* values, const int* indices,
         nnz[0] = indptr[r + 1] - indptr[r]
 
 
-cdef inline floating _dot_strided(const floating* w, Py_ssize_t S, const floating* v,
-                                  const int* idx, Py_ssize_t nnz) noexcept nogil:
-    # weights interleaved with optimizer state (block size S > 1)
-    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    cdef Py_ssize_t k, m = nnz - nnz % 4
-    if idx == NULL:
-        for k in range(0, m, 4):
-            a0 += w[k * S] * v[k]
-            a1 += w[(k + 1) * S] * v[k + 1]
-            a2 += w[(k + 2) * S] * v[k + 2]
-            a3 += w[(k + 3) * S] * v[k + 3]
-        for k in range(m, nnz):
-            a0 += w[k * S] * v[k]
-    else:
-        for k in range(0, m, 4):
-            a0 += w[idx[k] * S] * v[k]
-            a1 += w[idx[k + 1] * S] * v[k + 1]
-            a2 += w[idx[k + 2] * S] * v[k + 2]
-            a3 += w[idx[k + 3] * S] * v[k + 3]
-        for k in range(m, nnz):
-            a0 += w[idx[k] * S] * v[k]
-    return <floating>((a0 + a1) + (a2 + a3))
-
-
-cdef inline floating _dot(const floating* w, double wscale, const floating* v,
-                          const int* idx, Py_ssize_t nnz) noexcept nogil:
+cdef inline floating _dot(const floating* w, Py_ssize_t S, double wscale,
+                          const floating* v, const int* idx, Py_ssize_t nnz) noexcept nogil:
     # Products in the input precision (as scikit-learn), summed in double over
     # eight independent chains, so the sum is not bound by the latency of one
     # register. It differs from scikit-learn's sequential sum only in the last
     # bits of a double (float32: almost never after the final rounding).
+    # S is the stride between weights (optimizer state interleaved, else 1);
+    # every path sums in the same order, so the layout never changes a result.
     cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
     cdef double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
     cdef Py_ssize_t k, m = nnz - nnz % 8
-    if idx == NULL:
+    if idx == NULL and S == 1:
         for k in range(0, m, 8):
             a0 += w[k] * v[k]
             a1 += w[k + 1] * v[k + 1]
@@ -221,18 +204,30 @@ cdef inline floating _dot(const floating* w, double wscale, const floating* v,
             a7 += w[k + 7] * v[k + 7]
         for k in range(m, nnz):
             a0 += w[k] * v[k]
+    elif idx == NULL:
+        for k in range(0, m, 8):
+            a0 += w[k * S] * v[k]
+            a1 += w[(k + 1) * S] * v[k + 1]
+            a2 += w[(k + 2) * S] * v[k + 2]
+            a3 += w[(k + 3) * S] * v[k + 3]
+            a4 += w[(k + 4) * S] * v[k + 4]
+            a5 += w[(k + 5) * S] * v[k + 5]
+            a6 += w[(k + 6) * S] * v[k + 6]
+            a7 += w[(k + 7) * S] * v[k + 7]
+        for k in range(m, nnz):
+            a0 += w[k * S] * v[k]
     else:
         for k in range(0, m, 8):
-            a0 += w[idx[k]] * v[k]
-            a1 += w[idx[k + 1]] * v[k + 1]
-            a2 += w[idx[k + 2]] * v[k + 2]
-            a3 += w[idx[k + 3]] * v[k + 3]
-            a4 += w[idx[k + 4]] * v[k + 4]
-            a5 += w[idx[k + 5]] * v[k + 5]
-            a6 += w[idx[k + 6]] * v[k + 6]
-            a7 += w[idx[k + 7]] * v[k + 7]
+            a0 += w[idx[k] * S] * v[k]
+            a1 += w[idx[k + 1] * S] * v[k + 1]
+            a2 += w[idx[k + 2] * S] * v[k + 2]
+            a3 += w[idx[k + 3] * S] * v[k + 3]
+            a4 += w[idx[k + 4] * S] * v[k + 4]
+            a5 += w[idx[k + 5] * S] * v[k + 5]
+            a6 += w[idx[k + 6] * S] * v[k + 6]
+            a7 += w[idx[k + 7] * S] * v[k + 7]
         for k in range(m, nnz):
-            a0 += w[idx[k]] * v[k]
+            a0 += w[idx[k] * S] * v[k]
     return <floating>((((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) * wscale)
 
 
@@ -345,12 +340,12 @@ cdef inline double _n_avg(double step, long long average) noexcept nogil:
 
 
 cdef inline bint _opt_sample(
-    floating* w, Py_ssize_t S, floating* aw, double* oint, long long* stamp,
+    floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
     Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
     double gscale, double eta, double step, Config cfg,
 ) noexcept nogil:
     """One update of a non-SGD optimizer; False if it became non-finite.
-    ``w`` is the interleaved (weight, slots...) array of block size S."""
+    ``w`` holds weights and slots in the layout (S, T) of optimizers.pxd."""
     cdef StepInfo si
     cdef Py_ssize_t k, j
     cdef double n_prev, n_mid, n_now, thr, one = 1.0, z
@@ -375,7 +370,7 @@ cdef inline bint _opt_sample(
             if n_mid > n_prev:
                 aw[j] += (n_mid - n_prev) / n_mid * (w[j * S] - aw[j])
 
-    opt_step(cfg.optimizer, w, S, v, idx, nnz, cfg.hp, &si, stamp)
+    opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
 
     if has_l1:
         # proximal step of the L1 part of the penalty on the touched weights
@@ -401,7 +396,7 @@ cdef inline bint _opt_sample(
         si.l2 = 0.0
         si.gscale = gscale
         oint[0] = s.intercept
-        opt_step(cfg.optimizer, oint, S, &one, NULL, 1, cfg.hp_int, &si, NULL)
+        opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
         s.intercept = oint[0]
         if not isfinite(s.intercept):
             return False
@@ -433,7 +428,7 @@ cdef Py_ssize_t _epoch(
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
     cdef double sumloss = 0.0, objective = 0.0
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
-    cdef Py_ssize_t S = 1 + cfg.n_slots    # block size: weight + optimizer slots
+    cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
     if lr == LR_ADAPTIVE:
         eta = eta_adaptive
 
@@ -443,10 +438,7 @@ cdef Py_ssize_t _epoch(
         yi = y[r]
         sw = sample_weight[r]
 
-        if S == 1:
-            p = _dot(w, s.wscale, v, idx, nnz) + s.intercept
-        else:
-            p = _dot_strided(w, S, v, idx, nnz) + s.intercept
+        p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
         if not isfinite(p):
             sums[0] += sumloss
             sums[1] += objective
@@ -472,7 +464,7 @@ cdef Py_ssize_t _epoch(
         class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
 
         if cfg.optimizer != OPT_SGD:
-            if not _opt_sample(w, S, aw, oint, stamp, s, v, idx, nnz,
+            if not _opt_sample(w, S, cfg.slot_stride, aw, oint, stamp, s, v, idx, nnz,
                                loss.dloss(yi, p) * (class_weight * sw), eta,
                                t[0], cfg):
                 sums[0] += sumloss
@@ -575,9 +567,8 @@ def sgd_epoch(
 
     Parameters
     ----------
-    w : raw weights; with an optimizer other than plain SGD, weights
-        interleaved with its state: coordinate j owns w[j*S:(j+1)*S] =
-        (weight, slot 0, slot 1, ...), S = 1 + cfg.n_slots.
+    w : raw weights, followed or interleaved by the optimizer's slots in the
+        layout (cfg.coord_stride, cfg.slot_stride) of optimizers.pxd.
     aw, q : raw average weights (empty when not averaging), L1 penalties
         received (empty without L1 or with another optimizer).
     scal : float64 scalar state (slots ``SLOT_*``); updated in place.

@@ -58,14 +58,21 @@ class _State:
     """
 
     def __init__(self, n_problems, n_features, dtype, average, l1, opt, coef=None,
-                 intercept=None):
+                 intercept=None, interleaved=False):
         k, d = n_problems, n_features
         plain = opt.kernel == _k.OPTIMIZERS["sgd"]
         self.opt_key = (type(opt).__name__, opt.kernel, opt.slots())
         self.decays = opt.decays()
         init = np.asarray((0.0,) + tuple(opt.initial_values()), dtype=np.float64)
-        self.blk = np.empty((k, d, len(init)), dtype=dtype)
-        self.blk[...] = init.astype(dtype)
+        # sparse streams: (K, d, S), each weight next to its slots; dense
+        # streams: (K, S, d), one contiguous array per slot (optimizers.pxd)
+        self.interleaved = bool(interleaved) and len(init) > 1
+        if self.interleaved:
+            self.blk = np.empty((k, d, len(init)), dtype=dtype)
+            self.blk[...] = init.astype(dtype)
+        else:
+            self.blk = np.empty((k, len(init), d), dtype=dtype)
+            self.blk[...] = init.astype(dtype)[:, None]
         if coef is not None:
             self.w[...] = coef
         self.aw = np.zeros((k, d if average else 0), dtype=dtype)
@@ -86,11 +93,23 @@ class _State:
 
     @property
     def w(self):
-        return self.blk[..., 0]
+        """Weights (K, d): a view."""
+        return self.blk[..., 0] if self.interleaved else self.blk[:, 0, :]
 
-    @property
-    def ostate(self):
-        return self.blk[..., 1:]
+    def slot(self, i):
+        """Optimizer slot i (K, d): a view."""
+        return self.blk[..., 1 + i] if self.interleaved else self.blk[:, 1 + i, :]
+
+    def strides(self):
+        """(coordinate stride, slot stride) of the kernel's layout."""
+        s, d = self.blk.shape[2] if self.interleaved else 1, self.w.shape[1]
+        return (s, 1) if self.interleaved else (1, d)
+
+    def columns(self, a, cols):
+        """Index that selects the feature columns ``cols`` of array ``a``."""
+        if a is self.blk and not self.interleaved:
+            return (slice(None), slice(None), cols)
+        return (slice(None), cols)
 
     @property
     def plain(self):
@@ -105,10 +124,10 @@ class _State:
         for a in self.arrays():
             if cols is None or a is self.scal or a is self.oint:
                 out.append(a.copy())
-            elif a.shape[1] == 0:
+            elif a.size == 0:
                 out.append(None)
             else:
-                out.append(a[:, cols].copy())
+                out.append(a[self.columns(a, cols)].copy())
         return out
 
     def restore(self, snap, cols=None):
@@ -118,7 +137,7 @@ class _State:
             if cols is None or a is self.scal or a is self.oint:
                 a[...] = s
             else:
-                a[:, cols] = s
+                a[self.columns(a, cols)] = s
 
     _CHECKED_SLOTS = [_k.SLOTS[n] for n in ("wscale", "intercept", "average_intercept", "loss_sum")]
 
@@ -129,8 +148,8 @@ class _State:
         return bool(
             np.isfinite(self.scal[k, self._CHECKED_SLOTS]).all()
             and np.isfinite(self.oint[k]).all()
-            and all(np.isfinite(a[k][sel]).all() for a in (self.blk, self.aw, self.q)
-                    if a.shape[1])
+            and all(np.isfinite(a[self.columns(a, sel)][k]).all()
+                    for a in (self.blk, self.aw, self.q) if a.size)
         )
 
     def last_step(self, k):
@@ -350,15 +369,20 @@ class _BaseSGD(BaseEstimator):
             hp=opt.hyperparameters(),
             hp_intercept=opt.hyperparameters(intercept=True),
             n_slots=len(opt.slots()),
+            coord_stride=self._state.strides()[0],
+            slot_stride=self._state.strides()[1],
         )
 
     # -- state -----------------------------------------------------------------
 
-    def _new_state(self, n_problems, n_features, dtype, coef=None, intercept=None):
+    def _new_state(self, n_problems, n_features, dtype, coef=None, intercept=None,
+                   sparse=False):
+        # the state layout follows the first call's input: interleaved for
+        # CSR streams, one array per slot for dense ones (both work for both)
         self._state = _State(
             n_problems, n_features, dtype, average=self.average > 0,
             l1=self.penalty in ("l1", "elasticnet"), opt=self._opt, coef=coef,
-            intercept=intercept,
+            intercept=intercept, interleaved=sparse,
         )
         self._sparse_coef = None
         self.lr_ = float("nan")
@@ -450,7 +474,7 @@ class _BaseSGD(BaseEstimator):
         names, decays = st.opt_key[2], st.decays
         out = {}
         for i, name in enumerate(names):
-            arr = st.ostate[:, :, i].copy()
+            arr = st.slot(i).copy()
             if name in decays and st.stamp.shape[1]:
                 gap = (st.scal[:, [_k.SLOTS["t"]]] - 1.0) - st.stamp
                 arr = (arr * np.power(decays[name], gap)).astype(arr.dtype)
@@ -839,7 +863,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         if first:
             self.classes_ = classes_
             k = 1 if len(classes_) == 2 else len(classes_)
-            self._new_state(k, X.shape[1], X.dtype)
+            self._new_state(k, X.shape[1], X.dtype, sparse=sp.issparse(X))
             self.t_ = 1.0
         else:
             self._ensure_state_layout()
@@ -885,6 +909,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             k, d, X.dtype,
             coef=None if coef_init is None else coef_init.reshape(k, d),
             intercept=None if intercept_init is None else intercept_init.reshape(k),
+            sparse=sp.issparse(X),
         )
         self.t_ = 1.0
         self._fit_chunk(X, label_idx, sample_weight, self.max_iter, class_weight, val_mask)
@@ -1043,7 +1068,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             y = y.astype(X.dtype)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if first:
-            self._new_state(1, X.shape[1], X.dtype)
+            self._new_state(1, X.shape[1], X.dtype, sparse=sp.issparse(X))
             self.t_ = 1.0
         else:
             self._ensure_state_layout()
@@ -1075,7 +1100,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
         val_mask = self._validation_mask(y, sample_weight)
         self._new_state(1, d, X.dtype, coef=coef_init,
-                        intercept=None if intercept_init is None else intercept_init.reshape(1))
+                        intercept=None if intercept_init is None else intercept_init.reshape(1),
+                        sparse=sp.issparse(X))
         self.t_ = 1.0
         self._fit_chunk(X, y, sample_weight, self.max_iter, val_mask)
         self._finish_fit()
