@@ -124,6 +124,7 @@ cdef class Config:
     cdef public long long average
     cdef public int optimizer
     cdef public int n_slots
+    cdef public Py_ssize_t n_features
     cdef public Py_ssize_t coord_stride   # S: weight of coordinate j at w[j * S]
     cdef public Py_ssize_t slot_stride    # T: its slot s at w[j * S + (s + 1) * T]
     cdef double hp[8]          # the optimizer's hyperparameters, for weights
@@ -134,11 +135,13 @@ cdef class Config:
                  double power_t, double optimal_init, double weight_pos,
                  double weight_neg, double intercept_decay, long long average,
                  int optimizer=OPT_SGD, hp=(), hp_intercept=(), int n_slots=0,
-                 Py_ssize_t coord_stride=1, Py_ssize_t slot_stride=1):
+                 Py_ssize_t n_features=-1, Py_ssize_t coord_stride=1,
+                 Py_ssize_t slot_stride=1):
         if len(hp) > 8 or len(hp_intercept) > 8:
             raise ValueError("at most 8 optimizer hyperparameters")
         self.optimizer = optimizer
         self.n_slots = n_slots
+        self.n_features = n_features
         self.coord_stride = coord_stride
         self.slot_stride = slot_stride
         for i in range(8):
@@ -590,7 +593,7 @@ def sgd_epoch(
     (NaN if none). The running progressive loss is in the state slots
     ``loss_sum`` and ``n_seen``.
     """
-    cdef Py_ssize_t n_features = w.shape[0] // (1 + cfg.n_slots)
+    cdef Py_ssize_t n_features = cfg.n_features if cfg.n_features >= 0 else w.shape[0]
     cdef Py_ssize_t n_rows = order.shape[0]
     cdef Scalars s
     cdef double sums[2]

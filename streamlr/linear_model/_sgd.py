@@ -68,8 +68,10 @@ class _State:
         # streams: (K, S, d), one contiguous array per slot (optimizers.pxd)
         self.interleaved = bool(interleaved) and len(init) > 1
         if self.interleaved:
-            self.blk = np.empty((k, d, len(init)), dtype=dtype)
-            self.blk[...] = init.astype(dtype)
+            # blocks padded to a power of two never straddle two cache lines
+            size = 1 << (len(init) - 1).bit_length()
+            self.blk = np.zeros((k, d, size), dtype=dtype)
+            self.blk[..., : len(init)] = init.astype(dtype)
         else:
             self.blk = np.empty((k, len(init), d), dtype=dtype)
             self.blk[...] = init.astype(dtype)[:, None]
@@ -369,6 +371,7 @@ class _BaseSGD(BaseEstimator):
             hp=opt.hyperparameters(),
             hp_intercept=opt.hyperparameters(intercept=True),
             n_slots=len(opt.slots()),
+            n_features=self._state.w.shape[1],
             coord_stride=self._state.strides()[0],
             slot_stride=self._state.strides()[1],
         )
