@@ -37,6 +37,9 @@ from cython cimport floating
 from libc.math cimport fabs, isfinite, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
+from streamlr._kernels.schedules cimport (
+    SchedProgram, sched_rate, plateau_observe, plateau_step,
+)
 from streamlr._kernels.optimizers cimport (
     OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAM,
     OPT_ADAMAX, OPT_NADAM, OPT_FTRL, StepInfo, opt_step, per_sample_constants,
@@ -73,6 +76,7 @@ cdef enum:
     LR_ADAPTIVE = 4
     LR_PA1 = 5
     LR_PA2 = 6
+    LR_SCHEDULE = 7     # a streamlr.schedules object, compiled to a node table
 
 SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_a": SLOT_AVG_A, "average_b": SLOT_AVG_B,
@@ -89,6 +93,7 @@ PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
 LEARNING_RATES = {"constant": LR_CONSTANT, "optimal": LR_OPTIMAL,
                   "invscaling": LR_INVSCALING, "adaptive": LR_ADAPTIVE,
                   "pa1": LR_PA1, "pa2": LR_PA2}
+LR_SCHEDULE_CODE = LR_SCHEDULE
 
 # scikit-learn clips the loss derivative of plain SGD to this magnitude.
 cdef double MAX_DLOSS = 1e12
@@ -417,6 +422,7 @@ cdef Py_ssize_t _epoch(
     const Py_ssize_t* order, Py_ssize_t n_rows,
     Loss loss, Config cfg, double* t, double eta_adaptive,
     bint track_objective, double* sums, double* last_eta,
+    const SchedProgram* prog, bint plateau_streaming, int* last_plateau,
 ) noexcept nogil:
     """Visit ``order[:n_rows]`` once. Returns n_rows, or -(i + 1) when sample
     i produced a non-finite prediction, step or intercept (the state is then
@@ -430,6 +436,7 @@ cdef Py_ssize_t _epoch(
     cdef int lr = cfg.learning_rate, penalty = cfg.penalty
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
     cdef double sumloss = 0.0, objective = 0.0
+    cdef int plateau = -1
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
     if lr == LR_ADAPTIVE:
@@ -450,6 +457,11 @@ cdef Py_ssize_t _epoch(
             eta = 1.0 / (alpha * (cfg.optimal_init + t[0] - 1))
         elif lr == LR_INVSCALING:
             eta = cfg.eta0 / pow(t[0], cfg.power_t)
+        elif lr == LR_SCHEDULE:
+            # the schedule's clock is the number of updates already made
+            plateau = -1
+            eta = sched_rate(prog, 0, t[0] - 1.0, &plateau)
+            last_plateau[0] = plateau
 
         # progressive loss: measured before learning from the sample; the
         # running total lives in the state, so chunking cannot change it
@@ -457,6 +469,8 @@ cdef Py_ssize_t _epoch(
         sumloss += cur_loss
         s.loss_sum += cur_loss
         s.n_seen += 1
+        if plateau >= 0 and plateau_streaming:
+            plateau_observe(prog, plateau, cur_loss)
         if track_objective:
             objective += cur_loss
             if lr != LR_PA1 and lr != LR_PA2 and penalty > 0:
@@ -494,7 +508,7 @@ cdef Py_ssize_t _epoch(
             elif dloss > MAX_DLOSS:
                 dloss = MAX_DLOSS
             update = -eta * dloss
-        if lr >= LR_PA1:
+        if lr == LR_PA1 or lr == LR_PA2:
             if loss.is_hinge:
                 update *= yi
             elif yi - p < 0:
@@ -555,6 +569,11 @@ def sgd_epoch(
     double t,
     double eta_adaptive=0.0,
     bint track_objective=False,
+    const int[::1] sched_kinds=None,
+    const double[::1] sched_params=None,
+    const double[::1] sched_extra=None,
+    double[::1] sched_state=None,
+    bint plateau_streaming=True,
 ):
     """One pass of plain SGD over the rows ``order`` for one binary problem.
 
@@ -587,11 +606,12 @@ def sgd_epoch(
 
     Returns
     -------
-    (status, t, sum_loss, sum_objective, last_eta): status is the number of
+    (status, t, sum_loss, sum_objective, last_eta, last_plateau): status is the number of
     rows visited, or -(i + 1) if row ``order[i]`` made the model non-finite;
     sums are over this call; last_eta is the rate of the last update made
     (NaN if none). The running progressive loss is in the state slots
-    ``loss_sum`` and ``n_seen``.
+    ``loss_sum`` and ``n_seen``. last_plateau is the ReduceOnPlateau node
+    that set the last rate (-1 if none).
     """
     cdef Py_ssize_t n_features = cfg.n_features if cfg.n_features >= 0 else w.shape[0]
     cdef Py_ssize_t n_rows = order.shape[0]
@@ -599,6 +619,15 @@ def sgd_epoch(
     cdef double sums[2]
     cdef double last_eta = float("nan")
     cdef Py_ssize_t status
+    cdef SchedProgram prog
+    cdef int last_plateau = -1
+    if cfg.learning_rate == LR_SCHEDULE:
+        if sched_kinds is None or sched_params is None or sched_extra is None or sched_state is None:
+            raise ValueError("a compiled schedule is needed with learning rate code LR_SCHEDULE")
+        prog.kinds = &sched_kinds[0]
+        prog.params = &sched_params[0]
+        prog.extra = &sched_extra[0]
+        prog.state = &sched_state[0]
     cdef floating* aw_p = &aw[0] if aw.shape[0] > 0 else NULL
     cdef floating* q_p = &q[0] if q.shape[0] > 0 else NULL
     cdef const int* ind_p = &indices[0] if indices.shape[0] > 0 else NULL
@@ -607,7 +636,7 @@ def sgd_epoch(
     cdef double* oint_p = &ostate_intercept[0] if ostate_intercept.shape[0] > 0 else NULL
     cdef long long* stamp_p = &stamp[0] if stamp.shape[0] > 0 else NULL
     if n_rows == 0:
-        return 0, t, 0.0, 0.0, last_eta
+        return 0, t, 0.0, 0.0, last_eta, -1
     if n_features == 0:
         raise ValueError("the weight vector is empty")
     s.wscale = scal[SLOT_WSCALE]
@@ -627,7 +656,8 @@ def sgd_epoch(
         status = _epoch(&w[0], aw_p, q_p, &s, oint_p, stamp_p,
                         val_p, ind_p, ptr_p, n_features,
                         &y[0], &sample_weight[0], &order[0], n_rows, loss, cfg,
-                        &t, eta_adaptive, track_objective, sums, &last_eta)
+                        &t, eta_adaptive, track_objective, sums, &last_eta,
+                        &prog, plateau_streaming, &last_plateau)
     scal[SLOT_WSCALE] = s.wscale
     scal[SLOT_INTERCEPT] = s.intercept
     scal[SLOT_AVG_A] = s.average_a
@@ -639,7 +669,43 @@ def sgd_epoch(
     scal[SLOT_LOSS_SUM] = s.loss_sum
     scal[SLOT_N_SEEN] = s.n_seen
     scal[SLOT_MU_PRODUCT] = s.mu_product
-    return status, t, sums[0], sums[1], last_eta
+    return status, t, sums[0], sums[1], last_eta, last_plateau
+
+
+def schedule_rate(const int[::1] kinds, const double[::1] params,
+                  const double[::1] extra, double[::1] state, double t):
+    """The compiled schedule's rate at t (a test hook: ``_py_rate``)."""
+    cdef SchedProgram prog
+    cdef int plateau = -1
+    prog.kinds = &kinds[0]
+    prog.params = &params[0]
+    prog.extra = &extra[0]
+    prog.state = &state[0]
+    return sched_rate(&prog, 0, t, &plateau)
+
+
+def schedule_plateau_step(const int[::1] kinds, const double[::1] params,
+                          const double[::1] extra, double[::1] state, int node,
+                          double metric):
+    """One ReduceOnPlateau step of node ``node`` on ``metric`` (fit: per epoch)."""
+    cdef SchedProgram prog
+    prog.kinds = &kinds[0]
+    prog.params = &params[0]
+    prog.extra = &extra[0]
+    prog.state = &state[0]
+    plateau_step(&prog, node, metric)
+
+
+def schedule_plateau_observe(const int[::1] kinds, const double[::1] params,
+                             const double[::1] extra, double[::1] state, int node,
+                             double loss):
+    """Feed one sample's loss to a ReduceOnPlateau node (a test hook)."""
+    cdef SchedProgram prog
+    prog.kinds = &kinds[0]
+    prog.params = &params[0]
+    prog.extra = &extra[0]
+    prog.state = &state[0]
+    plateau_observe(&prog, node, loss)
 
 
 def materialize_lazy_average(const floating[::1] w, const floating[::1] aw,

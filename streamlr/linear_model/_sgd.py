@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._kernels import kernel as _k
 from .._kernels.losses import make_loss
 from .. import optim
+from .. import schedules as _sched
 from ..exceptions import DivergenceError
 
 MAX_INT = np.iinfo(np.int32).max
@@ -90,6 +91,8 @@ class _State:
             self.scal[:, _k.SLOTS["intercept"]] = intercept
         self.oint = np.empty((k, len(init)), dtype=np.float64)
         self.oint[...] = init
+        self.sched_key = None
+        self.sched_state = np.zeros((k, 0))
         needs_stamp = not plain and (opt.needs_stamp() or average)
         self.stamp = np.zeros((k, d if needs_stamp else 0), dtype=np.int64)
 
@@ -130,10 +133,14 @@ class _State:
                 out.append(None)
             else:
                 out.append(a[self.columns(a, cols)].copy())
+        # the schedule's state may be replaced (a changed schedule): keep both
+        out.append((self.sched_key, self.sched_state, self.sched_state.copy()))
         return out
 
     def restore(self, snap, cols=None):
-        for a, s in zip(self.arrays(), snap):
+        self.sched_key, self.sched_state, saved = snap[-1]
+        self.sched_state[...] = saved
+        for a, s in zip(self.arrays(), snap[:-1]):
             if s is None:
                 continue
             if cols is None or a is self.scal or a is self.oint:
@@ -269,10 +276,12 @@ class _BaseSGD(BaseEstimator):
                 "The 'penalty' parameter must be one of 'l2', 'l1', 'elasticnet' "
                 f"or None; got {self.penalty!r}."
             )
-        if self.learning_rate not in _k.LEARNING_RATES:
+        if isinstance(self.learning_rate, _sched.Schedule):
+            self.learning_rate._validate()
+        elif not isinstance(self.learning_rate, str) or self.learning_rate not in _k.LEARNING_RATES:
             raise ValueError(
-                f"The 'learning_rate' parameter must be one of {sorted(_k.LEARNING_RATES)}; "
-                f"got {self.learning_rate!r}."
+                f"The 'learning_rate' parameter must be one of {sorted(_k.LEARNING_RATES)} "
+                f"or a streamlr.schedules object; got {self.learning_rate!r}."
             )
 
         def real(name, low=None, low_open=False, high=None, high_open=False, none=False):
@@ -344,22 +353,25 @@ class _BaseSGD(BaseEstimator):
         optimal_init = 0.0
         opt = self._opt
         plain = opt.kernel == _k.OPTIMIZERS["sgd"]
-        learning_rate = self.learning_rate
+        learning_rate, eta0 = self.learning_rate, float(self.eta0)
+        if isinstance(learning_rate, _sched.Adaptive):
+            # the fit-time reduction lives in _train; under partial_fit constant
+            learning_rate, eta0 = "adaptive", float(learning_rate.lr)
         if not plain and learning_rate == "optimal":
             learning_rate = "constant"  # Bottou's rate is derived for plain SGD
         if learning_rate == "optimal":
             # Bottou's heuristic: choose t0 so that the first rate matches a
             # typical weight of size 1/sqrt(alpha)
-            typw = np.sqrt(1.0 / np.sqrt(alpha))
-            eta0 = typw / max(1.0, loss._py_dloss(1.0, -typw))
-            optimal_init = 1.0 / (eta0 * alpha)
+            optimal_init = _sched.optimal_t0(alpha, loss._py_dloss)
+        code = (_k.LR_SCHEDULE_CODE if isinstance(learning_rate, _sched.Schedule)
+                else _k.LEARNING_RATES[learning_rate])
         return _k.Config(
             penalty=_k.PENALTIES[self.penalty],
             alpha=alpha,
             l1_ratio=0.0 if self.l1_ratio is None else float(self.l1_ratio),
             fit_intercept=bool(self.fit_intercept),
-            learning_rate=_k.LEARNING_RATES[learning_rate],
-            eta0=float(self.eta0),
+            learning_rate=code,
+            eta0=eta0,
             power_t=float(self.power_t),
             optimal_init=optimal_init,
             weight_pos=float(weight_pos),
@@ -376,6 +388,36 @@ class _BaseSGD(BaseEstimator):
             slot_stride=self._state.strides()[1],
         )
 
+    @property
+    def _adaptive_factor(self):
+        lr = self.learning_rate
+        if isinstance(lr, _sched.Adaptive):
+            return float(lr.factor)
+        return 0.2 if lr == "adaptive" else None
+
+    def _schedule_program(self, loss):
+        """The compiled node table of a schedule object (empty tuples for the
+        scikit-learn strings), with the schedule state on the model."""
+        lr = self.learning_rate
+        if not isinstance(lr, _sched.Schedule) or isinstance(lr, _sched.Adaptive):
+            return (None, None, None)
+        ctx = {"alpha": float(self.alpha), "dloss": loss._py_dloss}
+        kinds, params, extra, state = _sched.compile_schedule(lr, ctx)
+        st = self._state
+        key = (repr(lr), kinds.tobytes(), params.tobytes())
+        if st.sched_key != key:
+            # a new or changed schedule starts with fresh state (plateau counters)
+            st.sched_key = key
+            st.sched_state = np.tile(state, (st.w.shape[0], 1))
+        return kinds, params, extra
+
+    @property
+    def lr_history_(self):
+        """(t, lr, progressive loss) after each epoch of ``fit`` and each
+        ``partial_fit`` call, one row each: the path of the schedule."""
+        check_is_fitted(self, "t_")
+        return np.asarray(self._history, dtype=np.float64).reshape(-1, 3)
+
     # -- state -----------------------------------------------------------------
 
     def _new_state(self, n_problems, n_features, dtype, coef=None, intercept=None,
@@ -388,6 +430,7 @@ class _BaseSGD(BaseEstimator):
             intercept=intercept, interleaved=sparse,
         )
         self._sparse_coef = None
+        self._history = []
         self.lr_ = float("nan")
 
     def _ensure_state_layout(self):
@@ -401,7 +444,7 @@ class _BaseSGD(BaseEstimator):
                 f"optimizer={self.optimizer!r} differs from the optimizer this model was "
                 f"trained with ({st.opt_key[0]}); call fit to start a new model"
             )
-        for name in ("blk", "aw", "q", "scal", "oint", "stamp"):
+        for name in ("blk", "aw", "q", "scal", "oint", "stamp", "sched_state"):
             a = getattr(st, name)
             if not a.flags.writeable:
                 setattr(st, name, a.copy())
@@ -551,6 +594,7 @@ class _BaseSGD(BaseEstimator):
         st = self._state
         values, indices, indptr = _as_kernel_input(X)
         cols = _touched_columns(X)
+        prog = self._schedule_program(loss)
         n = X.shape[0]
         train_idx = np.arange(n, dtype=np.intp)
         if val_mask is not None and val_mask.any():
@@ -562,24 +606,26 @@ class _BaseSGD(BaseEstimator):
         track = stop_rule and not self.early_stopping and self.tol is not None
         t_start = float(self.t_)
         n_iter = 0
+        history = []
         for k, cfg in enumerate(configs):
             blk, aw, q, scal = st.blk[k].reshape(-1), st.aw[k], st.q[k], st.scal[k]
-            oint, stamp = st.oint[k], st.stamp[k]
+            oint, stamp, sstate = st.oint[k], st.stamp[k], st.sched_state[k]
             if track:
                 wd = st.w[k].astype(np.float64) * scal[_k.SLOTS["wscale"]]
                 scal[_k.SLOTS["sq_norm"]] = wd @ wd
                 scal[_k.SLOTS["l1_norm"]] = np.abs(wd).sum()
             rng = np.random.RandomState(seeds[k]) if self.shuffle else None
             t = t_start if max_iter > 1 else scal[_k.SLOTS["t"]]
-            eta = float(self.eta0)
+            eta = cfg.eta0
             best_obj, best_score, no_improve = np.inf, -np.inf, 0
             for epoch in range(max_iter):
                 order = rng.permutation(train_idx) if self.shuffle else train_idx
                 if self.verbose:
                     print(f"-- Epoch {epoch + 1}")
-                status, t_new, sum_loss, sum_obj, last_eta = _k.sgd_epoch(
+                status, t_new, sum_loss, sum_obj, last_eta, plateau = _k.sgd_epoch(
                     blk, aw, q, scal, oint, stamp, values, indices, indptr, targets[k],
                     sample_weight, order, loss, cfg, t, eta, track,
+                    *prog, sstate, max_iter == 1,
                 )
                 if status < 0:
                     i = -status - 1
@@ -592,8 +638,13 @@ class _BaseSGD(BaseEstimator):
                         "lower learning rate (eta0), might help."
                     )
                 t = t_new
+                if plateau >= 0 and max_iter > 1:
+                    # in fit, ReduceOnPlateau steps once per epoch on its mean loss
+                    _k.schedule_plateau_step(*prog, sstate, plateau, sum_loss / n_train)
                 if np.isfinite(last_eta):
                     self.lr_ = float(last_eta)
+                if k == len(configs) - 1:
+                    history.append((t - 1.0, self.lr_, self.progressive_loss_))
                 if not st.finite(k, cols):
                     raise DivergenceError(
                         f"The model became non-finite (weights or optimizer state "
@@ -620,8 +671,9 @@ class _BaseSGD(BaseEstimator):
                               f"lr: {self.lr_:.3g}, progressive loss: "
                               f"{self.progressive_loss_:f}")
                 if no_improve >= self.n_iter_no_change:
-                    if self.learning_rate == "adaptive" and eta > 1e-6:
-                        eta /= 5
+                    if self._adaptive_factor is not None and eta > 1e-6:
+                        # divide by 1/factor: for 0.2, bitwise scikit-learn's eta / 5
+                        eta /= 1.0 / self._adaptive_factor
                         no_improve = 0
                     else:
                         if self.verbose:
@@ -629,6 +681,7 @@ class _BaseSGD(BaseEstimator):
                         break
             n_iter = max(n_iter, epoch + 1)
             scal[_k.SLOTS["t"]] = t
+        self._history = self._history + history  # a new list: a failed call keeps the old
         return n_iter
 
     def _transaction(self, X, fn):
