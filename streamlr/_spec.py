@@ -28,6 +28,20 @@ class Spec(BaseEstimator):
             raise
         return self
 
+    def __repr__(self, N_CHAR_MAX=700):
+        # constructor order; required parameters always, the others when changed
+        import inspect
+
+        parts = []
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            value = getattr(self, name)
+            default = param.default
+            if default is inspect.Parameter.empty or not _same(value, default):
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
     def _key(self):
         def freeze(v):
             if isinstance(v, (list, tuple, np.ndarray)):
@@ -71,3 +85,10 @@ def check_betas(betas):
         if isinstance(b, bool) or not isinstance(b, numbers.Real) or not (0.0 <= b < 1.0):
             raise ValueError(f"Invalid beta parameter at index {i}: {b!r} (expected 0 <= beta < 1)")
     return float(betas[0]), float(betas[1])
+
+
+def _same(a, b):
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
