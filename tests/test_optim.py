@@ -562,7 +562,7 @@ def test_spec_equality_hash_repr():
     assert hash(Adam()) == hash(Adam())
     assert hash(Adam(betas=[0.9, 0.999])) == hash(Adam())
     assert repr(Adam()) == "Adam()"
-    assert repr(Adam(betas=(0.5, 0.9), amsgrad=True)) == "Adam(amsgrad=True, betas=(0.5, 0.9))"
+    assert repr(Adam(betas=(0.5, 0.9), amsgrad=True)) == "Adam(betas=(0.5, 0.9), amsgrad=True)"
     assert repr(FTRL(l1=1.0)) == "FTRL(l1=1.0)"
     assert repr(SGD(momentum=0.9, nesterov=True)) == "SGD(momentum=0.9, nesterov=True)"
 

@@ -13,6 +13,8 @@ Design
 * ``make_loss(name, epsilon)`` is the only constructor the Python layer uses;
   ``_py_loss`` / ``_py_dloss`` are test hooks.
 """
+import numpy as np
+
 from libc.math cimport exp, fabs, log, log1p
 
 
@@ -30,6 +32,26 @@ cdef class Loss:
 
     def _py_dloss(self, double y, double p):
         return self.dloss(y, p)
+
+    def loss_array(self, const double[::1] y, const double[::1] p):
+        """The loss of each (y, p) pair, as a NumPy array."""
+        out = np.empty(y.shape[0])
+        cdef double[::1] o = out
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(y.shape[0]):
+                o[i] = self.loss(y[i], p[i])
+        return out
+
+    def dloss_array(self, const double[::1] y, const double[::1] p):
+        """d loss / d p of each (y, p) pair, as a NumPy array (no clipping)."""
+        out = np.empty(y.shape[0])
+        cdef double[::1] o = out
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(y.shape[0]):
+                o[i] = self.dloss(y[i], p[i])
+        return out
 
 
 cdef class Hinge(Loss):

@@ -161,6 +161,19 @@ class _State:
                     for a in (self.blk, self.aw, self.q) if a.size)
         )
 
+    def model(self, k, averaged, average=0):
+        """(coef, intercept) of problem k alone, as materialize gives them."""
+        w = np.ascontiguousarray(self.w[k])
+        coef = np.empty_like(w)
+        avg = np.empty_like(w) if averaged else w[:0].copy()
+        _k.materialize(w, self.aw[k], self.scal[k], coef, avg if self.plain else avg[:0])
+        if averaged and not self.plain:
+            _k.materialize_lazy_average(w, self.aw[k], self.stamp[k], self.last_step(k),
+                                        int(average), avg)
+        if averaged:
+            return avg, self.scal[k, _k.SLOTS["average_intercept"]]
+        return coef, self.scal[k, _k.SLOTS["intercept"]]
+
     def last_step(self, k):
         return self.scal[k, _k.SLOTS["t"]] - 1.0
 
@@ -310,6 +323,7 @@ class _BaseSGD(BaseEstimator):
         real("eta0", 0.0, low_open=True)
         real("power_t")
         real("tol", 0.0, none=True)
+        real("gtol", 0.0, low_open=True, none=True)
         real("validation_fraction", 0.0, True, 1.0, True)
         integer("max_iter", 1)
         integer("n_iter_no_change", 1)
@@ -601,6 +615,8 @@ class _BaseSGD(BaseEstimator):
             train_idx = np.flatnonzero(~val_mask).astype(np.intp)
         n_train = train_idx.shape[0]
         tol = -np.inf if self.tol is None else self.tol
+        X_train = X if n_train == n else X[train_idx]
+        self._gtol_unmet = False
         stop_rule = max_iter > 1 or self.early_stopping
         # scikit-learn's objective needs running norms; skip them when unused
         track = stop_rule and not self.early_stopping and self.tol is not None
@@ -653,6 +669,17 @@ class _BaseSGD(BaseEstimator):
                         "StandardScaler or MinMaxScaler, or a lower learning rate "
                         "(eta0), might help."
                     )
+                if self.gtol is not None and max_iter > 1:
+                    gnorm = self._gradient_norm(k, X_train, targets[k][train_idx],
+                                                sample_weight[train_idx], cfg, loss, t)
+                    if self.verbose:
+                        print(f"Norm of the gradient: {gnorm:.3g}")
+                    if gnorm < self.gtol:
+                        if self.verbose:
+                            print(f"Gradient norm below gtol after {epoch + 1} epochs")
+                        break
+                    if epoch == max_iter - 1:
+                        self._gtol_unmet = True
                 if not stop_rule:
                     continue
                 if self.early_stopping:
@@ -707,10 +734,41 @@ class _BaseSGD(BaseEstimator):
         rs = check_random_state(self.random_state)
         return rs.randint(MAX_INT, size=n)
 
+    def _gradient_norm(self, k, X, y, sample_weight, cfg, loss, t):
+        """Norm of the full gradient of problem k's regularised objective,
+        (1/n) sum_i s_i L(y_i, w.x_i + b) + alpha R(w), at the model as it
+        predicts now (averaged once averaging has started). s_i is the sample
+        weight times the class weight; for L1 the minimum-norm subgradient."""
+        st = self._state
+        averaged = bool(self.average) and self.average <= t - 1
+        coef, intercept = st.model(k, averaged, self.average)
+        coef = coef.astype(np.float64)
+        p = np.asarray(safe_sparse_dot(X, coef), dtype=np.float64).ravel() + intercept
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        s = sample_weight * np.where(y > 0, cfg.weight_pos, cfg.weight_neg)
+        r = loss.dloss_array(y, np.ascontiguousarray(p)) * s / y.shape[0]
+        g = np.asarray(safe_sparse_dot(r, X), dtype=np.float64).ravel()
+        l1_ratio = cfg.l1_ratio
+        if cfg.penalty >= _k.PENALTIES["l2"]:
+            g = g + cfg.alpha * (1.0 - l1_ratio) * coef
+        if cfg.penalty in (_k.PENALTIES["l1"], _k.PENALTIES["elasticnet"]):
+            lam = cfg.alpha * l1_ratio
+            g = np.where(coef != 0, g + lam * np.sign(coef),
+                         np.sign(g) * np.maximum(np.abs(g) - lam, 0.0))
+        gb = r.sum() if self.fit_intercept else 0.0
+        return float(np.sqrt(g @ g + gb * gb))
+
     def _finish_fit(self):
         # a partial_fit after fit starts where scikit-learn's would: at t_
         self._state.scal[:, _k.SLOTS["t"]] = self.t_
-        if self.tol is not None and self.n_iter_ == self.max_iter:
+        if self.gtol is not None and self._gtol_unmet:
+            warnings.warn(
+                f"Maximum number of iteration reached before the norm of the gradient "
+                f"fell below gtol={self.gtol}. Consider increasing max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
@@ -785,6 +843,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         warm_start=False,
         average=False,
         optimizer="sgd",
+        gtol=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -808,6 +867,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self.warm_start = warm_start
         self.average = average
         self.optimizer = optimizer
+        self.gtol = gtol
 
     def _encode(self, label_idx, k):
         """Targets of binary problem k in the loss's encoding."""
@@ -1057,6 +1117,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         warm_start=False,
         average=False,
         optimizer="sgd",
+        gtol=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -1078,6 +1139,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.warm_start = warm_start
         self.average = average
         self.optimizer = optimizer
+        self.gtol = gtol
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
