@@ -1,0 +1,158 @@
+"""Prequential ("progressive") evaluation: predict each chunk, then learn it.
+
+Every sample is scored by a model that has not seen it yet, as in River's
+``progressive_val_score`` and Vowpal Wabbit's progressive validation loss, so
+one pass over a stream gives an honest estimate of online performance.
+"""
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn import metrics as _m
+
+# name -> (metric function, what it scores: "predict", "proba" or "score")
+_METRICS = {
+    "accuracy": (_m.accuracy_score, "predict"),
+    "balanced_accuracy": (_m.balanced_accuracy_score, "predict"),
+    "f1": (_m.f1_score, "predict"),
+    "log_loss": (_m.log_loss, "proba"),
+    "roc_auc": (_m.roc_auc_score, "score"),
+    "mae": (_m.mean_absolute_error, "predict"),
+    "mse": (_m.mean_squared_error, "predict"),
+    "r2": (_m.r2_score, "predict"),
+}
+
+
+class ProgressiveScore:
+    """The trajectory of a progressive evaluation.
+
+    Attributes
+    ----------
+    n_samples : ndarray of int
+        Number of samples scored when each value was taken.
+    scores : ndarray of float
+        The metric over all samples scored so far (or over the last
+        ``window`` samples when a window was given).
+    """
+
+    def __init__(self, n_samples, scores, metric):
+        self.n_samples = np.asarray(n_samples, dtype=np.int64)
+        self.scores = np.asarray(scores, dtype=np.float64)
+        self.metric = metric
+
+    @property
+    def final(self):
+        """The last value of the trajectory (NaN when nothing was scored)."""
+        return float(self.scores[-1]) if len(self.scores) else float("nan")
+
+    def __repr__(self):
+        return f"ProgressiveScore({self.metric}: {self.final:.6g} after {self.n_samples[-1] if len(self.n_samples) else 0} samples)"
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the trajectory (needs matplotlib)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError("plot() needs matplotlib: pip install 'streamlr[plot]'") from exc
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.plot(self.n_samples, self.scores, **kwargs)
+        ax.set_xlabel("samples")
+        ax.set_ylabel(self.metric)
+        return ax
+
+
+def _chunks(X, y, step):
+    if y is None:  # an iterable of (X_chunk, y_chunk)
+        for Xc, yc in X:
+            yield Xc, np.asarray(yc)
+        return
+    n = X.shape[0]
+    y = np.asarray(y)
+    if y.shape[0] != n:
+        raise ValueError(f"X and y have different numbers of samples: {n} and {y.shape[0]}")
+    for lo in range(0, n, step):
+        yield X[lo:lo + step], y[lo:lo + step]
+
+
+def _resolve_metric(metric):
+    if isinstance(metric, str):
+        try:
+            func, kind = _METRICS[metric]
+        except KeyError:
+            raise ValueError(f"Unknown metric {metric!r}; expected one of {sorted(_METRICS)} "
+                             "or a callable metric(y_true, y_pred)") from None
+        return metric, func, kind
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric, "predict"
+    raise TypeError(f"metric must be a name or a callable, got {type(metric).__name__}")
+
+
+def progressive_val_score(estimator, X, y=None, metric="accuracy", *, step=100,
+                          classes=None, window=None, sample_weight=None):
+    """Predict each chunk of a stream, then learn from it; score the predictions.
+
+    Parameters
+    ----------
+    estimator : an estimator with ``partial_fit`` (streamlr's or any other);
+        it is trained in place.
+    X, y : the stream as arrays or a sparse matrix cut into chunks of ``step``
+        rows, or ``X`` an iterable of ``(X_chunk, y_chunk)`` pairs and ``y=None``.
+    metric : a name ("accuracy", "balanced_accuracy", "f1", "log_loss",
+        "roc_auc", "mae", "mse", "r2") or a callable ``metric(y_true, y_pred)``
+        on predictions. "log_loss" scores ``predict_proba``, "roc_auc" the
+        ``decision_function`` (binary).
+    step : rows per chunk: the model is updated every ``step`` samples.
+    classes : all the classes of the stream, for classifiers (default: those
+        of the first chunk's labels are not enough, so pass them).
+    window : score only the last ``window`` samples at each point (e.g. a
+        windowed ROC AUC); default all samples so far.
+    sample_weight : weights of the samples, given to ``partial_fit``.
+
+    Returns
+    -------
+    ProgressiveScore : ``n_samples`` and ``scores`` after each chunk. The first
+    chunk only trains the model (there is nothing to predict with yet).
+    """
+    if not hasattr(estimator, "partial_fit"):
+        raise TypeError(f"{type(estimator).__name__} has no partial_fit")
+    if not isinstance(step, numbers.Integral) or step < 1:
+        raise ValueError(f"step must be a positive integer, got {step!r}")
+    if window is not None and (not isinstance(window, numbers.Integral) or window < 1):
+        raise ValueError(f"window must be a positive integer or None, got {window!r}")
+    name, func, kind = _resolve_metric(metric)
+    truths, preds, counts, scores = [], [], [], []
+    n_scored = 0
+    fitted = False
+    offset = 0
+    kwargs = {} if classes is None else {"classes": classes}
+    for Xc, yc in _chunks(X, y, step):
+        if Xc.shape[0] == 0:
+            continue
+        if fitted:
+            if kind == "proba":
+                pred = estimator.predict_proba(Xc)
+            elif kind == "score":
+                pred = estimator.decision_function(Xc)
+            else:
+                pred = estimator.predict(Xc)
+            truths.append(yc)
+            preds.append(pred)
+            n_scored += yc.shape[0]
+            yt = np.concatenate(truths)
+            yp = np.concatenate(preds) if not sp.issparse(preds[0]) else sp.vstack(preds)
+            if window is not None:
+                yt, yp = yt[-window:], yp[-window:]
+            extra = {"labels": classes} if name == "log_loss" and classes is not None else {}
+            scores.append(float(func(yt, yp, **extra)))
+            counts.append(n_scored)
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight)[offset:offset + yc.shape[0]]
+        if sw is None:
+            estimator.partial_fit(Xc, yc, **kwargs)
+        else:
+            estimator.partial_fit(Xc, yc, sample_weight=sw, **kwargs)
+        offset += yc.shape[0]
+        fitted = True
+    return ProgressiveScore(counts, scores, name)

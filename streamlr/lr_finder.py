@@ -1,0 +1,170 @@
+"""The learning-rate range test (Smith 2015, "Cyclical learning rates").
+
+Train a throwaway clone of an estimator on successive mini-batches of a
+stream while the rate grows exponentially from ``start_lr`` to ``end_lr``;
+record the loss of each mini-batch (measured before learning from it: the
+progressive loss), smooth it, stop when it explodes, and suggest a rate.
+The suggestion rules are pure functions of ``(lrs, losses)``.
+"""
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+
+from .exceptions import DivergenceError
+
+
+def suggest_minimum(lrs, losses, divide=10.0):
+    """``divide``-th of the rate at the minimum of the smoothed loss (the
+    rule fastai's finder calls "minimum"): the minimum sits just before the
+    rate is too large, so a step back is a safe, fast rate."""
+    lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    ok = np.isfinite(losses)
+    if not ok.any():
+        return float("nan")
+    i = int(np.argmin(np.where(ok, losses, np.inf)))
+    return float(lrs[i] / divide)
+
+
+def suggest_steepest(lrs, losses):
+    """The rate where the smoothed loss falls fastest against log(rate)."""
+    lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    ok = np.isfinite(losses)
+    if ok.sum() < 3:
+        return float("nan")
+    grad = np.gradient(losses[ok], np.log(lrs[ok]))
+    return float(lrs[ok][int(np.argmin(grad))])
+
+
+class LRFinderResult:
+    """Outcome of :func:`lr_find`.
+
+    Attributes
+    ----------
+    lrs : the rates tried, one per mini-batch.
+    losses : the smoothed loss at each rate.
+    raw_losses : the mean progressive loss of each mini-batch.
+    suggestion : the suggested rate (``suggest_minimum`` of the smoothed loss).
+    stopped_early : whether the loss exploded before ``end_lr``.
+    """
+
+    def __init__(self, lrs, losses, raw_losses, suggestion, stopped_early):
+        self.lrs = np.asarray(lrs, dtype=np.float64)
+        self.losses = np.asarray(losses, dtype=np.float64)
+        self.raw_losses = np.asarray(raw_losses, dtype=np.float64)
+        self.suggestion = suggestion
+        self.stopped_early = stopped_early
+
+    def __repr__(self):
+        return (f"LRFinderResult(suggestion={self.suggestion:.3g}, {len(self.lrs)} rates "
+                f"from {self.lrs[0]:.3g} to {self.lrs[-1]:.3g})" if len(self.lrs)
+                else "LRFinderResult(no rate tried)")
+
+    def plot(self, ax=None, **kwargs):
+        """Smoothed loss against the rate (log scale), with the suggestion
+        marked (needs matplotlib)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError("plot() needs matplotlib: pip install 'streamlr[plot]'") from exc
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.plot(self.lrs, self.losses, **kwargs)
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("smoothed progressive loss")
+        if np.isfinite(self.suggestion):
+            ax.axvline(self.suggestion, color="tab:red", linestyle="--",
+                       label=f"suggestion {self.suggestion:.2g}")
+            ax.legend()
+        return ax
+
+
+def _loss_totals(est):
+    """(summed progressive loss, samples counted) of a streamlr estimator."""
+    st = est._state
+    from ._kernels import kernel as _k
+
+    return (st.scal[:, _k.SLOTS["loss_sum"]].sum(), st.scal[:, _k.SLOTS["n_seen"]].sum())
+
+
+def lr_find(estimator, X, y, start_lr=1e-7, end_lr=10.0, num_steps=100, *,
+            batch_size=None, classes=None, smoothing=0.98, diverge_factor=4.0):
+    """The learning-rate range test on a clone of ``estimator``.
+
+    The stream (X, y) is cut into ``num_steps`` mini-batches (or batches of
+    ``batch_size`` rows, as many as the data allow, at most ``num_steps``).
+    Batch i is learned with the constant rate
+    ``start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))`` (``eta0``
+    with ``learning_rate="constant"``; the optimizer is the estimator's).
+    Its loss is the mean progressive loss of its rows. The smoothed loss is
+    an exponential moving average with bias correction (``smoothing``); the
+    test stops when it exceeds ``diverge_factor`` times its minimum, or when
+    training diverges. ``estimator`` itself is not changed.
+
+    Returns
+    -------
+    LRFinderResult with ``lrs``, ``losses`` (smoothed), ``suggestion``
+    (``suggest_minimum``: a tenth of the rate at the smoothed minimum) and
+    ``plot()``.
+    """
+    from .linear_model._sgd import _BaseSGD
+
+    if not isinstance(estimator, _BaseSGD):
+        raise TypeError(f"lr_find needs a streamlr estimator, got {type(estimator).__name__}")
+    for name, v in (("start_lr", start_lr), ("end_lr", end_lr)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (0 < v < math.inf):
+            raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+    if end_lr <= start_lr:
+        raise ValueError(f"end_lr ({end_lr}) must be larger than start_lr ({start_lr})")
+    if not isinstance(num_steps, numbers.Integral) or num_steps < 2:
+        raise ValueError(f"num_steps must be an integer >= 2, got {num_steps!r}")
+    if not 0 <= smoothing < 1:
+        raise ValueError(f"smoothing must lie in [0, 1), got {smoothing!r}")
+    if not diverge_factor > 1:
+        raise ValueError(f"diverge_factor must be > 1, got {diverge_factor!r}")
+    n = X.shape[0]
+    y = np.asarray(y)
+    if y.shape[0] != n:
+        raise ValueError(f"X and y have different numbers of samples: {n} and {y.shape[0]}")
+    if batch_size is None:
+        batch_size = max(1, n // num_steps)
+    n_batches = min(num_steps, n // batch_size)
+    if n_batches < 2:
+        raise ValueError(f"{n} samples make fewer than 2 mini-batches of {batch_size}")
+    model = clone(estimator).set_params(learning_rate="constant", shuffle=False)
+    kwargs = {}
+    if is_classifier(model):
+        kwargs["classes"] = np.unique(y) if classes is None else classes
+    lrs = start_lr * (end_lr / start_lr) ** (np.arange(n_batches) / (num_steps - 1))
+    tried, raw, smooth = [], [], []
+    avg, best, stopped = 0.0, math.inf, False
+    for i, lr in enumerate(lrs):
+        Xb = X[i * batch_size:(i + 1) * batch_size]
+        yb = y[i * batch_size:(i + 1) * batch_size]
+        model.set_params(eta0=float(lr))
+        before = _loss_totals(model) if i > 0 else (0.0, 0.0)
+        try:
+            model.partial_fit(Xb, yb, **kwargs)
+        except DivergenceError:
+            stopped = True
+            break
+        after = _loss_totals(model)
+        loss = (after[0] - before[0]) / (after[1] - before[1])
+        if not np.isfinite(loss):
+            stopped = True
+            break
+        avg = smoothing * avg + (1 - smoothing) * loss
+        smoothed = avg / (1 - smoothing ** (i + 1))
+        tried.append(lr)
+        raw.append(loss)
+        smooth.append(smoothed)
+        best = min(best, smoothed)
+        if smoothed > diverge_factor * best:
+            stopped = True
+            break
+    return LRFinderResult(tried, smooth, raw, suggest_minimum(tried, smooth), stopped)
+
+
+__all__ = ["lr_find", "LRFinderResult", "suggest_minimum", "suggest_steepest"]
