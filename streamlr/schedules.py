@@ -449,7 +449,8 @@ class OneCycle(Schedule):
     from ``lr_max / div_factor`` to ``lr_max`` over ``pct_start`` of
     ``total_steps``, then down to ``lr_max / div_factor / final_div_factor``
     (``three_phase``: back to the start first). Holds its final rate past
-    ``total_steps`` (PyTorch raises there)."""
+    ``total_steps``: from ``t = total_steps - 1`` on (PyTorch allows one more
+    step, extrapolating the last phase, then raises)."""
 
     def __init__(self, lr_max, total_steps, pct_start=0.3, anneal="cos",
                  div_factor=25.0, final_div_factor=1e4, three_phase=False):
@@ -488,7 +489,7 @@ class OneCycle(Schedule):
     def _rate(self, t):
         initial, peak, low = self._lrs()
         ends = self._ends()
-        x = np.minimum(t, ends[-1] + 1)
+        x = np.minimum(t, ends[-1])  # the final rate (t = total_steps - 1) holds past the end
         if self.three_phase:
             points = [(initial, peak), (peak, initial), (initial, low)]
         else:

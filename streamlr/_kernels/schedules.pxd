@@ -110,7 +110,7 @@ cdef inline double sched_rate(const SchedProgram* P, int node, double t,
         return p[0] + height * pow(p[5], t)
     if kind == SCH_ONECYCLE:    # p: initial, max, min, end1, end2, end3, cos, phases
         n = <int>p[7]
-        x = fmin(t, p[3 + n - 1] + 1.0)              # hold the final rate past the end
+        x = fmin(t, p[3 + n - 1])      # the final rate (t = total - 1) holds past the end
         start = 0.0
         for i in range(n):
             end = p[3 + i]

@@ -605,6 +605,9 @@ class _BaseSGD(BaseEstimator):
 
         On divergence the caller's snapshot is restored by the caller; here
         we raise ``DivergenceError``."""
+        # max_iter None: one streaming pass (partial_fit), else fit's epochs
+        streaming = max_iter is None
+        max_iter = 1 if streaming else max_iter
         st = self._state
         values, indices, indptr = _as_kernel_input(X)
         cols = _touched_columns(X)
@@ -617,7 +620,7 @@ class _BaseSGD(BaseEstimator):
         tol = -np.inf if self.tol is None else self.tol
         X_train = X if n_train == n else X[train_idx]
         self._gtol_unmet = False
-        stop_rule = max_iter > 1 or self.early_stopping
+        stop_rule = not streaming
         # scikit-learn's objective needs running norms; skip them when unused
         track = stop_rule and not self.early_stopping and self.tol is not None
         t_start = float(self.t_)
@@ -631,7 +634,7 @@ class _BaseSGD(BaseEstimator):
                 scal[_k.SLOTS["sq_norm"]] = wd @ wd
                 scal[_k.SLOTS["l1_norm"]] = np.abs(wd).sum()
             rng = np.random.RandomState(seeds[k]) if self.shuffle else None
-            t = t_start if max_iter > 1 else scal[_k.SLOTS["t"]]
+            t = scal[_k.SLOTS["t"]] if streaming else t_start
             eta = cfg.eta0
             best_obj, best_score, no_improve = np.inf, -np.inf, 0
             for epoch in range(max_iter):
@@ -641,7 +644,7 @@ class _BaseSGD(BaseEstimator):
                 status, t_new, sum_loss, sum_obj, last_eta, plateau = _k.sgd_epoch(
                     blk, aw, q, scal, oint, stamp, values, indices, indptr, targets[k],
                     sample_weight, order, loss, cfg, t, eta, track,
-                    *prog, sstate, max_iter == 1,
+                    *prog, sstate, streaming,
                 )
                 if status < 0:
                     i = -status - 1
@@ -654,7 +657,7 @@ class _BaseSGD(BaseEstimator):
                         "lower learning rate (eta0), might help."
                     )
                 t = t_new
-                if plateau >= 0 and max_iter > 1:
+                if plateau >= 0 and not streaming:
                     # in fit, ReduceOnPlateau steps once per epoch on its mean loss
                     _k.schedule_plateau_step(*prog, sstate, plateau, sum_loss / n_train)
                 if np.isfinite(last_eta):
@@ -669,7 +672,7 @@ class _BaseSGD(BaseEstimator):
                         "StandardScaler or MinMaxScaler, or a lower learning rate "
                         "(eta0), might help."
                     )
-                if self.gtol is not None and max_iter > 1:
+                if self.gtol is not None and not streaming:
                     gnorm = self._gradient_norm(k, X_train, targets[k][train_idx],
                                                 sample_weight[train_idx], cfg, loss, t)
                     if self.verbose:
@@ -983,7 +986,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             self.t_ = 1.0
         else:
             self._ensure_state_layout()
-        self._fit_chunk(X, label_idx, sample_weight, 1, class_weight)
+        self._fit_chunk(X, label_idx, sample_weight, None, class_weight)
         return self
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -1190,7 +1193,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             self.t_ = 1.0
         else:
             self._ensure_state_layout()
-        self._fit_chunk(X, y, sample_weight, 1)
+        self._fit_chunk(X, y, sample_weight, None)
         return self
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
