@@ -649,13 +649,10 @@ class _BaseSGD(BaseEstimator):
                 if status < 0:
                     i = -status - 1
                     _raise_if_row_not_finite(X, order[i])
-                    raise DivergenceError(
-                        f"The model became non-finite at update t={t_new - 1:.0f} "
-                        f"(sample {order[i]} of this call, epoch {epoch + 1}) with "
-                        f"learning rate {last_eta if np.isfinite(last_eta) else eta:.3g}. "
-                        "Scaling input data with StandardScaler or MinMaxScaler, or a "
-                        "lower learning rate (eta0), might help."
-                    )
+                    rate = last_eta if np.isfinite(last_eta) else self.lr_
+                    raise DivergenceError.at(
+                        t_new, rate, f"the prediction or the step became non-finite on "
+                        f"sample {order[i]} of this call (epoch {epoch + 1})")
                 t = t_new
                 if plateau >= 0 and not streaming:
                     # in fit, ReduceOnPlateau steps once per epoch on its mean loss
@@ -665,13 +662,9 @@ class _BaseSGD(BaseEstimator):
                 if k == len(configs) - 1:
                     history.append((t - 1.0, self.lr_, self.progressive_loss_))
                 if not st.finite(k, cols):
-                    raise DivergenceError(
-                        f"The model became non-finite (weights or optimizer state "
-                        f"overflowed) during epoch {epoch + 1}, by update t={t - 1:.0f}, "
-                        f"with learning rate {self.lr_:.3g}. Scaling input data with "
-                        "StandardScaler or MinMaxScaler, or a lower learning rate "
-                        "(eta0), might help."
-                    )
+                    raise DivergenceError.at(
+                        t - 1, self.lr_, f"the weights or the optimizer state overflowed "
+                        f"(epoch {epoch + 1})")
                 if self.gtol is not None and not streaming:
                     gnorm = self._gradient_norm(k, X_train, targets[k][train_idx],
                                                 sample_weight[train_idx], cfg, loss, t)
@@ -712,6 +705,9 @@ class _BaseSGD(BaseEstimator):
             n_iter = max(n_iter, epoch + 1)
             scal[_k.SLOTS["t"]] = t
         self._history = self._history + history  # a new list: a failed call keeps the old
+        if streaming and self.verbose:
+            print(f"partial_fit: {n} samples, T: {t - 1:.0f}, lr: {self.lr_:.3g}, "
+                  f"progressive loss: {self.progressive_loss_:f}")
         return n_iter
 
     def _transaction(self, X, fn):
