@@ -428,7 +428,9 @@ class _BaseSGD(BaseEstimator):
     @property
     def lr_history_(self):
         """(t, lr, progressive loss) after each epoch of ``fit`` and each
-        ``partial_fit`` call, one row each: the path of the schedule."""
+        ``partial_fit`` call, one row each: the path of the schedule. t counts
+        as ``t_ - 1`` does; in one-vs-rest the rows follow the binary problem
+        that ran the most epochs of a ``fit``, with its own progressive loss."""
         check_is_fitted(self, "t_")
         return np.asarray(self._history, dtype=np.float64).reshape(-1, 3)
 
@@ -636,6 +638,7 @@ class _BaseSGD(BaseEstimator):
             rng = np.random.RandomState(seeds[k]) if self.shuffle else None
             t = scal[_k.SLOTS["t"]] if streaming else t_start
             eta = cfg.eta0
+            rows = []
             best_obj, best_score, no_improve = np.inf, -np.inf, 0
             for epoch in range(max_iter):
                 order = rng.permutation(train_idx) if self.shuffle else train_idx
@@ -659,8 +662,9 @@ class _BaseSGD(BaseEstimator):
                     _k.schedule_plateau_step(*prog, sstate, plateau, sum_loss / n_train)
                 if np.isfinite(last_eta):
                     self.lr_ = float(last_eta)
-                if k == len(configs) - 1:
-                    history.append((t - 1.0, self.lr_, self.progressive_loss_))
+                seen = scal[_k.SLOTS["n_seen"]]
+                rows.append((t_start - 1.0 + (epoch + 1) * n, self.lr_,
+                             scal[_k.SLOTS["loss_sum"]] / seen if seen else np.nan))
                 if not st.finite(k, cols):
                     raise DivergenceError.at(
                         t - 1, self.lr_, f"the weights or the optimizer state overflowed "
@@ -704,6 +708,10 @@ class _BaseSGD(BaseEstimator):
                         break
             n_iter = max(n_iter, epoch + 1)
             scal[_k.SLOTS["t"]] = t
+            if len(rows) >= len(history):  # one-vs-rest: the problem with most epochs
+                history = rows
+        if streaming:  # one row per call, with the progressive loss of all problems
+            history = [(t_start - 1.0 + n, self.lr_, self.progressive_loss_)]
         self._history = self._history + history  # a new list: a failed call keeps the old
         if streaming and self.verbose:
             print(f"partial_fit: {n} samples, T: {t - 1:.0f}, lr: {self.lr_:.3g}, "
