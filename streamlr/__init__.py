@@ -3,13 +3,15 @@
 Public names: ``SGDClassifier``, ``SGDRegressor`` (drop-ins for
 scikit-learn's), ``DivergenceError``, ``lr_find``, and the modules ``optim``
 (update rules), ``schedules`` (learning-rate schedules) and ``evaluate``
-(progressive validation).
+(progressive validation); ``save``/``load`` (a model file that cannot run
+code when loaded).
 """
-from . import evaluate, optim, schedules
-from .exceptions import DivergenceError
-from .linear_model import SGDClassifier, SGDRegressor
-from .lr_finder import lr_find
-
 __version__ = "0.1.0"
-__all__ = ["SGDClassifier", "SGDRegressor", "DivergenceError", "lr_find", "evaluate",
-           "optim", "schedules", "__version__"]
+
+from . import evaluate, optim, schedules  # noqa: E402
+from .exceptions import DivergenceError  # noqa: E402
+from .linear_model import SGDClassifier, SGDRegressor  # noqa: E402
+from .lr_finder import lr_find  # noqa: E402
+from .persistence import load, save  # noqa: E402
+__all__ = ["SGDClassifier", "SGDRegressor", "DivergenceError", "lr_find", "save", "load",
+           "evaluate", "optim", "schedules", "__version__"]

@@ -248,7 +248,8 @@ cdef inline void step_nadam(floating* w, Py_ssize_t S, Py_ssize_t T,
 
 # FTRL-Proximal (McMahan et al. 2013, algorithm 1); the rate is FTRL's alpha.
 # hp: beta, l1, l2. Block: w, z, n. Exact on sparse rows for a constant rate:
-# an untouched coordinate has g = 0, so z, n and w stay as they are.
+# an untouched coordinate has g = 0, so z, n and w stay as they are. A rate
+# of 0 is no step (FTRL's weights divide by it).
 cdef inline void step_ftrl(floating* w, Py_ssize_t S, Py_ssize_t T,
                            const floating* x, const int* idx, Py_ssize_t nnz,
                            const double* hp, StepInfo* si,
@@ -257,6 +258,8 @@ cdef inline void step_ftrl(floating* w, Py_ssize_t S, Py_ssize_t T,
     cdef double g, n, n_new, sigma, z
     cdef floating* b
     cdef Py_ssize_t k
+    if a <= 0.0:
+        return      # a zero rate (e.g. the start of a warmup) leaves FTRL as it is
     for k in range(nnz):
         b = _blk(w, S, idx, k)
         g = si.gscale * x[k] + si.l2 * b[0]

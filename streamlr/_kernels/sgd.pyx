@@ -435,7 +435,9 @@ cdef Py_ssize_t _epoch(
     cdef double threshold = 1e-9 if floating is double else 1e-6
     cdef int lr = cfg.learning_rate, penalty = cfg.penalty
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
-    cdef double sumloss = 0.0, objective = 0.0
+    # running sums, continued from the caller's: a pass split into several
+    # calls adds them up in exactly the same order as one call
+    cdef double sumloss = sums[0], objective = sums[1]
     cdef int plateau = -1
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
@@ -450,8 +452,8 @@ cdef Py_ssize_t _epoch(
 
         p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
         if not isfinite(p):
-            sums[0] += sumloss
-            sums[1] += objective
+            sums[0] = sumloss
+            sums[1] = objective
             return -(i + 1)
         if lr == LR_OPTIMAL:
             eta = 1.0 / (alpha * (cfg.optimal_init + t[0] - 1))
@@ -484,8 +486,8 @@ cdef Py_ssize_t _epoch(
             if not _opt_sample(w, S, cfg.slot_stride, aw, oint, stamp, s, v, idx, nnz,
                                loss.dloss(yi, p) * (class_weight * sw), eta,
                                t[0], cfg):
-                sums[0] += sumloss
-                sums[1] += objective
+                sums[0] = sumloss
+                sums[1] = objective
                 return -(i + 1)
             last_eta[0] = eta
             t[0] += 1
@@ -515,8 +517,8 @@ cdef Py_ssize_t _epoch(
                 update *= -1
         update *= class_weight * sw
         if not isfinite(update):
-            sums[0] += sumloss
-            sums[1] += objective
+            sums[0] = sumloss
+            sums[1] = objective
             return -(i + 1)
 
         if penalty >= PENALTY_L2:
@@ -530,8 +532,8 @@ cdef Py_ssize_t _epoch(
             if intercept_update != 0:
                 s.intercept += intercept_update * cfg.intercept_decay
                 if not isfinite(s.intercept):
-                    sums[0] += sumloss
-                    sums[1] += objective
+                    sums[0] = sumloss
+                    sums[1] = objective
                     return -(i + 1)
 
         if 0 < cfg.average <= t[0]:
@@ -546,8 +548,8 @@ cdef Py_ssize_t _epoch(
 
         last_eta[0] = eta
         t[0] += 1
-    sums[0] += sumloss
-    sums[1] += objective
+    sums[0] = sumloss
+    sums[1] = objective
     return n_rows
 
 
@@ -574,6 +576,7 @@ def sgd_epoch(
     const double[::1] sched_extra=None,
     double[::1] sched_state=None,
     bint plateau_streaming=True,
+    double[::1] sums_io=None,
 ):
     """One pass of plain SGD over the rows ``order`` for one binary problem.
 
@@ -603,6 +606,8 @@ def sgd_epoch(
     y, sample_weight : per-row target (in the loss's encoding) and weight.
     order : the rows to visit, in order.
     t : scikit-learn's update counter (updates done + 1) at the first row.
+    sums_io : optional running (loss, objective) sums to continue from and
+        update, so that a pass split into several calls is the same as one.
 
     Returns
     -------
@@ -650,8 +655,8 @@ def sgd_epoch(
     s.loss_sum = scal[SLOT_LOSS_SUM]
     s.n_seen = scal[SLOT_N_SEEN]
     s.mu_product = scal[SLOT_MU_PRODUCT]
-    sums[0] = 0.0
-    sums[1] = 0.0
+    sums[0] = sums_io[0] if sums_io is not None else 0.0
+    sums[1] = sums_io[1] if sums_io is not None else 0.0
     with nogil:
         status = _epoch(&w[0], aw_p, q_p, &s, oint_p, stamp_p,
                         val_p, ind_p, ptr_p, n_features,
@@ -669,6 +674,9 @@ def sgd_epoch(
     scal[SLOT_LOSS_SUM] = s.loss_sum
     scal[SLOT_N_SEEN] = s.n_seen
     scal[SLOT_MU_PRODUCT] = s.mu_product
+    if sums_io is not None:
+        sums_io[0] = sums[0]
+        sums_io[1] = sums[1]
     return status, t, sums[0], sums[1], last_eta, last_plateau
 
 

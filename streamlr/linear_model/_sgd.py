@@ -33,6 +33,8 @@ MAX_INT = np.iinfo(np.int32).max
 # scikit-learn's smaller intercept step on sparse input (plain SGD only)
 SPARSE_INTERCEPT_DECAY = 0.01
 _EMPTY_INT = np.empty(0, dtype=np.intc)
+# rows per kernel call within a pass (signals are checked between calls)
+PASS_BLOCK = 1 << 16
 
 CLASSIFICATION_LOSSES = (
     "hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron",
@@ -644,10 +646,9 @@ class _BaseSGD(BaseEstimator):
                 order = rng.permutation(train_idx) if self.shuffle else train_idx
                 if self.verbose:
                     print(f"-- Epoch {epoch + 1}")
-                status, t_new, sum_loss, sum_obj, last_eta, plateau = _k.sgd_epoch(
+                status, t_new, sum_loss, sum_obj, last_eta, plateau = self._pass(
                     blk, aw, q, scal, oint, stamp, values, indices, indptr, targets[k],
-                    sample_weight, order, loss, cfg, t, eta, track,
-                    *prog, sstate, streaming,
+                    sample_weight, order, loss, cfg, t, eta, track, prog, sstate, streaming,
                 )
                 if status < 0:
                     i = -status - 1
@@ -740,6 +741,32 @@ class _BaseSGD(BaseEstimator):
     def _seeds(self, n):
         rs = check_random_state(self.random_state)
         return rs.randint(MAX_INT, size=n)
+
+    @staticmethod
+    def _pass(blk, aw, q, scal, oint, stamp, values, indices, indptr, target,
+              sample_weight, order, loss, cfg, t, eta, track, prog, sstate, streaming):
+        """One pass of the kernel over ``order``, in blocks of ``PASS_BLOCK``
+        rows: Python checks for signals (Ctrl-C) between blocks, and as the
+        kernel carries all its state (and running sums) across calls, the
+        blocks give bitwise the result of one call. A KeyboardInterrupt
+        between blocks propagates to the caller's transaction, which restores
+        the model to its state before the public call."""
+        sums = np.zeros(2)
+        last_eta, last_plateau = np.nan, -1
+        for lo in range(0, max(len(order), 1), PASS_BLOCK):
+            status, t_new, sum_loss, sum_obj, eta_b, plateau = _k.sgd_epoch(
+                blk, aw, q, scal, oint, stamp, values, indices, indptr, target,
+                sample_weight, order[lo:lo + PASS_BLOCK], loss, cfg, t, eta, track,
+                *prog, sstate, streaming, sums,
+            )
+            if np.isfinite(eta_b):
+                last_eta = eta_b
+            if plateau >= 0:
+                last_plateau = plateau
+            if status < 0:
+                return status - lo, t_new, sum_loss, sum_obj, last_eta, last_plateau
+            t = t_new
+        return len(order), t, sums[0], sums[1], last_eta, last_plateau
 
     def _gradient_norm(self, k, X, y, sample_weight, cfg, loss, t):
         """Norm of the full gradient of problem k's regularised objective,

@@ -1,0 +1,252 @@
+"""Saving and loading models in a file that loading can never execute code from.
+
+Format (version 1): a NumPy ``.npz`` archive, read with ``allow_pickle=False``.
+
+* ``__header__``: UTF-8 JSON as a uint8 array: the magic ``"streamlr-model"``,
+  the format version, the streamlr version, the estimator's class, its
+  parameters (spec objects as ``{"__spec__": "Adam", "params": {...}}``, only
+  classes of ``streamlr.optim`` and ``streamlr.schedules`` are accepted on
+  load), the fitted scalars, and the names of the arrays.
+* one member per array of fitted state (weights interleaved with optimizer
+  state, averaging, L1, schedule state, ...), plain numeric or unicode dtypes.
+* ``__checksum__``: SHA-256 over the header and every array (name, dtype,
+  shape, bytes) in a fixed order; ``load`` refuses a file whose checksum does
+  not match (truncated, tampered, or not written by ``save``).
+
+``save`` writes to a temporary file in the target's directory, flushes it to
+disk and renames it over the target, so a crash mid-save leaves the previous
+file whole. Loading and continuing to train gives bitwise the model of never
+stopping.
+"""
+import hashlib
+import json
+import numbers
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import __version__, optim, schedules
+from .linear_model._sgd import SGDClassifier, SGDRegressor, _State
+
+MAGIC = "streamlr-model"
+FORMAT_VERSION = 1
+_ESTIMATORS = {"SGDClassifier": SGDClassifier, "SGDRegressor": SGDRegressor}
+_SPECS = {name: getattr(optim, name) for name in
+          ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "FTRL")}
+_SPECS.update({name: getattr(schedules, name) for name in
+               ("Constant", "InverseScaling", "Optimal", "Adaptive", "InverseTimeDecay",
+                "StepDecay", "MultiStepDecay", "ExponentialDecay", "PolynomialDecay",
+                "CosineAnnealing", "CosineWarmRestarts", "Cyclic", "OneCycle", "Warmup",
+                "Sequential", "ReduceOnPlateau")})
+_STATE_ARRAYS = ("blk", "aw", "q", "stamp", "scal", "oint", "sched_state")
+
+
+# -- values <-> JSON --------------------------------------------------------------
+
+def _encode(value, where):
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        return v if np.isfinite(v) else {"__float__": repr(v)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, where) for v in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"__tuple__": [_encode(v, where) for v in value.tolist()]}
+    if isinstance(value, dict):
+        return {"__dict__": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
+    if type(value).__name__ in _SPECS and isinstance(value, _SPECS[type(value).__name__]):
+        params = value.get_params(deep=False)
+        return {"__spec__": type(value).__name__,
+                "params": {k: _encode(v, where) for k, v in params.items()}}
+    raise ValueError(f"cannot save {where}={value!r}: only numbers, strings, None, lists, "
+                     "dicts and streamlr.optim/streamlr.schedules objects can be saved "
+                     "(a RandomState instance, for one, cannot: use an int seed)")
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        if "__float__" in value:
+            return float(value["__float__"])
+        if "__dict__" in value:
+            return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+        if "__spec__" in value:
+            cls = _SPECS.get(value["__spec__"])
+            if cls is None:
+                raise ValueError(f"unknown object {value['__spec__']!r} in the model file")
+            return cls(**{k: _decode(v) for k, v in value["params"].items()})
+        raise ValueError("malformed value in the model file")
+    return value
+
+
+# -- checksum ---------------------------------------------------------------------
+
+def _digest(header_bytes, arrays):
+    h = hashlib.sha256()
+    h.update(header_bytes)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode())
+        h.update(str(a.dtype.str).encode())
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+# -- save -------------------------------------------------------------------------
+
+def _fitted(est):
+    """(scalars for the header, arrays) of a fitted estimator."""
+    st = est._state
+    arrays = {f"state.{name}": getattr(st, name) for name in _STATE_ARRAYS}
+    scalars = {
+        "t_": float(est.t_),
+        "n_iter_": int(est.n_iter_) if hasattr(est, "n_iter_") else None,
+        "lr_": float(est.lr_),
+        "n_features_in_": int(est.n_features_in_),
+        "history": [list(map(float, row)) for row in est._history],
+        "sparse_coef": est._sparse_coef is not None,
+        "opt_key": [st.opt_key[0], int(st.opt_key[1]), list(st.opt_key[2])],
+        "decays": st.decays,
+        "interleaved": bool(st.interleaved),
+        "sched_repr": None if st.sched_key is None else st.sched_key[0],
+    }
+    if st.sched_key is not None:
+        arrays["sched.kinds"] = np.frombuffer(st.sched_key[1], dtype=np.intc)
+        arrays["sched.params"] = np.frombuffer(st.sched_key[2], dtype=np.float64)
+    if hasattr(est, "classes_"):
+        classes = np.asarray(est.classes_)
+        if classes.dtype.kind not in "biufU":
+            try:
+                classes = classes.astype(str) if all(isinstance(c, str) for c in classes) else None
+            except (TypeError, ValueError):
+                classes = None
+            if classes is None:
+                raise ValueError("cannot save classes_ of mixed or object types")
+        arrays["classes_"] = classes
+    if hasattr(est, "feature_names_in_"):
+        arrays["feature_names_in_"] = np.asarray(est.feature_names_in_, dtype=str)
+    return scalars, arrays
+
+
+def save(estimator, path):
+    """Write ``estimator`` (fitted or not) to ``path``, atomically.
+
+    The file holds its parameters and, when fitted, all training state
+    (weights, optimizer and schedule state, averaging, ``t_``), so that
+    ``load(path)`` resumes training bitwise. No pickle is involved.
+    """
+    name = type(estimator).__name__
+    if name not in _ESTIMATORS or not isinstance(estimator, _ESTIMATORS[name]):
+        raise TypeError(f"save() takes a streamlr estimator, got {name}")
+    params = {k: _encode(v, k) for k, v in estimator.get_params(deep=False).items()}
+    fitted = "_state" in estimator.__dict__ and hasattr(estimator, "t_")
+    scalars, arrays = _fitted(estimator) if fitted else ({}, {})
+    header = {"magic": MAGIC, "format": FORMAT_VERSION, "streamlr": __version__,
+              "estimator": name, "params": params, "fitted": fitted,
+              "scalars": scalars, "arrays": sorted(arrays)}
+    header_bytes = json.dumps(header, sort_keys=True).encode("utf-8")
+    members = dict(arrays)
+    members["__header__"] = np.frombuffer(header_bytes, dtype=np.uint8)
+    members["__checksum__"] = np.frombuffer(_digest(header_bytes, arrays).encode(), dtype=np.uint8)
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".streamlr-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **members)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic on POSIX and Windows
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# -- load -------------------------------------------------------------------------
+
+def _read(path):
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as z:
+            members = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        raise ValueError(f"{path}: not a streamlr model file, or a truncated one ({exc})") from None
+    if "__header__" not in members or "__checksum__" not in members:
+        raise ValueError(f"{path}: not a streamlr model file (no header)")
+    header_bytes = members.pop("__header__").tobytes()
+    checksum = members.pop("__checksum__").tobytes().decode("ascii", "replace")
+    try:
+        header = json.loads(header_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(f"{path}: not a streamlr model file (unreadable header)") from None
+    if not isinstance(header, dict) or header.get("magic") != MAGIC:
+        raise ValueError(f"{path}: not a streamlr model file")
+    if header.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path}: model file format {header.get('format')!r} is not "
+                         f"supported by streamlr {__version__} (format {FORMAT_VERSION})")
+    if _digest(header_bytes, members) != checksum:
+        raise ValueError(f"{path}: checksum mismatch: the model file is damaged or was modified")
+    if sorted(members) != header.get("arrays"):
+        raise ValueError(f"{path}: the model file's arrays do not match its header")
+    return header, members
+
+
+def load(path):
+    """Read a model written by :func:`save`; never executes code from the file.
+
+    Raises ``ValueError`` for a truncated, tampered or foreign file.
+    """
+    header, arrays = _read(path)
+    cls = _ESTIMATORS.get(header.get("estimator"))
+    if cls is None:
+        raise ValueError(f"{path}: unknown estimator {header.get('estimator')!r}")
+    try:
+        est = cls(**{k: _decode(v) for k, v in header["params"].items()})
+    except TypeError as exc:
+        raise ValueError(f"{path}: parameters do not fit {cls.__name__} ({exc})") from None
+    if not header["fitted"]:
+        return est
+    sc = header["scalars"]
+    st = _State.__new__(_State)
+    for name in _STATE_ARRAYS:
+        setattr(st, name, np.array(arrays[f"state.{name}"]))  # writable copies
+    st.opt_key = (sc["opt_key"][0], int(sc["opt_key"][1]), tuple(sc["opt_key"][2]))
+    st.decays = {k: float(v) for k, v in sc["decays"].items()}
+    st.interleaved = bool(sc["interleaved"])
+    st.sched_key = None
+    if sc["sched_repr"] is not None:
+        st.sched_key = (sc["sched_repr"], arrays["sched.kinds"].astype(np.intc).tobytes(),
+                        arrays["sched.params"].astype(np.float64).tobytes())
+    est._state = st
+    est.t_ = float(sc["t_"])
+    if sc["n_iter_"] is not None:
+        est.n_iter_ = int(sc["n_iter_"])
+    est.lr_ = float(sc["lr_"])
+    est.n_features_in_ = int(sc["n_features_in_"])
+    est._history = [tuple(row) for row in sc["history"]]
+    est._sparse_coef = None
+    if "classes_" in arrays:
+        est.classes_ = arrays["classes_"]
+    if "feature_names_in_" in arrays:
+        est.feature_names_in_ = arrays["feature_names_in_"].astype(object)
+    if sc["sparse_coef"]:
+        est.sparsify()
+    return est
+
+
+__all__ = ["save", "load", "MAGIC", "FORMAT_VERSION"]
