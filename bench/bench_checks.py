@@ -45,7 +45,7 @@ def main():
                                          eta0=0.01, shuffle=False)
             est.partial_fit(X[:10], y[:10], classes=[0, 1])
             call = median_time(lambda: est.partial_fit(X, y), args.repeats)
-            cols = _touched_columns(X)
+            cols = _touched_columns(X.indices, X.indptr, X.shape[1]) if hasattr(X, "indices") else None
             snap = median_time(lambda: est._state.snapshot(cols), args.repeats)
             check = median_time(lambda: est._state.finite(0, cols), args.repeats)
             print(f"| {name} | {opt} | {call * 1e3:.2f} | {snap * 1e3:.3f} | {check * 1e3:.3f} | "

@@ -109,12 +109,13 @@ def _fitted(est):
     """(scalars for the header, arrays) of a fitted estimator."""
     st = est._state
     arrays = {f"state.{name}": getattr(st, name) for name in _STATE_ARRAYS}
+    arrays["history"] = est._hist[: est._hist_n]
     scalars = {
         "t_": float(est.t_),
         "n_iter_": int(est.n_iter_) if hasattr(est, "n_iter_") else None,
         "lr_": float(est.lr_),
         "n_features_in_": int(est.n_features_in_),
-        "history": [list(map(float, row)) for row in est._history],
+        "history": [int(est._hist_calls), int(est._hist_stride)],
         "sparse_coef": est._sparse_coef is not None,
         "opt_key": [st.opt_key[0], int(st.opt_key[1]), list(st.opt_key[2])],
         "decays": st.decays,
@@ -238,7 +239,11 @@ def load(path):
         est.n_iter_ = int(sc["n_iter_"])
     est.lr_ = float(sc["lr_"])
     est.n_features_in_ = int(sc["n_features_in_"])
-    est._history = [tuple(row) for row in sc["history"]]
+    hist = np.array(arrays["history"], dtype=np.float64).reshape(-1, 3)
+    est._hist = np.empty((max(16, 2 * len(hist)), 3))
+    est._hist[: len(hist)] = hist
+    est._hist_n = len(hist)
+    est._hist_calls, est._hist_stride = (int(v) for v in sc["history"])
     est._sparse_coef = None
     if "classes_" in arrays:
         est.classes_ = arrays["classes_"]

@@ -41,7 +41,7 @@ def _snapshot(est):
         return None
     st = est._state
     return ([a.copy() for a in (st.blk, st.aw, st.q, st.stamp, st.scal, st.oint, st.sched_state)]
-            + [est.t_, est.lr_, list(est._history), st.sched_key])
+            + [est.t_, est.lr_, est.lr_history_, st.sched_key])
 
 
 def _assert_same(a, b):

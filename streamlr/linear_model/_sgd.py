@@ -220,13 +220,17 @@ def _as_kernel_input(X):
     return X.reshape(-1), _EMPTY_INT, _EMPTY_INT
 
 
-def _touched_columns(X):
-    """The columns a call over X can change: None (all of them) for dense
-    input, else the CSR chunk's distinct columns when there are few of them.
-    Snapshots and overflow checks then cost O(nnz), not O(n_features)."""
-    if sp.issparse(X) and X.shape[1] > 64 and X.nnz < X.shape[1]:
-        return np.unique(X.indices[: X.indptr[-1]])
-    return None
+def _touched_columns(indices, indptr, n_features):
+    """The columns a pass over a CSR chunk can change: its distinct columns
+    when there are few of them, else None (all). Snapshots and overflow
+    checks then cost O(nnz), not O(n_features)."""
+    nnz = int(indptr[-1])
+    if n_features <= 64 or nnz >= n_features:
+        return None
+    cols = np.sort(indices[:nnz])  # sort + mask: faster than np.unique here
+    if nnz > 1:
+        cols = cols[np.concatenate(([True], cols[1:] != cols[:-1]))]
+    return cols
 
 
 def _raise_if_row_not_finite(X, r):
@@ -427,14 +431,38 @@ class _BaseSGD(BaseEstimator):
             st.sched_state = np.tile(state, (st.w.shape[0], 1))
         return kinds, params, extra
 
+    HISTORY_ROWS = 1 << 16   # lr_history_ keeps at most this many rows
+
+    def _record(self, row):
+        """Append a row to the history: a preallocated array, so a call costs
+        O(1); when full, every other row is dropped and from then on every
+        other row is kept (so a stream of any length keeps a bounded,
+        evenly spaced summary). Rows past ``_hist_n`` are not part of it, so
+        a failed call (which restores ``_hist_n``) leaves it as it was."""
+        self._hist_calls += 1
+        if self._hist_calls % self._hist_stride:
+            return
+        if self._hist_n == self._hist.shape[0]:
+            if self._hist_n >= self.HISTORY_ROWS:
+                kept = self._hist[1::2].copy()
+                self._hist_stride *= 2
+            else:
+                kept = self._hist[: self._hist_n]
+            self._hist = np.empty((max(2 * len(kept), 16), 3))
+            self._hist[: len(kept)] = kept
+            self._hist_n = len(kept)
+        self._hist[self._hist_n] = row
+        self._hist_n += 1
+
     @property
     def lr_history_(self):
         """(t, lr, progressive loss) after each epoch of ``fit`` and each
-        ``partial_fit`` call, one row each: the path of the schedule. t counts
+        ``partial_fit`` call, one row each (past ``HISTORY_ROWS`` rows, an
+        evenly thinned summary): the path of the schedule. t counts
         as ``t_ - 1`` does; in one-vs-rest the rows follow the binary problem
         that ran the most epochs of a ``fit``, with its own progressive loss."""
         check_is_fitted(self, "t_")
-        return np.asarray(self._history, dtype=np.float64).reshape(-1, 3)
+        return self._hist[: self._hist_n].copy()
 
     # -- state -----------------------------------------------------------------
 
@@ -448,7 +476,8 @@ class _BaseSGD(BaseEstimator):
             intercept=intercept, interleaved=sparse,
         )
         self._sparse_coef = None
-        self._history = []
+        self._hist, self._hist_n = np.empty((16, 3)), 0
+        self._hist_calls, self._hist_stride = 0, 1
         self.lr_ = float("nan")
 
     def _ensure_state_layout(self):
@@ -614,7 +643,8 @@ class _BaseSGD(BaseEstimator):
         max_iter = 1 if streaming else max_iter
         st = self._state
         values, indices, indptr = _as_kernel_input(X)
-        cols = _touched_columns(X)
+        cols = _touched_columns(indices, indptr, X.shape[1]) if sp.issparse(X) else None
+        self._snapshot_before_change(cols)
         prog = self._schedule_program(loss)
         n = X.shape[0]
         train_idx = np.arange(n, dtype=np.intp)
@@ -713,30 +743,41 @@ class _BaseSGD(BaseEstimator):
                 history = rows
         if streaming:  # one row per call, with the progressive loss of all problems
             history = [(t_start - 1.0 + n, self.lr_, self.progressive_loss_)]
-        self._history = self._history + history  # a new list: a failed call keeps the old
+        for row in history:
+            self._record(row)
         if streaming and self.verbose:
             print(f"partial_fit: {n} samples, T: {t - 1:.0f}, lr: {self.lr_:.3g}, "
                   f"progressive loss: {self.progressive_loss_:f}")
         return n_iter
 
     def _transaction(self, X, fn):
-        """Run ``fn()`` so that an exception leaves the estimator as it was:
-        attributes by a shallow copy, the in-place state arrays by a snapshot
-        of the columns this call can touch (O(nnz) for sparse input)."""
+        """Run ``fn()`` so that an exception (bad input, divergence, Ctrl-C)
+        leaves the estimator as it was: attributes from a shallow copy of its
+        ``__dict__``, the state arrays it changes in place from the snapshot
+        ``_train`` takes before its first change (``_snapshot_before_change``:
+        only the columns the call can touch, O(nnz) for CSR input)."""
         saved = dict(self.__dict__)
-        st = self.__dict__.get("_state")
-        snap = cols = None
-        if st is not None:
-            cols = _touched_columns(X)
-            snap = st.snapshot(cols)
+        undo = []
+        self.__dict__["_undo"] = undo
         try:
             return fn()
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            if snap is not None:
+            for st, snap, cols in reversed(undo):
                 st.restore(snap, cols)
+            # put the old attributes back without ever emptying __dict__ (a
+            # concurrent reader then sees the old or the new object, no gap)
+            self.__dict__.update(saved)
+            for key in [k for k in self.__dict__ if k not in saved]:
+                self.__dict__.pop(key, None)
             raise
+        finally:
+            self.__dict__.pop("_undo", None)
+
+    def _snapshot_before_change(self, cols):
+        """Record what the running call is about to change in place."""
+        undo = self.__dict__.get("_undo")
+        if undo is not None:
+            undo.append((self._state, self._state.snapshot(cols), cols))
 
     def _seeds(self, n):
         rs = check_random_state(self.random_state)
