@@ -120,6 +120,7 @@ def _fitted(est):
         "opt_key": [st.opt_key[0], int(st.opt_key[1]), list(st.opt_key[2])],
         "decays": st.decays,
         "interleaved": bool(st.interleaved),
+        "average": int(getattr(st, "average", est.average)),
         "sched_repr": None if st.sched_key is None else st.sched_key[0],
     }
     if st.sched_key is not None:
@@ -229,6 +230,7 @@ def load(path):
     st.opt_key = (sc["opt_key"][0], int(sc["opt_key"][1]), tuple(sc["opt_key"][2]))
     st.decays = {k: float(v) for k, v in sc["decays"].items()}
     st.interleaved = bool(sc["interleaved"])
+    st.average = int(sc["average"])
     st.sched_key = None
     if sc["sched_repr"] is not None:
         st.sched_key = (sc["sched_repr"], arrays["sched.kinds"].astype(np.intc).tobytes(),

@@ -630,6 +630,13 @@ class ReduceOnPlateau(Schedule):
                                        self.cooldown, self.lr_min, self.window])
 
 
+def walk(schedule):
+    """The schedule and every schedule nested in it, depth first."""
+    yield schedule
+    for child in schedule._children():
+        yield from walk(child)
+
+
 def compile_schedule(schedule, ctx):
     """(kinds, params, extra, initial state) arrays of a schedule's node table."""
     program = _Program()
@@ -657,4 +664,4 @@ def from_string(name, eta0, power_t):
 __all__ = ["Schedule", "Constant", "InverseScaling", "Optimal", "Adaptive",
            "InverseTimeDecay", "StepDecay", "MultiStepDecay", "ExponentialDecay",
            "PolynomialDecay", "CosineAnnealing", "CosineWarmRestarts", "Cyclic", "OneCycle",
-           "Warmup", "Sequential", "ReduceOnPlateau", "compile_schedule", "from_string"]
+           "Warmup", "Sequential", "ReduceOnPlateau", "compile_schedule", "from_string", "walk"]

@@ -301,3 +301,18 @@ def test_failed_calls_leave_every_piece_of_state_as_it_was(bad):
     with pytest.raises(ValueError):
         est.partial_fit(Xb, yb, sample_weight=sw)
     _assert_same(before, _snapshot(est))
+
+
+def test_reading_the_model_ignores_later_invalid_params():
+    """coef_/intercept_ show the model as trained: set_params (even invalid)
+    changes nothing until the next training call, which then rejects it."""
+    X, y = _data()
+    est = SGDClassifier(average=10, shuffle=False).partial_fit(X, y, classes=np.unique(y))
+    coef, intercept = est.coef_.copy(), est.intercept_.copy()
+    est.set_params(average="yes")
+    np.testing.assert_array_equal(est.coef_, coef)
+    np.testing.assert_array_equal(est.intercept_, intercept)
+    np.testing.assert_array_equal(est.predict(X), est.classes_[np.argmax(X @ coef.T + intercept, 1)])
+    with pytest.raises(ValueError, match="average"):
+        est.partial_fit(X, y)
+    np.testing.assert_array_equal(est.coef_, coef)

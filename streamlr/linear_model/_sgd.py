@@ -156,9 +156,14 @@ class _State:
         """Whether problem k's weights and state are finite (on ``cols`` only,
         when given: the rest did not change)."""
         sel = slice(None) if cols is None else cols
+        # the intercept and its state are kept in float64: they must also fit
+        # the model's dtype, or coef_/intercept_ would publish an infinity
+        limit = np.finfo(self.blk.dtype).max
         return bool(
             np.isfinite(self.scal[k, self._CHECKED_SLOTS]).all()
             and np.isfinite(self.oint[k]).all()
+            and (np.abs(self.scal[k, self._CHECKED_SLOTS[1:3]]) <= limit).all()
+            and (np.abs(self.oint[k]) <= limit).all()
             and all(np.isfinite(a[self.columns(a, sel)][k]).all()
                     for a in (self.blk, self.aw, self.q) if a.size)
         )
@@ -348,6 +353,12 @@ class _BaseSGD(BaseEstimator):
             raise ValueError("early_stopping should be False with partial_fit")
         opt = optim.resolve(self.optimizer)
         plain = opt.kernel == _k.OPTIMIZERS["sgd"]
+        if isinstance(self.learning_rate, _sched.Schedule) and any(
+            isinstance(node, _sched.Optimal) and node.alpha is None
+            for node in _sched.walk(self.learning_rate)
+        ) and self.alpha == 0:
+            raise ValueError("alpha must be > 0 with an Optimal() schedule: its rate "
+                             "1 / (alpha (t + t0)) uses the estimator's alpha")
         if self.learning_rate == "optimal" and self.alpha == 0 and plain:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
@@ -507,11 +518,14 @@ class _BaseSGD(BaseEstimator):
             st.q = np.zeros((k, d), dtype=st.w.dtype)
 
     def _averaged(self):
-        return bool(self.average) and self.average <= self.t_ - 1
+        # the averaging the model was trained with (a later set_params,
+        # even an invalid one, does not change what coef_ shows)
+        average = getattr(self._state, "average", self.average)
+        return bool(average) and average <= self.t_ - 1
 
     def _coef_intercept(self):
         """(coef, intercept) of shape (K, d), (K,) as predictions use them."""
-        return self._state.materialize(self._averaged(), self.average)
+        return self._state.materialize(self._averaged(), getattr(self._state, "average", self.average))
 
     def _set_coef(self, value):
         st = self._state
@@ -640,6 +654,7 @@ class _BaseSGD(BaseEstimator):
         we raise ``DivergenceError``."""
         # max_iter None: one streaming pass (partial_fit), else fit's epochs
         streaming = max_iter is None
+        self._state.average = int(self.average)
         max_iter = 1 if streaming else max_iter
         st = self._state
         values, indices, indptr = _as_kernel_input(X)
