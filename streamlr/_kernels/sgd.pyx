@@ -629,10 +629,7 @@ def sgd_epoch(
     if cfg.learning_rate == LR_SCHEDULE:
         if sched_kinds is None or sched_params is None or sched_extra is None or sched_state is None:
             raise ValueError("a compiled schedule is needed with learning rate code LR_SCHEDULE")
-        prog.kinds = &sched_kinds[0]
-        prog.params = &sched_params[0]
-        prog.extra = &sched_extra[0]
-        prog.state = &sched_state[0]
+        prog = _program(sched_kinds, sched_params, sched_extra, sched_state)
     cdef floating* aw_p = &aw[0] if aw.shape[0] > 0 else NULL
     cdef floating* q_p = &q[0] if q.shape[0] > 0 else NULL
     cdef const int* ind_p = &indices[0] if indices.shape[0] > 0 else NULL
@@ -680,15 +677,21 @@ def sgd_epoch(
     return status, t, sums[0], sums[1], last_eta, last_plateau
 
 
-def schedule_rate(const int[::1] kinds, const double[::1] params,
-                  const double[::1] extra, double[::1] state, double t):
-    """The compiled schedule's rate at t (a test hook: ``_py_rate``)."""
+cdef SchedProgram _program(const int[::1] kinds, const double[::1] params,
+                           const double[::1] extra, double[::1] state):
     cdef SchedProgram prog
-    cdef int plateau = -1
     prog.kinds = &kinds[0]
     prog.params = &params[0]
     prog.extra = &extra[0]
     prog.state = &state[0]
+    return prog
+
+
+def schedule_rate(const int[::1] kinds, const double[::1] params,
+                  const double[::1] extra, double[::1] state, double t):
+    """The compiled schedule's rate at t (a test hook: ``_py_rate``)."""
+    cdef SchedProgram prog = _program(kinds, params, extra, state)
+    cdef int plateau = -1
     return sched_rate(&prog, 0, t, &plateau)
 
 
@@ -696,11 +699,7 @@ def schedule_plateau_step(const int[::1] kinds, const double[::1] params,
                           const double[::1] extra, double[::1] state, int node,
                           double metric):
     """One ReduceOnPlateau step of node ``node`` on ``metric`` (fit: per epoch)."""
-    cdef SchedProgram prog
-    prog.kinds = &kinds[0]
-    prog.params = &params[0]
-    prog.extra = &extra[0]
-    prog.state = &state[0]
+    cdef SchedProgram prog = _program(kinds, params, extra, state)
     plateau_step(&prog, node, metric)
 
 
@@ -708,11 +707,7 @@ def schedule_plateau_observe(const int[::1] kinds, const double[::1] params,
                              const double[::1] extra, double[::1] state, int node,
                              double loss):
     """Feed one sample's loss to a ReduceOnPlateau node (a test hook)."""
-    cdef SchedProgram prog
-    prog.kinds = &kinds[0]
-    prog.params = &params[0]
-    prog.extra = &extra[0]
-    prog.state = &state[0]
+    cdef SchedProgram prog = _program(kinds, params, extra, state)
     plateau_observe(&prog, node, loss)
 
 
