@@ -10,6 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn import metrics as _m
 
+from ._plotting import axes
+
 # name -> (metric function, what it scores: "predict", "proba" or "score")
 _METRICS = {
     "accuracy": (_m.accuracy_score, "predict"),
@@ -50,12 +52,7 @@ class ProgressiveScore:
 
     def plot(self, ax=None, **kwargs):
         """Draw the trajectory (needs matplotlib)."""
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError("plot() needs matplotlib: pip install 'streamlr[plot]'") from exc
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = axes(ax)
         ax.plot(self.n_samples, self.scores, **kwargs)
         ax.set_xlabel("samples")
         ax.set_ylabel(self.metric)

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 from sklearn.base import clone, is_classifier
 
+from ._plotting import axes
 from .exceptions import DivergenceError
 
 
@@ -64,12 +65,7 @@ class LRFinderResult:
     def plot(self, ax=None, **kwargs):
         """Smoothed loss against the rate (log scale), with the suggestion
         marked (needs matplotlib)."""
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError("plot() needs matplotlib: pip install 'streamlr[plot]'") from exc
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = axes(ax)
         ax.plot(self.lrs, self.losses, **kwargs)
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")

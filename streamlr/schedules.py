@@ -20,6 +20,7 @@ import numbers
 
 import numpy as np
 
+from ._plotting import axes
 from ._spec import Spec, check_bool, check_real
 
 # node kinds: the codes of _kernels/schedules.pxd
@@ -87,12 +88,7 @@ class Schedule(Spec):
 
     def plot(self, t_max=1000, ax=None, **kwargs):
         """Draw the rate against t for t in [0, t_max) (needs matplotlib)."""
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # an optional extra
-            raise ImportError("plot() needs matplotlib: pip install 'streamlr[plot]'") from exc
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = axes(ax)
         t = np.arange(int(t_max))
         ax.plot(t, self(t), **kwargs)
         ax.set_xlabel("t (updates)")

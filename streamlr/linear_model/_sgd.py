@@ -185,19 +185,10 @@ class _State:
         return self.scal[k, _k.SLOTS["t"]] - 1.0
 
     def materialize(self, averaged, average=0):
-        """(coef, intercept) as the model predicts with them."""
-        coef = np.empty_like(self.w)
-        avg = np.empty_like(self.w) if averaged else np.empty((self.w.shape[0], 0), self.w.dtype)
-        for k in range(self.w.shape[0]):
-            w = np.ascontiguousarray(self.w[k])  # a view when there are no slots
-            _k.materialize(w, self.aw[k], self.scal[k], coef[k],
-                           avg[k] if self.plain else avg[k, :0])
-            if averaged and not self.plain:
-                _k.materialize_lazy_average(w, self.aw[k], self.stamp[k],
-                                            self.last_step(k), int(average), avg[k])
-        if averaged:
-            return avg, self.scal[:, _k.SLOTS["average_intercept"]].astype(self.w.dtype)
-        return coef, self.scal[:, _k.SLOTS["intercept"]].astype(self.w.dtype)
+        """(coef, intercept) of all K problems as the model predicts with them."""
+        parts = [self.model(k, averaged, average) for k in range(self.w.shape[0])]
+        coef = np.array([c for c, _ in parts], dtype=self.w.dtype).reshape(self.w.shape)
+        return coef, np.array([b for _, b in parts]).astype(self.w.dtype)
 
 
 def _as_kernel_input(X):
