@@ -741,3 +741,4 @@ def materialize(const floating[::1] w, const floating[::1] aw, const double[::1]
         if aw.shape[0] > 0 and out_aw.shape[0] > 0:
             for j in range(n):
                 out_aw[j] = (aw[j] + a * w[j]) * binv
+include "online.pxi"

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._kernels import kernel as _k
 from .._kernels.losses import make_loss
+from .. import _spec
 from .. import optim
 from .. import schedules as _sched
 from ..exceptions import DivergenceError
@@ -35,6 +36,11 @@ SPARSE_INTERCEPT_DECAY = 0.01
 _EMPTY_INT = np.empty(0, dtype=np.intc)
 # rows per kernel call within a pass (signals are checked between calls)
 PASS_BLOCK = 1 << 16
+# partial_fit calls with at most this many rows take the single-event path
+SMALL_CALL_ROWS = 64
+# attributes a call may set without dropping the bound single-event learner
+_BOOKKEEPING = frozenset(("t_", "n_iter_", "lr_", "_hist", "_hist_n", "_hist_calls",
+                          "_hist_stride", "_gtol_unmet", "_sparse_coef"))
 
 CLASSIFICATION_LOSSES = (
     "hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron",
@@ -441,20 +447,21 @@ class _BaseSGD(BaseEstimator):
         other row is kept (so a stream of any length keeps a bounded,
         evenly spaced summary). Rows past ``_hist_n`` are not part of it, so
         a failed call (which restores ``_hist_n``) leaves it as it was."""
-        self._hist_calls += 1
-        if self._hist_calls % self._hist_stride:
+        d = self.__dict__   # plain dict writes: this runs once per event
+        d["_hist_calls"] += 1
+        if d["_hist_calls"] % d["_hist_stride"]:
             return
-        if self._hist_n == self._hist.shape[0]:
-            if self._hist_n >= self.HISTORY_ROWS:
-                kept = self._hist[1::2].copy()
-                self._hist_stride *= 2
+        if d["_hist_n"] == d["_hist"].shape[0]:
+            if d["_hist_n"] >= self.HISTORY_ROWS:
+                kept = d["_hist"][1::2].copy()
+                d["_hist_stride"] *= 2
             else:
-                kept = self._hist[: self._hist_n]
-            self._hist = np.empty((max(2 * len(kept), 16), 3))
-            self._hist[: len(kept)] = kept
-            self._hist_n = len(kept)
-        self._hist[self._hist_n] = row
-        self._hist_n += 1
+                kept = d["_hist"][: d["_hist_n"]]
+            d["_hist"] = np.empty((max(2 * len(kept), 16), 3))
+            d["_hist"][: len(kept)] = kept
+            d["_hist_n"] = len(kept)
+        d["_hist"][d["_hist_n"]] = row
+        d["_hist_n"] += 1
 
     @property
     def lr_history_(self):
@@ -762,6 +769,7 @@ class _BaseSGD(BaseEstimator):
         ``__dict__``, the state arrays it changes in place from the snapshot
         ``_train`` takes before its first change (``_snapshot_before_change``:
         only the columns the call can touch, O(nnz) for CSR input)."""
+        self.__dict__.pop("_fast", None)   # rebuilt from the new state on next use
         saved = dict(self.__dict__)
         undo = []
         self.__dict__["_undo"] = undo
@@ -856,6 +864,139 @@ class _BaseSGD(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    # -- the single-event path ----------------------------------------------------
+
+    def __setattr__(self, name, value):
+        # a change of a parameter or of the state drops the bound learner; the
+        # next event rebuilds it and validates the parameters again
+        if name not in _BOOKKEEPING:
+            self.__dict__.pop("_fast", None)
+        object.__setattr__(self, name, value)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_fast", None)   # bound to this process's memory
+        return state
+
+    def _online(self):
+        """The state bound for single events (``Online``): built once, after
+        validating the parameters, and reused until a parameter, a spec
+        object or the state changes."""
+        fast = self.__dict__.get("_fast")
+        if fast is not None and fast.gen == _spec.GENERATION[0]:
+            return fast
+        check_is_fitted(self, "t_")
+        opt = self._validate_params(for_partial_fit=True)
+        d = self.__dict__
+        d["_opt"] = opt
+        self._ensure_state_layout()
+        st = self._state
+        for name in ("blk", "aw", "q", "scal", "oint", "stamp", "sched_state"):
+            setattr(st, name, np.ascontiguousarray(getattr(st, name)))
+        loss = make_loss(self.loss, self.epsilon)
+        if self._is_classifier:
+            weights = self._problem_weights(self._class_weight(self.classes_, self.classes_))
+            mode = 1 if len(self.classes_) == 2 else 2
+            neg = 0.0 if self.loss == "log_loss" else -1.0
+            labels = {c: i for i, c in enumerate(self.classes_.tolist())}
+        else:
+            weights, mode, neg, labels = [(1.0, 1.0)], 0, 0.0, None
+        names = getattr(self, "feature_names_in_", None)
+        prog = self._schedule_program(loss)
+        fast = _k.Online(
+            st.blk, st.aw, st.q, st.stamp, st.scal, st.oint, st.sched_state,
+            st.interleaved, [self._config(loss, False, p, n) for p, n in weights],
+            [self._config(loss, True, p, n) for p, n in weights], loss, mode, neg,
+            st.plain, int(self.average), prog if prog[0] is not None else None, None,
+            labels, None if names is None else {n: j for j, n in enumerate(names)},
+            owner=self,
+        )
+        # the generation after validation: it builds spec objects of its own
+        fast.gen = _spec.GENERATION[0]
+        d["_fast"] = fast
+        return fast
+
+    def _diverged(self, fast, what):
+        """The DivergenceError of a failed bound call (which changed nothing)."""
+        rate = fast.last_lr if fast.last_lr == fast.last_lr else self.__dict__.get("lr_")
+        if fast.last_status == -1:
+            raise DivergenceError.at(
+                fast.last_t, rate, f"the prediction or the step became non-finite on {what}")
+        raise DivergenceError.at(fast.last_t - 1, rate,
+                                 "the weights or the optimizer state overflowed")
+
+    def _learn_event(self, x, y, sample_weight):
+        fast = self.__dict__.get("_fast")
+        if fast is None or fast.gen != _spec.GENERATION[0]:
+            fast = self._online()
+        if fast.learn_one(x, y, sample_weight) < 0:
+            self._diverged(fast, "this event")
+        return self
+
+    def _first_event(self, x, y, sample_weight, **kw):
+        """An unfitted model learns its first event through partial_fit,
+        which sets up the state (and, from a dict, the feature names)."""
+        names = None
+        if isinstance(x, dict):
+            names = list(x)
+            x = np.asarray([list(x.values())])
+        elif sp.issparse(x):
+            pass
+        else:
+            x = np.asarray(x)
+            if x.ndim != 1:
+                raise ValueError(f"x must be one row (a 1-D array); got shape {x.shape}")
+            x = x.reshape(1, -1)
+        self.partial_fit(x, np.asarray([y]), sample_weight=np.asarray([sample_weight]), **kw)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        return self
+
+    def _decision_one(self, x):
+        fast = self.__dict__.get("_fast")
+        if fast is None or fast.gen != _spec.GENERATION[0]:
+            fast = self._online()
+        st = self._state
+        average = st.average
+        out = np.empty(fast.n_problems)
+        fast.decision_one(x, bool(average) and average <= self.__dict__["t_"] - 1,
+                          average, out)
+        return out
+
+    def _small_call(self, X):
+        """Whether a partial_fit call goes through the single-event path:
+        a fitted model (without feature names) and a few rows of a plain
+        ndarray or CSR matrix."""
+        d = self.__dict__
+        if "_state" not in d or "feature_names_in_" in d:
+            return False
+        if type(X) is np.ndarray:
+            return X.ndim == 2 and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf"
+        return (sp.issparse(X) and X.format == "csr" and X.ndim == 2
+                and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf")
+
+    def _small_partial_fit(self, X, targets, sample_weight):
+        """partial_fit of a few rows on the bound state: the same kernel and
+        arithmetic as the general path (so the same model, bitwise), without
+        its per-call set-up. ``targets``: float64 label indices or values."""
+        fast = self._online()
+        n, d = X.shape
+        if d != fast.n_features:
+            raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
+                             f"{fast.n_features} features as input.")
+        dtype = self._state.w.dtype
+        sample_weight = _check_sample_weight(sample_weight, n, np.float64,
+                                             allow_all_zero=self.early_stopping)
+        if sp.issparse(X):
+            values, indices, indptr = _as_kernel_input(X)
+            values = np.ascontiguousarray(values[: indptr[-1]], dtype=dtype)
+        else:
+            values = np.ascontiguousarray(X, dtype=dtype).reshape(-1)
+            indices = indptr = _EMPTY_INT
+        if fast.learn_rows(values, indices, indptr, n, targets, sample_weight) < 0:
+            self._diverged(fast, "a sample of this call")
+        return self
 
     def _decision(self, X):
         check_is_fitted(self, "t_")
@@ -1021,7 +1162,45 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         model after one call over the concatenated rows (``shuffle=False``),
         bitwise. ``classes`` is required on the first call.
         """
+        if classes is None and self._small_call(X):
+            y_small = np.asarray(y)
+            if y_small.ndim == 1 and y_small.shape[0] == X.shape[0]:
+                idx = self._label_index(y_small, self.classes_).astype(np.float64)
+                return self._small_partial_fit(X, idx, sample_weight)
         return self._transaction(X, lambda: self._partial_fit(X, y, classes, sample_weight))
+
+    def learn_one(self, x, y, sample_weight=1.0, *, classes=None):
+        """Learn from one event: ``x`` a 1-D array, a 1-row CSR matrix, or a
+        dict of feature name to value (a model fitted on named features;
+        missing names are 0), ``y`` its label. The model equals, bitwise, the
+        one ``partial_fit`` trains on the same rows; per event the work is
+        O(non-zeros of x) (dense models: O(n_features)), with no per-call
+        validation beyond the event itself. ``classes`` is needed on the
+        first event of an unfitted model, as in ``partial_fit``.
+        """
+        if "_state" not in self.__dict__:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to learn_one "
+                                 "(or fit / partial_fit the model first).")
+            return self._first_event(x, y, sample_weight, classes=classes)
+        if classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
+            raise ValueError(f"`classes={classes!r}` is not the same as the model's "
+                             f"classes_ {self.classes_!r}")
+        return self._learn_event(x, y, sample_weight)
+
+    def predict_one(self, x):
+        """The predicted label of one event (``x`` as in ``learn_one``)."""
+        scores = self._decision_one(x)
+        if scores.shape[0] == 1:
+            return self.classes_[int(scores[0] > 0)]
+        return self.classes_[int(scores.argmax())]
+
+    @available_if(lambda self: self._check_proba())
+    def predict_proba_one(self, x):
+        """Class probabilities of one event, as a dict {label: probability}
+        (River's convention), computed as ``predict_proba`` does."""
+        proba = self._proba_from_scores(self._decision_one(x)[None, :])[0]
+        return dict(zip(self.classes_.tolist(), proba.tolist()))
 
     def _partial_fit(self, X, y, classes, sample_weight):
         first = "_state" not in self.__dict__
@@ -1143,7 +1322,12 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         ``modified_huber``: ``(clip(decision, -1, 1) + 1) / 2``, normalised.
         """
         check_is_fitted(self, "t_")
-        scores = self.decision_function(X)
+        scores = self._decision(X)
+        return self._proba_from_scores(scores)
+
+    def _proba_from_scores(self, scores):
+        if scores.shape[1] == 1:
+            scores = scores.ravel()
         binary = scores.ndim == 1
         if self.loss == "log_loss":
             prob = expit(scores)
@@ -1256,7 +1440,27 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
         Any chunking of a stream trains bitwise the same model as one call
         (``shuffle=False``)."""
+        if self._small_call(X):
+            y_small = np.asarray(y)
+            if (y_small.ndim == 1 and y_small.shape[0] == X.shape[0]
+                    and y_small.dtype.kind in "biuf"):
+                y_small = y_small.astype(np.float64)
+                _check_targets_finite(y_small)
+                return self._small_partial_fit(X, y_small, sample_weight)
         return self._transaction(X, lambda: self._partial_fit(X, y, sample_weight))
+
+    def learn_one(self, x, y, sample_weight=1.0):
+        """Learn from one event (``x`` a 1-D array, a 1-row CSR matrix, or a
+        dict of feature name to value; ``y`` its target): bitwise the model
+        ``partial_fit`` trains on the same rows, at O(non-zeros of x) per event.
+        """
+        if "_state" not in self.__dict__:
+            return self._first_event(x, y, sample_weight)
+        return self._learn_event(x, y, sample_weight)
+
+    def predict_one(self, x):
+        """The predicted target of one event (``x`` as in ``learn_one``)."""
+        return float(self._decision_one(x)[0])
 
     def _partial_fit(self, X, y, sample_weight):
         first = "_state" not in self.__dict__
