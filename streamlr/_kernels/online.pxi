@@ -284,6 +284,8 @@ cdef class Online:
                 raise ValueError(f"x must be one row; got a sparse array of shape {x.shape}")
             x = x.tocsr()
         shape = x.shape
+        if len(shape) == 1:    # a 1-D sparse array is one row too
+            shape = (1, shape[0])
         if len(shape) != 2 or shape[0] != 1:
             raise ValueError(f"x must be one row; got a sparse matrix of shape {shape}")
         if shape[1] != self.n_features:
@@ -652,12 +654,18 @@ cdef class Online:
         cdef cnp.ndarray a = self._dense(x)
         cdef cnp.ndarray data, ind
         if a is not None:
+            if not (_finite_values(<const float*>cnp.PyArray_DATA(a), self.n_features) if self.f32
+                    else _finite_values(<const double*>cnp.PyArray_DATA(a), self.n_features)):
+                raise ValueError("Input X contains NaN or infinity.")
             if self.f32:
                 self._decide(<const float*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, &out[0])
             else:
                 self._decide(<const double*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, &out[0])
         else:
             data, ind = self._csr(x)
+            if not (_finite_values(<const float*>cnp.PyArray_DATA(data), data.shape[0]) if self.f32
+                    else _finite_values(<const double*>cnp.PyArray_DATA(data), data.shape[0])):
+                raise ValueError("Input X contains NaN or infinity.")
             if self.f32:
                 self._decide(<const float*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
                              data.shape[0], averaged, average, &out[0])
