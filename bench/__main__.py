@@ -6,6 +6,6 @@ import sys
 # ``python bench/<script>.py``
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import main  # noqa: E402
+from run import main
 
 main()

@@ -34,7 +34,6 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
-
 import suite_data
 import suite_report
 from suite_systems import ALL_SYSTEMS, version_of
@@ -122,16 +121,28 @@ def run_throughput(workload, systems, optimizers, repeats, log):
     rate = {cell: 1.0 / float(np.median(t)) for cell, t in per_sample.items()}
     rows_out = [{"workload": workload.name, "system": "X @ w floor", "optimizer": "-",
                  "rows": workload.X.shape[0], "rate": 1.0 / floor_t, "speedup": None, "x_floor": 1.0}]
+    ours = systems[0] if systems[0].key == "streamlr" else None
     for cell in cells:
         system, opt = cell
         rows, predict = last[cell]
-        ref = rate.get((systems[0], opt)) if systems[0].key == "streamlr" else None
+        ref = rate.get((ours, opt))
         row = {"workload": workload.name, "system": system.label, "optimizer": opt, "rows": rows,
                "rate": rate[cell], "speedup": None if ref is None else ref / rate[cell],
                "x_floor": (1.0 / rate[cell]) / floor_t}
         row.update(quality(workload, predict()))
+        if ours is not None and opt in ours.optimizers and rows < workload.X.shape[0]:
+            row["streamlr_same_rows"] = same_rows_quality(workload, ours, opt, rows)
         rows_out.append(row)
     return rows_out
+
+
+def same_rows_quality(workload, ours, optimizer, rows):
+    """streamlr's held-out score (accuracy or R^2) after the same first ``rows``
+    rows a subsampled peer trained on, so the peer's quality has a reference."""
+    prefix = replace(workload, name=f"{workload.name}/first-{rows}", X=workload.X[:rows],
+                     y=workload.y[:rows])
+    scores = quality(workload, ours.train(prefix, optimizer)[2]())
+    return scores["accuracy" if workload.task == "clf" else "r2"]
 
 
 def run_latency(streams, systems, optimizers, scale, log):
@@ -304,9 +315,8 @@ def main(argv=None, log=print):
     for note in notes:
         log(f"# note: {note}")
 
-    if args.out_png:
-        if suite_report.bar_chart(results, args.out_png):
-            log(f"# wrote {args.out_png}")
+    if args.out_png and suite_report.bar_chart(results, args.out_png):
+        log(f"# wrote {args.out_png}")
     if args.out_md:
         this_run = "python -m bench " + " ".join(argv) if argv else "python -m bench"
         body = suite_report.section_body(results, RERUN, this_run.strip(), args.out_md, args.out_png)

@@ -36,16 +36,16 @@ def _fmt_opt(x, spec):
 
 def throughput_table(rows):
     """rows: dicts from run.run_throughput; streamlr's rate divides each peer's."""
-    head = ["| workload | system | optimizer | rows timed | samples/s | streamlr is | x floor time "
-            "| accuracy | log loss | R^2 |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    columns = ("workload", "system", "optimizer", "rows timed", "samples/s", "streamlr is",
+               "x floor time", "accuracy", "log loss", "R^2", "streamlr, same rows")
+    head = ["| " + " | ".join(columns) + " |", "|---|---|---|" + "---:|" * (len(columns) - 3)]
     lines = []
     for r in rows:
         speedup = "-" if r["speedup"] is None else f"{r['speedup']:,.2f}x"
         lines.append(f"| {r['workload']} | {r['system']} | {r['optimizer']} | {r['rows']:,} | "
                      f"{_fmt_rate(r['rate'])} | {speedup} | {r['x_floor']:.2f} | "
                      f"{_fmt_opt(r.get('accuracy'), '.4f')} | {_fmt_opt(r.get('log_loss'), '.4f')} | "
-                     f"{_fmt_opt(r.get('r2'), '.4f')} |")
+                     f"{_fmt_opt(r.get('r2'), '.4f')} | {_fmt_opt(r.get('streamlr_same_rows'), '.4f')} |")
     return "\n".join(head + lines)
 
 
@@ -68,26 +68,28 @@ def goals_lines(goals):
 
 
 def section_body(results, rerun, this_run, md_path=None, png_path=None):
-    parts = [f"Measured {machine_line(results['versions'])}. Scale `{results['scale']}`, "
-             f"median of {results['repeats']} repeats, systems alternating within each repeat; "
-             f"whole suite {results['seconds']:.0f} s.",
-             "",
-             f"Rerun: `{rerun}`" + ("" if this_run == rerun else f" (this table: `{this_run}`)")]
+    measured = (f"Measured {machine_line(results['versions'])}. Scale `{results['scale']}`, "
+                f"median of {results['repeats']} repeats, systems alternating within each repeat; "
+                f"whole suite {results['seconds']:.0f} s.")
+    rerun_line = f"Rerun: `{rerun}`" + ("" if this_run == rerun else f" (this table: `{this_run}`)")
+    parts = [measured, "", rerun_line]
     if results["notes"]:
         parts += ["", "Notes:", ""] + [f"- {n}" for n in results["notes"]]
     if results["throughput"]:
-        parts += ["", "### Throughput: one pass over the stream", "",
-                  throughput_table(results["throughput"]), "",
-                  "`streamlr is`: streamlr's samples/s over this system's (same workload and "
+        legend = ("`streamlr is`: streamlr's samples/s over this system's (same workload and "
                   "optimizer). `x floor time`: time per sample over the time per row of one `X @ w` "
                   "pass over the same matrix (the memory floor of any per-sample method). Quality "
-                  "is measured on the held-out rows after training on `rows timed` rows."]
+                  "is measured on the held-out rows after training on `rows timed` rows; "
+                  "`streamlr, same rows`: streamlr's accuracy (or R^2) after the same rows with "
+                  "the same optimizer, the reference for a peer that trained on fewer rows.")
+        parts += ["", "### Throughput: one pass over the stream", "",
+                  throughput_table(results["throughput"]), "", legend]
     if results["latency"]:
-        parts += ["", "### Single events: consecutive calls on one model", "",
-                  latency_table(results["latency"]), "",
-                  "`x streamlr`: this call's median over streamlr's median for the same input, "
+        legend = ("`x streamlr`: this call's median over streamlr's median for the same input, "
                   "optimizer and kind of call (learn or predict). Slow systems stop after the "
-                  "per-cell time budget (`calls` < the requested count)."]
+                  "per-cell time budget (`calls` < the requested count).")
+        parts += ["", "### Single events: consecutive calls on one model", "",
+                  latency_table(results["latency"]), "", legend]
     if results["goals"]:
         parts += ["", "### Goals of issue 6 (streamlr)", "", goals_lines(results["goals"])]
     if png_path:
@@ -118,47 +120,53 @@ def update_markdown(path, body):
 
 
 def bar_chart(results, path):
-    """Two panels, log scale: samples/s per workload and optimizer, and median
-    learn-call latency per input and optimizer; one bar per system."""
+    """Two panels, log scale: samples/s per workload and optimizer (the X @ w
+    floor as a dashed line over its workload), and the median learn-call
+    latency per input and optimizer; one colour per system."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    floors = {r["workload"]: r["rate"] for r in results["throughput"] if r["optimizer"] == "-"}
     panels = []
     if results["throughput"]:
-        panels.append(("samples/s (one pass, higher is better)",
-                       [(f"{r['workload']}\n{r['optimizer']}", r["system"], r["rate"])
-                        for r in results["throughput"]]))
+        panels.append(("samples/s, one pass (higher is better)", "workload",
+                       [(r["workload"], r["optimizer"], r["system"], r["rate"])
+                        for r in results["throughput"] if r["optimizer"] != "-"]))
     if results["latency"]:
-        panels.append(("median us per learn call (lower is better)",
-                       [(f"{r['input']}\n{r['optimizer']}", r["system"], r["median_us"])
+        panels.append(("median us per learn call (lower is better)", "input",
+                       [(r["input"], r["optimizer"], r["system"], r["median_us"])
                         for r in results["latency"] if r["kind"] == "learn"]))
     if not panels:
         return None
-    systems = list(dict.fromkeys(s for _, cells in panels for _, s, _ in cells))
+    systems = list(dict.fromkeys(s for _, _, cells in panels for _, _, s, _ in cells))
     colors = {s: plt.cm.tab10(i % 10) for i, s in enumerate(systems)}
     fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.8), squeeze=False)
-    for ax, (ylabel, cells) in zip(axes[0], panels):
-        groups = list(dict.fromkeys(g for g, _, _ in cells))
-        width = 0.8 / len(systems)
-        for k, system in enumerate(systems):
-            values = {g: v for g, s, v in cells if s == system}
-            xs = [i + (k - (len(systems) - 1) / 2) * width for i, g in enumerate(groups) if g in values]
-            ys = [values[g] for g in groups if g in values]
-            if xs:
-                ax.bar(xs, ys, width, label=system, color=colors[system])
+    for ax, (ylabel, _, cells) in zip(axes[0], panels):
+        groups = list(dict.fromkeys((a, b) for a, b, _, _ in cells))
+        width = 0.8 / max(sum(1 for c in cells if c[:2] == g) for g in groups)
+        for gi, group in enumerate(groups):
+            members = [(s, v) for a, b, s, v in cells if (a, b) == group]
+            for k, (system, value) in enumerate(members):
+                ax.bar(gi + (k - (len(members) - 1) / 2) * width, value, width,
+                       color=colors[system], label=system)
+        if ylabel.startswith("samples"):
+            for name, rate in floors.items():
+                xs = [gi for gi, g in enumerate(groups) if g[0] == name]
+                if xs:
+                    ax.hlines(rate, min(xs) - 0.45, max(xs) + 0.45, colors="black",
+                              linestyles="dashed", label="X @ w floor")
         ax.set_yscale("log")
         ax.set_xticks(range(len(groups)))
-        ax.set_xticklabels(groups, fontsize=8)
+        ax.set_xticklabels([f"{a}\n{b}" for a, b in groups], fontsize=8)
         ax.set_ylabel(ylabel)
         ax.grid(axis="y", which="major", alpha=0.3)
-    handles, labels = [], []
+    handles = {}
     for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=8, frameon=False)
+            handles.setdefault(lab, h)
+    fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), fontsize=8,
+               frameon=False)
     fig.suptitle(f"streamlr benchmark suite ({cpu_model()}, {os.cpu_count()} cores)", y=0.02,
                  fontsize=9, va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))

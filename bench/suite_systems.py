@@ -115,8 +115,8 @@ class _SklearnAPI(System):
 
     def estimator(self, workload, optimizer):
         mod = importlib.import_module(self.estimators)
-        kwargs = dict(penalty=None, learning_rate="constant", eta0=workload.lr[optimizer],
-                      shuffle=False, tol=None)
+        kwargs = {"penalty": None, "learning_rate": "constant", "eta0": workload.lr[optimizer],
+                  "shuffle": False, "tol": None}
         if optimizer != "sgd":
             kwargs["optimizer"] = optimizer
         if workload.task == "clf":
