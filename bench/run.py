@@ -18,7 +18,8 @@ SGD and Adam wherever the system has them (scikit-learn and VW have no Adam).
 Peers that are not installed are skipped with a note.
 
 For each workload the repeats alternate systems (``for r in repeats: for s in
-systems``) together with the floor, one ``X @ w`` pass over the same matrix;
+systems``) together with the floor, one single-threaded ``X @ w`` pass over
+the same matrix;
 reported: median samples/s, streamlr's speed-up over each system, time per
 sample over the floor's, and held-out quality (accuracy and log loss, or R^2).
 
@@ -74,11 +75,15 @@ MAKERS = {
 
 
 def floor_seconds(workload):
-    """One ``X @ w`` pass over the training matrix (BLAS gemv or scipy's CSR product)."""
+    """One ``X @ w`` pass over the training matrix (BLAS gemv or scipy's CSR
+    product), on one thread like every per-sample kernel here: a multi-threaded
+    gemv on a busy machine measures the scheduler, not memory."""
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
     w = np.full(workload.n_features, 0.5)
-    t0 = time.perf_counter()
-    workload.X @ w
-    return time.perf_counter() - t0
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        workload.X @ w
+        return time.perf_counter() - t0
 
 
 def quality(workload, predicted):
