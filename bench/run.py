@@ -19,9 +19,9 @@ Peers that are not installed are skipped with a note.
 
 For each workload the repeats alternate systems (``for r in repeats: for s in
 systems``) together with the floor, one single-threaded ``X @ w`` pass over
-the same matrix;
-reported: median samples/s, streamlr's speed-up over each system, time per
-sample over the floor's, and held-out quality (accuracy and log loss, or R^2).
+the same matrix; reported: median samples/s, streamlr's speed-up over each
+system, time per sample over the floor's, and held-out quality (accuracy and
+log loss, or R^2).
 
 Rerun:  python -m bench --out-md bench/README.md --out-png docs/bench.png   (full, a few minutes)
         python -m bench --quick                                              (small sizes)
