@@ -159,8 +159,7 @@ class Streamlr(_SklearnAPI):
     install = "pip install ."
 
     def has_single_event(self):
-        import streamlr
-        return hasattr(streamlr.SGDClassifier(), "learn_one")
+        return hasattr(importlib.import_module(self.estimators).SGDClassifier, "learn_one")
 
     def latency(self, stream, optimizer, calls, budget_s):
         out = []

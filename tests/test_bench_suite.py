@@ -97,3 +97,43 @@ def test_unknown_names_are_refused(suite):
         run.main(["--systems", "streamlr,nope"], log=lambda *a: None)
     with pytest.raises(SystemExit):
         run.main(["--workloads", "dense"], log=lambda *a: None)
+
+
+def test_latency_uses_the_single_event_api_when_present(suite, monkeypatch):
+    """Once the estimators have learn_one/predict_one the latency workload times
+    them (and partial_fit of one row besides); checked here with a stand-in."""
+    import types
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    import streamlr
+
+    def as_2d(x):
+        return x if sp.issparse(x) else np.asarray(x).reshape(1, -1)
+
+    class WithSingleEvents(streamlr.SGDClassifier):
+        def learn_one(self, x, y, sample_weight=1.0):
+            self.partial_fit(as_2d(x), [y], sample_weight=[sample_weight])
+
+        def predict_one(self, x):
+            return self.predict(as_2d(x))[0]
+
+    stand_in = types.ModuleType("streamlr_with_single_events")
+    stand_in.SGDClassifier = WithSingleEvents
+    stand_in.SGDRegressor = streamlr.SGDRegressor
+    monkeypatch.setitem(sys.modules, stand_in.__name__, stand_in)
+    run, _ = suite
+    import suite_systems
+    monkeypatch.setattr(suite_systems.Streamlr, "estimators", stand_in.__name__)
+
+    results = run.main(["--scale", "tiny", "--workloads", "latency", "--systems", "streamlr,sklearn",
+                        "--optimizers", "sgd", "--rows", "300", "--calls", "20"], log=lambda *a: None)
+    ours = [r for r in results["latency"] if r["system"] == "streamlr"]
+    assert [r["call"] for r in ours] == ["learn_one", "predict_one", "partial_fit(1 row)"] * 2
+    assert all(r["calls"] > 0 and r["median_us"] > 0 for r in ours)
+    peers = [r for r in results["latency"] if r["system"] == "scikit-learn"]
+    assert all(r["x_streamlr"] > 0 for r in peers)
+    described = " ".join(desc for desc, _, _ in results["goals"])
+    assert "learn_one <= 3 us" in described and "partial_fit of one row <= 30 us" in described
+    assert not any("no learn_one" in note for note in results["notes"])
