@@ -137,3 +137,15 @@ def test_latency_uses_the_single_event_api_when_present(suite, monkeypatch):
     described = " ".join(desc for desc, _, _ in results["goals"])
     assert "learn_one <= 3 us" in described and "partial_fit of one row <= 30 us" in described
     assert not any("no learn_one" in note for note in results["notes"])
+
+
+def test_a_missing_peer_is_skipped_with_a_note(suite, monkeypatch, tmp_path):
+    run, _ = suite
+    import suite_systems
+    monkeypatch.setattr(suite_systems.VowpalWabbit, "module", "vowpalwabbit_not_installed_here")
+    md = tmp_path / "bench.md"
+    results = run.main(["--scale", "tiny", "--workloads", "dense-reg", "--systems", "streamlr,vw",
+                        "--rows", "300", "--out-md", str(md)], log=lambda *a: None)
+    assert {r["system"] for r in results["throughput"]} == {"streamlr", "X @ w floor"}
+    assert any(n.startswith("skipped Vowpal Wabbit: not installed") for n in results["notes"])
+    assert "skipped Vowpal Wabbit: not installed" in md.read_text()
