@@ -13,11 +13,11 @@ option value), as argparse does.
 """
 import argparse
 import ast
+import contextlib
 import itertools
 import math
 import sys
 import time
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -231,8 +231,9 @@ def _names(text):
 
 def _add_data_options(p, training=True):
     g = p.add_argument_group("data")
-    g.add_argument("data", metavar="DATA", help="data file (CSV, libsvm/svmlight, Vowpal Wabbit; .gz read "
-                   "as gzip) or - for standard input")
+    g.add_argument("data", metavar="DATA",
+                   help="data file (CSV, libsvm/svmlight, Vowpal Wabbit; .gz read as gzip) "
+                   "or - for standard input")
     g.add_argument("--format", choices=FORMATS,
                    help="the data format (default: from the file extension .csv/.svm/"
                    ".libsvm/.svmlight/.vw, else guessed from the first line)")
@@ -243,7 +244,8 @@ def _add_data_options(p, training=True):
                        help="CSV: columns hashed as categories even when numeric")
         g.add_argument("--ignore", type=_names, default=[], metavar="COL[,COL...]",
                        help="CSV: columns to drop")
-        g.add_argument("--delimiter", default=",", metavar="CHAR", help="CSV: field separator (default ,)")
+        g.add_argument("--delimiter", default=",", metavar="CHAR",
+                       help="CSV: field separator (default ,)")
         g.add_argument("--hash-bits", type=_positive_int, default=18, metavar="BITS",
                        help="CSV/VW features are hashed into 2^BITS columns (default 18)")
         g.add_argument("--n-features", type=_positive_int, metavar="N",
@@ -257,9 +259,9 @@ def _add_data_options(p, training=True):
 def _add_model_options(p):
     g = p.add_argument_group("model")
     g.add_argument("--loss", default="log_loss", choices=CLASSIFICATION_LOSSES, metavar="LOSS",
-                   help=f"{', '.join(CLASSIFICATION_LOSSES)} (default log_loss); squared_error, huber, epsilon_insensitive "
-                   "and squared_epsilon_insensitive train a regressor unless --task "
-                   "classification")
+                   help=f"{', '.join(CLASSIFICATION_LOSSES)} (default log_loss); "
+                   "squared_error, huber, epsilon_insensitive and squared_epsilon_insensitive "
+                   "train a regressor unless --task classification")
     g.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                    help="what to learn (default auto: from the loss)")
     g.add_argument("--optimizer", default="sgd", metavar="NAME[:k=v,...]",
@@ -274,7 +276,8 @@ def _add_model_options(p):
     g.add_argument("--warmup", type=_positive_int, metavar="STEPS",
                    help="ramp the rate up linearly over the first STEPS updates")
     g.add_argument("--penalty", choices=("l2", "l1", "elasticnet", "none"), default="l2")
-    g.add_argument("--alpha", type=float, default=1e-4, metavar="A", help="regularisation (default 1e-4)")
+    g.add_argument("--alpha", type=float, default=1e-4, metavar="A",
+                   help="regularisation (default 1e-4)")
     g.add_argument("--l1-ratio", type=float, default=0.15, metavar="R",
                    help="elasticnet mixing (default 0.15)")
     g.add_argument("--classes", type=_names, metavar="C[,C...]",
@@ -324,7 +327,7 @@ def _data_format(args, fmt_name):
         raise UsageError(str(exc)) from None
 
 
-@contextmanager
+@contextlib.contextmanager
 def _lines(path, fmt_name):
     """(lines, format name) of a data file; the format guessed when not given."""
     with open_text(path) as f:
@@ -387,7 +390,8 @@ class _Progress:
         total = model.progressive_loss_ * n
         since = (total - self.last_sum) / (n - self.last_n) if n > self.last_n else float("nan")
         if not self.quiet:
-            self.write(f"{model.progressive_loss_:>10.6f} {since:>10.6f} {n:>12} {model.lr_:>10.4g}")
+            self.write(f"{model.progressive_loss_:>10.6f} {since:>10.6f} {n:>12} "
+                       f"{model.lr_:>10.4g}")
         self.last_n, self.last_sum = n, total
 
     def close(self):
@@ -485,20 +489,16 @@ def cmd_predict(args):
                          f"the model has loss={model.loss!r}")
     if args.raw and not hasattr(model, "decision_function"):
         raise UsageError("--raw needs a classifier; a regressor's prediction is its raw score")
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     n = 0
-    try:
-        with _lines(args.data, fmt.format) as (lines, _):
-            reader = Reader(lines, fmt, args.chunk_size, name=_source_name(args.data),
-                            skip_bad_lines=args.skip_bad_lines, require_target=False)
-            for chunk in reader:
-                out.write(_format_predictions(model, chunk.X, args))
-                n += len(chunk)
-    finally:
-        if args.output:
-            out.close()
-        else:
-            out.flush()
+    with _lines(args.data, fmt.format) as (lines, _), \
+            (open(args.output, "w", encoding="utf-8") if args.output
+             else contextlib.nullcontext(sys.stdout)) as out:
+        reader = Reader(lines, fmt, args.chunk_size, name=_source_name(args.data),
+                        skip_bad_lines=args.skip_bad_lines, require_target=False)
+        for chunk in reader:
+            out.write(_format_predictions(model, chunk.X, args))
+            n += len(chunk)
+        out.flush()
     msg = f"{n} predictions written to {args.output or 'standard output'}"
     if reader.bad_lines:
         line, reason = reader.first_bad
@@ -610,8 +610,8 @@ def build_parser():
                        description="Read data as the model's training data was read and "
                        "write one prediction per row.")
     g = p.add_argument_group("data")
-    g.add_argument("data", metavar="DATA", help="data file or - for standard input (labels, if any, are "
-                   "ignored)")
+    g.add_argument("data", metavar="DATA",
+                   help="data file or - for standard input (labels, if any, are ignored)")
     g.add_argument("--format", choices=FORMATS,
                    help="must match the training data's, which the model file records")
     g.add_argument("--chunk-size", type=_positive_int, default=1000)

@@ -75,7 +75,7 @@ def card_stream(n_events=200_000, chunk_size=100, drift_at=0.5, seed=0):
 
 def models(n_events):
     """The three contenders, by name."""
-    common = dict(loss="log_loss", shuffle=False)  # scikit-learn's alpha=1e-4
+    common = {"loss": "log_loss", "shuffle": False}  # scikit-learn's alpha=1e-4
     return {
         "SGD (sklearn default rate)": SGDClassifier(optimizer="sgd", **common),
         "Adam, constant 0.002": SGDClassifier(optimizer="adam", learning_rate="constant",
@@ -108,7 +108,7 @@ def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-d
     names = list(contenders)
     stream(f"streamlr demo: {n_events:,} card transactions, fraud pattern drifts after "
            f"{n_events // 2:,}; predict each chunk of {chunk_size}, then learn it")
-    stream("per window of {:,} events: log loss / ROC AUC".format(window))
+    stream(f"per window of {window:,} events: log loss / ROC AUC")
     header = f"{'events':>9} {'fraud':>6}" + "".join(f"  {n[:26]:>26}" for n in names)
     stream(header)
     held = {name: ([], []) for name in names}

@@ -125,7 +125,7 @@ def guess_format(path, first_line=None):
     """The format a file's name says (``.csv``, ``.svm``/``.libsvm``/``.svmlight``,
     ``.vw``, optionally ``.gz``), else the one its first line looks like;
     None when neither tells."""
-    name = path[:-3] if path.endswith(".gz") else path
+    name = path.removesuffix(".gz")
     ext = os.path.splitext(name)[1].lower()
     if ext in _EXTENSIONS:
         return _EXTENSIONS[ext]

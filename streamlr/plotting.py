@@ -9,8 +9,8 @@ files opens no window and leaks no figure. Each returns the axes.
 
 >>> from streamlr import plotting
 >>> from streamlr.schedules import CosineAnnealing, OneCycle, StepDecay
->>> plotting.plot_schedules([StepDecay(0.1, 300), CosineAnnealing(0.1, 1000),
-...                          OneCycle(0.1, 1000)], t_max=1000, path="schedules.png")  # doctest: +SKIP
+>>> schedules = [StepDecay(0.1, 300), CosineAnnealing(0.1, 1000), OneCycle(0.1, 1000)]
+>>> plotting.plot_schedules(schedules, t_max=1000, path="schedules.png")  # doctest: +SKIP
 """
 import numpy as np
 

@@ -59,7 +59,8 @@ def run_cli(*args, cwd, input=None):
     env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("MPLBACKEND", None)
     return subprocess.run([sys.executable, "-m", "streamlr", *map(str, args)], cwd=cwd,
-                          input=input, capture_output=True, text=True, env=env, timeout=120)
+                          input=input, capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
 
 
 def read_all(path, fmt, labels=None):
@@ -67,7 +68,8 @@ def read_all(path, fmt, labels=None):
     with open(path, newline="") as f:
         chunks = list(Reader(f, fmt, chunk_size=64, parse_label=labels))
     X = sp.vstack([c.X for c in chunks], format="csr")
-    return X, sum((c.labels for c in chunks), []), np.concatenate([c.weights for c in chunks])
+    labels = [label for c in chunks for label in c.labels]
+    return X, labels, np.concatenate([c.weights for c in chunks])
 
 
 FORMATS = {
