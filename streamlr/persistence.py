@@ -141,12 +141,15 @@ def _fitted(est):
     return scalars, arrays
 
 
-def save(estimator, path):
+def save(estimator, path, *, metadata=None):
     """Write ``estimator`` (fitted or not) to ``path``, atomically.
 
     The file holds its parameters and, when fitted, all training state
     (weights, optimizer and schedule state, averaging, ``t_``), so that
     ``load(path)`` resumes training bitwise. No pickle is involved.
+    ``metadata``: a JSON-serialisable dict stored with the model (covered
+    by the checksum) and read back by :func:`load_metadata`; the command
+    line keeps there how the training data was read.
     """
     name = type(estimator).__name__
     if name not in _ESTIMATORS or not isinstance(estimator, _ESTIMATORS[name]):
@@ -157,6 +160,13 @@ def save(estimator, path):
     header = {"magic": MAGIC, "format": FORMAT_VERSION, "streamlr": __version__,
               "estimator": name, "params": params, "fitted": fitted,
               "scalars": scalars, "arrays": sorted(arrays)}
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+        try:
+            header["metadata"] = json.loads(json.dumps(metadata, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"metadata must be JSON-serialisable ({exc})") from None
     header_bytes = json.dumps(header, sort_keys=True).encode("utf-8")
     members = dict(arrays)
     members["__header__"] = np.frombuffer(header_bytes, dtype=np.uint8)
@@ -256,4 +266,14 @@ def load(path):
     return est
 
 
-__all__ = ["save", "load", "MAGIC", "FORMAT_VERSION"]
+def load_metadata(path):
+    """The ``metadata`` dict a model file was saved with (empty when none);
+    checks the file as :func:`load` does."""
+    header, _ = _read(path)
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: malformed metadata in the model file")
+    return metadata
+
+
+__all__ = ["save", "load", "load_metadata", "MAGIC", "FORMAT_VERSION"]

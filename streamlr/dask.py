@@ -1,0 +1,245 @@
+"""Scaling out with Dask (the optional extra ``streamlr[dask]``).
+
+Two ways to use a Dask cluster:
+
+* **dask-ml's wrappers.** streamlr's estimators have ``partial_fit`` and
+  ``score`` and pickle cleanly, so ``dask_ml.wrappers.Incremental`` trains
+  one on the blocks of a Dask array, and
+  ``dask_ml.model_selection.IncrementalSearchCV`` / ``HyperbandSearchCV``
+  search learning rates, optimizers and schedules over the cluster. With
+  dask 2025.3 or later, dask-ml 2025.1.0's searches need
+  :func:`search_compat` (see there).
+* **Data-parallel training**, :func:`fit_parallel`: iterative parameter
+  mixing (McDonald, Hall and Mann 2010). In each round, every split of the
+  data (a run of consecutive blocks) trains its own copy of the same model
+  with ``partial_fit`` on a worker; the driver then averages the copies'
+  weights, intercepts and optimizer state into the model of the next round.
+
+Nothing here imports dask until a function is called.
+"""
+import copy
+import numbers
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+
+
+def _dask():
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as exc:
+        raise ImportError("streamlr.dask needs dask: pip install 'streamlr[dask]'") from exc
+    return dask, da
+
+
+@contextmanager
+def search_compat(client=None):
+    """Run dask-ml 2025.1.0's ``IncrementalSearchCV`` / ``HyperbandSearchCV``
+    (and their relatives) on dask 2025.3 or later.
+
+    Those searches call the top-level ``dask.persist`` inside a coroutine on
+    the client's event loop. Since dask 2025.3 (dask/dask#11790),
+    ``dask.base.get_scheduler`` refuses a client in that asynchronous state
+    ("Attempting to use an asynchronous Client in a synchronous context of
+    `dask.compute`", dask/dask-ml#1016) unless the configuration key
+    ``admin.async-client-fallback`` names another scheduler. This context
+    names the client's own ``get``, so ``dask.persist`` hands the work to
+    ``client.persist`` — which returns futures without blocking, as the
+    searches expect — and silences the fallback's warning. With older dask it
+    changes nothing that matters.
+
+    >>> with search_compat(client):                      # doctest: +SKIP
+    ...     search.fit(X, y, classes=[0, 1])
+    """
+    dask, _ = _dask()
+    if client is None:
+        from distributed import default_client
+
+        client = default_client()
+    with dask.config.set({"admin.async-client-fallback": client.get}), \
+            warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Distributed Client detected but Client "
+                                "instance is asynchronous", category=UserWarning)
+        yield client
+
+
+def _check(estimator, rounds):
+    from .linear_model._sgd import _BaseSGD
+
+    if not isinstance(estimator, _BaseSGD):
+        raise TypeError(f"fit_parallel needs a streamlr estimator, got {type(estimator).__name__}")
+    if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
+        raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
+    if estimator.average:
+        raise ValueError("fit_parallel does not mix averaged models (average="
+                         f"{estimator.average!r}); average the result's coef_ yourself or "
+                         "train with average=False")
+
+
+def _blocks(X, y, da):
+    """Row blocks of X (all its columns in one block) and y, as delayed objects."""
+    if not isinstance(X, da.Array) or X.ndim != 2:
+        raise TypeError(f"X must be a 2-D dask array, got {type(X).__name__}")
+    if not isinstance(y, da.Array) or y.ndim != 1:
+        raise TypeError(f"y must be a 1-D dask array, got {type(y).__name__}")
+    if not (np.isnan(X.shape[0]) or np.isnan(y.shape[0])) and X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y have different numbers of samples: {X.shape[0]} and "
+                         f"{y.shape[0]}")
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    if y.chunks[0] != X.chunks[0]:
+        y = y.rechunk((X.chunks[0],))
+    return list(X.to_delayed()[:, 0]), list(y.to_delayed())
+
+
+def _default_splits(n_blocks):
+    """The number of workers of the active distributed client (else the
+    number of threads of the local scheduler), at most one per block."""
+    try:
+        from distributed import default_client
+
+        n = len(default_client().scheduler_info()["workers"])
+    except (ImportError, ValueError):
+        import os
+
+        n = os.cpu_count() or 1
+    return max(1, min(n, n_blocks))
+
+
+def _train_copy(model, X_blocks, y_blocks, fit_kwargs):
+    """One split of a round: a copy of the round's model, trained on its blocks in order."""
+    model = copy.deepcopy(model)
+    for Xb, yb in zip(X_blocks, y_blocks):
+        if Xb.shape[0]:
+            model.partial_fit(Xb, yb, **fit_kwargs)
+    return model
+
+
+def _counter(models, base, get, origin):
+    """A counter of the mixed model: its value at the start of the round
+    (``origin`` for a model not yet fitted) plus every copy's progress."""
+    start = np.asarray(get(base), dtype=np.float64) if base is not None else origin
+    return start + np.sum([np.asarray(get(m), dtype=np.float64) - start for m in models], axis=0)
+
+
+def mix(models, base=None):
+    """Average copies of one model trained from the same start ``base``.
+
+    The result has the mean of the copies' ``coef_``, ``intercept_`` and
+    ``optimizer_state_`` (each slot as the dense rule would hold it now, so
+    lazily decayed coordinates are caught up first), and counts every
+    sample any copy learned: ``t_`` and the progressive loss add up the
+    copies' progress since ``base`` (None: the copies started unfitted), so a
+    schedule of the mixed model continues at the total number of updates.
+    A stateful schedule (``ReduceOnPlateau``) keeps the first copy's state.
+    The copies are not changed.
+    """
+    from ._kernels import kernel as _k
+
+    models = list(models)
+    if not models:
+        raise ValueError("mix needs at least one model")
+    out = copy.deepcopy(models[0])
+    st = out._state
+    shapes = {m._state.w.shape for m in models}
+    if len(shapes) > 1 or any(m._state.opt_key != st.opt_key for m in models):
+        raise ValueError(f"the models differ in shape or optimizer: {sorted(shapes)}")
+    slots = _k.SLOTS
+
+    coef = np.mean([np.asarray(m.coef_, dtype=np.float64) for m in models], axis=0)
+    intercept = np.mean([np.asarray(m.intercept_, dtype=np.float64) for m in models], axis=0)
+    states = [m.optimizer_state_ for m in models]
+    out.coef_ = coef.astype(st.w.dtype)
+    out.intercept_ = intercept
+    st.oint[:, 0] = st.scal[:, slots["intercept"]]
+    for name in ("l1_u", "sq_norm", "l1_norm", "mu_product"):
+        st.scal[:, slots[name]] = np.mean([m._state.scal[:, slots[name]] for m in models], axis=0)
+    if st.q.size:
+        st.q[...] = np.mean([m._state.q for m in models], axis=0)
+    for name, origin in (("t", 1.0), ("loss_sum", 0.0), ("n_seen", 0.0)):
+        st.scal[:, slots[name]] = _counter(models, base,
+                                           lambda m, i=slots[name]: m._state.scal[:, i], origin)
+    for i, name in enumerate(st.opt_key[2]):
+        st.slot(i)[...] = np.mean([s[name] for s in states], axis=0).reshape(st.w.shape[0], -1)
+        st.oint[:, 1 + i] = np.mean([s[name + "_intercept"] for s in states], axis=0)
+    if st.stamp.size:  # every coordinate is caught up to now
+        st.stamp[...] = (st.scal[:, [slots["t"]]] - 1.0).astype(np.int64)
+    out.t_ = float(_counter(models, base, lambda m: m.t_, 1.0))
+    out.lr_ = float(np.mean([m.lr_ for m in models]))
+    if base is not None and "_hist" in base.__dict__:  # the path of the rounds
+        out._hist, out._hist_n = base._hist.copy(), base._hist_n
+        out._hist_calls, out._hist_stride = base._hist_calls, base._hist_stride
+    else:
+        out._hist, out._hist_n = np.empty((16, 3)), 0
+        out._hist_calls, out._hist_stride = 0, 1
+    out._record((out.t_ - 1.0, out.lr_, out.progressive_loss_))
+    return out
+
+
+def fit_parallel(estimator, X, y, *, rounds=1, classes=None, n_splits=None):
+    """Train ``estimator`` on a Dask cluster by iterative parameter mixing.
+
+    The rows of ``X`` are cut into ``n_splits`` runs of consecutive blocks.
+    Each round, every run trains a copy of the current model (the same for
+    all) with ``partial_fit`` over its blocks, as one Dask task, so one
+    worker streams through its own part of the data; the driver averages the
+    copies (:func:`mix`: weights, intercepts, optimizer state; the update
+    counter ``t_`` adds up, so schedules see the total number of samples)
+    and starts the next round from the average. One round is one pass over
+    the data.
+
+    Parameters
+    ----------
+    estimator : a streamlr ``SGDClassifier`` or ``SGDRegressor`` with
+        ``average=False``; fitted (training continues) or not.
+    X : 2-D dask array; y : 1-D dask array (rechunked to X's row blocks).
+    rounds : number of passes (mixing steps).
+    classes : all the classes (classifiers); default ``da.unique(y)``.
+    n_splits : copies per round; default the number of workers of the
+        active ``distributed`` client (else of CPUs), at most the number of
+        blocks. ``n_splits=1`` is plain sequential ``partial_fit`` over the
+        blocks, run on one worker.
+
+    Returns
+    -------
+    estimator, trained in place (as ``fit`` does). Its ``lr_history_`` has
+    one row per round.
+
+    The tasks run on whatever Dask scheduler is active (a ``distributed``
+    client, else the local threads: the kernels release the GIL).
+    """
+    dask, da = _dask()
+    _check(estimator, rounds)
+    X_blocks, y_blocks = _blocks(X, y, da)
+    if n_splits is None:
+        n_splits = _default_splits(len(X_blocks))
+    if isinstance(n_splits, bool) or not isinstance(n_splits, numbers.Integral) or n_splits < 1:
+        raise ValueError(f"n_splits must be a positive integer, got {n_splits!r}")
+    if n_splits > len(X_blocks):
+        raise ValueError(f"n_splits={n_splits} exceeds the {len(X_blocks)} row blocks of X; "
+                         "rechunk X into smaller blocks")
+    fitted = "_state" in estimator.__dict__ and hasattr(estimator, "t_")
+    fit_kwargs = {}
+    if is_classifier(estimator):
+        if classes is None:
+            classes = estimator.classes_ if fitted else da.unique(y).compute()
+        fit_kwargs["classes"] = np.asarray(classes)
+    groups = np.array_split(np.arange(len(X_blocks)), n_splits)
+    model = copy.deepcopy(estimator) if fitted else clone(estimator)
+    base = model if fitted else None
+    for _ in range(rounds):
+        start = dask.delayed(model, traverse=False)
+        tasks = [dask.delayed(_train_copy, pure=False)(
+            start, [X_blocks[i] for i in g], [y_blocks[i] for i in g], fit_kwargs)
+            for g in groups]
+        copies = dask.compute(*tasks)
+        model = mix(copies, base)
+        base = model
+    estimator.__dict__.update(model.__dict__)
+    return estimator
+
+
+__all__ = ["fit_parallel", "mix", "search_compat"]

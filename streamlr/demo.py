@@ -1,0 +1,186 @@
+"""``streamlr demo``: three optimizers on a drifting stream of card payments.
+
+The stream is synthetic, seeded and generated on the fly, chunk by chunk: each
+event is a card transaction (amount, hour, distance from home, card present,
+online, abroad, recent activity, merchant category) and about 1.5% are
+fraudulent. Half way through, the fraud changes: large purchases far from
+home at night give way to card testing — small online payments in digital
+goods and gaming, in bursts. Three logistic models learn it side by side,
+prequentially (each chunk is scored before it is learned): plain SGD with
+scikit-learn's default ``"optimal"`` rate, Adam with a constant rate, and
+Adam with warm restarts of a cosine schedule. Per window the demo prints the
+log loss and ROC AUC of each, and it draws the curves and the rates in one PNG.
+"""
+import time
+
+import numpy as np
+
+from .linear_model import SGDClassifier
+from .schedules import CosineWarmRestarts
+
+CATEGORIES = ("grocery", "fuel", "restaurant", "travel", "electronics", "jewelry",
+              "digital_goods", "gaming", "pharmacy", "clothing", "utilities", "atm_cash")
+FEATURES = ("log_amount", "hour_sin", "hour_cos", "log_distance", "card_present", "online",
+            "abroad", "recent_activity") + tuple(f"merchant={c}" for c in CATEGORIES)
+_CAT = {c: i for i, c in enumerate(CATEGORIES)}
+_CAT_P = np.array([22, 12, 16, 4, 6, 2, 8, 5, 7, 10, 6, 2], dtype=float)
+_CAT_P /= _CAT_P.sum()
+
+
+def _fraud_logit(f, cat, drifted):
+    """Log-odds of fraud: before the drift, large night purchases far from
+    home or abroad; after, card testing (small online bursts)."""
+    amount, hour_sin, _, distance, present, online, abroad, activity = f[:, :8].T
+    night = np.clip(-hour_sin, 0.0, None)  # midnight to six
+    if not drifted:
+        return (-6.0 + 1.3 * amount + 1.4 * night + 0.9 * distance + 1.6 * abroad
+                - 0.6 * present + 1.6 * np.isin(cat, [_CAT["electronics"], _CAT["jewelry"]])
+                + 1.0 * (cat == _CAT["atm_cash"]))
+    return (-7.3 - 1.4 * amount + 2.0 * online + 1.3 * activity
+            + 2.0 * np.isin(cat, [_CAT["digital_goods"], _CAT["gaming"]]) - 0.3 * abroad)
+
+
+def card_stream(n_events=200_000, chunk_size=100, drift_at=0.5, seed=0):
+    """Yield ``(X, y)`` chunks of a seeded stream of card transactions.
+
+    ``X`` has the columns ``FEATURES`` (standardised numbers, flags and a
+    one-hot merchant category), ``y`` is 1 for fraud. The fraud pattern
+    changes after ``drift_at * n_events`` events. Nothing is held beyond
+    one chunk.
+    """
+    rng = np.random.default_rng(seed)
+    drift = int(drift_at * n_events)
+    for lo in range(0, n_events, chunk_size):
+        n = min(chunk_size, n_events - lo)
+        cat = rng.choice(len(CATEGORIES), size=n, p=_CAT_P)
+        hour = (rng.normal(14.0, 4.5, size=n) + 24.0 * (rng.random(n) < 0.1) * rng.random(n)) % 24
+        online = (rng.random(n) < np.where(np.isin(cat, [6, 7]), 0.9, 0.15)).astype(float)
+        present = (1.0 - online) * (rng.random(n) < 0.95)
+        f = np.empty((n, len(FEATURES)))
+        f[:, 0] = (rng.normal(3.4, 1.0, size=n) - 3.4) / 1.0          # log amount, standardised
+        f[:, 1] = np.sin(2 * np.pi * hour / 24.0)
+        f[:, 2] = np.cos(2 * np.pi * hour / 24.0)
+        f[:, 3] = (np.log1p(rng.lognormal(1.5, 1.2, size=n)) - 1.8) / 1.0  # log distance
+        f[:, 4] = present
+        f[:, 5] = online
+        f[:, 6] = (rng.random(n) < 0.05).astype(float)                # abroad
+        f[:, 7] = (np.log1p(rng.poisson(0.6, size=n)) - 0.35) / 0.45  # recent activity
+        f[:, 8:] = 0.0
+        f[np.arange(n), 8 + cat] = 1.0
+        ids = lo + np.arange(n)
+        logit = np.where(ids < drift, _fraud_logit(f, cat, False), _fraud_logit(f, cat, True))
+        y = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
+        yield f, y
+
+
+def models(n_events):
+    """The three contenders, by name."""
+    common = {"loss": "log_loss", "shuffle": False}  # scikit-learn's alpha=1e-4
+    return {
+        "SGD (sklearn default rate)": SGDClassifier(optimizer="sgd", **common),
+        "Adam, constant 0.002": SGDClassifier(optimizer="adam", learning_rate="constant",
+                                              eta0=0.002, **common),
+        "Adam, cosine restarts": SGDClassifier(
+            optimizer="adam", learning_rate=CosineWarmRestarts(0.01, T_0=max(1, n_events // 7),
+                                                               lr_min=1e-4),
+            **common),
+    }
+
+
+def _log_loss(y, p):
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def _auc(y, score):
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-demo.png",
+        stream=print):
+    """Run the demo; return ``{name: {"loss": [...], "auc": [...], "t": [...],
+    "lr": [...]}}`` and the window ends. ``out=None`` skips the PNG."""
+    contenders = models(n_events)
+    curves = {name: {"loss": [], "auc": [], "t": [], "lr": []} for name in contenders}
+    ends = []
+    names = list(contenders)
+    stream(f"streamlr demo: {n_events:,} card transactions, fraud pattern drifts after "
+           f"{n_events // 2:,}; predict each chunk of {chunk_size}, then learn it")
+    stream(f"per window of {window:,} events: log loss / ROC AUC")
+    header = f"{'events':>9} {'fraud':>6}" + "".join(f"  {n[:26]:>26}" for n in names)
+    stream(header)
+    held = {name: ([], []) for name in names}
+    frauds = []
+    start = time.perf_counter()
+    seen = 0
+    for X, y in card_stream(n_events, chunk_size, seed=seed):
+        for name, model in contenders.items():
+            if seen:  # nothing to predict with before the first chunk
+                held[name][0].append(model.predict_proba(X)[:, 1])
+            model.partial_fit(X, y, classes=[0, 1])
+            curves[name]["t"].append(model.t_ - 1)
+            curves[name]["lr"].append(model.lr_)
+        if seen:
+            frauds.append(y)
+        seen += len(y)
+        if seen % window == 0 or seen == n_events:
+            ys = np.concatenate(frauds) if frauds else np.zeros(0)
+            row = f"{seen:>9,} {ys.mean() if len(ys) else 0:>6.2%}"
+            for name in names:
+                p = np.concatenate(held[name][0]) if held[name][0] else np.zeros(0)
+                loss = _log_loss(ys, p) if len(ys) else float("nan")
+                auc = _auc(ys, p) if len(ys) else float("nan")
+                curves[name]["loss"].append(loss)
+                curves[name]["auc"].append(auc)
+                row += f"  {loss:>17.4f} / {auc:6.3f}"
+                held[name] = ([], [])
+            frauds = []
+            ends.append(seen)
+            stream(row)
+    elapsed = time.perf_counter() - start
+    stream(f"\n{'model':<28} {'progressive log loss':>20} {'mean window AUC':>16} "
+           f"{'AUC after drift':>16}")
+    half = len(ends) // 2
+    for name, model in contenders.items():
+        auc = np.array(curves[name]["auc"])
+        stream(f"{name:<28} {model.progressive_loss_:>20.4f} {np.nanmean(auc):>16.3f} "
+               f"{np.nanmean(auc[half:]):>16.3f}")
+    stream(f"{3 * n_events:,} events learned in {elapsed:.1f} s")
+    if out is not None:
+        from ._plotting import have_matplotlib
+
+        if have_matplotlib():
+            plot(curves, ends, n_events // 2, out)
+            stream(f"plot written to {out}")
+        else:
+            stream("plot skipped: matplotlib is not installed (pip install 'streamlr[plot]')")
+    return curves, ends
+
+
+def plot(curves, ends, drift, path):
+    """Loss, AUC and learning rate of each model in one PNG."""
+    from ._plotting import figure
+
+    fig = figure(figsize=(9.0, 9.0))
+    ax_loss, ax_auc, ax_lr = fig.subplots(3, 1, sharex=True)
+    for name, c in curves.items():
+        ax_loss.plot(ends, c["loss"], marker="o", markersize=3, label=name)
+        ax_auc.plot(ends, c["auc"], marker="o", markersize=3, label=name)
+        ax_lr.plot(c["t"], c["lr"], label=name)
+    for ax in (ax_loss, ax_auc, ax_lr):
+        ax.axvline(drift, color="grey", linestyle=":", linewidth=1)
+    ax_loss.set_ylabel("log loss (window)")
+    ax_auc.set_ylabel("ROC AUC (window)")
+    ax_lr.set_ylabel("learning rate")
+    ax_lr.set_yscale("log")
+    ax_lr.set_xlabel("events")
+    ax_loss.set_title("streamlr demo: card fraud, pattern drifts half way (dotted line)")
+    ax_loss.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return fig
+
+
+__all__ = ["card_stream", "models", "run", "plot", "FEATURES", "CATEGORIES"]

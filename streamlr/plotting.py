@@ -1,0 +1,134 @@
+"""Plots of schedules, range tests and progressive losses, saved as PNG.
+
+matplotlib is an optional extra (``pip install 'streamlr[plot]'``), imported
+only when a function here is called. Every function draws on ``ax`` when
+given, else on a new figure; with ``path=`` it saves the figure there (the
+format follows the file's extension: ``.png``, ``.svg``, ``.pdf``), and a
+figure it made for that is not kept by pyplot, so a script that only saves
+files opens no window and leaks no figure. Each returns the axes.
+
+>>> from streamlr import plotting
+>>> from streamlr.schedules import CosineAnnealing, OneCycle, StepDecay
+>>> schedules = [StepDecay(0.1, 300), CosineAnnealing(0.1, 1000), OneCycle(0.1, 1000)]
+>>> plotting.plot_schedules(schedules, t_max=1000, path="schedules.png")  # doctest: +SKIP
+"""
+import numpy as np
+
+from ._plotting import axes, figure
+
+
+def _axes(ax, path, figsize=(7.0, 4.0)):
+    if ax is not None:
+        return ax
+    if path is not None:  # an untracked figure: nothing stays open
+        return figure(figsize=figsize).subplots()
+    return axes()
+
+
+def _finish(ax, path, legend=True):
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    if path is not None:
+        ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    return ax
+
+
+def _xy(curve, column):
+    """(x, y) of a curve given as a ProgressiveScore, a fitted streamlr
+    estimator (its ``lr_history_``: t against ``column``) or an (x, y) pair."""
+    from .evaluate import ProgressiveScore
+
+    if isinstance(curve, ProgressiveScore):
+        return curve.n_samples, curve.scores
+    if hasattr(curve, "lr_history_"):
+        hist = curve.lr_history_
+        return hist[:, 0], hist[:, column]
+    if isinstance(curve, tuple) and len(curve) == 2:
+        return np.asarray(curve[0]), np.asarray(curve[1])
+    raise TypeError(f"cannot plot {type(curve).__name__}: expected a ProgressiveScore, a "
+                    "fitted streamlr estimator or an (x, y) pair")
+
+
+def _labelled(curves):
+    if isinstance(curves, dict):
+        return list(curves.items())
+    curves = list(curves) if isinstance(curves, (list, tuple)) else [curves]
+    return [(None, c) for c in curves]
+
+
+def plot_schedules(schedules, t_max=1000, *, labels=None, log=False, ax=None, path=None):
+    """The rate of each schedule against the update count ``t`` in ``[0, t_max)``.
+
+    Parameters
+    ----------
+    schedules : a ``streamlr.schedules`` object, a list of them, or a dict of
+        label to schedule (labels default to each schedule's repr).
+    t_max : number of updates drawn.
+    labels : labels for a list of schedules.
+    log : a logarithmic rate axis.
+    ax, path : draw on ``ax``; save to ``path``.
+    """
+    pairs = _labelled(schedules)
+    if labels is not None:
+        if len(labels) != len(pairs):
+            raise ValueError(f"{len(labels)} labels for {len(pairs)} schedules")
+        pairs = [(label, s) for label, (_, s) in zip(labels, pairs)]
+    ax = _axes(ax, path)
+    t = np.arange(int(t_max))
+    for label, schedule in pairs:
+        ax.plot(t, schedule(t), label=label if label is not None else repr(schedule))
+    ax.set_xlabel("t (updates)")
+    ax.set_ylabel("learning rate")
+    if log:
+        ax.set_yscale("log")
+    return _finish(ax, path)
+
+
+def plot_lr_find(result, *, ax=None, path=None):
+    """The range test of :func:`streamlr.lr_find`: smoothed loss against the
+    rate, the suggestion marked (``LRFinderResult.plot``), saved to ``path``."""
+    ax = _axes(ax, path)
+    result.plot(ax=ax)
+    ax.set_title(f"learning-rate range test: suggestion {result.suggestion:.3g}")
+    return _finish(ax, path, legend=False)
+
+
+def plot_progressive(curves, *, ylabel="progressive loss", logx=False, ax=None, path=None):
+    """Progressive-validation curves against the number of samples.
+
+    Parameters
+    ----------
+    curves : a dict of label to curve, or a list of curves; a curve is a
+        :class:`streamlr.evaluate.ProgressiveScore`, a fitted streamlr
+        estimator (its ``lr_history_``: the progressive loss after each
+        ``partial_fit`` call or epoch) or an ``(x, y)`` pair.
+    ylabel : the y axis' label.
+    logx : a logarithmic sample axis.
+    ax, path : draw on ``ax``; save to ``path``.
+    """
+    ax = _axes(ax, path)
+    for label, curve in _labelled(curves):
+        x, y = _xy(curve, 2)
+        ax.plot(x, y, label=label)
+    ax.set_xlabel("samples")
+    ax.set_ylabel(ylabel)
+    if logx:
+        ax.set_xscale("log")
+    return _finish(ax, path)
+
+
+def plot_learning_rates(curves, *, log=True, ax=None, path=None):
+    """The rate each model used against its update count: a dict of label
+    to fitted streamlr estimator (from its ``lr_history_``) or ``(t, lr)`` pair."""
+    ax = _axes(ax, path)
+    for label, curve in _labelled(curves):
+        x, y = _xy(curve, 1)
+        ax.plot(x, y, label=label)
+    ax.set_xlabel("t (updates)")
+    ax.set_ylabel("learning rate")
+    if log:
+        ax.set_yscale("log")
+    return _finish(ax, path)
+
+
+__all__ = ["plot_schedules", "plot_lr_find", "plot_progressive", "plot_learning_rates"]
