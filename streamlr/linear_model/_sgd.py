@@ -8,10 +8,12 @@ shuffling, one-vs-rest bookkeeping.
 """
 import numbers
 import warnings
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
+from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -346,6 +348,10 @@ class _BaseSGD(BaseEstimator):
             )
         if not isinstance(self.verbose, (numbers.Integral, bool)):
             raise ValueError(f"The 'verbose' parameter must be an int; got {self.verbose!r}.")
+        n_jobs = getattr(self, "n_jobs", None)
+        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
+                                   or n_jobs == 0):
+            raise ValueError(f"The 'n_jobs' parameter must be None or a non-zero int; got {n_jobs!r}.")
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
         opt = optim.resolve(self.optimizer)
@@ -671,9 +677,13 @@ class _BaseSGD(BaseEstimator):
         # scikit-learn's objective needs running norms; skip them when unused
         track = stop_rule and not self.early_stopping and self.tol is not None
         t_start = float(self.t_)
-        n_iter = 0
-        history = []
-        for k, cfg in enumerate(configs):
+        lr_start = self.lr_
+
+        def problem(k, cfg):
+            """All epochs of binary problem k: (epochs run, history rows, last
+            rate). Problems share nothing but read-only inputs, so one-vs-rest
+            runs them in threads (n_jobs) with the same results."""
+            lr = lr_start
             blk, aw, q, scal = st.blk[k].reshape(-1), st.aw[k], st.q[k], st.scal[k]
             oint, stamp, sstate = st.oint[k], st.stamp[k], st.sched_state[k]
             if track:
@@ -696,7 +706,7 @@ class _BaseSGD(BaseEstimator):
                 if status < 0:
                     i = -status - 1
                     _raise_if_row_not_finite(X, order[i])
-                    rate = last_eta if np.isfinite(last_eta) else self.lr_
+                    rate = last_eta if np.isfinite(last_eta) else lr
                     raise DivergenceError.at(
                         t_new, rate, f"the prediction or the step became non-finite on "
                         f"sample {order[i]} of this call (epoch {epoch + 1})")
@@ -705,13 +715,13 @@ class _BaseSGD(BaseEstimator):
                     # in fit, ReduceOnPlateau steps once per epoch on its mean loss
                     _k.schedule_plateau_step(*prog, sstate, plateau, sum_loss / n_train)
                 if np.isfinite(last_eta):
-                    self.lr_ = float(last_eta)
+                    lr = float(last_eta)
                 seen = scal[_k.SLOTS["n_seen"]]
-                rows.append((t_start - 1.0 + (epoch + 1) * n, self.lr_,
+                rows.append((t_start - 1.0 + (epoch + 1) * n, lr,
                              scal[_k.SLOTS["loss_sum"]] / seen if seen else np.nan))
                 if not st.finite(k, cols):
                     raise DivergenceError.at(
-                        t - 1, self.lr_, f"the weights or the optimizer state overflowed "
+                        t - 1, lr, f"the weights or the optimizer state overflowed "
                         f"(epoch {epoch + 1})")
                 if self.gtol is not None and not streaming:
                     gnorm = self._gradient_norm(k, X_train, targets[k][train_idx],
@@ -732,14 +742,14 @@ class _BaseSGD(BaseEstimator):
                     best_score = max(best_score, score)
                     if self.verbose:
                         print(f"T: {t - 1:.0f}, Avg. loss: {sum_loss / n_train:f}, "
-                              f"Validation score: {score:f}, lr: {self.lr_:.3g}")
+                              f"Validation score: {score:f}, lr: {lr:.3g}")
                 else:
                     obj = sum_obj / n_train
                     no_improve = no_improve + 1 if obj > best_obj - tol else 0
                     best_obj = min(best_obj, obj)
                     if self.verbose:
                         print(f"T: {t - 1:.0f}, Avg. loss: {sum_loss / n_train:f}, "
-                              f"lr: {self.lr_:.3g}, progressive loss: "
+                              f"lr: {lr:.3g}, progressive loss: "
                               f"{self.progressive_loss_:f}")
                 if no_improve >= self.n_iter_no_change:
                     if self._adaptive_factor is not None and eta > 1e-6:
@@ -750,18 +760,39 @@ class _BaseSGD(BaseEstimator):
                         if self.verbose:
                             print(f"Convergence after {epoch + 1} epochs")
                         break
-            n_iter = max(n_iter, epoch + 1)
             scal[_k.SLOTS["t"]] = t
+            return epoch + 1, rows, lr
+
+        results = self._map_problems(problem, configs)
+        n_iter = 0
+        history = []
+        for n_iter_k, rows, lr in results:
+            n_iter = max(n_iter, n_iter_k)
             if len(rows) >= len(history):  # one-vs-rest: the problem with most epochs
                 history = rows
+            self.lr_ = lr
         if streaming:  # one row per call, with the progressive loss of all problems
             history = [(t_start - 1.0 + n, self.lr_, self.progressive_loss_)]
         for row in history:
             self._record(row)
         if streaming and self.verbose:
-            print(f"partial_fit: {n} samples, T: {t - 1:.0f}, lr: {self.lr_:.3g}, "
+            print(f"partial_fit: {n} samples, T: {t_start - 1.0 + n:.0f}, lr: {self.lr_:.3g}, "
                   f"progressive loss: {self.progressive_loss_:f}")
         return n_iter
+
+    def _map_problems(self, fn, configs):
+        """``[fn(k, cfg) for k, cfg in enumerate(configs)]``, in up to
+        ``n_jobs`` threads for one-vs-rest (scikit-learn's meaning of n_jobs;
+        the kernel runs without the GIL). An exception of any problem is
+        raised after all have stopped, the first in problem order."""
+        n_jobs = getattr(self, "n_jobs", None)
+        workers = min(effective_n_jobs(n_jobs), len(configs)) if n_jobs is not None else 1
+        if workers <= 1:
+            return [fn(k, cfg) for k, cfg in enumerate(configs)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(fn, k, cfg) for k, cfg in enumerate(configs)]
+            wait(futures)
+        return [f.result() for f in futures]
 
     def _transaction(self, X, fn):
         """Run ``fn()`` so that an exception (bad input, divergence, Ctrl-C)
