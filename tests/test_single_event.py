@@ -364,7 +364,7 @@ def test_resume_after_pickle_clone_and_save(tmp_path):
             m.learn_one(X[i], y[i])
     np.testing.assert_array_equal(a.coef_, b.coef_)
     np.testing.assert_array_equal(a.coef_, c.coef_)
-    assert "_fast" not in pickle.loads(pickle.dumps(a)).__dict__
+    assert id(a) in _sgd._BOUND and set(vars(pickle.loads(pickle.dumps(a)))) == set(vars(a))
 
 
 def test_fit_after_events_starts_over():
@@ -402,6 +402,30 @@ def test_events_cost_o_nnz_on_hashed_features(opt):
     assert peak < D * 8 / 64, f"peak {peak} bytes"
 
 
+def test_bound_learners_are_forgotten_with_their_estimator():
+    import gc
+    X, y, _ = _data()
+    n_before = len(_sgd._BOUND)
+    for _ in range(20):
+        m = SGDClassifier().partial_fit(X, y, classes=[0, 1])
+        for i in range(3):
+            m.set_params(eta0=0.01 * (i + 1))   # each change rebuilds the binding
+            m.learn_one(X[i], y[i])
+        del m
+    gc.collect()
+    assert len(_sgd._BOUND) <= n_before and len(_sgd._WATCHED) <= n_before + 1
+
+
+def test_predict_does_not_change_the_estimator():
+    X, y, _ = _data(sparse=True)
+    m = SGDClassifier(optimizer="adam").partial_fit(X, y, classes=[0, 1])
+    before = dict(vars(m))
+    m.predict(X[:3])
+    m.predict_one(X[0])
+    assert vars(m).keys() == before.keys()
+    assert all(vars(m)[k] is v for k, v in before.items())
+
+
 def test_small_calls_go_through_the_bound_learner(monkeypatch):
     """partial_fit of a few rows reuses the bound learner (its set-up runs
     once), and a larger call takes the general path."""
@@ -411,7 +435,7 @@ def test_small_calls_go_through_the_bound_learner(monkeypatch):
     real = _sgd._BaseSGD._online
 
     def counting(self):
-        if "_fast" not in self.__dict__:
+        if id(self) not in _sgd._BOUND:
             builds.append(1)
         return real(self)
 
@@ -420,4 +444,4 @@ def test_small_calls_go_through_the_bound_learner(monkeypatch):
         clf.partial_fit(X[i:i + 1], y[i:i + 1])
     assert len(builds) == 1
     clf.partial_fit(X[:_sgd.SMALL_CALL_ROWS + 1], y[:_sgd.SMALL_CALL_ROWS + 1])
-    assert "_fast" not in clf.__dict__
+    assert id(clf) not in _sgd._BOUND

@@ -20,6 +20,8 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
 from libc.float cimport FLT_MAX, DBL_MAX
 
+import weakref as _weakref
+
 import numpy as _np
 import scipy.sparse as _sp
 
@@ -89,7 +91,7 @@ cdef class Online:
     # the estimator's attributes, updated after each successful call
     cdef dict est_dict
     cdef object state
-    cdef object record
+    cdef object owner
     cdef object _keep                 # the arrays whose memory we point into
     cdef list cfgs                    # one Config per problem, for dense rows
     cdef list cfgs_sparse             # ... for CSR rows (plain SGD's intercept step)
@@ -179,7 +181,7 @@ cdef class Online:
         if owner is not None:
             self.est_dict = owner.__dict__
             self.state = owner._state
-            self.record = owner._record
+            self.owner = _weakref.ref(owner)   # no cycle: the estimator owns us
         self.has_sched = prog is not None and prog[0] is not None
         keep = [blk, aw, q, stamp, scal, oint, sched_state]
         if self.has_sched:
@@ -426,7 +428,7 @@ cdef class Online:
             h[2] = self.last_progressive
             d["_hist_n"] = hn + 1
         else:
-            self.record((t0 - 1.0 + n, d["lr_"], self.last_progressive))
+            self.owner()._record((t0 - 1.0 + n, d["lr_"], self.last_progressive))
         if d["verbose"]:
             print(f"partial_fit: {n} samples, T: {self.last_t - 1:.0f}, lr: {d['lr_']:.3g}, "
                   f"progressive loss: {self.last_progressive:f}")
@@ -672,6 +674,43 @@ cdef class Online:
             else:
                 self._decide(<const double*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
                              data.shape[0], averaged, average, &out[0])
+
+    def decision_rows(self, values, indices, indptr, Py_ssize_t n_rows, bint averaged,
+                      long long average, double[:, ::1] out):
+        """Decision values of a few validated rows (as ``learn_rows`` takes
+        them: the model's dtype) into ``out`` (n_rows, K)."""
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr
+        cdef Py_ssize_t i, d = self.n_features
+        cdef bint dense = ptr.shape[0] == 0
+        if out.shape[0] != n_rows or out.shape[1] != self.n_problems:
+            raise ValueError("out must be (n_rows, n_problems)")
+        if cnp.PyArray_TYPE(v) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64):
+            raise ValueError("values must have the model's dtype")
+        if dense and v.shape[0] != n_rows * d:
+            raise ValueError("dense values must hold n_rows * n_features numbers")
+        if not dense and ptr.shape[0] != n_rows + 1:
+            raise ValueError("indptr must hold n_rows + 1 offsets")
+        cdef const int* ip = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
+        cdef const int* ix = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
+        cdef Py_ssize_t nnz = n_rows * d if dense else ip[n_rows]
+        if not (_finite_values(<const float*>cnp.PyArray_DATA(v), nnz) if self.f32
+                else _finite_values(<const double*>cnp.PyArray_DATA(v), nnz)):
+            raise ValueError("Input X contains NaN or infinity.")
+        for i in range(n_rows):
+            if self.f32:
+                if dense:
+                    self._decide(<const float*>cnp.PyArray_DATA(v) + i * d, NULL, d,
+                                 averaged, average, &out[i, 0])
+                else:
+                    self._decide(<const float*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
+                                 ip[i + 1] - ip[i], averaged, average, &out[i, 0])
+            else:
+                if dense:
+                    self._decide(<const double*>cnp.PyArray_DATA(v) + i * d, NULL, d,
+                                 averaged, average, &out[i, 0])
+                else:
+                    self._decide(<const double*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
+                                 ip[i + 1] - ip[i], averaged, average, &out[i, 0])
 
     cdef void _decide(self, const floating* v, const int* idx, Py_ssize_t nnz,
                       bint averaged, long long average, double* out) noexcept:

@@ -8,6 +8,7 @@ shuffling, one-vs-rest bookkeeping.
 """
 import numbers
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
@@ -40,6 +41,17 @@ _EMPTY_INT = np.empty(0, dtype=np.intc)
 PASS_BLOCK = 1 << 16
 # partial_fit calls with at most this many rows take the single-event path
 SMALL_CALL_ROWS = 64
+# The bound single-event learners (``_BaseSGD._online``), by id of their
+# estimator: kept out of the estimator's __dict__ (predict must not change
+# it, pickles must not carry it) and dropped when the estimator is collected.
+_BOUND = {}
+_WATCHED = set()
+
+
+def _forget(key):
+    _BOUND.pop(key, None)
+    _WATCHED.discard(key)
+
 # attributes a call may set without dropping the bound single-event learner
 _BOOKKEEPING = frozenset(("t_", "n_iter_", "lr_", "_hist", "_hist_n", "_hist_calls",
                           "_hist_stride", "_gtol_unmet", "_sparse_coef"))
@@ -800,7 +812,7 @@ class _BaseSGD(BaseEstimator):
         ``__dict__``, the state arrays it changes in place from the snapshot
         ``_train`` takes before its first change (``_snapshot_before_change``:
         only the columns the call can touch, O(nnz) for CSR input)."""
-        self.__dict__.pop("_fast", None)   # rebuilt from the new state on next use
+        _BOUND.pop(id(self), None)   # rebuilt from the new state on next use
         saved = dict(self.__dict__)
         undo = []
         self.__dict__["_undo"] = undo
@@ -902,25 +914,21 @@ class _BaseSGD(BaseEstimator):
         # a change of a parameter or of the state drops the bound learner; the
         # next event rebuilds it and validates the parameters again
         if name not in _BOOKKEEPING:
-            self.__dict__.pop("_fast", None)
+            _BOUND.pop(id(self), None)
         object.__setattr__(self, name, value)
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_fast", None)   # bound to this process's memory
-        return state
 
     def _online(self):
         """The state bound for single events (``Online``): built once, after
         validating the parameters, and reused until a parameter, a spec
         object or the state changes."""
-        fast = self.__dict__.get("_fast")
+        fast = _BOUND.get(id(self))
         if fast is not None and fast.gen == _spec.GENERATION[0]:
             return fast
         check_is_fitted(self, "t_")
         opt = self._validate_params(for_partial_fit=True)
         d = self.__dict__
-        d["_opt"] = opt
+        if d.get("_opt") != opt:
+            d["_opt"] = opt
         self._ensure_state_layout()
         st = self._state
         for name in ("blk", "aw", "q", "scal", "oint", "stamp", "sched_state"):
@@ -945,7 +953,11 @@ class _BaseSGD(BaseEstimator):
         )
         # the generation after validation: it builds spec objects of its own
         fast.gen = _spec.GENERATION[0]
-        d["_fast"] = fast
+        key = id(self)
+        if key not in _WATCHED:   # once per estimator: forget it when collected
+            _WATCHED.add(key)
+            weakref.finalize(self, _forget, key)
+        _BOUND[key] = fast
         return fast
 
     def _diverged(self, fast, what):
@@ -958,7 +970,7 @@ class _BaseSGD(BaseEstimator):
                                  "the weights or the optimizer state overflowed")
 
     def _learn_event(self, x, y, sample_weight):
-        fast = self.__dict__.get("_fast")
+        fast = _BOUND.get(id(self))
         if fast is None or fast.gen != _spec.GENERATION[0]:
             fast = self._online()
         if fast.learn_one(x, y, sample_weight) < 0:
@@ -985,7 +997,7 @@ class _BaseSGD(BaseEstimator):
         return self
 
     def _decision_one(self, x):
-        fast = self.__dict__.get("_fast")
+        fast = _BOUND.get(id(self))
         if fast is None or fast.gen != _spec.GENERATION[0]:
             fast = self._online()
         st = self._state
@@ -1029,8 +1041,38 @@ class _BaseSGD(BaseEstimator):
             self._diverged(fast, "a sample of this call")
         return self
 
+    def _decision_small(self, X):
+        """Decision values of a few rows on the bound state: O(nnz) instead
+        of materialising coef_ (O(n_features)); None when it does not apply
+        (the general path then validates and raises what is wrong)."""
+        st = self._state
+        if X.dtype != st.w.dtype and not (st.w.dtype == np.float64 and X.dtype.kind in "biuf"):
+            return None   # a float32 model reads float64 rows in float64: general path
+        try:
+            fast = self._online()
+        except (ValueError, TypeError):   # predict does not validate hyperparameters
+            return None
+        n, d = X.shape
+        if d != fast.n_features:
+            return None
+        if sp.issparse(X):
+            values, indices, indptr = _as_kernel_input(X)
+            values = np.ascontiguousarray(values[: indptr[-1]], dtype=st.w.dtype)
+        else:
+            values = np.ascontiguousarray(X, dtype=st.w.dtype).reshape(-1)
+            indices = indptr = _EMPTY_INT
+        out = np.empty((n, fast.n_problems))
+        average = st.average
+        fast.decision_rows(values, indices, indptr, n, bool(average) and average <= self.t_ - 1,
+                           average, out)
+        return out.astype(st.w.dtype, copy=False)
+
     def _decision(self, X):
         check_is_fitted(self, "t_")
+        if self._small_call(X):
+            out = self._decision_small(X)
+            if out is not None:
+                return out
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         coef, intercept = self._coef_intercept()  # also right after sparsify()
         return safe_sparse_dot(X, coef.T, dense_output=True) + intercept
