@@ -445,3 +445,23 @@ def test_small_calls_go_through_the_bound_learner(monkeypatch):
     assert len(builds) == 1
     clf.partial_fit(X[:_sgd.SMALL_CALL_ROWS + 1], y[:_sgd.SMALL_CALL_ROWS + 1])
     assert id(clf) not in _sgd._BOUND
+
+
+@pytest.mark.parametrize("corrupt", ["index", "indptr", "nan"])
+def test_small_call_with_broken_csr_changes_nothing(corrupt):
+    X, y, _ = _data(sparse=True)
+    clf = SGDClassifier(optimizer="adam").partial_fit(X, y, classes=[0, 1])
+    clf.partial_fit(X[:2], y[:2])
+    rows = X[:3].copy()
+    if corrupt == "index":
+        rows.indices[1] = X.shape[1] + 3
+    elif corrupt == "indptr":
+        rows.indptr[1], rows.indptr[2] = rows.indptr[2], rows.indptr[1]
+    else:
+        rows.data[-1] = np.nan
+    before = _state(clf)
+    with pytest.raises(ValueError, match="CSR|NaN"):
+        clf.partial_fit(rows, y[:3])
+    with pytest.raises(ValueError, match="CSR|NaN"):
+        clf.predict(rows)
+    _assert_same(before, _state(clf))

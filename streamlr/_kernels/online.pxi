@@ -70,6 +70,24 @@ cdef inline bint _finite_values(const floating* v, Py_ssize_t n) noexcept nogil:
     return acc == 0.0
 
 
+cdef int _check_csr(const int* indices, Py_ssize_t n_indices, const int* indptr,
+                    Py_ssize_t n_rows, Py_ssize_t n_values, Py_ssize_t n_features) except -1:
+    """The structure the kernel trusts: a valid row pointer, indices in range."""
+    cdef Py_ssize_t i, k
+    if indptr[0] != 0:
+        raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
+    for i in range(n_rows):
+        if indptr[i + 1] < indptr[i]:
+            raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
+    if indptr[n_rows] > n_indices or indptr[n_rows] > n_values:
+        raise ValueError("invalid CSR matrix: indptr points past the stored values")
+    for k in range(indptr[n_rows]):
+        if indices[k] < 0 or indices[k] >= n_features:
+            raise ValueError(f"invalid CSR matrix: column indices must lie in [0, {n_features}), "
+                             f"found {indices[k]}")
+    return 0
+
+
 cdef class Online:
     """A model's state bound for single events (see the module comment).
 
@@ -113,7 +131,7 @@ cdef class Online:
     cdef bint has_sched
     cdef SchedProgram prog_proto              # kinds/params/extra; state per problem
     # lookups for the Python-facing calls
-    cdef dict labels                          # label -> index in classes_
+    cdef readonly dict labels                 # label -> index in classes_
     cdef dict names                           # feature name -> column
     cdef object dtype
     cdef object dense_buf                     # scratch row for dict events
@@ -381,6 +399,10 @@ cdef class Online:
                              &targets[0], &sample_weight[0])
         if ptr.shape[0] != n_rows + 1:
             raise ValueError("indptr must hold n_rows + 1 offsets")
+        if cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32:
+            raise ValueError("indices and indptr must be int32")
+        _check_csr(<const int*>cnp.PyArray_DATA(ind), ind.shape[0],
+                   <const int*>cnp.PyArray_DATA(ptr), n_rows, v.shape[0], self.n_features)
         return self._run(cnp.PyArray_DATA(v), <const int*>cnp.PyArray_DATA(ind),
                          <const int*>cnp.PyArray_DATA(ptr), n_rows,
                          &targets[0], &sample_weight[0])
@@ -690,8 +712,13 @@ cdef class Online:
             raise ValueError("dense values must hold n_rows * n_features numbers")
         if not dense and ptr.shape[0] != n_rows + 1:
             raise ValueError("indptr must hold n_rows + 1 offsets")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32
+                          or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
         cdef const int* ip = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
         cdef const int* ix = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
+        if not dense:
+            _check_csr(ix, ind.shape[0], ip, n_rows, v.shape[0], d)
         cdef Py_ssize_t nnz = n_rows * d if dense else ip[n_rows]
         if not (_finite_values(<const float*>cnp.PyArray_DATA(v), nnz) if self.f32
                 else _finite_values(<const double*>cnp.PyArray_DATA(v), nnz)):

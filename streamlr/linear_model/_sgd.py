@@ -236,6 +236,17 @@ def _as_kernel_input(X):
     return X.reshape(-1), _EMPTY_INT, _EMPTY_INT
 
 
+def _small_kernel_input(X, dtype):
+    """(values, indices, indptr) of a few rows for the bound learner, in the
+    model's dtype; no copy when X is in it already. The learner checks the
+    CSR structure (in C: O(rows + nnz))."""
+    if sp.issparse(X):
+        return (np.ascontiguousarray(X.data, dtype=dtype),
+                np.ascontiguousarray(X.indices, dtype=np.intc),
+                np.ascontiguousarray(X.indptr, dtype=np.intc))
+    return np.ascontiguousarray(X, dtype=dtype).reshape(-1), _EMPTY_INT, _EMPTY_INT
+
+
 def _touched_columns(indices, indptr, n_features):
     """The columns a pass over a CSR chunk can change: its distinct columns
     when there are few of them, else None (all). Snapshots and overflow
@@ -1031,12 +1042,7 @@ class _BaseSGD(BaseEstimator):
         dtype = self._state.w.dtype
         sample_weight = _check_sample_weight(sample_weight, n, np.float64,
                                              allow_all_zero=self.early_stopping)
-        if sp.issparse(X):
-            values, indices, indptr = _as_kernel_input(X)
-            values = np.ascontiguousarray(values[: indptr[-1]], dtype=dtype)
-        else:
-            values = np.ascontiguousarray(X, dtype=dtype).reshape(-1)
-            indices = indptr = _EMPTY_INT
+        values, indices, indptr = _small_kernel_input(X, dtype)
         if fast.learn_rows(values, indices, indptr, n, targets, sample_weight) < 0:
             self._diverged(fast, "a sample of this call")
         return self
@@ -1055,12 +1061,7 @@ class _BaseSGD(BaseEstimator):
         n, d = X.shape
         if d != fast.n_features:
             return None
-        if sp.issparse(X):
-            values, indices, indptr = _as_kernel_input(X)
-            values = np.ascontiguousarray(values[: indptr[-1]], dtype=st.w.dtype)
-        else:
-            values = np.ascontiguousarray(X, dtype=st.w.dtype).reshape(-1)
-            indices = indptr = _EMPTY_INT
+        values, indices, indptr = _small_kernel_input(X, st.w.dtype)
         out = np.empty((n, fast.n_problems))
         average = st.average
         fast.decision_rows(values, indices, indptr, n, bool(average) and average <= self.t_ - 1,
@@ -1238,7 +1239,11 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         if classes is None and self._small_call(X):
             y_small = np.asarray(y)
             if y_small.ndim == 1 and y_small.shape[0] == X.shape[0]:
-                idx = self._label_index(y_small, self.classes_).astype(np.float64)
+                fast = _BOUND.get(id(self))
+                try:   # a few labels: dict lookups beat a vectorised search
+                    idx = np.array([fast.labels[v] for v in y_small.tolist()], dtype=np.float64)
+                except (AttributeError, KeyError, TypeError):   # no binding yet, or a bad label
+                    idx = self._label_index(y_small, self.classes_).astype(np.float64)
                 return self._small_partial_fit(X, idx, sample_weight)
         return self._transaction(X, lambda: self._partial_fit(X, y, classes, sample_weight))
 
