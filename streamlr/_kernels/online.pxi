@@ -132,6 +132,7 @@ cdef class Online:
     cdef SchedProgram prog_proto              # kinds/params/extra; state per problem
     # lookups for the Python-facing calls
     cdef readonly dict labels                 # label -> index in classes_
+    cdef readonly tuple classes               # classes_ (their numpy scalars)
     cdef dict names                           # feature name -> column
     cdef object dtype
     cdef object dense_buf                     # scratch row for dict events
@@ -156,7 +157,7 @@ cdef class Online:
                  cnp.ndarray sched_state, bint interleaved, list cfgs, list cfgs_sparse,
                  Loss loss,
                  int mode, double neg, bint plain, long long average, prog, gen,
-                 dict labels=None, dict names=None, owner=None):
+                 dict labels=None, dict names=None, owner=None, tuple classes=None):
         cdef cnp.ndarray a
         for a in (blk, aw, q, stamp, scal, oint, sched_state):
             if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISWRITEABLE(a):
@@ -196,6 +197,7 @@ cdef class Online:
         self.gen = gen
         self.labels = labels
         self.names = names
+        self.classes = classes
         if owner is not None:
             self.est_dict = owner.__dict__
             self.state = owner._state
@@ -675,6 +677,26 @@ cdef class Online:
         average from update ``average`` on)."""
         if out.shape[0] != self.n_problems:
             raise ValueError("out must hold one value per problem")
+        self._decide_x(x, averaged, average, &out[0])
+
+    def predict_one(self, x, long long average, double t):
+        """The prediction for one event: the label (classifiers; ``classes``)
+        or the value (regression). ``average``/``t``: the estimator's
+        averaging start and ``t_``, which say whether the average is used."""
+        cdef int K = self.n_problems, k, best = 0
+        self._reserve(0, K * sizeof(double))
+        cdef double* out = <double*>self.tmp
+        self._decide_x(x, average > 0 and average <= t - 1, average, out)
+        if self.mode == 0:
+            return out[0]
+        if self.mode == 1:
+            return self.classes[1 if out[0] > 0 else 0]
+        for k in range(1, K):      # the first maximum, as numpy's argmax
+            if out[k] > out[best]:
+                best = k
+        return self.classes[best]
+
+    cdef int _decide_x(self, x, bint averaged, long long average, double* out) except -1:
         cdef cnp.ndarray a = self._dense(x)
         cdef cnp.ndarray data, ind
         if a is not None:
@@ -682,20 +704,21 @@ cdef class Online:
                     else _finite_values(<const double*>cnp.PyArray_DATA(a), self.n_features)):
                 raise ValueError("Input X contains NaN or infinity.")
             if self.f32:
-                self._decide(<const float*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, &out[0])
+                self._decide(<const float*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, out)
             else:
-                self._decide(<const double*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, &out[0])
+                self._decide(<const double*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, out)
+            return 0
+        data, ind = self._csr(x)
+        if not (_finite_values(<const float*>cnp.PyArray_DATA(data), data.shape[0]) if self.f32
+                else _finite_values(<const double*>cnp.PyArray_DATA(data), data.shape[0])):
+            raise ValueError("Input X contains NaN or infinity.")
+        if self.f32:
+            self._decide(<const float*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
+                         data.shape[0], averaged, average, out)
         else:
-            data, ind = self._csr(x)
-            if not (_finite_values(<const float*>cnp.PyArray_DATA(data), data.shape[0]) if self.f32
-                    else _finite_values(<const double*>cnp.PyArray_DATA(data), data.shape[0])):
-                raise ValueError("Input X contains NaN or infinity.")
-            if self.f32:
-                self._decide(<const float*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
-                             data.shape[0], averaged, average, &out[0])
-            else:
-                self._decide(<const double*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
-                             data.shape[0], averaged, average, &out[0])
+            self._decide(<const double*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
+                         data.shape[0], averaged, average, out)
+        return 0
 
     def decision_rows(self, values, indices, indptr, Py_ssize_t n_rows, bint averaged,
                       long long average, double[:, ::1] out):

@@ -960,7 +960,7 @@ class _BaseSGD(BaseEstimator):
             [self._config(loss, True, p, n) for p, n in weights], loss, mode, neg,
             st.plain, int(self.average), prog if prog[0] is not None else None, None,
             labels, None if names is None else {n: j for j, n in enumerate(names)},
-            owner=self,
+            owner=self, classes=tuple(self.classes_) if self._is_classifier else None,
         )
         # the generation after validation: it builds spec objects of its own
         fast.gen = _spec.GENERATION[0]
@@ -1017,6 +1017,12 @@ class _BaseSGD(BaseEstimator):
         fast.decision_one(x, bool(average) and average <= self.__dict__["t_"] - 1,
                           average, out)
         return out
+
+    def _predict_event(self, x):
+        fast = _BOUND.get(id(self))
+        if fast is None or fast.gen != _spec.GENERATION[0]:
+            fast = self._online()
+        return fast.predict_one(x, self._state.average, self.__dict__["t_"])
 
     def _small_call(self, X):
         """Whether a partial_fit call goes through the single-event path:
@@ -1268,10 +1274,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     def predict_one(self, x):
         """The predicted label of one event (``x`` as in ``learn_one``)."""
-        scores = self._decision_one(x)
-        if scores.shape[0] == 1:
-            return self.classes_[int(scores[0] > 0)]
-        return self.classes_[int(scores.argmax())]
+        return self._predict_event(x)
 
     @available_if(lambda self: self._check_proba())
     def predict_proba_one(self, x):
@@ -1538,7 +1541,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     def predict_one(self, x):
         """The predicted target of one event (``x`` as in ``learn_one``)."""
-        return float(self._decision_one(x)[0])
+        return self._predict_event(x)
 
     def _partial_fit(self, X, y, sample_weight):
         first = "_state" not in self.__dict__
