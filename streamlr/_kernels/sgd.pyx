@@ -34,7 +34,7 @@ operation (including its float32 rounding points) so that results agree with
 it to floating-point noise.
 """
 from cython cimport floating
-from libc.math cimport fabs, isfinite, pow, sqrt
+from libc.math cimport fabs, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (
@@ -134,6 +134,8 @@ cdef class Config:
     cdef public Py_ssize_t slot_stride    # T: its slot s at w[j * S + (s + 1) * T]
     cdef double hp[8]          # the optimizer's hyperparameters, for weights
     cdef double hp_int[8]      # ... for the intercept (no decay, no l1/l2)
+    cdef double log_hp[2]      # log(hp[0]), log(hp[1]): the decay rates' logs,
+                               # taken here once, not per sample
 
     def __init__(self, *, int penalty, double alpha, double l1_ratio,
                  bint fit_intercept, int learning_rate, double eta0,
@@ -152,6 +154,8 @@ cdef class Config:
         for i in range(8):
             self.hp[i] = hp[i] if i < len(hp) else 0.0
             self.hp_int[i] = hp_intercept[i] if i < len(hp_intercept) else 0.0
+        self.log_hp[0] = log(self.hp[0])
+        self.log_hp[1] = log(self.hp[1])
         self.penalty = penalty
         self.alpha = alpha
         # Tsuruoka's split of the penalty, as scikit-learn fixes it
@@ -366,7 +370,7 @@ cdef inline bint _opt_sample(
     si.step = step
     si.gscale = gscale
     si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
-    per_sample_constants(cfg.optimizer, cfg.hp, &si, &s.mu_product)
+    per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 
     if averaging and stamp != NULL:
         # lazy average: a coordinate untouched since stamp[j] kept its weight
