@@ -98,6 +98,30 @@ LR_SCHEDULE_CODE = LR_SCHEDULE
 # scikit-learn clips the loss derivative of plain SGD to this magnitude.
 cdef double MAX_DLOSS = 1e12
 
+# Software prefetch for writing: a hint, it never changes a value. GCC and
+# Clang have the builtin; other compilers get nothing. Call it in the loop
+# body itself: GCC deletes calls to a non-inlined helper that does nothing but
+# prefetch (it counts as a function without side effects).
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define streamlr_prefetch_w(p) __builtin_prefetch((const void*)(p), 1, 3)
+    #else
+    #define streamlr_prefetch_w(p) ((void)(p))
+    #endif
+    """
+    void streamlr_prefetch_w(const void* p) noexcept nogil
+
+# A CSR pass asks for the weight blocks of the row this many rows ahead. A
+# hashed row touches ~40 random cache lines of a weight vector (and, for Adam,
+# its interleaved moments) bigger than the caches; without the hint the
+# gather of each row waits on memory, because the previous row's loss,
+# exp/log and update fill the out-of-order window before the next row's
+# loads issue. Measured (2^20 columns, 40 non-zeros): plain SGD ~10%, Adam
+# ~1.7x faster; 1 to 4 rows ahead do about equally well.
+cdef enum:
+    PREFETCH_ROWS = 2
+
 
 cdef struct Scalars:
     double wscale
@@ -445,11 +469,22 @@ cdef Py_ssize_t _epoch(
     cdef int plateau = -1
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
+    cdef Py_ssize_t rn, k, pf_last = cfg.n_slots * cfg.slot_stride
+    cdef const floating* pb
     if lr == LR_ADAPTIVE:
         eta = eta_adaptive
 
     for i in range(n_rows):
         r = order[i]
+        if indptr != NULL and i + PREFETCH_ROWS < n_rows:
+            # the weight of each coordinate, and its last optimizer slot (the
+            # end of an interleaved block, which may lie on the next line)
+            rn = order[i + PREFETCH_ROWS]
+            for k in range(indptr[rn], indptr[rn + 1]):
+                pb = w + indices[k] * S
+                streamlr_prefetch_w(pb)
+                if pf_last > 0:
+                    streamlr_prefetch_w(pb + pf_last)
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
         yi = y[r]
         sw = sample_weight[r]
