@@ -162,6 +162,11 @@ cdef inline void step_adadelta(floating* w, Py_ssize_t S, Py_ssize_t T,
 # sparse rows (torch.optim.SparseAdam's semantics): untouched moments do not
 # decay. Per-sample constants: c1 = lr / (1 - beta1^t) (or lr),
 # c2 = sqrt(1 - beta2^t) (or 1).
+# Rows of a sparse (or interleaved) Adam step are cut into chunks of this
+# many coordinates, held in stack buffers (see step_adam).
+cdef enum:
+    ADAM_CHUNK = 64
+
 cdef inline void step_adam(floating* w, Py_ssize_t S, Py_ssize_t T,
                            const floating* x, const int* idx, Py_ssize_t nnz,
                            const double* hp, StepInfo* si,
@@ -174,7 +179,11 @@ cdef inline void step_adam(floating* w, Py_ssize_t S, Py_ssize_t T,
     cdef floating* b
     cdef floating* ma = w + T
     cdef floating* va = w + 2 * T
-    cdef Py_ssize_t k
+    cdef Py_ssize_t k, k0, k1
+    cdef double wbuf[ADAM_CHUNK]
+    cdef double mbuf[ADAM_CHUNK]
+    cdef double vbuf[ADAM_CHUNK]
+    cdef bint distinct
     if idx == NULL and S == 1 and not amsgrad:
         # dense row, one array per slot: a branch-free loop the compiler vectorises
         for k in range(nnz):
@@ -187,7 +196,61 @@ cdef inline void step_adam(floating* w, Py_ssize_t S, Py_ssize_t T,
             va[k] = v
             w[k] = wj * decay - c1 * ma[k] / (sqrt(<double>va[k]) * inv_c2 + eps)
         return
-    for k in range(nnz):
+    if not amsgrad:
+        # Sparse or interleaved rows: the scattered blocks defeat the
+        # vectoriser, and the scalar sqrt and division of each coordinate were
+        # most of the compute. Each chunk takes three passes: gather the
+        # moments' update (scalar), the new weights (contiguous buffers: the
+        # compiler vectorises the sqrt and the division, which IEEE rounds
+        # exactly as the scalar ones), scatter the weights. Every value is the
+        # one the single loop below computes, operation for operation. A
+        # column repeated within a chunk (a non-canonical CSR row) would read a
+        # weight before its first update is written: such chunks take the
+        # single loop.
+        k0 = 0
+        while k0 < nnz:
+            k1 = min(k0 + ADAM_CHUNK, nnz)
+            distinct = True
+            if idx != NULL:
+                for k in range(k0 + 1, k1):
+                    distinct &= idx[k] > idx[k - 1]
+            if not distinct:
+                _adam_coords(w, S, T, x, idx, k0, k1, gs, l2, a1, b2, a2,
+                             decay, c1, inv_c2, eps, False)
+                k0 = k1
+                continue
+            for k in range(k0, k1):
+                b = _blk(w, S, idx, k)
+                wj = b[0]
+                g = gs * x[k] + l2 * wj
+                m = b[T]
+                m = m + a1 * (g - m)
+                b[T] = m
+                b[2 * T] = b2 * b[2 * T] + a2 * g * g
+                wbuf[k - k0] = wj
+                mbuf[k - k0] = b[T]         # as stored (float32 weights: rounded)
+                vbuf[k - k0] = b[2 * T]
+            for k in range(k1 - k0):
+                wbuf[k] = wbuf[k] * decay - c1 * mbuf[k] / (sqrt(vbuf[k]) * inv_c2 + eps)
+            for k in range(k0, k1):
+                _blk(w, S, idx, k)[0] = <floating>wbuf[k - k0]
+            k0 = k1
+        return
+    _adam_coords(w, S, T, x, idx, 0, nnz, gs, l2, a1, b2, a2, decay, c1, inv_c2,
+                 eps, amsgrad)
+
+
+cdef inline void _adam_coords(floating* w, Py_ssize_t S, Py_ssize_t T,
+                              const floating* x, const int* idx, Py_ssize_t k0,
+                              Py_ssize_t k1, double gs, double l2, double a1,
+                              double b2, double a2, double decay, double c1,
+                              double inv_c2, double eps, bint amsgrad) noexcept nogil:
+    # Adam on coordinates k0..k1-1 of the row, one at a time (the reference
+    # order of operations; AMSGrad and rows with repeated columns)
+    cdef double g, m, v, wj
+    cdef floating* b
+    cdef Py_ssize_t k
+    for k in range(k0, k1):
         b = _blk(w, S, idx, k)
         wj = b[0]
         g = gs * x[k] + l2 * wj
@@ -297,32 +360,35 @@ cdef inline void opt_step(int kind, floating* w, Py_ssize_t S, Py_ssize_t T,
         step_ftrl(w, S, T, x, idx, nnz, hp, si, stamp)
 
 
-cdef inline double _pow_t(double b, double t) noexcept nogil:
-    # b ** t for a rate 0 <= b < 1 and a step count t. Once b ** t < 1e-17 it
-    # only ever enters as 1 - b ** t, which is then exactly 1.0: skip the pow
-    # (most of the per-sample cost of Adam on short sparse rows).
-    if b == 0.0 or t * log(b) < -39.2:
+cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
+    # b ** t for a rate 0 <= b < 1 and a step count t; log_b = log(b), taken
+    # once per pass by the caller (a log per sample cost a tenth of dense
+    # Adam's time). Once b ** t < 1e-17 it only ever enters as 1 - b ** t,
+    # which is then exactly 1.0: skip the pow (most of the per-sample cost of
+    # Adam on short sparse rows).
+    if b == 0.0 or t * log_b < -39.2:
         return 0.0
     return pow(b, t)
 
 
-cdef inline void per_sample_constants(int kind, const double* hp, StepInfo* si,
-                                      double* mu_product) noexcept nogil:
-    # the per-sample factors of the rules (bias corrections, NAdam's mu)
+cdef inline void per_sample_constants(int kind, const double* hp, const double* log_hp,
+                                      StepInfo* si, double* mu_product) noexcept nogil:
+    # the per-sample factors of the rules (bias corrections, NAdam's mu);
+    # log_hp[i] = log(hp[i]) for the two decay rates hp[0], hp[1]
     cdef double t = si.step, mu, mu_next
     if kind == OPT_ADAM:
         if hp[4] != 0:
-            si.c1 = si.lr / (1.0 - _pow_t(hp[0], t))
-            si.c2 = sqrt(1.0 - _pow_t(hp[1], t))
+            si.c1 = si.lr / (1.0 - _pow_t(hp[0], log_hp[0], t))
+            si.c2 = sqrt(1.0 - _pow_t(hp[1], log_hp[1], t))
         else:
             si.c1 = si.lr
             si.c2 = 1.0
     elif kind == OPT_ADAMAX:
-        si.c1 = si.lr / (1.0 - _pow_t(hp[0], t))
+        si.c1 = si.lr / (1.0 - _pow_t(hp[0], log_hp[0], t))
     elif kind == OPT_NADAM:
         mu = hp[0] * (1.0 - 0.5 * pow(0.96, t * hp[3]))
         mu_next = hp[0] * (1.0 - 0.5 * pow(0.96, (t + 1.0) * hp[3]))
         mu_product[0] *= mu
         si.c1 = si.lr * (1.0 - mu) / (1.0 - mu_product[0])
         si.c2 = si.lr * mu_next / (1.0 - mu_product[0] * mu_next)
-        si.c3 = 1.0 - _pow_t(hp[1], t)
+        si.c3 = 1.0 - _pow_t(hp[1], log_hp[1], t)

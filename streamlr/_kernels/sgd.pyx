@@ -34,7 +34,7 @@ operation (including its float32 rounding points) so that results agree with
 it to floating-point noise.
 """
 from cython cimport floating
-from libc.math cimport fabs, isfinite, pow, sqrt
+from libc.math cimport fabs, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (
@@ -98,6 +98,35 @@ LR_SCHEDULE_CODE = LR_SCHEDULE
 # scikit-learn clips the loss derivative of plain SGD to this magnitude.
 cdef double MAX_DLOSS = 1e12
 
+# Software prefetch for writing: a hint, it never changes a value. GCC and
+# Clang have the builtin; other compilers get nothing. Call it in the loop
+# body itself: GCC deletes calls to a non-inlined helper that does nothing but
+# prefetch (it counts as a function without side effects).
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define streamlr_prefetch_w(p) __builtin_prefetch((const void*)(p), 1, 3)
+    #else
+    #define streamlr_prefetch_w(p) ((void)(p))
+    #endif
+    """
+    void streamlr_prefetch_w(const void* p) noexcept nogil
+
+# A CSR pass asks for the weight blocks of the row this many rows ahead. A
+# hashed row touches ~40 random cache lines of a weight vector (and, for Adam,
+# its interleaved moments) bigger than the caches; without the hint the
+# gather of each row waits on memory, because the previous row's loss,
+# exp/log and update fill the out-of-order window before the next row's
+# loads issue. Measured (2^20 columns, 40 non-zeros): plain SGD ~10%, Adam
+# ~1.7x faster; 1 to 4 rows ahead do about equally well.
+# Below PREFETCH_MIN_BYTES of weights and slots the hints only cost
+# instructions (plain SGD, 40 non-zeros: 10% slower on 2^10 columns, 6% on
+# 2^17 and 2^18, even on 2^19 = 4 MiB, 10-13% faster on 2^20; Adam's 24-byte
+# blocks: 13% faster at 3 MiB, 1.6x at 12 MiB, 1.8x at 24 MiB).
+cdef enum:
+    PREFETCH_ROWS = 2
+    PREFETCH_MIN_BYTES = 4 << 20
+
 
 cdef struct Scalars:
     double wscale
@@ -134,6 +163,8 @@ cdef class Config:
     cdef public Py_ssize_t slot_stride    # T: its slot s at w[j * S + (s + 1) * T]
     cdef double hp[8]          # the optimizer's hyperparameters, for weights
     cdef double hp_int[8]      # ... for the intercept (no decay, no l1/l2)
+    cdef double log_hp[2]      # log(hp[0]), log(hp[1]): the decay rates' logs,
+                               # taken here once, not per sample
 
     def __init__(self, *, int penalty, double alpha, double l1_ratio,
                  bint fit_intercept, int learning_rate, double eta0,
@@ -152,6 +183,8 @@ cdef class Config:
         for i in range(8):
             self.hp[i] = hp[i] if i < len(hp) else 0.0
             self.hp_int[i] = hp_intercept[i] if i < len(hp_intercept) else 0.0
+        self.log_hp[0] = log(self.hp[0])
+        self.log_hp[1] = log(self.hp[1])
         self.penalty = penalty
         self.alpha = alpha
         # Tsuruoka's split of the penalty, as scikit-learn fixes it
@@ -236,7 +269,11 @@ cdef inline floating _dot(const floating* w, Py_ssize_t S, double wscale,
             a7 += w[idx[k + 7] * S] * v[k + 7]
         for k in range(m, nnz):
             a0 += w[idx[k] * S] * v[k]
-    return <floating>((((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) * wscale)
+    # wscale is exactly 1.0 without an L2 penalty: skip the multiplication
+    # (exact either way) to shorten the chain from one row's update to the
+    # next row's prediction
+    a0 = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    return <floating>(a0 if wscale == 1.0 else a0 * wscale)
 
 
 cdef inline double _sqnorm(const floating* v, Py_ssize_t nnz) noexcept nogil:
@@ -253,7 +290,9 @@ cdef inline void _add(floating* w, Scalars* s, const floating* v,
                       bint track_norms) noexcept nogil:
     # w += c * x in the scaled representation
     cdef floating wscale = <floating>s.wscale
-    cdef floating step = c / wscale
+    # c / 1.0 == c exactly: without an L2 penalty this saves a division on the
+    # path from the loss derivative to the next row's prediction
+    cdef floating step = c if wscale == 1 else c / wscale
     cdef double l2 = 0.0, l1 = 0.0, val
     cdef Py_ssize_t k, j
     if not track_norms:
@@ -366,7 +405,7 @@ cdef inline bint _opt_sample(
     si.step = step
     si.gscale = gscale
     si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
-    per_sample_constants(cfg.optimizer, cfg.hp, &si, &s.mu_product)
+    per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 
     if averaging and stamp != NULL:
         # lazy average: a coordinate untouched since stamp[j] kept its weight
@@ -441,11 +480,24 @@ cdef Py_ssize_t _epoch(
     cdef int plateau = -1
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
+    cdef Py_ssize_t rn, k, pf_last = cfg.n_slots * cfg.slot_stride
+    cdef const floating* pb
+    cdef bint prefetch = (indptr != NULL and n_rows > PREFETCH_ROWS and
+                          n_features * (1 + cfg.n_slots) * sizeof(floating) >= PREFETCH_MIN_BYTES)
     if lr == LR_ADAPTIVE:
         eta = eta_adaptive
 
     for i in range(n_rows):
         r = order[i]
+        if prefetch and i + PREFETCH_ROWS < n_rows:
+            # the weight of each coordinate, and its last optimizer slot (the
+            # end of an interleaved block, which may lie on the next line)
+            rn = order[i + PREFETCH_ROWS]
+            for k in range(indptr[rn], indptr[rn + 1]):
+                pb = w + indices[k] * S
+                streamlr_prefetch_w(pb)
+                if pf_last > 0:
+                    streamlr_prefetch_w(pb + pf_last)
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
         yi = y[r]
         sw = sample_weight[r]
