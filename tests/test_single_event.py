@@ -465,3 +465,25 @@ def test_small_call_with_broken_csr_changes_nothing(corrupt):
     with pytest.raises(ValueError, match="CSR|NaN"):
         clf.predict(rows)
     _assert_same(before, _state(clf))
+
+
+@pytest.mark.parametrize("bad_index", [-1, 9, 10 ** 6])
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_large_chunk_with_an_index_out_of_range_is_refused_by_the_kernel(bad_index, opt):
+    """Column indices of a large chunk are checked by the kernel row by row
+    (not in a separate pass): the call is undone and the row is named."""
+    X, y, _ = _data(n=300, sparse=True)
+    clf = SGDClassifier(optimizer=opt, shuffle=False).partial_fit(X[:5], y[:5], classes=[0, 1])
+    rows = X.copy()
+    k = rows.indptr[250]
+    rows.indices[k] = bad_index
+    before = _state(clf)
+    with pytest.raises(ValueError, match=r"column indices must lie in \[0, 9\)"):
+        clf.partial_fit(rows, y)
+    _assert_same(before, _state(clf))
+    with pytest.raises(ValueError, match="column indices"):
+        SGDClassifier(optimizer=opt, max_iter=3, tol=None).fit(rows, y)
+    # the rows held out by early stopping are never read by the kernel
+    with pytest.raises(ValueError, match="column indices"):
+        SGDClassifier(early_stopping=True, validation_fraction=0.5, max_iter=3,
+                      random_state=0).fit(rows, y)

@@ -257,6 +257,20 @@ cdef inline floating _dot(const floating* w, Py_ssize_t S, double wscale,
             a7 += w[(k + 7) * S] * v[k + 7]
         for k in range(m, nnz):
             a0 += w[k * S] * v[k]
+    elif S == 1:
+        # CSR rows on unit stride (plain SGD, dense-layout models): no index
+        # multiply; the same sums in the same order as the general case
+        for k in range(0, m, 8):
+            a0 += w[idx[k]] * v[k]
+            a1 += w[idx[k + 1]] * v[k + 1]
+            a2 += w[idx[k + 2]] * v[k + 2]
+            a3 += w[idx[k + 3]] * v[k + 3]
+            a4 += w[idx[k + 4]] * v[k + 4]
+            a5 += w[idx[k + 5]] * v[k + 5]
+            a6 += w[idx[k + 6]] * v[k + 6]
+            a7 += w[idx[k + 7]] * v[k + 7]
+        for k in range(m, nnz):
+            a0 += w[idx[k]] * v[k]
     else:
         for k in range(0, m, 8):
             a0 += w[idx[k] * S] * v[k]
@@ -274,6 +288,17 @@ cdef inline floating _dot(const floating* w, Py_ssize_t S, double wscale,
     # next row's prediction
     a0 = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
     return <floating>(a0 if wscale == 1.0 else a0 * wscale)
+
+
+cdef inline bint _indices_in_range(const int* idx, Py_ssize_t nnz,
+                                   Py_ssize_t n_features) noexcept nogil:
+    # one unsigned compare per index (a negative index wraps to a huge one);
+    # no early exit, so the loop vectorises
+    cdef Py_ssize_t k
+    cdef unsigned int bad = 0, limit = <unsigned int>n_features
+    for k in range(nnz):
+        bad |= (<unsigned int>idx[k]) >= limit
+    return bad == 0
 
 
 cdef inline double _sqnorm(const floating* v, Py_ssize_t nnz) noexcept nogil:
@@ -499,6 +524,12 @@ cdef Py_ssize_t _epoch(
                 if pf_last > 0:
                     streamlr_prefetch_w(pb + pf_last)
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
+        if idx != NULL and not _indices_in_range(idx, nnz, n_features):
+            # the caller validated the row pointer, not the column indices:
+            # a row is checked before it is used (it is in cache for the dot)
+            sums[0] = sumloss
+            sums[1] = objective
+            return -(i + 1)
         yi = y[r]
         sw = sample_weight[r]
 

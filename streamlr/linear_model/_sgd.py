@@ -213,8 +213,9 @@ class _State:
 
 def _as_kernel_input(X):
     """(values, indices, indptr) views of a validated dense or CSR X, no copy
-    of the values. CSR structure is checked (index bounds) since the kernel
-    trusts it."""
+    of the values. The row pointer is checked here; the column indices are
+    checked by the kernel, row by row, before it uses them (a bad one stops
+    the pass and ``_raise_if_row_invalid`` names it)."""
     if sp.issparse(X):
         if X.indptr.dtype != np.intc or X.indices.dtype != np.intc:
             if X.nnz > MAX_INT:
@@ -222,16 +223,9 @@ def _as_kernel_input(X):
         indices = np.ascontiguousarray(X.indices, dtype=np.intc)
         indptr = np.ascontiguousarray(X.indptr, dtype=np.intc)
         n, d = X.shape
-        if indptr.shape[0] != n + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+        if indptr.shape[0] != n + 1:
             raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
-        if indptr[-1] > indices.shape[0] or indptr[-1] > X.data.shape[0]:
-            raise ValueError("invalid CSR matrix: indptr points past the stored values")
-        used = indices[: indptr[-1]]
-        if used.size and (used.min() < 0 or used.max() >= d):
-            raise ValueError(
-                f"invalid CSR matrix: column indices must lie in [0, {d}), "
-                f"found {used.min()}..{used.max()}"
-            )
+        _k.check_csr(indices, indptr, X.data.shape[0], d, check_indices=False)
         return np.ascontiguousarray(X.data), indices, indptr
     return X.reshape(-1), _EMPTY_INT, _EMPTY_INT
 
@@ -250,26 +244,43 @@ def _small_kernel_input(X, dtype):
 def _touched_columns(indices, indptr, n_features):
     """The columns a pass over a CSR chunk can change: its distinct columns
     when there are few of them, else None (all). Snapshots and overflow
-    checks then cost O(nnz), not O(n_features)."""
+    checks then cost O(nnz), not O(n_features). Finding them costs a sort
+    (~nnz log nnz), so it pays only when the chunk is much smaller than the
+    weight vector; otherwise copying and checking everything is cheaper."""
     nnz = int(indptr[-1])
-    if n_features <= 64 or nnz >= n_features:
+    if n_features <= 64 or nnz * 64 >= n_features:
         return None
     cols = np.sort(indices[:nnz])  # sort + mask: faster than np.unique here
+    if nnz and (cols[0] < 0 or cols[-1] >= n_features):
+        raise ValueError(f"invalid CSR matrix: column indices must lie in [0, {n_features}), "
+                         f"found {cols[0] if cols[0] < 0 else cols[-1]}")
     if nnz > 1:
         cols = cols[np.concatenate(([True], cols[1:] != cols[:-1]))]
     return cols
 
 
-def _raise_if_row_not_finite(X, r):
-    """The kernel stops at a non-finite prediction: that is how NaN or
-    infinity in X is detected, without a separate pass over the data."""
-    row = X.data[X.indptr[r]:X.indptr[r + 1]] if sp.issparse(X) else X[r]
+def _raise_if_row_invalid(X, r):
+    """The kernel stops at a non-finite prediction, or a CSR row with a column
+    index out of range: that is how such input is detected, without a
+    separate pass over the data. Raise the ValueError that names it."""
+    if sp.issparse(X):
+        lo, hi = X.indptr[r], X.indptr[r + 1]
+        row, cols = X.data[lo:hi], X.indices[lo:hi]
+        bad = cols[(cols < 0) | (cols >= X.shape[1])]
+        if bad.size:
+            raise ValueError(f"invalid CSR matrix: column indices must lie in "
+                             f"[0, {X.shape[1]}), found {bad[0]} (in row {r})")
+    else:
+        row = X[r]
     if not np.all(np.isfinite(row)):
         raise ValueError(f"Input X contains NaN or infinity (in row {r}).")
 
 
 def _check_validation_rows_finite(Xv):
     # validation rows are never read by the kernel: check them here
+    if sp.issparse(Xv):
+        _k.check_csr(np.ascontiguousarray(Xv.indices, dtype=np.intc),
+                     np.ascontiguousarray(Xv.indptr, dtype=np.intc), Xv.data.shape[0], Xv.shape[1])
     if not np.all(np.isfinite(Xv.data if sp.issparse(Xv) else Xv)):
         raise ValueError("Input X contains NaN or infinity (in the validation rows).")
 
@@ -728,7 +739,7 @@ class _BaseSGD(BaseEstimator):
                 )
                 if status < 0:
                     i = -status - 1
-                    _raise_if_row_not_finite(X, order[i])
+                    _raise_if_row_invalid(X, order[i])
                     rate = last_eta if np.isfinite(last_eta) else lr
                     raise DivergenceError.at(
                         t_new, rate, f"the prediction or the step became non-finite on "
@@ -1175,7 +1186,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         """Targets of binary problem k in the loss's encoding."""
         pos = 1 if len(self.classes_) == 2 else k
         neg = 0.0 if self.loss == "log_loss" else -1.0
-        return np.where(label_idx == pos, 1.0, neg).astype(self._state.w.dtype)
+        return _k.encode_targets(np.ascontiguousarray(label_idx, dtype=np.intp), pos, neg,
+                                 self._state.w.dtype)
 
     def _class_weight(self, classes, y):
         if self.class_weight is None:  # the common case, without a pass over y
@@ -1225,6 +1237,14 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     def _label_index(self, y, classes):
         """Index of each label in ``classes`` (sorted); labels outside raise."""
+        idx, bad = _k.label_indices(y, classes)   # one compiled pass when numeric
+        if idx is not None:
+            return idx
+        if bad >= 0:
+            raise ValueError(
+                f"y contains labels not in classes: {np.unique(y[bad:][~np.isin(y[bad:], classes)])[:10]!r}; "
+                f"classes are {classes!r}"
+            )
         idx = np.searchsorted(classes, y)
         np.clip(idx, 0, len(classes) - 1, out=idx)
         bad = classes[idx] != y
