@@ -1,6 +1,7 @@
 """Build the compiled kernels. Everything else lives in pyproject.toml.
 
-Set STREAMLR_DEBUG=1 to build with bounds and initialisation checks on.
+Set STREAMLR_DEBUG=1 to build with bounds and initialisation checks on, and
+STREAMLR_NATIVE=1 to compile for the building machine's CPU.
 """
 import os
 import platform
@@ -16,6 +17,11 @@ X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 # vectorise; -ffp-contract=off: no fused multiply-add, which keeps scikit-learn's
 # rounding and makes every build give the same numbers.
 FLAGS = (["-O0", "-g"] if DEBUG else ["-O3"]) + ["-fno-math-errno", "-ffp-contract=off"]
+# Portable by default. STREAMLR_NATIVE=1 builds for this machine's CPU
+# (-march=native): the same numbers (no contraction either way), but not a
+# speed-up on the development machine (bench/README.md), so opt-in only.
+if os.environ.get("STREAMLR_NATIVE", "0") == "1":
+    FLAGS.append("-march=native")
 
 # (module, source, extra flags). sgd_avx2 is sgd.pyx again, built for AVX2 and
 # chosen at import time on CPUs that have it (streamlr/_kernels/__init__.py).
