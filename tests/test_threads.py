@@ -412,3 +412,43 @@ def test_n_jobs_is_validated(bad):
     X, y = _ovr_data()
     with pytest.raises(ValueError, match="n_jobs"):
         SGDClassifier(n_jobs=bad).fit(X, y)
+
+
+def test_predict_one_while_large_events_learn_without_the_gil(fast_switching):
+    """Events large enough to release the GIL (here 5 classes x 20,000
+    features x Adam's 3 slots) learn in one thread while others call
+    predict_one / predict_proba_one: no crash, finite answers, and the model
+    is bitwise the one a lone writer trains."""
+    rng = np.random.default_rng(1)
+    d, n = 20_000, 40
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, 5, n)
+    make = lambda: SGDClassifier(loss="log_loss", optimizer="adam", eta0=1e-3, shuffle=False)
+    writer = make().partial_fit(X[:2], y[:2], classes=np.arange(5))
+    alone = make().partial_fit(X[:2], y[:2], classes=np.arange(5))
+    for i in range(2, n):
+        alone.learn_one(X[i], y[i])
+    stop = threading.Event()
+    errors = []
+
+    def reader():
+        try:
+            while not stop.is_set():
+                label = writer.predict_one(X[0])
+                proba = writer.predict_proba_one(X[1])
+                assert label in range(5) and np.isfinite(list(proba.values())).all()
+        except Exception as e:   # noqa: BLE001 - reported below
+            errors.append(e)
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        for i in range(2, n):
+            writer.learn_one(X[i], y[i])
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert not errors, errors[0]
+    assert_array_equal(writer.coef_, alone.coef_)

@@ -143,16 +143,23 @@ cdef class Online:
     cdef Py_ssize_t save_cap
     cdef char* tmp
     cdef Py_ssize_t tmp_cap
+    # predictions' own scratch: a prediction (which holds the GIL throughout)
+    # may run while a large event learns without the GIL in another thread
+    cdef double* pbuf
+    cdef Py_ssize_t pbuf_cap
 
     def __cinit__(self):
         self.save = NULL
         self.tmp = NULL
+        self.pbuf = NULL
         self.save_cap = 0
         self.tmp_cap = 0
+        self.pbuf_cap = 0
 
     def __dealloc__(self):
         free(self.save)
         free(self.tmp)
+        free(self.pbuf)
 
     def __init__(self, cnp.ndarray blk, cnp.ndarray aw, cnp.ndarray q,
                  cnp.ndarray stamp, cnp.ndarray scal, cnp.ndarray oint,
@@ -247,14 +254,14 @@ cdef class Online:
 
     # -- input -----------------------------------------------------------------
 
-    cdef object _dense(self, x):
+    cdef object _dense(self, x, bint own_buffer=False):
         """x as a C-contiguous 1-D array of the model's dtype (no copy when it
         is one already)."""
         cdef cnp.ndarray a
         if type(x) is _CSR_MATRIX or type(x) is _CSR_ARRAY:
             return None
         if type(x) is dict:
-            return self._from_dict(x)
+            return self._from_dict(x, own_buffer)
         if not cnp.PyArray_Check(x):
             if _sp.issparse(x):
                 return None
@@ -282,14 +289,18 @@ cdef class Online:
             a = _np.ascontiguousarray(a, dtype=self.dtype)
         return a
 
-    cdef object _from_dict(self, dict x):
+    cdef object _from_dict(self, dict x, bint own_buffer=False):
         if self.names is None:
             raise ValueError("x is a dict, but the model was fitted without feature "
                              "names; pass a 1-D array")
-        if self.dense_buf is None:
-            self.dense_buf = _np.zeros(self.n_features, dtype=self.dtype)
-        cdef cnp.ndarray buf = self.dense_buf
-        buf.fill(0)
+        cdef cnp.ndarray buf
+        if own_buffer:      # predictions: never the buffer a learning call reads
+            buf = _np.zeros(self.n_features, dtype=self.dtype)
+        else:
+            if self.dense_buf is None:
+                self.dense_buf = _np.zeros(self.n_features, dtype=self.dtype)
+            buf = self.dense_buf
+            buf.fill(0)
         for key, value in x.items():
             j = self.names.get(key)
             if j is None:
@@ -686,8 +697,13 @@ cdef class Online:
         or the value (regression). ``average``/``t``: the estimator's
         averaging start and ``t_``, which say whether the average is used."""
         cdef int K = self.n_problems, k, best = 0
-        self._reserve(0, K * sizeof(double))
-        cdef double* out = <double*>self.tmp
+        cdef void* p
+        if K > self.pbuf_cap:
+            p = realloc(self.pbuf, K * sizeof(double))
+            if p == NULL:
+                raise MemoryError()
+            self.pbuf, self.pbuf_cap = <double*>p, K
+        cdef double* out = self.pbuf
         self._decide_x(x, average > 0 and average <= t - 1, average, out)
         if self.mode == 0:
             return out[0]
@@ -699,7 +715,7 @@ cdef class Online:
         return self.classes[best]
 
     cdef int _decide_x(self, x, bint averaged, long long average, double* out) except -1:
-        cdef cnp.ndarray a = self._dense(x)
+        cdef cnp.ndarray a = self._dense(x, True)
         cdef cnp.ndarray data, ind
         if a is not None:
             if not (_finite_values(<const float*>cnp.PyArray_DATA(a), self.n_features) if self.f32
