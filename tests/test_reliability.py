@@ -316,3 +316,35 @@ def test_reading_the_model_ignores_later_invalid_params():
     with pytest.raises(ValueError, match="average"):
         est.partial_fit(X, y)
     np.testing.assert_array_equal(est.coef_, coef)
+
+
+@pytest.mark.parametrize("n_features, rows", [(1 << 16, 100), (4096, 50)])
+def test_failed_sparse_call_with_a_weight_scale_reset_is_undone(n_features, rows):
+    """Plain SGD with L2 folds its weight scale into every weight when it
+    underflows (scikit-learn's reset, every ~30 updates here). A sparse call
+    normally snapshots only its rows' columns; one that may reset must
+    snapshot all, or a failure after the reset could not be undone. 100 rows
+    take the general path, 50 the single-event one."""
+    rng = np.random.default_rng(0)
+
+    def chunk(n):
+        cols = rng.integers(0, n_features, n).astype(np.int32)
+        return sp.csr_matrix((rng.uniform(0.5, 1.5, n), cols, np.arange(n + 1)),
+                             shape=(n, n_features))
+
+    clf = SGDClassifier(loss="hinge", learning_rate="constant", eta0=1.0, alpha=0.5,
+                        shuffle=False)
+    clf.partial_fit(chunk(200), rng.integers(0, 2, 200), classes=[0, 1])
+    for bad in ("nan", "overflow"):
+        before = _snapshot(clf)
+        X = chunk(rows)
+        if bad == "nan":
+            X.data[-1] = np.nan
+            err = ValueError
+        else:
+            X.data[-2:] = 1e300   # one column: the second row's prediction overflows
+            X.indices[-2:] = X.indices[-2]
+            err = streamlr.DivergenceError
+        with pytest.raises(err):
+            clf.partial_fit(X, rng.integers(0, 2, rows))
+        _assert_same(before, _snapshot(clf))

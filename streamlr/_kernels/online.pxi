@@ -486,7 +486,10 @@ cdef class Online:
                                       d if dense else indptr[i + 1] - indptr[i]):
                     raise ValueError(f"Input X contains NaN or infinity (in row {i}).")
         # 2. scratch: targets, weights, order; the touched state of every problem
-        touched = d if dense else nnz_total
+        # a sparse call snapshots its rows' coordinates, unless plain SGD's
+        # weight scale may be folded into every weight during it
+        cdef bint full = dense or self._may_fold_scale(n_rows)
+        touched = d if full else nnz_total
         self._reserve(K * (self._problem_bytes() + touched * self._coord_bytes()),
                       2 * row_bytes + n_rows * sizeof(Py_ssize_t))
         cdef floating* ys = <floating*>self.tmp
@@ -496,7 +499,7 @@ cdef class Online:
             ws[i] = <floating>sw[i]
             order[i] = i
         for kk in range(K):
-            self._save(<floating*>NULL, kk, indices, nnz_total, dense)
+            self._save(<floating*>NULL, kk, indices, nnz_total, full)
         # 3. the loop, problem by problem (one-vs-rest problems are independent)
         cdef Config cfg
         cdef Scalars s
@@ -531,13 +534,13 @@ cdef class Online:
                 status = self._epoch_k(kk, &s, values, indices, indptr, ys, ws, order,
                                        n_rows, cfg, &t, sums, &eta_k, &prog, &last_plateau)
             _store(&s, row)
-            if status >= 0 and not self._finite(<floating*>NULL, kk, indices, nnz_total, dense):
+            if status >= 0 and not self._finite(<floating*>NULL, kk, indices, nnz_total, full):
                 status = -2     # the state overflowed (t: updates made + 1)
             elif status < 0:
                 status = -1     # update number t made the model non-finite
             if status < 0:
                 for k in range(kk, -1, -1):
-                    self._restore(<floating*>NULL, <int>k, indices, nnz_total, dense)
+                    self._restore(<floating*>NULL, <int>k, indices, nnz_total, full)
                 self.last_lr = eta_k if isfinite(eta_k) else last_eta
                 self.last_t = t
                 return status
@@ -548,6 +551,37 @@ cdef class Online:
         self.last_t = t
         self.last_progressive = self._progressive()
         return n_rows
+
+    cdef bint _may_fold_scale(self, Py_ssize_t n_rows):
+        """Whether plain SGD's weight scale may fall below the kernel's
+        threshold within these rows, which folds it into every weight (see
+        ``_BaseSGD._may_fold_scale``, the same bound)."""
+        cdef Config cfg = <Config>self.cfgs[0]
+        cdef double eta, t, wscale, factor, threshold = 1e-6 if self.f32 else 1e-9
+        cdef Py_ssize_t i
+        cdef int kk, plateau = -1
+        cdef SchedProgram prog
+        if not self.plain or cfg.penalty < PENALTY_L2:
+            return False
+        for kk in range(self.n_problems):
+            t = self.scal[kk * N_SLOTS + SLOT_T]
+            wscale = self.scal[kk * N_SLOTS + SLOT_WSCALE]
+            if cfg.learning_rate == LR_OPTIMAL:
+                eta = 1.0 / (cfg.alpha * (cfg.optimal_init + t - 1))
+            elif cfg.learning_rate == LR_INVSCALING:
+                eta = max(cfg.eta0 / pow(t, cfg.power_t), cfg.eta0 / pow(t + n_rows, cfg.power_t))
+            elif cfg.learning_rate == LR_SCHEDULE and self.has_sched:
+                prog = self.prog_proto
+                prog.state = self.sstate + kk * self.sstate_n
+                eta = 0.0
+                for i in range(n_rows):
+                    eta = max(eta, sched_rate(&prog, 0, t - 1.0 + i, &plateau))
+            else:
+                eta = cfg.eta0
+            factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
+            if wscale * pow(factor, <double>n_rows) < threshold * (1.0 + 1e-6):
+                return True
+        return False
 
     cdef Py_ssize_t _epoch_k(self, int kk, Scalars* s, const floating* values,
                              const int* indices, const int* indptr, const floating* ys,

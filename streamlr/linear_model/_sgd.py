@@ -697,9 +697,11 @@ class _BaseSGD(BaseEstimator):
         st = self._state
         values, indices, indptr = _as_kernel_input(X)
         cols = _touched_columns(indices, indptr, X.shape[1]) if sp.issparse(X) else None
+        n = X.shape[0]
+        if cols is not None and self._may_fold_scale(configs, n * max_iter):
+            cols = None   # the call may touch every column: snapshot them all
         self._snapshot_before_change(cols)
         prog = self._schedule_program(loss)
-        n = X.shape[0]
         train_idx = np.arange(n, dtype=np.intp)
         if val_mask is not None and val_mask.any():
             train_idx = np.flatnonzero(~val_mask).astype(np.intp)
@@ -813,6 +815,37 @@ class _BaseSGD(BaseEstimator):
             print(f"partial_fit: {n} samples, T: {t_start - 1.0 + n:.0f}, lr: {self.lr_:.3g}, "
                   f"progressive loss: {self.progressive_loss_:f}")
         return n_iter
+
+    def _may_fold_scale(self, configs, steps):
+        """Whether plain SGD's weight scale can fall below the kernel's
+        threshold within ``steps`` updates. The kernel then folds it into every
+        weight (scikit-learn's reset, O(n_features)), so a call that snapshots
+        only the columns of its rows could not undo itself. A bound: each
+        update multiplies the scale by at least 1 - eta_max * alpha * (1 -
+        l1_ratio), eta_max the largest rate the call can use."""
+        st = self._state
+        if not st.plain or configs[0].penalty < _k.PENALTIES["l2"] or steps <= 0:
+            return False
+        cfg = configs[0]
+        t0 = float(st.scal[:, _k.SLOTS["t"]].min())
+        lr = self.learning_rate
+        if isinstance(lr, _sched.Schedule) and not isinstance(lr, _sched.Adaptive):
+            ts = np.arange(t0 - 1.0, t0 - 1.0 + min(steps, 1 << 20))
+            eta = float(np.max(lr(ts))) if len(ts) else 0.0
+            if steps > len(ts):   # past what was evaluated: assume the schedule's top
+                eta = max(eta, float(np.max(lr(np.linspace(0, t0 + steps, 4096)))))
+        elif cfg.learning_rate == _k.LEARNING_RATES["optimal"]:
+            eta = 1.0 / (cfg.alpha * (cfg.optimal_init + t0 - 1.0))
+        elif cfg.learning_rate == _k.LEARNING_RATES["invscaling"]:
+            eta = max(cfg.eta0 / t0 ** cfg.power_t, cfg.eta0 / (t0 + steps) ** cfg.power_t)
+        else:   # constant, adaptive (only ever divided), pa1 / pa2
+            eta = cfg.eta0
+        factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
+        threshold = 1e-9 if st.w.dtype == np.float64 else 1e-6
+        scale = float(st.scal[:, _k.SLOTS["wscale"]].min())
+        if factor == 0.0:
+            return True
+        return np.log(scale) + steps * np.log(factor) < np.log(threshold) + 1e-6
 
     def _map_problems(self, fn, configs):
         """``[fn(k, cfg) for k, cfg in enumerate(configs)]``, in up to
