@@ -16,8 +16,8 @@
 # became non-finite.
 
 cimport numpy as cnp
-from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy, memset
+from libc.stdlib cimport realloc, free
+from libc.string cimport memcpy
 from libc.float cimport FLT_MAX, DBL_MAX
 
 import weakref as _weakref
