@@ -70,6 +70,51 @@ cdef inline bint _finite_values(const floating* v, Py_ssize_t n) noexcept nogil:
     return acc == 0.0
 
 
+# schedules are evaluated row by row for the bound below up to this many
+# updates; a longer call with a schedule object is assumed to fold
+cdef Py_ssize_t MAX_SCHEDULE_PROBE = 1 << 16
+
+
+cdef bint _scale_may_fold(Config cfg, const SchedProgram* prog, double t, double wscale,
+                          Py_ssize_t steps, bint f32) noexcept nogil:
+    """Whether plain SGD's weight scale can fall below the kernel's threshold
+    within ``steps`` updates from update ``t``. The kernel then folds it into
+    every weight (scikit-learn's reset, O(n_features)), so a call that
+    snapshots only its rows' columns could not undo itself. A bound: each
+    update multiplies the scale by at least 1 - eta_max * alpha * (1 -
+    l1_ratio), eta_max the largest rate of the call's updates."""
+    cdef double eta = 0.0, factor, threshold = 1e-6 if f32 else 1e-9
+    cdef Py_ssize_t i
+    cdef int plateau = -1
+    if cfg.optimizer != OPT_SGD or cfg.penalty < PENALTY_L2 or steps <= 0:
+        return False
+    if cfg.learning_rate == LR_OPTIMAL:          # decreasing in t
+        eta = 1.0 / (cfg.alpha * (cfg.optimal_init + t - 1))
+    elif cfg.learning_rate == LR_INVSCALING:     # monotone in t
+        eta = max(cfg.eta0 / pow(t, cfg.power_t), cfg.eta0 / pow(t + steps, cfg.power_t))
+    elif cfg.learning_rate == LR_SCHEDULE:
+        if prog == NULL or steps > MAX_SCHEDULE_PROBE:
+            return True
+        for i in range(steps):
+            eta = max(eta, sched_rate(prog, 0, t - 1.0 + i, &plateau))
+    else:                                        # constant, adaptive (only divided), PA
+        eta = cfg.eta0
+    factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
+    return wscale * pow(factor, <double>steps) < threshold * (1.0 + 1e-6)
+
+
+def may_fold_scale(Config cfg, double t, double wscale, Py_ssize_t steps, bint f32,
+                   const int[::1] sched_kinds=None, const double[::1] sched_params=None,
+                   const double[::1] sched_extra=None, double[::1] sched_state=None):
+    """``_scale_may_fold`` for the estimators' general path (the schedule's
+    compiled program, when the rate is a schedule object)."""
+    cdef SchedProgram prog
+    if sched_kinds is None:
+        return _scale_may_fold(cfg, NULL, t, wscale, steps, f32)
+    prog = _program(sched_kinds, sched_params, sched_extra, sched_state)
+    return _scale_may_fold(cfg, &prog, t, wscale, steps, f32)
+
+
 cdef int _check_csr(const int* indices, Py_ssize_t n_indices, const int* indptr,
                     Py_ssize_t n_rows, Py_ssize_t n_values, Py_ssize_t n_features) except -1:
     """The structure the kernel trusts: a valid row pointer, indices in range."""
@@ -133,7 +178,7 @@ cdef class Online:
     cdef bint has_sched
     cdef SchedProgram prog_proto              # kinds/params/extra; state per problem
     # lookups for the Python-facing calls
-    cdef readonly dict labels                 # label -> index in classes_
+    cdef dict labels                          # label -> index in classes_
     cdef readonly tuple classes               # classes_ (their numpy scalars)
     cdef dict names                           # feature name -> column
     cdef object dtype
@@ -553,33 +598,18 @@ cdef class Online:
         return n_rows
 
     cdef bint _may_fold_scale(self, Py_ssize_t n_rows):
-        """Whether plain SGD's weight scale may fall below the kernel's
-        threshold within these rows, which folds it into every weight (see
-        ``_BaseSGD._may_fold_scale``, the same bound)."""
-        cdef Config cfg = <Config>self.cfgs[0]
-        cdef double eta, t, wscale, factor, threshold = 1e-6 if self.f32 else 1e-9
-        cdef Py_ssize_t i
-        cdef int kk, plateau = -1
+        """Whether plain SGD's weight scale may be folded into every weight
+        during these rows, for any problem (``_scale_may_fold``)."""
         cdef SchedProgram prog
-        if not self.plain or cfg.penalty < PENALTY_L2:
+        cdef int kk
+        if not self.plain:
             return False
         for kk in range(self.n_problems):
-            t = self.scal[kk * N_SLOTS + SLOT_T]
-            wscale = self.scal[kk * N_SLOTS + SLOT_WSCALE]
-            if cfg.learning_rate == LR_OPTIMAL:
-                eta = 1.0 / (cfg.alpha * (cfg.optimal_init + t - 1))
-            elif cfg.learning_rate == LR_INVSCALING:
-                eta = max(cfg.eta0 / pow(t, cfg.power_t), cfg.eta0 / pow(t + n_rows, cfg.power_t))
-            elif cfg.learning_rate == LR_SCHEDULE and self.has_sched:
-                prog = self.prog_proto
-                prog.state = self.sstate + kk * self.sstate_n
-                eta = 0.0
-                for i in range(n_rows):
-                    eta = max(eta, sched_rate(&prog, 0, t - 1.0 + i, &plateau))
-            else:
-                eta = cfg.eta0
-            factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
-            if wscale * pow(factor, <double>n_rows) < threshold * (1.0 + 1e-6):
+            prog = self.prog_proto
+            prog.state = self.sstate + kk * self.sstate_n
+            if _scale_may_fold(<Config>self.cfgs[0], &prog if self.has_sched else NULL,
+                               self.scal[kk * N_SLOTS + SLOT_T],
+                               self.scal[kk * N_SLOTS + SLOT_WSCALE], n_rows, self.f32):
                 return True
         return False
 
@@ -726,10 +756,9 @@ cdef class Online:
             raise ValueError("out must hold one value per problem")
         self._decide_x(x, averaged, average, &out[0])
 
-    def predict_one(self, x, long long average, double t):
+    def predict_one(self, x, bint averaged, long long average):
         """The prediction for one event: the label (classifiers; ``classes``)
-        or the value (regression). ``average``/``t``: the estimator's
-        averaging start and ``t_``, which say whether the average is used."""
+        or the value (regression), with the weights as ``decision_one``."""
         cdef int K = self.n_problems, k, best = 0
         cdef void* p
         if K > self.pbuf_cap:
@@ -738,7 +767,7 @@ cdef class Online:
                 raise MemoryError()
             self.pbuf, self.pbuf_cap = <double*>p, K
         cdef double* out = self.pbuf
-        self._decide_x(x, average > 0 and average <= t - 1, average, out)
+        self._decide_x(x, averaged, average, out)
         if self.mode == 0:
             return out[0]
         if self.mode == 1:

@@ -211,11 +211,12 @@ class _State:
         return coef, np.array([b for _, b in parts]).astype(self.w.dtype)
 
 
-def _as_kernel_input(X):
-    """(values, indices, indptr) views of a validated dense or CSR X, no copy
-    of the values. The row pointer is checked here; the column indices are
-    checked by the kernel, row by row, before it uses them (a bad one stops
-    the pass and ``_raise_if_row_invalid`` names it)."""
+def _as_kernel_input(X, dtype=None):
+    """(values, indices, indptr) of a dense or CSR X for the kernel, values in
+    ``dtype`` (default: X's own), without a copy when X is in it already. The
+    row pointer is checked here; the column indices are checked by the
+    kernel, row by row, before it uses them (a bad one stops the pass and
+    ``_raise_if_row_invalid`` names it)."""
     if sp.issparse(X):
         if X.indptr.dtype != np.intc or X.indices.dtype != np.intc:
             if X.nnz > MAX_INT:
@@ -226,18 +227,7 @@ def _as_kernel_input(X):
         if indptr.shape[0] != n + 1:
             raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
         _k.check_csr(indices, indptr, X.data.shape[0], d, check_indices=False)
-        return np.ascontiguousarray(X.data), indices, indptr
-    return X.reshape(-1), _EMPTY_INT, _EMPTY_INT
-
-
-def _small_kernel_input(X, dtype):
-    """(values, indices, indptr) of a few rows for the bound learner, in the
-    model's dtype; no copy when X is in it already. The learner checks the
-    CSR structure (in C: O(rows + nnz))."""
-    if sp.issparse(X):
-        return (np.ascontiguousarray(X.data, dtype=dtype),
-                np.ascontiguousarray(X.indices, dtype=np.intc),
-                np.ascontiguousarray(X.indptr, dtype=np.intc))
+        return np.ascontiguousarray(X.data, dtype=dtype), indices, indptr
     return np.ascontiguousarray(X, dtype=dtype).reshape(-1), _EMPTY_INT, _EMPTY_INT
 
 
@@ -698,7 +688,7 @@ class _BaseSGD(BaseEstimator):
         values, indices, indptr = _as_kernel_input(X)
         cols = _touched_columns(indices, indptr, X.shape[1]) if sp.issparse(X) else None
         n = X.shape[0]
-        if cols is not None and self._may_fold_scale(configs, n * max_iter):
+        if cols is not None and self._may_fold_scale(configs, loss, n * max_iter):
             cols = None   # the call may touch every column: snapshot them all
         self._snapshot_before_change(cols)
         prog = self._schedule_program(loss)
@@ -816,36 +806,23 @@ class _BaseSGD(BaseEstimator):
                   f"progressive loss: {self.progressive_loss_:f}")
         return n_iter
 
-    def _may_fold_scale(self, configs, steps):
-        """Whether plain SGD's weight scale can fall below the kernel's
-        threshold within ``steps`` updates. The kernel then folds it into every
-        weight (scikit-learn's reset, O(n_features)), so a call that snapshots
-        only the columns of its rows could not undo itself. A bound: each
-        update multiplies the scale by at least 1 - eta_max * alpha * (1 -
-        l1_ratio), eta_max the largest rate the call can use."""
+    def _may_fold_scale(self, configs, loss, steps):
+        """Whether plain SGD's weight scale may be folded into every weight
+        within ``steps`` updates (the kernel's ``may_fold_scale`` bound, per
+        problem); the schedule is compiled afresh, without touching the
+        model's schedule state, whose rates only ever fall below it."""
         st = self._state
-        if not st.plain or configs[0].penalty < _k.PENALTIES["l2"] or steps <= 0:
-            return False
-        cfg = configs[0]
-        t0 = float(st.scal[:, _k.SLOTS["t"]].min())
         lr = self.learning_rate
+        prog = ()
         if isinstance(lr, _sched.Schedule) and not isinstance(lr, _sched.Adaptive):
-            ts = np.arange(t0 - 1.0, t0 - 1.0 + min(steps, 1 << 20))
-            eta = float(np.max(lr(ts))) if len(ts) else 0.0
-            if steps > len(ts):   # past what was evaluated: assume the schedule's top
-                eta = max(eta, float(np.max(lr(np.linspace(0, t0 + steps, 4096)))))
-        elif cfg.learning_rate == _k.LEARNING_RATES["optimal"]:
-            eta = 1.0 / (cfg.alpha * (cfg.optimal_init + t0 - 1.0))
-        elif cfg.learning_rate == _k.LEARNING_RATES["invscaling"]:
-            eta = max(cfg.eta0 / t0 ** cfg.power_t, cfg.eta0 / (t0 + steps) ** cfg.power_t)
-        else:   # constant, adaptive (only ever divided), pa1 / pa2
-            eta = cfg.eta0
-        factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
-        threshold = 1e-9 if st.w.dtype == np.float64 else 1e-6
-        scale = float(st.scal[:, _k.SLOTS["wscale"]].min())
-        if factor == 0.0:
-            return True
-        return np.log(scale) + steps * np.log(factor) < np.log(threshold) + 1e-6
+            kinds, params, extra, state = _sched.compile_schedule(
+                lr, {"alpha": float(self.alpha), "dloss": loss._py_dloss})
+            prog = (kinds, params, extra, state)
+        f32 = st.w.dtype == np.float32
+        return any(
+            _k.may_fold_scale(cfg, st.scal[k, _k.SLOTS["t"]], st.scal[k, _k.SLOTS["wscale"]],
+                              steps, f32, *prog)
+            for k, cfg in enumerate(configs))
 
     def _map_problems(self, fn, configs):
         """``[fn(k, cfg) for k, cfg in enumerate(configs)]``, in up to
@@ -1025,9 +1002,7 @@ class _BaseSGD(BaseEstimator):
                                  "the weights or the optimizer state overflowed")
 
     def _learn_event(self, x, y, sample_weight):
-        fast = _BOUND.get(id(self))
-        if fast is None or fast.gen != _spec.GENERATION[0]:
-            fast = self._online()
+        fast = self._online()
         if fast.learn_one(x, y, sample_weight) < 0:
             self._diverged(fast, "this event")
         return self
@@ -1052,21 +1027,13 @@ class _BaseSGD(BaseEstimator):
         return self
 
     def _decision_one(self, x):
-        fast = _BOUND.get(id(self))
-        if fast is None or fast.gen != _spec.GENERATION[0]:
-            fast = self._online()
-        st = self._state
-        average = st.average
+        fast = self._online()
         out = np.empty(fast.n_problems)
-        fast.decision_one(x, bool(average) and average <= self.__dict__["t_"] - 1,
-                          average, out)
+        fast.decision_one(x, self._averaged(), self._state.average, out)
         return out
 
     def _predict_event(self, x):
-        fast = _BOUND.get(id(self))
-        if fast is None or fast.gen != _spec.GENERATION[0]:
-            fast = self._online()
-        return fast.predict_one(x, self._state.average, self.__dict__["t_"])
+        return self._online().predict_one(x, self._averaged(), self._state.average)
 
     def _small_call(self, X):
         """Whether a partial_fit call goes through the single-event path:
@@ -1092,7 +1059,7 @@ class _BaseSGD(BaseEstimator):
         dtype = self._state.w.dtype
         sample_weight = _check_sample_weight(sample_weight, n, np.float64,
                                              allow_all_zero=self.early_stopping)
-        values, indices, indptr = _small_kernel_input(X, dtype)
+        values, indices, indptr = _as_kernel_input(X, dtype)
         if fast.learn_rows(values, indices, indptr, n, targets, sample_weight) < 0:
             self._diverged(fast, "a sample of this call")
         return self
@@ -1111,11 +1078,9 @@ class _BaseSGD(BaseEstimator):
         n, d = X.shape
         if d != fast.n_features:
             return None
-        values, indices, indptr = _small_kernel_input(X, st.w.dtype)
+        values, indices, indptr = _as_kernel_input(X, st.w.dtype)
         out = np.empty((n, fast.n_problems))
-        average = st.average
-        fast.decision_rows(values, indices, indptr, n, bool(average) and average <= self.t_ - 1,
-                           average, out)
+        fast.decision_rows(values, indices, indptr, n, self._averaged(), st.average, out)
         return out.astype(st.w.dtype, copy=False)
 
     def _decision(self, X):
@@ -1298,11 +1263,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         if classes is None and self._small_call(X):
             y_small = np.asarray(y)
             if y_small.ndim == 1 and y_small.shape[0] == X.shape[0]:
-                fast = _BOUND.get(id(self))
-                try:   # a few labels: dict lookups beat a vectorised search
-                    idx = np.array([fast.labels[v] for v in y_small.tolist()], dtype=np.float64)
-                except (AttributeError, KeyError, TypeError):   # no binding yet, or a bad label
-                    idx = self._label_index(y_small, self.classes_).astype(np.float64)
+                idx = self._label_index(y_small, self.classes_).astype(np.float64)
                 return self._small_partial_fit(X, idx, sample_weight)
         return self._transaction(X, lambda: self._partial_fit(X, y, classes, sample_weight))
 
