@@ -14,10 +14,11 @@ import argparse
 import time
 
 import numpy as np
+from bench_sgd import make_csr, make_dense
 
 import streamlr
-from bench_sgd import make_csr, make_dense
-from streamlr.linear_model._sgd import _touched_columns
+from streamlr.linear_model._driver import bind
+from streamlr.linear_model._input import touched_columns
 
 
 def median_time(fn, repeats):
@@ -44,10 +45,25 @@ def main():
             est = streamlr.SGDClassifier(loss="log_loss", optimizer=opt, learning_rate="constant",
                                          eta0=0.01, shuffle=False)
             est.partial_fit(X[:10], y[:10], classes=[0, 1])
-            call = median_time(lambda: est.partial_fit(X, y), args.repeats)
-            cols = _touched_columns(X.indices, X.indptr, X.shape[1]) if hasattr(X, "indices") else None
-            snap = median_time(lambda: est._state.snapshot(cols), args.repeats)
-            check = median_time(lambda: est._state.finite(0, cols), args.repeats)
+            call = median_time(lambda est=est, X=X, y=y: est.partial_fit(X, y), args.repeats)
+            sparse = hasattr(X, "indices")
+            cols = touched_columns(X.indices, X.indptr, X.shape[1]) if sparse else None
+            engine = bind(est)   # the engine a call snapshots and checks with
+
+            def snapshot(engine=engine, cols=cols):
+                engine.save_state(cols)
+                engine.drop_state()
+
+            def finite_check(engine=engine, cols=cols):
+                engine.save_state(cols)
+                t0 = time.perf_counter()
+                engine.finite(0)
+                elapsed = time.perf_counter() - t0
+                engine.drop_state()
+                return elapsed
+
+            snap = median_time(snapshot, args.repeats)
+            check = float(np.median([finite_check() for _ in range(args.repeats)]))
             print(f"| {name} | {opt} | {call * 1e3:.2f} | {snap * 1e3:.3f} | {check * 1e3:.3f} | "
                   f"{(snap + check) / call:.1%} |", flush=True)
 

@@ -19,9 +19,9 @@ import argparse
 import time
 
 import numpy as np
+from bench_sgd import make_csr, make_dense
 
 import streamlr
-from bench_sgd import make_csr, make_dense
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
               "adamw", "amsgrad", "adamax", "nadam", "ftrl"]
@@ -67,7 +67,8 @@ def part2(X, y, n_events):
     est = streamlr.SGDClassifier(loss="log_loss", optimizer="adam", learning_rate="constant",
                                  eta0=0.001, shuffle=False)
     est.partial_fit(X[:1], y[:1], classes=np.array([0, 1]))
-    rows["streamlr partial_fit(1 row)"] = per_event(lambda i: est.partial_fit(X[i:i + 1], y[i:i + 1]), n_events)
+    rows["streamlr partial_fit(1 row)"] = per_event(
+        lambda i: est.partial_fit(X[i:i + 1], y[i:i + 1]), n_events)
     try:
         from river import linear_model as rlm
         from river import optim as roptim
@@ -105,7 +106,8 @@ def part2(X, y, n_events):
           f"{X.shape[0] / t:,.0f} |")
     for name, tt in rows.items():
         if not name.startswith("streamlr"):
-            print(f"streamlr kernel vs {name}: {np.median(tt) / (t / X.shape[0]):,.0f}x the per-sample throughput")
+            ratio = np.median(tt) / (t / X.shape[0])
+            print(f"streamlr kernel vs {name}: {ratio:,.0f}x the per-sample throughput")
 
 
 def main():

@@ -12,9 +12,9 @@ import argparse
 import time
 
 import numpy as np
+from bench_sgd import make_csr, make_dense
 
 import streamlr
-from bench_sgd import make_csr, make_dense
 from streamlr import schedules as S
 
 

@@ -73,7 +73,8 @@ def main():
     print(f"# streamlr {streamlr.__version__}, scikit-learn {sklearn.__version__}, "
           f"numpy {np.__version__}, {platform.processor() or platform.machine()}; "
           f"median of {args.repeats}")
-    print("| case                               | loss     |  sklearn s/s | streamlr s/s | ratio | max|coef diff| |")
+    print("| case                               | loss     |  sklearn s/s | streamlr s/s | ratio "
+          "| max|coef diff| |")
     print("|---|---|---:|---:|---:|---:|")
     cases = [
         (f"dense {n}x{d} float64", make_dense(n, d, np.float64)),

@@ -94,7 +94,8 @@ def row_dicts(X, n):
     if sp.issparse(X):
         X = X[:n]
         return [dict(zip(X.indices[X.indptr[i]:X.indptr[i + 1]].tolist(),
-                         X.data[X.indptr[i]:X.indptr[i + 1]].tolist())) for i in range(X.shape[0])]
+                         X.data[X.indptr[i]:X.indptr[i + 1]].tolist(), strict=True))
+                for i in range(X.shape[0])]
     return [dict(enumerate(row)) for row in X[:n].tolist()]
 
 
@@ -110,7 +111,7 @@ def vw_lines(X, y, n, task):
     for i in range(Xn.shape[0]):
         if sp.issparse(Xn):
             lo, hi = Xn.indptr[i], Xn.indptr[i + 1]
-            pairs = zip(Xn.indices[lo:hi].tolist(), Xn.data[lo:hi].tolist())
+            pairs = zip(Xn.indices[lo:hi].tolist(), Xn.data[lo:hi].tolist(), strict=False)
         else:
             pairs = enumerate(Xn[i].tolist())
         feats = " ".join(f"{j}:{v:.9g}" for j, v in pairs)

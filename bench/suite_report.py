@@ -142,7 +142,7 @@ def bar_chart(results, path):
     systems = list(dict.fromkeys(s for _, _, cells in panels for _, _, s, _ in cells))
     colors = {s: plt.cm.tab10(i % 10) for i, s in enumerate(systems)}
     fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.8), squeeze=False)
-    for ax, (ylabel, _, cells) in zip(axes[0], panels):
+    for ax, (ylabel, _, cells) in zip(axes[0], panels, strict=False):
         groups = list(dict.fromkeys((a, b) for a, b, _, _ in cells))
         width = 0.8 / max(sum(1 for c in cells if c[:2] == g) for g in groups)
         for gi, group in enumerate(groups):
@@ -163,7 +163,7 @@ def bar_chart(results, path):
         ax.grid(axis="y", which="major", alpha=0.3)
     handles = {}
     for ax in axes[0]:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=False):
             handles.setdefault(lab, h)
     fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), fontsize=8,
                frameon=False)

@@ -6,12 +6,12 @@ scikit-learn's), ``DivergenceError``, ``lr_find``, and the modules ``optim``
 (progressive validation); ``save``/``load`` (a model file that cannot run
 code when loaded).
 """
-__version__ = "0.1.0"
-
 from . import evaluate, optim, schedules  # noqa: E402
+from ._version import __version__
 from .exceptions import DivergenceError  # noqa: E402
 from .linear_model import SGDClassifier, SGDRegressor  # noqa: E402
 from .lr_finder import lr_find  # noqa: E402
 from .persistence import load, save  # noqa: E402
+
 __all__ = ["SGDClassifier", "SGDRegressor", "DivergenceError", "lr_find", "save", "load",
            "evaluate", "optim", "schedules", "__version__"]

@@ -11,7 +11,6 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
-
 # Bumped by every attribute change of any spec object: estimators cache what
 # they compile from their specs (the single-event path, ``_BaseSGD._online``)
 # and rebuild it when this moved.

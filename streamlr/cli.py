@@ -21,12 +21,11 @@ import time
 
 import numpy as np
 
-from . import optim as _optim
+from . import _registry
 from . import schedules as _sched
 from .exceptions import DivergenceError
 from .io import FORMATS, BadLineError, DataFormat, Reader, guess_format, open_text
 from .linear_model import SGDClassifier, SGDRegressor
-from .linear_model._sgd import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 
 
 class UsageError(Exception):
@@ -45,24 +44,21 @@ def synthetic_stream(n_samples, n_features, seed=0):
 
 # -- "name:key=value,..." option values -----------------------------------------
 
-SCHEDULES = {
-    "constant": _sched.Constant, "invscaling": _sched.InverseScaling,
-    "optimal": _sched.Optimal, "adaptive": _sched.Adaptive,
-    "invtime": _sched.InverseTimeDecay, "step": _sched.StepDecay,
-    "multistep": _sched.MultiStepDecay, "exponential": _sched.ExponentialDecay,
-    "polynomial": _sched.PolynomialDecay, "cosine": _sched.CosineAnnealing,
-    "cosine_restarts": _sched.CosineWarmRestarts, "cyclic": _sched.Cyclic,
-    "onecycle": _sched.OneCycle, "plateau": _sched.ReduceOnPlateau,
-}
-OPTIMIZERS = {
-    "sgd": (_optim.SGD, {}), "momentum": (_optim.SGD, {"momentum": 0.9}),
-    "nesterov": (_optim.SGD, {"momentum": 0.9, "nesterov": True}),
-    "adagrad": (_optim.Adagrad, {}), "rmsprop": (_optim.RMSprop, {}),
-    "adadelta": (_optim.Adadelta, {}), "adam": (_optim.Adam, {}),
-    "adamw": (_optim.AdamW, {}), "amsgrad": (_optim.Adam, {"amsgrad": True}),
-    "adamax": (_optim.Adamax, {}), "nadam": (_optim.NAdam, {}), "ftrl": (_optim.FTRL, {}),
-}
-_SKLEARN_RATES = ("constant", "invscaling", "optimal", "adaptive")
+# the option tables, from the registry (streamlr/_registry.py)
+SCHEDULES = {e.cli: e.spec for e in _registry.schedules() if e.cli is not None}
+
+
+def _optimizer_row(name):
+    entry, kwargs = _registry.optimizer_for_string(name)
+    return entry.spec, dict(kwargs)
+
+
+OPTIMIZERS = {name: _optimizer_row(name) for name in _registry.optimizer_strings()}
+_SKLEARN_RATES = {e.cli: e.sklearn for e in _registry.schedules()
+                  if e.cli is not None and e.sklearn is not None}
+CLASSIFICATION_LOSSES = tuple(e.name for e in _registry.losses("classification"))
+REGRESSION_LOSSES = tuple(e.name for e in _registry.losses("regression"))
+_PROBA_LOSSES = tuple(e.name for e in _registry.losses() if e.probabilities is not None)
 
 
 def _split_top(text):
@@ -122,7 +118,7 @@ def parse_schedule(text, lr):
     to ``lr``. ``"cosine:T_max=100000"`` is ``CosineAnnealing(lr, T_max=100000)``."""
     name, kwargs = parse_spec(text, SCHEDULES, "schedule")
     if name in _SKLEARN_RATES and not kwargs:
-        return name
+        return _SKLEARN_RATES[name]
     cls = SCHEDULES[name]
     import inspect
 
@@ -256,12 +252,16 @@ def _add_data_options(p, training=True):
                    help="count and skip lines that cannot be read instead of stopping")
 
 
+def _and(names):
+    """``"a, b and c"``."""
+    return " and ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+
+
 def _add_model_options(p):
     g = p.add_argument_group("model")
     g.add_argument("--loss", default="log_loss", choices=CLASSIFICATION_LOSSES, metavar="LOSS",
                    help=f"{', '.join(CLASSIFICATION_LOSSES)} (default log_loss); "
-                   "squared_error, huber, epsilon_insensitive and squared_epsilon_insensitive "
-                   "train a regressor unless --task classification")
+                   f"{_and(REGRESSION_LOSSES)} train a regressor unless --task classification")
     g.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                    help="what to learn (default auto: from the loss)")
     g.add_argument("--optimizer", default="sgd", metavar="NAME[:k=v,...]",
@@ -428,7 +428,7 @@ def cmd_train(args):
     progress = _Progress(args.loss, args.quiet)
     seen, bad, first_bad, fmt = 0, 0, None, None
     try:
-        for p in range(args.passes):
+        for _ in range(args.passes):
             with _lines(args.data, args.format) as (lines, fmt_name):
                 fmt = _data_format(args, fmt_name)
                 reader = Reader(lines, fmt, args.chunk_size, name=_source_name(args.data),
@@ -485,7 +485,7 @@ def cmd_predict(args):
         raise ValueError(f"{args.model}: the model has {model.n_features_in_} features, its "
                          f"data settings {fmt.width}")
     if args.proba and not hasattr(model, "predict_proba"):
-        raise UsageError(f"--proba needs a classifier with loss log_loss or modified_huber; "
+        raise UsageError(f"--proba needs a classifier with loss {' or '.join(_PROBA_LOSSES)}; "
                          f"the model has loss={model.loss!r}")
     if args.raw and not hasattr(model, "decision_function"):
         raise UsageError("--raw needs a classifier; a regressor's prediction is its raw score")

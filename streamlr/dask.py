@@ -67,7 +67,7 @@ def search_compat(client=None):
 
 
 def _check(estimator, rounds):
-    from .linear_model._sgd import _BaseSGD
+    from .linear_model._base import BaseSGD as _BaseSGD
 
     if not isinstance(estimator, _BaseSGD):
         raise TypeError(f"fit_parallel needs a streamlr estimator, got {type(estimator).__name__}")
@@ -112,7 +112,7 @@ def _default_splits(n_blocks):
 def _train_copy(model, X_blocks, y_blocks, fit_kwargs):
     """One split of a round: a copy of the round's model, trained on its blocks in order."""
     model = copy.deepcopy(model)
-    for Xb, yb in zip(X_blocks, y_blocks):
+    for Xb, yb in zip(X_blocks, y_blocks, strict=True):
         if Xb.shape[0]:
             model.partial_fit(Xb, yb, **fit_kwargs)
     return model
@@ -137,45 +137,50 @@ def mix(models, base=None):
     A stateful schedule (``ReduceOnPlateau``) keeps the first copy's state.
     The copies are not changed.
     """
-    from ._kernels import kernel as _k
+    from .linear_model._state import SLOTS
 
     models = list(models)
     if not models:
         raise ValueError("mix needs at least one model")
     out = copy.deepcopy(models[0])
-    st = out._state
-    shapes = {m._state.w.shape for m in models}
-    if len(shapes) > 1 or any(m._state.opt_key != st.opt_key for m in models):
+    st = out._model
+    states = [m._model for m in models]
+    shapes = {s.w.shape for s in states}
+    if len(shapes) > 1 or any(s.optimizer_key != st.optimizer_key for s in states):
         raise ValueError(f"the models differ in shape or optimizer: {sorted(shapes)}")
-    slots = _k.SLOTS
+    slots = SLOTS
 
     coef = np.mean([np.asarray(m.coef_, dtype=np.float64) for m in models], axis=0)
     intercept = np.mean([np.asarray(m.intercept_, dtype=np.float64) for m in models], axis=0)
-    states = [m.optimizer_state_ for m in models]
+    opt_states = [s.optimizer_state() for s in states]
     out.coef_ = coef.astype(st.w.dtype)
     out.intercept_ = intercept
-    st.oint[:, 0] = st.scal[:, slots["intercept"]]
+    st.intercept_block[:, 0] = st.scalars[:, slots["intercept"]]
     for name in ("l1_u", "sq_norm", "l1_norm", "mu_product"):
-        st.scal[:, slots[name]] = np.mean([m._state.scal[:, slots[name]] for m in models], axis=0)
-    if st.q.size:
-        st.q[...] = np.mean([m._state.q for m in models], axis=0)
+        st.scalars[:, slots[name]] = np.mean([s.scalars[:, slots[name]] for s in states], axis=0)
+    if st.l1_received.size:
+        st.l1_received[...] = np.mean([s.l1_received for s in states], axis=0)
+    base_state = None if base is None else base._model
     for name, origin in (("t", 1.0), ("loss_sum", 0.0), ("n_seen", 0.0)):
-        st.scal[:, slots[name]] = _counter(models, base,
-                                           lambda m, i=slots[name]: m._state.scal[:, i], origin)
-    for i, name in enumerate(st.opt_key[2]):
-        st.slot(i)[...] = np.mean([s[name] for s in states], axis=0).reshape(st.w.shape[0], -1)
-        st.oint[:, 1 + i] = np.mean([s[name + "_intercept"] for s in states], axis=0)
-    if st.stamp.size:  # every coordinate is caught up to now
-        st.stamp[...] = (st.scal[:, [slots["t"]]] - 1.0).astype(np.int64)
-    out.t_ = float(_counter(models, base, lambda m: m.t_, 1.0))
-    out.lr_ = float(np.mean([m.lr_ for m in models]))
-    if base is not None and "_hist" in base.__dict__:  # the path of the rounds
-        out._hist, out._hist_n = base._hist.copy(), base._hist_n
-        out._hist_calls, out._hist_stride = base._hist_calls, base._hist_stride
+        st.scalars[:, slots[name]] = _counter(states, base_state,
+                                              lambda s, i=slots[name]: s.scalars[:, i], origin)
+    for i, name in enumerate(st.optimizer_key[2]):
+        st.slot(i)[...] = np.mean([s[name] for s in opt_states], axis=0)
+        st.intercept_block[:, 1 + i] = np.mean([s[name + "_intercept"] for s in opt_states],
+                                               axis=0)
+    if st.last_update.size:  # every coordinate is caught up to now
+        st.last_update[...] = (st.scalars[:, [slots["t"]]] - 1.0).astype(np.int64)
+    progress = st.progress
+    t = float(_counter(states, base_state, lambda s: s.progress.t, 1.0))
+    lr = float(np.mean([s.progress.lr for s in states]))
+    if base_state is not None:  # the path of the rounds
+        progress.restore(base_state.progress.copy().snapshot())
     else:
-        out._hist, out._hist_n = np.empty((16, 3)), 0
-        out._hist_calls, out._hist_stride = 0, 1
-    out._record((out.t_ - 1.0, out.lr_, out.progressive_loss_))
+        progress.restore(type(progress)().snapshot())
+    progress.t, progress.lr = t, lr
+    progress.n_iter = states[0].progress.n_iter
+    progress.record(t - 1.0, lr, out.progressive_loss_)
+    st.engine = None
     return out
 
 
@@ -221,7 +226,7 @@ def fit_parallel(estimator, X, y, *, rounds=1, classes=None, n_splits=None):
     if n_splits > len(X_blocks):
         raise ValueError(f"n_splits={n_splits} exceeds the {len(X_blocks)} row blocks of X; "
                          "rechunk X into smaller blocks")
-    fitted = "_state" in estimator.__dict__ and hasattr(estimator, "t_")
+    fitted = "_model" in estimator.__dict__
     fit_kwargs = {}
     if is_classifier(estimator):
         if classes is None:

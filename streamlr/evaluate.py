@@ -48,7 +48,8 @@ class ProgressiveScore:
         return float(self.scores[-1]) if len(self.scores) else float("nan")
 
     def __repr__(self):
-        return f"ProgressiveScore({self.metric}: {self.final:.6g} after {self.n_samples[-1] if len(self.n_samples) else 0} samples)"
+        seen = self.n_samples[-1] if len(self.n_samples) else 0
+        return f"ProgressiveScore({self.metric}: {self.final:.6g} after {seen} samples)"
 
     def plot(self, ax=None, **kwargs):
         """Draw the trajectory (needs matplotlib)."""

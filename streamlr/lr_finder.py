@@ -79,10 +79,7 @@ class LRFinderResult:
 
 def _loss_totals(est):
     """(summed progressive loss, samples counted) of a streamlr estimator."""
-    st = est._state
-    from ._kernels import kernel as _k
-
-    return (st.scal[:, _k.SLOTS["loss_sum"]].sum(), st.scal[:, _k.SLOTS["n_seen"]].sum())
+    return est._model.progressive_totals()
 
 
 def lr_find(estimator, X, y, start_lr=1e-7, end_lr=10.0, num_steps=100, *,
@@ -105,7 +102,7 @@ def lr_find(estimator, X, y, start_lr=1e-7, end_lr=10.0, num_steps=100, *,
     (``suggest_minimum``: a tenth of the rate at the smoothed minimum) and
     ``plot()``.
     """
-    from .linear_model._sgd import _BaseSGD
+    from .linear_model._base import BaseSGD as _BaseSGD
 
     if not isinstance(estimator, _BaseSGD):
         raise TypeError(f"lr_find needs a streamlr estimator, got {type(estimator).__name__}")

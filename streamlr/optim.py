@@ -16,18 +16,21 @@ class says whether that equals the dense result ("exact", with
 ``penalty=None``) or is a lazy approximation (as ``torch.optim.SparseAdam``).
 The intercept is updated like a weight, without penalty or weight decay.
 
-Adding a rule: a step function and one dispatch line in
-``_kernels/optimizers.pxd``, and a class here with ``_kernel``, ``_slots``,
-``_hp`` (and ``_init`` / ``_decays`` if needed).
+Adding a rule: its step in ``_kernels/optimizers.pxd``, a class here with
+``_kernel``, ``slots``, ``hyperparameters`` (and ``initial_values`` /
+``decays`` if needed), and its registry row, the ``@register_optimizer``
+decorator (its strings and PyTorch twin); see ``streamlr/_registry.py``.
 """
+from . import _registry
 from ._kernels import kernel as _k
+from ._registry import register_optimizer
 from ._spec import Spec, check_betas, check_bool, check_real
 
 
 class Optimizer(Spec):
     """Base class of the update rules."""
 
-    _kernel = None        # name of the kernel rule (streamlr._kernels.sgd.OPTIMIZERS)
+    _kernel = None        # name of the kernel rule (streamlr._kernels.kernel.OPTIMIZERS)
     exact_on_sparse = False
 
     @property
@@ -54,6 +57,13 @@ class Optimizer(Spec):
         return bool(self.decays())
 
 
+@register_optimizer(
+    strings={"sgd": {}, "momentum": {"momentum": 0.9},
+             "nesterov": {"momentum": 0.9, "nesterov": True}},
+    torch="torch.optim.SGD",
+    torch_kwargs=lambda s: {"momentum": s.momentum, "dampening": s.dampening,
+                            "nesterov": s.nesterov},
+)
 class SGD(Optimizer):
     r"""Stochastic gradient descent, with optional momentum (``torch.optim.SGD``).
 
@@ -97,6 +107,12 @@ class SGD(Optimizer):
         return (float(self.momentum), float(self.dampening), float(self.nesterov))
 
 
+@register_optimizer(
+    strings={"adagrad": {}},
+    torch="torch.optim.Adagrad",
+    torch_kwargs=lambda s: {"initial_accumulator_value": s.initial_accumulator_value,
+                            "eps": s.eps},
+)
 class Adagrad(Optimizer):
     r"""Adagrad (``torch.optim.Adagrad`` with ``lr_decay=0``).
 
@@ -127,6 +143,12 @@ class Adagrad(Optimizer):
         return (float(self.initial_accumulator_value), float(self.eps))
 
 
+@register_optimizer(
+    strings={"rmsprop": {}},
+    torch="torch.optim.RMSprop",
+    torch_kwargs=lambda s: {"alpha": s.alpha, "eps": s.eps, "momentum": s.momentum,
+                            "centered": s.centered},
+)
 class RMSprop(Optimizer):
     r"""RMSprop (``torch.optim.RMSprop``).
 
@@ -175,6 +197,11 @@ class RMSprop(Optimizer):
         return (float(self.alpha), float(self.eps), float(self.momentum), float(self.centered))
 
 
+@register_optimizer(
+    strings={"adadelta": {}},
+    torch="torch.optim.Adadelta",
+    torch_kwargs=lambda s: {"rho": s.rho, "eps": s.eps},
+)
 class Adadelta(Optimizer):
     r"""Adadelta (``torch.optim.Adadelta``; the schedule's rate is its ``lr``).
 
@@ -209,6 +236,13 @@ class Adadelta(Optimizer):
         return (float(self.rho), float(self.eps))
 
 
+@register_optimizer(
+    strings={"adam": {}, "amsgrad": {"amsgrad": True}},
+    torch="torch.optim.Adam",
+    # torch.optim.Adam always corrects the bias
+    torch_kwargs=lambda s: ({"betas": tuple(s.betas), "eps": s.eps, "amsgrad": s.amsgrad}
+                            if s.bias_correction else None),
+)
 class Adam(Optimizer):
     r"""Adam (``torch.optim.Adam``), AMSGrad with ``amsgrad=True``.
 
@@ -255,6 +289,12 @@ class Adam(Optimizer):
                 float(getattr(self, "bias_correction", True)), decay)
 
 
+@register_optimizer(
+    strings={"adamw": {}},
+    torch="torch.optim.AdamW",
+    torch_kwargs=lambda s: {"betas": tuple(s.betas), "eps": s.eps,
+                            "weight_decay": s.weight_decay, "amsgrad": s.amsgrad},
+)
 class AdamW(Adam):
     r"""AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay.
 
@@ -281,6 +321,11 @@ class AdamW(Adam):
         return float(self.weight_decay)
 
 
+@register_optimizer(
+    strings={"adamax": {}},
+    torch="torch.optim.Adamax",
+    torch_kwargs=lambda s: {"betas": tuple(s.betas), "eps": s.eps},
+)
 class Adamax(Optimizer):
     r"""Adamax (``torch.optim.Adamax``).
 
@@ -311,6 +356,12 @@ class Adamax(Optimizer):
         return (b1, b2, float(self.eps))
 
 
+@register_optimizer(
+    strings={"nadam": {}},
+    torch="torch.optim.NAdam",
+    torch_kwargs=lambda s: {"betas": tuple(s.betas), "eps": s.eps,
+                            "momentum_decay": s.momentum_decay},
+)
 class NAdam(Optimizer):
     r"""NAdam (``torch.optim.NAdam``; Dozat 2016).
 
@@ -345,6 +396,7 @@ class NAdam(Optimizer):
         return (b1, b2, float(self.eps), float(self.momentum_decay))
 
 
+@register_optimizer(strings={"ftrl": {}})  # no PyTorch twin
 class FTRL(Optimizer):
     r"""FTRL-Proximal (McMahan et al. 2013, "Ad click prediction", algorithm 1).
 
@@ -385,41 +437,13 @@ class FTRL(Optimizer):
         return (float(self.beta), float(self.l1), float(self.l2))
 
 
-_STRINGS = {
-    "sgd": lambda: SGD(),
-    "momentum": lambda: SGD(momentum=0.9),
-    "nesterov": lambda: SGD(momentum=0.9, nesterov=True),
-    "adagrad": lambda: Adagrad(),
-    "rmsprop": lambda: RMSprop(),
-    "adadelta": lambda: Adadelta(),
-    "adam": lambda: Adam(),
-    "adamw": lambda: AdamW(),
-    "amsgrad": lambda: Adam(amsgrad=True),
-    "adamax": lambda: Adamax(),
-    "nadam": lambda: NAdam(),
-    "ftrl": lambda: FTRL(),
-}
-
-OPTIMIZER_NAMES = tuple(_STRINGS)
+# the strings, resolution and public names: from the registry rows above
+OPTIMIZER_NAMES = _registry.optimizer_strings()
 
 
 def resolve(optimizer):
     """The spec object for an ``optimizer`` parameter (a string or a spec)."""
-    if isinstance(optimizer, str):
-        try:
-            return _STRINGS[optimizer]()
-        except KeyError:
-            raise ValueError(
-                f"Unknown optimizer {optimizer!r}; expected one of {list(_STRINGS)} "
-                "or an object from streamlr.optim"
-            ) from None
-    if isinstance(optimizer, Optimizer):
-        optimizer._validate()
-        return optimizer
-    raise TypeError(
-        f"optimizer must be a string or a streamlr.optim object, got {type(optimizer).__name__}"
-    )
+    return _registry.resolve_optimizer(optimizer)
 
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam",
-           "FTRL", "Optimizer", "OPTIMIZER_NAMES", "resolve"]
+__all__ = [e.name for e in _registry.optimizers()] + ["Optimizer", "OPTIMIZER_NAMES", "resolve"]

@@ -1,23 +1,28 @@
 """Saving and loading models in a file that loading can never execute code from.
 
-Format (version 1): a NumPy ``.npz`` archive, read with ``allow_pickle=False``.
+Format (version 2): a NumPy ``.npz`` archive, read with ``allow_pickle=False``.
 
 * ``__header__``: UTF-8 JSON as a uint8 array: the magic ``"streamlr-model"``,
   the format version, the streamlr version, the estimator's class, its
   parameters (spec objects as ``{"__spec__": "Adam", "params": {...}}``, only
-  classes of ``streamlr.optim`` and ``streamlr.schedules`` are accepted on
-  load), the fitted scalars, and the names of the arrays.
-* one member per array of fitted state (weights interleaved with optimizer
-  state, averaging, L1, schedule state, ...), plain numeric or unicode dtypes.
+  the spec classes of the registry are accepted on load), the fitted
+  scalars, and the names of the arrays.
+* one member per array of fitted state, named after ``ModelState``'s
+  attributes (``state.weight_blocks``, ``state.scalars``, ...), plain numeric
+  or unicode dtypes.
 * ``__checksum__``: SHA-256 over the header and every array (name, dtype,
   shape, bytes) in a fixed order; ``load`` refuses a file whose checksum does
   not match (truncated, tampered, or not written by ``save``).
+
+Files of format 1 (streamlr 0.1.0, with the kernel's short array names) still
+load, into the same model.
 
 ``save`` writes to a temporary file in the target's directory, flushes it to
 disk and renames it over the target, so a crash mid-save leaves the previous
 file whole. Loading and continuing to train gives bitwise the model of never
 stopping.
 """
+import contextlib
 import hashlib
 import json
 import numbers
@@ -27,20 +32,22 @@ import zipfile
 
 import numpy as np
 
-from . import __version__, optim, schedules
-from .linear_model._sgd import SGDClassifier, SGDRegressor, _State
+from . import __version__, _registry
+from .linear_model import SGDClassifier, SGDRegressor
+from .linear_model._state import ARRAYS, ModelState
 
 MAGIC = "streamlr-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 _ESTIMATORS = {"SGDClassifier": SGDClassifier, "SGDRegressor": SGDRegressor}
-_SPECS = {name: getattr(optim, name) for name in
-          ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "FTRL")}
-_SPECS.update({name: getattr(schedules, name) for name in
-               ("Constant", "InverseScaling", "Optimal", "Adaptive", "InverseTimeDecay",
-                "StepDecay", "MultiStepDecay", "ExponentialDecay", "PolynomialDecay",
-                "CosineAnnealing", "CosineWarmRestarts", "Cyclic", "OneCycle", "Warmup",
-                "Sequential", "ReduceOnPlateau")})
-_STATE_ARRAYS = ("blk", "aw", "q", "stamp", "scal", "oint", "sched_state")
+# format 1's names of the state arrays
+_V1_ARRAYS = {"blk": "weight_blocks", "aw": "average_weights", "q": "l1_received",
+              "stamp": "last_update", "scal": "scalars", "oint": "intercept_block",
+              "sched_state": "schedule_state"}
+
+
+def _specs():
+    return _registry.spec_classes()
 
 
 # -- values <-> JSON --------------------------------------------------------------
@@ -61,7 +68,8 @@ def _encode(value, where):
         return {"__tuple__": [_encode(v, where) for v in value.tolist()]}
     if isinstance(value, dict):
         return {"__dict__": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
-    if type(value).__name__ in _SPECS and isinstance(value, _SPECS[type(value).__name__]):
+    specs = _specs()
+    if type(value).__name__ in specs and isinstance(value, specs[type(value).__name__]):
         params = value.get_params(deep=False)
         return {"__spec__": type(value).__name__,
                 "params": {k: _encode(v, where) for k, v in params.items()}}
@@ -81,7 +89,7 @@ def _decode(value):
         if "__dict__" in value:
             return {_decode(k): _decode(v) for k, v in value["__dict__"]}
         if "__spec__" in value:
-            cls = _SPECS.get(value["__spec__"])
+            cls = _specs().get(value["__spec__"])
             if cls is None:
                 raise ValueError(f"unknown object {value['__spec__']!r} in the model file")
             return cls(**{k: _decode(v) for k, v in value["params"].items()})
@@ -107,25 +115,28 @@ def _digest(header_bytes, arrays):
 
 def _fitted(est):
     """(scalars for the header, arrays) of a fitted estimator."""
-    st = est._state
-    arrays = {f"state.{name}": getattr(st, name) for name in _STATE_ARRAYS}
-    arrays["history"] = est._hist[: est._hist_n]
+    state = est._model.state_dict()
+    meta = state.pop("meta")
+    arrays = {f"state.{name}": state[name] for name in ARRAYS}
+    arrays["history"] = state["history"]
+    key = meta["schedule_key"]
     scalars = {
-        "t_": float(est.t_),
-        "n_iter_": int(est.n_iter_) if hasattr(est, "n_iter_") else None,
-        "lr_": float(est.lr_),
+        "t_": meta["t"],
+        "n_iter_": meta["n_iter"],
+        "lr_": meta["lr"],
         "n_features_in_": int(est.n_features_in_),
-        "history": [int(est._hist_calls), int(est._hist_stride)],
-        "sparse_coef": est._sparse_coef is not None,
-        "opt_key": [st.opt_key[0], int(st.opt_key[1]), list(st.opt_key[2])],
-        "decays": st.decays,
-        "interleaved": bool(st.interleaved),
-        "average": int(getattr(st, "average", est.average)),
-        "sched_repr": None if st.sched_key is None else st.sched_key[0],
+        "history": [meta["history_calls"], meta["history_stride"]],
+        "sparse_coef": est.__dict__.get("_sparse_coef") is not None,
+        "optimizer_key": [meta["optimizer_key"][0], meta["optimizer_key"][1],
+                          list(meta["optimizer_key"][2])],
+        "decays": meta["decays"],
+        "interleaved": meta["interleaved"],
+        "average": meta["average"],
+        "schedule_repr": None if key is None else key[0],
     }
-    if st.sched_key is not None:
-        arrays["sched.kinds"] = np.frombuffer(st.sched_key[1], dtype=np.intc)
-        arrays["sched.params"] = np.frombuffer(st.sched_key[2], dtype=np.float64)
+    if key is not None:
+        arrays["schedule.kinds"] = np.frombuffer(key[1], dtype=np.intc)
+        arrays["schedule.params"] = np.frombuffer(key[2], dtype=np.float64)
     if hasattr(est, "classes_"):
         classes = np.asarray(est.classes_)
         if classes.dtype.kind not in "biufU":
@@ -155,7 +166,7 @@ def save(estimator, path, *, metadata=None):
     if name not in _ESTIMATORS or not isinstance(estimator, _ESTIMATORS[name]):
         raise TypeError(f"save() takes a streamlr estimator, got {name}")
     params = {k: _encode(v, k) for k, v in estimator.get_params(deep=False).items()}
-    fitted = "_state" in estimator.__dict__ and hasattr(estimator, "t_")
+    fitted = "_model" in estimator.__dict__
     scalars, arrays = _fitted(estimator) if fitted else ({}, {})
     header = {"magic": MAGIC, "format": FORMAT_VERSION, "streamlr": __version__,
               "estimator": name, "params": params, "fitted": fitted,
@@ -181,10 +192,8 @@ def save(estimator, path, *, metadata=None):
             os.fsync(f.fileno())
         os.replace(tmp, path)  # atomic on POSIX and Windows
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -208,7 +217,7 @@ def _read(path):
         raise ValueError(f"{path}: not a streamlr model file (unreadable header)") from None
     if not isinstance(header, dict) or header.get("magic") != MAGIC:
         raise ValueError(f"{path}: not a streamlr model file")
-    if header.get("format") != FORMAT_VERSION:
+    if header.get("format") not in READABLE_FORMATS:
         raise ValueError(f"{path}: model file format {header.get('format')!r} is not "
                          f"supported by streamlr {__version__} (format {FORMAT_VERSION})")
     if _digest(header_bytes, members) != checksum:
@@ -234,29 +243,8 @@ def load(path):
     if not header["fitted"]:
         return est
     sc = header["scalars"]
-    st = _State.__new__(_State)
-    for name in _STATE_ARRAYS:
-        setattr(st, name, np.array(arrays[f"state.{name}"]))  # writable copies
-    st.opt_key = (sc["opt_key"][0], int(sc["opt_key"][1]), tuple(sc["opt_key"][2]))
-    st.decays = {k: float(v) for k, v in sc["decays"].items()}
-    st.interleaved = bool(sc["interleaved"])
-    st.average = int(sc["average"])
-    st.sched_key = None
-    if sc["sched_repr"] is not None:
-        st.sched_key = (sc["sched_repr"], arrays["sched.kinds"].astype(np.intc).tobytes(),
-                        arrays["sched.params"].astype(np.float64).tobytes())
-    est._state = st
-    est.t_ = float(sc["t_"])
-    if sc["n_iter_"] is not None:
-        est.n_iter_ = int(sc["n_iter_"])
-    est.lr_ = float(sc["lr_"])
+    est._model = ModelState.from_state_dict(_state_dict(header["format"], sc, arrays))
     est.n_features_in_ = int(sc["n_features_in_"])
-    hist = np.array(arrays["history"], dtype=np.float64).reshape(-1, 3)
-    est._hist = np.empty((max(16, 2 * len(hist)), 3))
-    est._hist[: len(hist)] = hist
-    est._hist_n = len(hist)
-    est._hist_calls, est._hist_stride = (int(v) for v in sc["history"])
-    est._sparse_coef = None
     if "classes_" in arrays:
         est.classes_ = arrays["classes_"]
     if "feature_names_in_" in arrays:
@@ -264,6 +252,36 @@ def load(path):
     if sc["sparse_coef"]:
         est.sparsify()
     return est
+
+
+def _state_dict(version, sc, arrays):
+    """The ModelState.state_dict a file's scalars and arrays describe."""
+    if version == 1:   # the kernel's short names
+        names = {f"state.{old}": new for old, new in _V1_ARRAYS.items()}
+        key_names = ("opt_key", "sched_repr", "sched.kinds", "sched.params")
+    else:
+        names = {f"state.{name}": name for name in ARRAYS}
+        key_names = ("optimizer_key", "schedule_repr", "schedule.kinds", "schedule.params")
+    state = {new: np.array(arrays[old]) for old, new in names.items()}
+    state["history"] = np.array(arrays["history"], dtype=np.float64).reshape(-1, 3)
+    opt_key, repr_key, kinds_key, params_key = key_names
+    schedule_key = None
+    if sc[repr_key] is not None:
+        schedule_key = (sc[repr_key], arrays[kinds_key].astype(np.intc).tobytes(),
+                        arrays[params_key].astype(np.float64).tobytes())
+    state["meta"] = {
+        "optimizer_key": (sc[opt_key][0], int(sc[opt_key][1]), tuple(sc[opt_key][2])),
+        "decays": sc["decays"],
+        "interleaved": sc["interleaved"],
+        "average": sc["average"],
+        "schedule_key": schedule_key,
+        "t": sc["t_"],
+        "n_iter": sc["n_iter_"],
+        "lr": sc["lr_"],
+        "history_calls": int(sc["history"][0]),
+        "history_stride": int(sc["history"][1]),
+    }
+    return state
 
 
 def load_metadata(path):

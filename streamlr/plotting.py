@@ -72,7 +72,7 @@ def plot_schedules(schedules, t_max=1000, *, labels=None, log=False, ax=None, pa
     if labels is not None:
         if len(labels) != len(pairs):
             raise ValueError(f"{len(labels)} labels for {len(pairs)} schedules")
-        pairs = [(label, s) for label, (_, s) in zip(labels, pairs)]
+        pairs = [(label, s) for label, (_, s) in zip(labels, pairs, strict=True)]
     ax = _axes(ax, path)
     t = np.arange(int(t_max))
     for label, schedule in pairs:

@@ -13,23 +13,21 @@ The scikit-learn strings map to objects: ``"constant"`` is ``Constant(eta0)``,
 ``"invscaling"`` is ``InverseScaling(eta0, power_t)``, ``"optimal"`` is
 ``Optimal()``, ``"adaptive"`` is ``Adaptive(eta0)``.
 
-Adding a schedule: a class here (``_rate`` in NumPy and ``_compile``) and one
-branch in ``sched_rate`` in ``_kernels/schedules.pxd``.
+Adding a schedule: one branch in ``sched_rate`` in ``_kernels/schedules.pxd``,
+a class here (``_rate`` in NumPy and ``_compile``) and its registry row, the
+``@register_schedule`` decorator (node kind and code, command-line alias,
+PyTorch twin); see ``streamlr/_registry.py``.
 """
 import numbers
 
 import numpy as np
 
+from . import _registry
 from ._plotting import axes
+from ._registry import register_schedule
 from ._spec import Spec, check_bool, check_real
 
-# node kinds: the codes of _kernels/schedules.pxd
-_KIND = {
-    "constant": 0, "invscaling": 1, "optimal": 2, "invtime": 3, "step": 4,
-    "multistep": 5, "exponential": 6, "polynomial": 7, "cosine": 8,
-    "cosine_restarts": 9, "cyclic": 10, "onecycle": 11, "warmup": 12,
-    "sequential": 13, "plateau": 14,
-}
+_TORCH = "torch.optim.lr_scheduler."
 
 
 class _Program:
@@ -101,12 +99,18 @@ def _positive(name, v):
     return check_real(name, v, low=0.0, low_open=True)
 
 
+def _list_or_none(v):
+    return list(v) if isinstance(v, (list, tuple, np.ndarray)) else None
+
+
 def _count(name, v, low=1):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
         raise ValueError(f"Invalid {name} value: {v!r} (expected an integer >= {low})")
     return int(v)
 
 
+@register_schedule(kind="constant", code=0, cli="constant", sklearn="constant",
+                   sklearn_params={"lr": "eta0"})
 class Constant(Schedule):
     """A fixed rate (scikit-learn's ``"constant"``)."""
 
@@ -124,6 +128,8 @@ class Constant(Schedule):
         return program.add("constant", [self.lr])
 
 
+@register_schedule(kind="invscaling", code=1, cli="invscaling", sklearn="invscaling",
+                   sklearn_params={"lr": "eta0", "power_t": "power_t"})
 class InverseScaling(Schedule):
     r"""``lr / (t + 1) ** power_t`` (scikit-learn's ``"invscaling"``)."""
 
@@ -151,6 +157,7 @@ def optimal_t0(alpha, dloss):
     return 1.0 / (eta0 * alpha)
 
 
+@register_schedule(kind="optimal", code=2, cli="optimal", sklearn="optimal")
 class Optimal(Schedule):
     r"""Bottou's ``1 / (alpha (t + t0))`` (scikit-learn's ``"optimal"``).
 
@@ -185,6 +192,8 @@ class Optimal(Schedule):
         return program.add("optimal", self._alpha_t0(ctx))
 
 
+@register_schedule(kind="constant", cli="adaptive", sklearn="adaptive",
+                   sklearn_params={"lr": "eta0"})
 class Adaptive(Schedule):
     """scikit-learn's ``"adaptive"``: ``lr``, multiplied by ``factor`` in ``fit``
     each time ``n_iter_no_change`` epochs in a row fail to improve by ``tol``
@@ -207,6 +216,7 @@ class Adaptive(Schedule):
         return program.add("constant", [ctx.get("adaptive_lr", self.lr)])
 
 
+@register_schedule(kind="invtime", code=3, cli="invtime")
 class InverseTimeDecay(Schedule):
     r"""Time-based decay ``lr / (1 + decay_rate * t / decay_steps)`` (Keras's
     ``InverseTimeDecay``); with ``staircase``, ``t / decay_steps`` is floored."""
@@ -235,6 +245,8 @@ class InverseTimeDecay(Schedule):
                                        float(self.staircase)])
 
 
+@register_schedule(kind="step", code=4, cli="step", torch=_TORCH + "StepLR",
+                   torch_kwargs=lambda s: {"step_size": s.step_size, "gamma": s.gamma})
 class StepDecay(Schedule):
     """``lr * gamma ** (t // step_size)`` (PyTorch's ``StepLR``)."""
 
@@ -256,6 +268,8 @@ class StepDecay(Schedule):
         return program.add("step", [self.lr, self.step_size, self.gamma])
 
 
+@register_schedule(kind="multistep", code=5, cli="multistep", torch=_TORCH + "MultiStepLR",
+                   torch_kwargs=lambda s: {"milestones": list(s.milestones), "gamma": s.gamma})
 class MultiStepDecay(Schedule):
     """``lr * gamma ** (number of milestones <= t)`` (PyTorch's ``MultiStepLR``)."""
 
@@ -268,13 +282,13 @@ class MultiStepDecay(Schedule):
     def _validate(self):
         _positive("lr", self.lr)
         check_real("gamma", self.gamma, low=0.0)
-        ms = list(self.milestones) if isinstance(self.milestones, (list, tuple, np.ndarray)) else None
+        ms = _list_or_none(self.milestones)
         if not ms:
             raise ValueError(f"Invalid milestones value: {self.milestones!r} (expected a "
                              "non-empty list of increasing update counts)")
         for m in ms:
             _count("milestone", m, low=0)
-        if any(b <= a for a, b in zip(ms, ms[1:])):
+        if any(b <= a for a, b in zip(ms, ms[1:], strict=False)):
             raise ValueError(f"Invalid milestones value: {self.milestones!r} (must increase)")
 
     def _rate(self, t):
@@ -286,6 +300,8 @@ class MultiStepDecay(Schedule):
         return program.add("multistep", [self.lr, self.gamma, offset, len(self.milestones)])
 
 
+@register_schedule(kind="exponential", code=6, cli="exponential",
+                   torch=_TORCH + "ExponentialLR", torch_kwargs=lambda s: {"gamma": s.gamma})
 class ExponentialDecay(Schedule):
     """``lr * gamma ** t`` (PyTorch's ``ExponentialLR``)."""
 
@@ -305,6 +321,8 @@ class ExponentialDecay(Schedule):
         return program.add("exponential", [self.lr, self.gamma])
 
 
+@register_schedule(kind="polynomial", code=7, cli="polynomial", torch=_TORCH + "PolynomialLR",
+                   torch_kwargs=lambda s: {"total_iters": s.total_steps, "power": s.power})
 class PolynomialDecay(Schedule):
     """``lr * (1 - min(t, total_steps) / total_steps) ** power`` (PyTorch's
     ``PolynomialLR``); holds its final rate past ``total_steps``."""
@@ -328,6 +346,8 @@ class PolynomialDecay(Schedule):
         return program.add("polynomial", [self.lr, self.total_steps, self.power])
 
 
+@register_schedule(kind="cosine", code=8, cli="cosine", torch=_TORCH + "CosineAnnealingLR",
+                   torch_kwargs=lambda s: {"T_max": s.T_max, "eta_min": s.lr_min})
 class CosineAnnealing(Schedule):
     r"""``lr_min + (lr - lr_min) (1 + cos(pi t / T_max)) / 2`` (PyTorch's
     ``CosineAnnealingLR`` in closed form: periodic past ``T_max``)."""
@@ -350,6 +370,9 @@ class CosineAnnealing(Schedule):
         return program.add("cosine", [self.lr, self.T_max, self.lr_min])
 
 
+@register_schedule(kind="cosine_restarts", code=9, cli="cosine_restarts",
+                   torch=_TORCH + "CosineAnnealingWarmRestarts",
+                   torch_kwargs=lambda s: {"T_0": s.T_0, "T_mult": s.T_mult, "eta_min": s.lr_min})
 class CosineWarmRestarts(Schedule):
     r"""SGDR (Loshchilov and Hutter 2017; PyTorch's
     ``CosineAnnealingWarmRestarts``): cosine annealing from ``lr`` to
@@ -382,12 +405,18 @@ class CosineWarmRestarts(Schedule):
                     break
                 start = np.where(past, start + length, start)
                 length = np.where(past, length * self.T_mult, length)
-        return self.lr_min + (self.lr - self.lr_min) * (1 + np.cos(np.pi * (t - start) / length)) / 2
+        cosine = np.cos(np.pi * (t - start) / length)
+        return self.lr_min + (self.lr - self.lr_min) * (1 + cosine) / 2
 
     def _compile(self, program, ctx):
         return program.add("cosine_restarts", [self.lr, self.T_0, self.T_mult, self.lr_min])
 
 
+@register_schedule(kind="cyclic", code=10, cli="cyclic", torch=_TORCH + "CyclicLR",
+                   torch_kwargs=lambda s: {"base_lr": s.lr_min, "max_lr": s.lr_max,
+                                           "step_size_up": s.step_size_up,
+                                           "step_size_down": s.step_size_down, "mode": s.mode,
+                                           "gamma": s.gamma, "cycle_momentum": False})
 class Cyclic(Schedule):
     """Cyclical rates (Smith 2017; PyTorch's ``CyclicLR``): triangular waves
     between ``lr_min`` and ``lr_max`` (``mode="triangular2"`` halves the
@@ -440,6 +469,13 @@ class Cyclic(Schedule):
                                       self._MODES.index(self.mode), self.gamma])
 
 
+@register_schedule(kind="onecycle", code=11, cli="onecycle", torch=_TORCH + "OneCycleLR",
+                   torch_kwargs=lambda s: {"max_lr": s.lr_max, "total_steps": s.total_steps,
+                                           "pct_start": s.pct_start, "anneal_strategy": s.anneal,
+                                           "div_factor": s.div_factor,
+                                           "final_div_factor": s.final_div_factor,
+                                           "three_phase": s.three_phase,
+                                           "cycle_momentum": False})
 class OneCycle(Schedule):
     """The 1cycle policy (Smith and Topin 2018; PyTorch's ``OneCycleLR``): up
     from ``lr_max / div_factor`` to ``lr_max`` over ``pct_start`` of
@@ -469,7 +505,7 @@ class OneCycle(Schedule):
         _positive("final_div_factor", self.final_div_factor)
         check_bool("three_phase", self.three_phase)
         ends = self._ends()
-        if any(b <= a for a, b in zip([0.0] + ends, ends)):
+        if any(b <= a for a, b in zip([0.0] + ends, ends, strict=False)):
             raise ValueError("Invalid pct_start/total_steps: every phase needs at least one step")
 
     def _ends(self):
@@ -493,7 +529,7 @@ class OneCycle(Schedule):
         out = np.empty_like(x)
         start = 0.0
         done = np.zeros(x.shape, dtype=bool)
-        for i, (end, (a, b)) in enumerate(zip(ends, points)):
+        for i, (end, (a, b)) in enumerate(zip(ends, points, strict=True)):
             sel = ~done & ((x <= end) | (i == len(ends) - 1))
             pct = (x[sel] - start) / (end - start)
             if self.anneal == "cos":
@@ -511,6 +547,8 @@ class OneCycle(Schedule):
                                          float(self.anneal == "cos"), len(self._ends())])
 
 
+# the composites' twins nest other schedulers (LinearLR, then the schedule)
+@register_schedule(kind="warmup", code=12, torch=_TORCH + "SequentialLR")
 class Warmup(Schedule):
     """Linear warmup: the rate ramps from ``start_factor * schedule(0)`` to
     ``schedule(0)`` over ``warmup_steps`` updates, then ``schedule`` runs with
@@ -534,7 +572,8 @@ class Warmup(Schedule):
 
     def _rate(self, t):
         w = self.warmup_steps
-        ramp = self.schedule(np.zeros_like(t)) * (self.start_factor + (1.0 - self.start_factor) * t / w)
+        factor = self.start_factor + (1.0 - self.start_factor) * t / w
+        ramp = self.schedule(np.zeros_like(t)) * factor
         return np.where(t < w, ramp, self.schedule(np.maximum(t - w, 0.0)))
 
     def _compile(self, program, ctx):
@@ -544,6 +583,7 @@ class Warmup(Schedule):
         return node
 
 
+@register_schedule(kind="sequential", code=13, torch=_TORCH + "SequentialLR")
 class Sequential(Schedule):
     """Schedules one after another (PyTorch's ``SequentialLR``): schedule i
     runs from milestone i-1 (0 for the first), on its own clock started at 0."""
@@ -558,13 +598,13 @@ class Sequential(Schedule):
         if not scheds or not all(isinstance(s, Schedule) for s in scheds):
             raise ValueError(f"Invalid schedules value: {self.schedules!r} (expected a "
                              "non-empty list of streamlr.schedules objects)")
-        ms = list(self.milestones) if isinstance(self.milestones, (list, tuple, np.ndarray)) else None
+        ms = _list_or_none(self.milestones)
         if ms is None or len(ms) != len(scheds) - 1:
             raise ValueError(f"Invalid milestones value: {self.milestones!r} (expected "
                              f"{len(scheds) - 1} increasing update counts)")
         for m in ms:
             _count("milestone", m)
-        if any(b <= a for a, b in zip(ms, ms[1:])):
+        if any(b <= a for a, b in zip(ms, ms[1:], strict=False)):
             raise ValueError(f"Invalid milestones value: {self.milestones!r} (must increase)")
 
     def _children(self):
@@ -588,6 +628,11 @@ class Sequential(Schedule):
         return node
 
 
+@register_schedule(kind="plateau", code=14, cli="plateau", torch=_TORCH + "ReduceLROnPlateau",
+                   torch_kwargs=lambda s: {"mode": "min", "threshold_mode": "rel",
+                                           "factor": s.factor, "patience": s.patience,
+                                           "threshold": s.threshold, "cooldown": s.cooldown,
+                                           "min_lr": s.lr_min})
 class ReduceOnPlateau(Schedule):
     """Cut the rate by ``factor`` when the loss stops improving (PyTorch's
     ``ReduceLROnPlateau``, mode "min", relative ``threshold``): after more
@@ -649,15 +694,11 @@ def compile_schedule(schedule, ctx):
 
 def from_string(name, eta0, power_t):
     """The object a scikit-learn ``learning_rate`` string stands for."""
-    return {
-        "constant": lambda: Constant(eta0),
-        "invscaling": lambda: InverseScaling(eta0, power_t),
-        "optimal": lambda: Optimal(),
-        "adaptive": lambda: Adaptive(eta0),
-    }[name]()
+    return _registry.schedule_for_string(name, eta0, power_t)
 
 
-__all__ = ["Schedule", "Constant", "InverseScaling", "Optimal", "Adaptive",
-           "InverseTimeDecay", "StepDecay", "MultiStepDecay", "ExponentialDecay",
-           "PolynomialDecay", "CosineAnnealing", "CosineWarmRestarts", "Cyclic", "OneCycle",
-           "Warmup", "Sequential", "ReduceOnPlateau", "compile_schedule", "from_string", "walk"]
+# node kinds: the codes of _kernels/schedules.pxd, from the registry rows above
+_KIND = _registry.schedule_kinds()
+
+__all__ = (["Schedule"] + [e.name for e in _registry.schedules()]
+           + ["compile_schedule", "from_string", "walk"])

@@ -4,6 +4,9 @@ Deliberately naive: one sample at a time, weights stored unscaled, no
 tricks. Only what the tests need.
 """
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
 
 MAX_DLOSS = 1e12
@@ -27,7 +30,8 @@ def sgd_squared_error_l2_constant(
     n_samples, n_features = X.shape
     w = np.zeros(n_features) if coef is None else np.array(coef, dtype=np.float64)
     b = float(intercept)
-    sw = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    sw = (np.ones(n_samples) if sample_weight is None
+          else np.asarray(sample_weight, dtype=np.float64))
     eta = float(eta0)
     losses = []
     t = 1.0
@@ -54,29 +58,81 @@ def sgd_squared_error_l2_constant(
     }
 
 
+# The losses as scikit-learn defines them, keyed by the registry's name
+# (streamlr._registry.losses()); test_losses fails for a row without one.
+# ``value(y, p, epsilon)``: y in {-1, +1} for the classification-only losses
+# (the margin z = y p), the real target for the others. ``kinks(y, epsilon)``:
+# the values of p where the loss is not twice differentiable.
+
+
+class LossReference(NamedTuple):
+    value: Callable
+    kinks: Callable
+
+
+def _margin(f):
+    return lambda y, p, epsilon: f(y * p)
+
+
+def _modified_huber(z):
+    return np.where(z >= 1.0, 0.0, np.where(z >= -1.0, (1.0 - z) ** 2, -4.0 * z))
+
+
+def _squared(y, p, epsilon):
+    r = p - y
+    return 0.5 * r * r
+
+
+def _huber(y, p, epsilon):
+    r = p - y
+    a = np.abs(r)
+    return np.where(a <= epsilon, 0.5 * r * r, epsilon * (a - 0.5 * epsilon))
+
+
+def _eps_insensitive(y, p, epsilon):
+    return np.maximum(0.0, np.abs(p - y) - epsilon)
+
+
+def _squared_eps_insensitive(y, p, epsilon):
+    return np.maximum(0.0, np.abs(p - y) - epsilon) ** 2
+
+
+def _at_margin_one(y, epsilon):
+    return [1.0 / y, -1.0 / y]  # z = y p = +-1
+
+
+def _around_target(y, epsilon):
+    return [y - epsilon, y + epsilon]
+
+
+def _none(y, epsilon):
+    return []
+
+
+LOSSES = {
+    "hinge": LossReference(_margin(lambda z: np.maximum(0.0, 1.0 - z)), _at_margin_one),
+    "log_loss": LossReference(_margin(lambda z: np.logaddexp(0.0, -z)), _none),
+    "modified_huber": LossReference(_margin(_modified_huber), _at_margin_one),
+    "squared_hinge": LossReference(_margin(lambda z: np.maximum(0.0, 1.0 - z) ** 2),
+                                   _at_margin_one),
+    "perceptron": LossReference(_margin(lambda z: np.maximum(0.0, -z)), lambda y, eps: [0.0]),
+    "squared_error": LossReference(_squared, _none),
+    "huber": LossReference(_huber, _around_target),
+    "epsilon_insensitive": LossReference(_eps_insensitive, _around_target),
+    "squared_epsilon_insensitive": LossReference(_squared_eps_insensitive, _around_target),
+}
+
+# predict_proba from the decision function, by LossEntry.probabilities
+PROBABILITIES = {
+    "logistic": lambda d: 1.0 / (1.0 + np.exp(-d)),
+    "modified_huber": lambda d: (np.clip(d, -1.0, 1.0) + 1.0) / 2.0,
+}
+
+
 def margin_loss(name, y_pm, p, epsilon=0.1):
     """Training loss of sklearn's SGD for labels y in {-1, +1}, vectorised."""
+    if name not in LOSSES:
+        raise ValueError(name)
     y_pm = np.asarray(y_pm, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
-    z = y_pm * p
-    if name == "hinge":
-        return np.maximum(0.0, 1.0 - z)
-    if name == "perceptron":
-        return np.maximum(0.0, -z)
-    if name == "log_loss":
-        return np.logaddexp(0.0, -z)
-    if name == "squared_hinge":
-        return np.maximum(0.0, 1.0 - z) ** 2
-    if name == "modified_huber":
-        return np.where(z >= 1.0, 0.0, np.where(z >= -1.0, (1.0 - z) ** 2, -4.0 * z))
-    r = p - y_pm
-    if name == "squared_error":
-        return 0.5 * r * r
-    if name == "huber":
-        a = np.abs(r)
-        return np.where(a <= epsilon, 0.5 * r * r, epsilon * (a - 0.5 * epsilon))
-    if name == "epsilon_insensitive":
-        return np.maximum(0.0, np.abs(r) - epsilon)
-    if name == "squared_epsilon_insensitive":
-        return np.maximum(0.0, np.abs(r) - epsilon) ** 2
-    raise ValueError(name)
+    return LOSSES[name].value(y_pm, p, epsilon)

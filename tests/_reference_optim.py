@@ -15,175 +15,214 @@ unscaled weights. Two modes:
 
 The averaged model is the arithmetic mean of the iterates after each update
 number s >= ``average`` (1-based), kept as a plain running sum.
+
+``REFERENCES`` holds one ``RuleReference`` per optimizer of the registry
+(``streamlr._registry.optimizers()``), keyed by its name; ``test_optim``
+runs every registry row against it and fails for a row without one.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
 # --------------------------------------------------------------------------
-# the rules
+# the rules, keyed by the registry's name (the spec class name)
 # --------------------------------------------------------------------------
 
 
-def _kind(opt):
-    """(name, params) of a streamlr.optim spec object."""
-    name = type(opt).__name__
-    params = dict(opt.get_params(deep=False))
-    if name == "Adam":
-        params.setdefault("weight_decay", 0.0)
-    if name == "AdamW":
-        params.setdefault("bias_correction", True)
-    return name, params
+def _always(p):
+    return True
 
 
-def slot_names(opt):
-    name, p = _kind(opt)
-    if name == "SGD":
-        return ("momentum_buffer",) if p["momentum"] > 0 else ()
-    if name == "Adagrad":
-        return ("sum",)
-    if name == "RMSprop":
-        out = ("square_avg",)
-        if p["momentum"] > 0:
-            out += ("momentum_buffer",)
-        if p["centered"]:
-            out += ("grad_avg",)
-        return out
-    if name == "Adadelta":
-        return ("square_avg", "acc_delta")
-    if name in ("Adam", "AdamW"):
-        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if p["amsgrad"] else ())
-    if name == "Adamax":
-        return ("exp_avg", "exp_inf")
-    if name == "NAdam":
-        return ("exp_avg", "exp_avg_sq")
-    if name == "FTRL":
-        return ("z", "n")
-    raise ValueError(name)
+@dataclass(frozen=True)
+class RuleReference:
+    """The NumPy model of one update rule.
+
+    ``step(p, w, g, S, J, t, lr, intercept, ctx)`` applies one step to the
+    coordinates J of w (in place): ``p`` the spec's parameters, ``g`` the
+    gradient of the coordinates J, ``S`` the full state arrays, ``t`` the
+    1-based global step, ``lr`` the schedule's rate, ``ctx`` the per-problem
+    scalar state. ``slots(p)`` names the state arrays, ``initial(p, slot)``
+    their start value, ``decaying(p)`` the {slot: factor} that decay by
+    themselves when g = 0 and that the lazy (sparse) semantics still catch
+    up. ``scalars`` is the per-problem scalar state (initial values) and
+    ``advance(p, ctx, t)`` moves it once per sample, before the step.
+    ``eta0`` is a rate the tests run the rule at; ``covers(p)`` says which
+    parameterisations this reference models.
+    """
+
+    step: Callable
+    slots: Callable
+    initial: Callable = lambda p, slot: 0.0
+    decaying: Callable = lambda p: {}
+    scalars: dict = field(default_factory=dict)
+    advance: Callable | None = None
+    eta0: float = 0.05
+    covers: Callable = _always
 
 
-def _initial(opt, slot):
-    name, p = _kind(opt)
-    if name == "Adagrad" and slot == "sum":
-        return float(p["initial_accumulator_value"])
-    return 0.0
+def _sgd(p, w, g, S, J, t, lr, intercept, ctx):
+    mom, damp, nest = p["momentum"], p["dampening"], p["nesterov"]
+    if mom == 0:
+        w[J] = w[J] - lr * g
+        return
+    buf = S["momentum_buffer"]
+    if t == 1:
+        buf[J] = g
+    else:
+        buf[J] = mom * buf[J] + (1.0 - damp) * g
+    d = g + mom * buf[J] if nest else buf[J]
+    w[J] = w[J] - lr * d
 
 
-def _decaying(opt):
-    """{slot: factor} of the slots that decay by themselves when g = 0 and
-    that the lazy (sparse) semantics still catch up."""
-    name, p = _kind(opt)
-    if name == "RMSprop":
-        return {"square_avg": p["alpha"], "grad_avg": p["alpha"]}
-    if name == "Adadelta":
-        return {"square_avg": p["rho"], "acc_delta": p["rho"]}
-    return {}
+def _adagrad(p, w, g, S, J, t, lr, intercept, ctx):
+    s = S["sum"]
+    s[J] = s[J] + g * g
+    w[J] = w[J] - lr * g / (np.sqrt(s[J]) + p["eps"])
+
+
+def _rmsprop(p, w, g, S, J, t, lr, intercept, ctx):
+    a, eps, mom = p["alpha"], p["eps"], p["momentum"]
+    sq = S["square_avg"]
+    sq[J] = a * sq[J] + (1.0 - a) * g * g
+    if p["centered"]:
+        ga = S["grad_avg"]
+        ga[J] = a * ga[J] + (1.0 - a) * g
+        avg = np.sqrt(sq[J] - ga[J] ** 2) + eps
+    else:
+        avg = np.sqrt(sq[J]) + eps
+    if mom > 0:
+        buf = S["momentum_buffer"]
+        buf[J] = mom * buf[J] + g / avg
+        w[J] = w[J] - lr * buf[J]
+    else:
+        w[J] = w[J] - lr * g / avg
+
+
+def _adadelta(p, w, g, S, J, t, lr, intercept, ctx):
+    rho, eps = p["rho"], p["eps"]
+    v, u = S["square_avg"], S["acc_delta"]
+    v[J] = rho * v[J] + (1.0 - rho) * g * g
+    delta = np.sqrt(u[J] + eps) / np.sqrt(v[J] + eps) * g
+    u[J] = rho * u[J] + (1.0 - rho) * delta * delta
+    w[J] = w[J] - lr * delta
+
+
+def _adam(p, w, g, S, J, t, lr, intercept, ctx):
+    b1, b2 = p["betas"]
+    eps = p["eps"]
+    m, v = S["exp_avg"], S["exp_avg_sq"]
+    m[J] = b1 * m[J] + (1.0 - b1) * g
+    v[J] = b2 * v[J] + (1.0 - b2) * g * g
+    if p["amsgrad"]:
+        vm = S["max_exp_avg_sq"]
+        vm[J] = np.maximum(vm[J], v[J])
+        vhat = vm[J]
+    else:
+        vhat = v[J]
+    if p.get("bias_correction", True):
+        step = lr / (1.0 - b1 ** t)
+        denom = np.sqrt(vhat) / np.sqrt(1.0 - b2 ** t) + eps
+    else:
+        step = lr
+        denom = np.sqrt(vhat) + eps
+    w[J] = w[J] - step * m[J] / denom
+
+
+def _adamw(p, w, g, S, J, t, lr, intercept, ctx):
+    if not intercept:
+        # decoupled decay of the weight (the gradient was taken before)
+        w[J] = w[J] * (1.0 - lr * p["weight_decay"])
+    _adam(p, w, g, S, J, t, lr, intercept, ctx)
+
+
+def _adam_slots(p):
+    return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if p["amsgrad"] else ())
+
+
+def _adamax(p, w, g, S, J, t, lr, intercept, ctx):
+    b1, b2 = p["betas"]
+    m, u = S["exp_avg"], S["exp_inf"]
+    m[J] = b1 * m[J] + (1.0 - b1) * g
+    u[J] = np.maximum(b2 * u[J], np.abs(g) + p["eps"])
+    w[J] = w[J] - lr / (1.0 - b1 ** t) * m[J] / u[J]
 
 
 def _nadam_mu(b1, psi, t):
     return b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
 
 
-def _rule(opt, w, g, S, J, t, lr, intercept, ctx):
-    """Apply one step of the rule to the coordinates J of w (in place).
+def _nadam_advance(p, ctx, t):
+    ctx["mu_product"] *= _nadam_mu(p["betas"][0], p["momentum_decay"], t)
 
-    ``g`` holds the gradient of the coordinates J, ``S`` the full state
-    arrays, ``t`` the 1-based global step, ``lr`` the schedule's rate.
-    """
-    name, p = _kind(opt)
-    if name == "SGD":
-        mom, damp, nest = p["momentum"], p["dampening"], p["nesterov"]
-        if mom == 0:
-            w[J] = w[J] - lr * g
-            return
-        buf = S["momentum_buffer"]
-        if t == 1:
-            buf[J] = g
-        else:
-            buf[J] = mom * buf[J] + (1.0 - damp) * g
-        d = g + mom * buf[J] if nest else buf[J]
-        w[J] = w[J] - lr * d
-    elif name == "Adagrad":
-        s = S["sum"]
-        s[J] = s[J] + g * g
-        w[J] = w[J] - lr * g / (np.sqrt(s[J]) + p["eps"])
-    elif name == "RMSprop":
-        a, eps, mom = p["alpha"], p["eps"], p["momentum"]
-        sq = S["square_avg"]
-        sq[J] = a * sq[J] + (1.0 - a) * g * g
-        if p["centered"]:
-            ga = S["grad_avg"]
-            ga[J] = a * ga[J] + (1.0 - a) * g
-            avg = np.sqrt(sq[J] - ga[J] ** 2) + eps
-        else:
-            avg = np.sqrt(sq[J]) + eps
-        if mom > 0:
-            buf = S["momentum_buffer"]
-            buf[J] = mom * buf[J] + g / avg
-            w[J] = w[J] - lr * buf[J]
-        else:
-            w[J] = w[J] - lr * g / avg
-    elif name == "Adadelta":
-        rho, eps = p["rho"], p["eps"]
-        v, u = S["square_avg"], S["acc_delta"]
-        v[J] = rho * v[J] + (1.0 - rho) * g * g
-        delta = np.sqrt(u[J] + eps) / np.sqrt(v[J] + eps) * g
-        u[J] = rho * u[J] + (1.0 - rho) * delta * delta
-        w[J] = w[J] - lr * delta
-    elif name in ("Adam", "AdamW"):
-        b1, b2 = p["betas"]
-        eps = p["eps"]
-        m, v = S["exp_avg"], S["exp_avg_sq"]
-        if name == "AdamW" and not intercept:
-            # decoupled decay of the weight (the gradient was taken before)
-            w[J] = w[J] * (1.0 - lr * p["weight_decay"])
-        m[J] = b1 * m[J] + (1.0 - b1) * g
-        v[J] = b2 * v[J] + (1.0 - b2) * g * g
-        if p["amsgrad"]:
-            vm = S["max_exp_avg_sq"]
-            vm[J] = np.maximum(vm[J], v[J])
-            vhat = vm[J]
-        else:
-            vhat = v[J]
-        if p["bias_correction"]:
-            step = lr / (1.0 - b1 ** t)
-            denom = np.sqrt(vhat) / np.sqrt(1.0 - b2 ** t) + eps
-        else:
-            step = lr
-            denom = np.sqrt(vhat) + eps
-        w[J] = w[J] - step * m[J] / denom
-    elif name == "Adamax":
-        b1, b2 = p["betas"]
-        m, u = S["exp_avg"], S["exp_inf"]
-        m[J] = b1 * m[J] + (1.0 - b1) * g
-        u[J] = np.maximum(b2 * u[J], np.abs(g) + p["eps"])
-        w[J] = w[J] - lr / (1.0 - b1 ** t) * m[J] / u[J]
-    elif name == "NAdam":
-        b1, b2 = p["betas"]
-        mu = _nadam_mu(b1, p["momentum_decay"], t)
-        mu_next = _nadam_mu(b1, p["momentum_decay"], t + 1)
-        prod = ctx["mu_product"]  # already includes mu of this step
-        m, v = S["exp_avg"], S["exp_avg_sq"]
-        m[J] = b1 * m[J] + (1.0 - b1) * g
-        v[J] = b2 * v[J] + (1.0 - b2) * g * g
-        denom = np.sqrt(v[J] / (1.0 - b2 ** t)) + p["eps"]
-        w[J] = (w[J] - lr * (1.0 - mu) / (1.0 - prod) * g / denom
-                - lr * mu_next / (1.0 - prod * mu_next) * m[J] / denom)
-    elif name == "FTRL":
-        beta = p["beta"]
-        l1, l2 = (0.0, 0.0) if intercept else (p["l1"], p["l2"])
-        z, n = S["z"], S["n"]
-        n_old = n[J].copy()
-        n_new = n_old + g * g
-        sigma = (np.sqrt(n_new) - np.sqrt(n_old)) / lr
-        z[J] = z[J] + g - sigma * w[J]
-        n[J] = n_new
-        zj = z[J]
-        neww = -(zj - np.sign(zj) * l1) / ((beta + np.sqrt(n_new)) / lr + l2)
-        w[J] = np.where(np.abs(zj) <= l1, 0.0, neww)
-    else:
-        raise ValueError(name)
+
+def _nadam(p, w, g, S, J, t, lr, intercept, ctx):
+    b1, b2 = p["betas"]
+    mu = _nadam_mu(b1, p["momentum_decay"], t)
+    mu_next = _nadam_mu(b1, p["momentum_decay"], t + 1)
+    prod = ctx["mu_product"]  # already includes mu of this step
+    m, v = S["exp_avg"], S["exp_avg_sq"]
+    m[J] = b1 * m[J] + (1.0 - b1) * g
+    v[J] = b2 * v[J] + (1.0 - b2) * g * g
+    denom = np.sqrt(v[J] / (1.0 - b2 ** t)) + p["eps"]
+    w[J] = (w[J] - lr * (1.0 - mu) / (1.0 - prod) * g / denom
+            - lr * mu_next / (1.0 - prod * mu_next) * m[J] / denom)
+
+
+def _ftrl(p, w, g, S, J, t, lr, intercept, ctx):
+    beta = p["beta"]
+    l1, l2 = (0.0, 0.0) if intercept else (p["l1"], p["l2"])
+    z, n = S["z"], S["n"]
+    n_old = n[J].copy()
+    n_new = n_old + g * g
+    sigma = (np.sqrt(n_new) - np.sqrt(n_old)) / lr
+    z[J] = z[J] + g - sigma * w[J]
+    n[J] = n_new
+    zj = z[J]
+    neww = -(zj - np.sign(zj) * l1) / ((beta + np.sqrt(n_new)) / lr + l2)
+    w[J] = np.where(np.abs(zj) <= l1, 0.0, neww)
+
+
+REFERENCES = {
+    # plain SGD (no momentum) is scikit-learn's update, with its quirks;
+    # test_parity_sklearn checks it against scikit-learn itself
+    "SGD": RuleReference(
+        _sgd, lambda p: ("momentum_buffer",) if p["momentum"] > 0 else (),
+        covers=lambda p: p["momentum"] > 0),
+    "Adagrad": RuleReference(
+        _adagrad, lambda p: ("sum",),
+        initial=lambda p, slot: float(p["initial_accumulator_value"]) if slot == "sum" else 0.0,
+        eta0=0.1),
+    "RMSprop": RuleReference(
+        _rmsprop,
+        lambda p: (("square_avg",) + (("momentum_buffer",) if p["momentum"] > 0 else ())
+                   + (("grad_avg",) if p["centered"] else ())),
+        decaying=lambda p: {"square_avg": p["alpha"], "grad_avg": p["alpha"]},
+        eta0=0.01),
+    "Adadelta": RuleReference(
+        _adadelta, lambda p: ("square_avg", "acc_delta"),
+        decaying=lambda p: {"square_avg": p["rho"], "acc_delta": p["rho"]},
+        eta0=1.0),
+    "Adam": RuleReference(_adam, _adam_slots),
+    "AdamW": RuleReference(_adamw, _adam_slots),
+    "Adamax": RuleReference(_adamax, lambda p: ("exp_avg", "exp_inf")),
+    "NAdam": RuleReference(_nadam, lambda p: ("exp_avg", "exp_avg_sq"),
+                           scalars={"mu_product": 1.0}, advance=_nadam_advance),
+    "FTRL": RuleReference(_ftrl, lambda p: ("z", "n"), eta0=0.5),
+}
+
+
+def reference(opt):
+    """(RuleReference, parameters) of a streamlr.optim spec object."""
+    return REFERENCES[type(opt).__name__], dict(opt.get_params(deep=False))
+
+
+def slot_names(opt):
+    ref, p = reference(opt)
+    return ref.slots(p)
 
 
 # --------------------------------------------------------------------------
@@ -210,8 +249,8 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
                lazy=None, n_epochs=1):
     """Train one linear model sample by sample; returns a dict with the final
     ``coef``, ``intercept``, the averaged ones when averaging, the state
-    slots (full arrays) and their ``<slot>_intercept`` scalars, NAdam's
-    ``mu_product`` and ``t`` (updates made).
+    slots (full arrays) and their ``<slot>_intercept`` scalars, the scalar
+    state (NAdam's ``mu_product``) and ``t`` (updates made).
 
     ``target`` is in the loss's encoding; ``dloss(y, p)`` its derivative.
     ``lazy`` defaults to "CSR input" (True iff X is sparse).
@@ -225,12 +264,12 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     w = np.zeros(d)
     b = np.zeros(1)
-    slots = slot_names(opt)
-    S = {s: np.full(d, _initial(opt, s)) for s in slots}
-    Sb = {s: np.full(1, _initial(opt, s)) for s in slots}
-    decaying = {s: f for s, f in _decaying(opt).items() if s in slots}
-    name, params = _kind(opt)
-    ctx = {"mu_product": 1.0}
+    ref, params = reference(opt)
+    slots = ref.slots(params)
+    S = {s: np.full(d, ref.initial(params, s)) for s in slots}
+    Sb = {s: np.full(1, ref.initial(params, s)) for s in slots}
+    decaying = {s: f for s, f in ref.decaying(params).items() if s in slots}
+    ctx = dict(ref.scalars)
     if penalty == "l2":
         l2, l1 = alpha, 0.0
     elif penalty == "l1":
@@ -258,20 +297,20 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
             cw = weight_pos if target[i] > 0 else weight_neg
             gs = dloss(target[i], p) * cw * sw[i]
             J = stored[i] if lazy else all_j
-            if name == "NAdam":
-                ctx["mu_product"] *= _nadam_mu(params["betas"][0], params["momentum_decay"], t)
+            if ref.advance is not None:
+                ref.advance(params, ctx, t)
             if lazy and decaying:
                 untouched = np.setdiff1d(all_j, J)
                 for s, f in decaying.items():
                     S[s][untouched] *= f
             g = gs * x[J] + l2 * w[J]
-            _rule(opt, w, g, S, J, t, lr, False, ctx)
+            ref.step(params, w, g, S, J, t, lr, False, ctx)
             if l1 > 0:
                 thr = lr * l1
                 wj = w[J]
                 w[J] = np.sign(wj) * np.maximum(np.abs(wj) - thr, 0.0)
             if fit_intercept:
-                _rule(opt, b, np.array([gs]), Sb, zero, t, lr, True, ctx)
+                ref.step(params, b, np.array([gs]), Sb, zero, t, lr, True, ctx)
             if average and t >= average:
                 sum_w += w
                 sum_b += b[0]
@@ -283,8 +322,7 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
     for s in slots:
         out[s] = S[s]
         out[s + "_intercept"] = Sb[s][0]
-    if name == "NAdam":
-        out["mu_product"] = ctx["mu_product"]
+    out.update(ctx)  # per-problem scalar state (NAdam's mu_product)
     return out
 
 
@@ -316,7 +354,7 @@ def _collect(results, regressor):
         if s in ("coef", "intercept", "avg_coef", "avg_intercept", "t"):
             continue
         arr = np.array([r[s] for r in results])
-        if s.endswith("_intercept") or s == "mu_product":
+        if np.ndim(results[0][s]) == 0:  # <slot>_intercept, mu_product: one per problem
             state[s] = arr
         else:
             state[s] = arr[0] if regressor else arr

@@ -5,7 +5,9 @@ documentation, Keras's InverseTimeDecay, Bottou's rate as scikit-learn
 seeds it), one element at a time with integer arithmetic where the
 definition counts steps, so that it shares no code path with the package's
 vectorised NumPy forms or its compiled twin. The schedule objects are read
-only through ``get_params(deep=False)``.
+only through ``get_params(deep=False)``. ``RATES`` holds one closed form per
+schedule of the registry (``streamlr._registry.schedules()``), keyed by its
+name.
 
 Also here: ReduceLROnPlateau's rule as a plain Python state machine, and a
 per-sample training loop (squared loss, no penalty) for plain SGD, Adagrad
@@ -65,7 +67,7 @@ def _one_cycle(p, t):
         knots = [(0.0, first), (a - 1.0, peak), (n - 1.0, last)]
     if t >= n - 1:
         return last  # the rate of the last scheduled update, held for ever
-    for (x0, y0), (x1, y1) in zip(knots, knots[1:]):
+    for (x0, y0), (x1, y1) in zip(knots, knots[1:], strict=False):
         if t <= x1:
             frac = (t - x0) / (x1 - x0)
             if p["anneal"] == "cos":
@@ -74,64 +76,111 @@ def _one_cycle(p, t):
     raise AssertionError("unreachable")
 
 
+def _constant(p, t):
+    return float(p["lr"])
+
+
+def _invscaling(p, t):
+    return p["lr"] / (t + 1.0) ** p["power_t"]
+
+
+def _optimal(p, t):
+    alpha = p["alpha"]
+    return 1.0 / (alpha * (_optimal_t0(alpha) + t))
+
+
+def _invtime(p, t):
+    x = t / p["decay_steps"]
+    if p["staircase"]:
+        x = math.floor(x)
+    return p["lr"] / (1.0 + p["decay_rate"] * x)
+
+
+def _step(p, t):
+    return p["lr"] * p["gamma"] ** (t // p["step_size"])
+
+
+def _multistep(p, t):
+    passed = sum(1 for m in p["milestones"] if m <= t)
+    return p["lr"] * p["gamma"] ** passed
+
+
+def _exponential(p, t):
+    return p["lr"] * p["gamma"] ** t
+
+
+def _polynomial(p, t):
+    left = max(p["total_steps"] - t, 0)
+    return p["lr"] * (left / p["total_steps"]) ** p["power"]
+
+
+def _cosine(p, t):
+    return _cosine_between(p["lr"], p["lr_min"], t / p["T_max"])
+
+
+def _restarts(p, t):
+    start, length = _restart_window(t, p["T_0"], p["T_mult"])
+    return _cosine_between(p["lr"], p["lr_min"], (t - start) / length)
+
+
+def _cyclic(p, t):
+    up = p["step_size_up"]
+    down = p["step_size_down"] if p["step_size_down"] is not None else up
+    period = up + down
+    k, pos = divmod(t, period)
+    frac = pos / up if pos <= up else (period - pos) / down
+    amp = p["lr_max"] - p["lr_min"]
+    if p["mode"] == "triangular2":
+        amp = amp / 2.0 ** k
+    elif p["mode"] == "exp_range":
+        amp = amp * p["gamma"] ** t
+    return p["lr_min"] + amp * frac
+
+
+def _warmup(p, t):
+    inner, w, f = p["schedule"], p["warmup_steps"], p["start_factor"]
+    if t < w:
+        return reference_rate(inner, 0) * (f + (1.0 - f) * t / w)
+    return reference_rate(inner, t - w)
+
+
+def _sequential(p, t):
+    begin = 0
+    for sched, end in zip(p["schedules"], list(p["milestones"]) + [None], strict=True):
+        if end is None or t < end:
+            return reference_rate(sched, t - begin)
+        begin = end
+    raise AssertionError("unreachable")
+
+
+# rate(params, t) of each schedule of the registry, keyed by its name;
+# test_schedules fails for a registry row without one
+RATES = {
+    "Constant": _constant,
+    "InverseScaling": _invscaling,
+    "Optimal": _optimal,
+    "Adaptive": _constant,
+    "InverseTimeDecay": _invtime,
+    "StepDecay": _step,
+    "MultiStepDecay": _multistep,
+    "ExponentialDecay": _exponential,
+    "PolynomialDecay": _polynomial,
+    "CosineAnnealing": _cosine,
+    "CosineWarmRestarts": _restarts,
+    "Cyclic": _cyclic,
+    "OneCycle": _one_cycle,
+    "Warmup": _warmup,
+    "Sequential": _sequential,
+    "ReduceOnPlateau": _constant,  # its cuts: PlateauReference below
+}
+
+
 def reference_rate(schedule, t):
     """The rate of ``schedule`` for update ``t + 1`` (t an integer >= 0)."""
     name = type(schedule).__name__
-    p = schedule.get_params(deep=False)
-    t = int(t)
-    if name in ("Constant", "Adaptive", "ReduceOnPlateau"):
-        return float(p["lr"])
-    if name == "InverseScaling":
-        return p["lr"] / (t + 1.0) ** p["power_t"]
-    if name == "Optimal":
-        alpha = p["alpha"]
-        return 1.0 / (alpha * (_optimal_t0(alpha) + t))
-    if name == "InverseTimeDecay":
-        x = t / p["decay_steps"]
-        if p["staircase"]:
-            x = math.floor(x)
-        return p["lr"] / (1.0 + p["decay_rate"] * x)
-    if name == "StepDecay":
-        return p["lr"] * p["gamma"] ** (t // p["step_size"])
-    if name == "MultiStepDecay":
-        passed = sum(1 for m in p["milestones"] if m <= t)
-        return p["lr"] * p["gamma"] ** passed
-    if name == "ExponentialDecay":
-        return p["lr"] * p["gamma"] ** t
-    if name == "PolynomialDecay":
-        left = max(p["total_steps"] - t, 0)
-        return p["lr"] * (left / p["total_steps"]) ** p["power"]
-    if name == "CosineAnnealing":
-        return _cosine_between(p["lr"], p["lr_min"], t / p["T_max"])
-    if name == "CosineWarmRestarts":
-        start, length = _restart_window(t, p["T_0"], p["T_mult"])
-        return _cosine_between(p["lr"], p["lr_min"], (t - start) / length)
-    if name == "Cyclic":
-        up = p["step_size_up"]
-        down = p["step_size_down"] if p["step_size_down"] is not None else up
-        period = up + down
-        k, pos = divmod(t, period)
-        frac = pos / up if pos <= up else (period - pos) / down
-        amp = p["lr_max"] - p["lr_min"]
-        if p["mode"] == "triangular2":
-            amp = amp / 2.0 ** k
-        elif p["mode"] == "exp_range":
-            amp = amp * p["gamma"] ** t
-        return p["lr_min"] + amp * frac
-    if name == "OneCycle":
-        return _one_cycle(p, t)
-    if name == "Warmup":
-        inner, w, f = p["schedule"], p["warmup_steps"], p["start_factor"]
-        if t < w:
-            return reference_rate(inner, 0) * (f + (1.0 - f) * t / w)
-        return reference_rate(inner, t - w)
-    if name == "Sequential":
-        begin = 0
-        for sched, end in zip(p["schedules"], list(p["milestones"]) + [None]):
-            if end is None or t < end:
-                return reference_rate(sched, t - begin)
-            begin = end
-    raise NotImplementedError(name)
+    if name not in RATES:
+        raise NotImplementedError(name)
+    return RATES[name](schedule.get_params(deep=False), int(t))
 
 
 def reference_rates(schedule, ts):

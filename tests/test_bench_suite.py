@@ -33,6 +33,7 @@ def installed(module):
     return importlib.util.find_spec(module) is not None
 
 
+@pytest.mark.slow
 def test_tiny_suite_writes_table_and_chart(suite, tmp_path):
     run, report = suite
     md = tmp_path / "README.md"

@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 import streamlr
-from streamlr import SGDClassifier, SGDRegressor, load
+from streamlr import SGDClassifier, SGDRegressor, _registry, cli, load
 from streamlr.cli import Labels, main, parse_optimizer, parse_schedule
 from streamlr.io import BadLineError, DataFormat, Reader, guess_format
 from streamlr.optim import Adam
@@ -186,7 +186,7 @@ def test_progress_since_last_is_the_loss_of_the_new_samples(files, capsys):
     main(["train", str(files / "d.svm")])
     rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[2:]]
     rows = [[float(v) for v in r] for r in rows if len(r) == 4]
-    for (avg0, _, n0, _), (avg1, since, n1, _) in zip(rows, rows[1:]):
+    for (avg0, _, n0, _), (avg1, since, n1, _) in zip(rows, rows[1:], strict=False):
         assert since == pytest.approx((avg1 * n1 - avg0 * n0) / (n1 - n0), abs=2e-6)
 
 
@@ -368,6 +368,38 @@ def test_parse_schedule_and_optimizer():
     assert parse_optimizer("adam") == "adam"
     assert parse_optimizer("adam:betas=(0.8,0.9),amsgrad=True") == Adam(betas=(0.8, 0.9),
                                                                         amsgrad=True)
+
+
+def test_option_tables_are_the_registry():
+    """The command line lists what the registry holds (each row's round trip
+    through parse_optimizer/parse_schedule: test_optim, test_schedules)."""
+    assert list(cli.OPTIMIZERS) == list(_registry.optimizer_strings())
+    for name, (cls, kwargs) in cli.OPTIMIZERS.items():
+        assert cls(**kwargs) == _registry.resolve_optimizer(name)
+        assert parse_optimizer(name) == name
+    assert {e.cli: e.spec for e in _registry.schedules() if e.cli is not None} == cli.SCHEDULES
+    for entry in _registry.schedules():
+        if entry.sklearn is not None:
+            assert parse_schedule(entry.cli, 0.1) == entry.sklearn
+    assert tuple(e.name for e in _registry.losses("classification")) == cli.CLASSIFICATION_LOSSES
+    assert tuple(e.name for e in _registry.losses("regression")) == cli.REGRESSION_LOSSES
+    text = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    text = " ".join(text.split())
+    for name in (*_registry.optimizer_strings(), *cli.SCHEDULES, *cli.CLASSIFICATION_LOSSES):
+        assert name in text, name
+
+
+@pytest.mark.parametrize("loss", [e.name for e in _registry.losses()])
+def test_loss_picks_the_task(files, loss):
+    # --task auto: a regressor for the losses a regressor takes
+    args = cli.build_parser().parse_args(["train", str(files / "d.svm"), "--loss", loss])
+    est, labels = cli._estimator(args)
+    regression = "regression" in _registry.loss(loss).tasks
+    assert isinstance(est, SGDRegressor if regression else SGDClassifier)
+    assert labels.regression == regression
+    args = cli.build_parser().parse_args(["train", str(files / "d.svm"), "--loss", loss,
+                                          "--task", "classification"])
+    assert isinstance(cli._estimator(args)[0], SGDClassifier)
 
 
 def test_warmup_wraps_the_schedule(files, tmp_path):

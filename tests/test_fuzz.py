@@ -15,6 +15,8 @@ import copy
 import os
 import re
 import warnings
+from itertools import pairwise
+from operator import methodcaller
 
 import numpy as np
 import pytest
@@ -23,14 +25,13 @@ from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from streamlr import DivergenceError, SGDClassifier, SGDRegressor, optim
+from streamlr import DivergenceError, SGDClassifier, SGDRegressor, _registry, optim
 from streamlr import schedules as S
 
-CLF_LOSSES = ("hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron",
-              "squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive")
-REG_LOSSES = ("squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive")
+CLF_LOSSES = tuple(e.name for e in _registry.losses("classification"))
+REG_LOSSES = tuple(e.name for e in _registry.losses("regression"))
 PENALTIES = ("l2", "l1", "elasticnet", None)
-SK_RATES = ("constant", "optimal", "invscaling", "adaptive")
+SK_RATES = _registry.sklearn_rates()
 
 # STREAMLR_FUZZ_EXAMPLES=1000 STREAMLR_FUZZ_RANDOM=1 for a longer, non-reproducible hunt
 FUZZ = settings(max_examples=int(os.environ.get("STREAMLR_FUZZ_EXAMPLES", "120")), deadline=None,
@@ -440,7 +441,7 @@ def _predict_checks(est, classifier, d, dtype, seed):
                 assert set(np.unique(pred)) <= set(est.classes_)
                 if moderate:
                     assert np.all(np.isfinite(dec)), "decision_function not finite"
-                if est.loss in ("log_loss", "modified_huber"):
+                if _registry.loss(est.loss).probabilities is not None:
                     proba = est.predict_proba(Xp)
                     assert proba.shape == (7, len(est.classes_))
                     if moderate and np.abs(dec).max(initial=0) < 500:
@@ -451,6 +452,7 @@ def _predict_checks(est, classifier, d, dtype, seed):
                 assert np.all(np.isfinite(pred)), "predict not finite"
 
 
+@pytest.mark.slow
 @FUZZ
 @given(robustness_cases())
 def test_random_data_never_crashes_and_failures_restore(case):
@@ -462,14 +464,14 @@ def test_random_data_never_crashes_and_failures_restore(case):
         cfg.pop("class_weight", None)
     est = Est(**cfg)
     n = Xd.shape[0]
-    for op, cut in zip(ops, cuts):
+    for op, cut in zip(ops, cuts, strict=True):
         if op == "fit":
             ok = _call_transactional(est, lambda e: e.fit(X, y, sample_weight=sw), "fit")
             if ok:
                 assert _arr(est.coef_).dtype == Xd.dtype
             continue
         bounds = [0] + [c for c in cut if c < n] + [n]
-        for lo, hi in zip(bounds, bounds[1:]):
+        for lo, hi in pairwise(bounds):
             if lo == hi:
                 continue
             swc = sw[lo:hi] if isinstance(sw, np.ndarray) else sw
@@ -478,7 +480,7 @@ def test_random_data_never_crashes_and_failures_restore(case):
                 kw["classes"] = est.classes_ if hasattr(est, "classes_") else classes
             Xc, yc = _rows(X, lo, hi), y[lo:hi]
             ok = _call_transactional(
-                est, lambda e: e.partial_fit(Xc, yc, sample_weight=swc, **kw), "partial_fit")
+                est, methodcaller("partial_fit", Xc, yc, sample_weight=swc, **kw), "partial_fit")
     if hasattr(est, "coef_"):
         _predict_checks(est, classifier, Xd.shape[1], Xd.dtype, seed=n)
 
@@ -498,6 +500,7 @@ def failing_streams(draw):
     return classifier, Xd, y, classes, cfg, bad, kind, wide
 
 
+@pytest.mark.slow
 @FUZZ
 @given(failing_streams())
 def test_failed_call_leaves_no_hidden_trace(case):
@@ -580,6 +583,7 @@ def chunk_cases(draw):
     return classifier, Xd, y, classes, cfg, kind, cut, sw, prefit
 
 
+@pytest.mark.slow
 @FUZZ
 @given(chunk_cases())
 def test_partial_fit_chunk_invariance(case):
@@ -591,7 +595,7 @@ def test_partial_fit_chunk_invariance(case):
     n = Xd.shape[0]
     bounds = [0] + cut + [n]
     if sw is not None:  # all-zero weights are rejected per call (as scikit-learn does)
-        for lo, hi in zip(bounds, bounds[1:]):
+        for lo, hi in pairwise(bounds):
             if not np.any(sw[lo:hi]):
                 sw[lo] = 1.0
     one, many = Est(**cfg), Est(**cfg)
@@ -610,7 +614,7 @@ def test_partial_fit_chunk_invariance(case):
         except DivergenceError:
             one_failed = True
         many_failed = False
-        for lo, hi in zip(bounds, bounds[1:]):
+        for lo, hi in pairwise(bounds):
             try:
                 many.partial_fit(X[lo:hi], y[lo:hi],
                                  sample_weight=None if sw is None else sw[lo:hi], **kw)
@@ -646,6 +650,7 @@ EXACT = {
 }
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data())
 def test_dense_equals_csr_where_exact(data):
@@ -814,6 +819,7 @@ def csr_cases(draw):
     return classifier, Xd, y, classes, cfg, draw(st.integers(0, 1000))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(csr_cases())
 def test_unsorted_csr_equals_sorted(case):
@@ -837,6 +843,7 @@ def test_unsorted_csr_equals_sorted(case):
     assert_close_models(a, b, rtol, "unsorted vs sorted CSR")
 
 
+@pytest.mark.slow
 @FUZZ
 @given(csr_cases(), st.booleans())
 def test_duplicate_csr_indices_never_crash(case, extreme):

@@ -4,6 +4,12 @@
 ``_py_dloss(y, p)``; dloss is d loss / d p *without* the +-1e12 clipping
 (the SGD loop clips). For log_loss y is in {0, 1} (half-binomial:
 log1p(exp(p)) - y p); the other classification losses take y in {-1, +1}.
+
+The losses come from the registry (``streamlr._registry.losses()``): each
+row is checked against its NumPy definition in ``_reference.LOSSES`` (a row
+without one fails), against scikit-learn's loss objects, and inside the
+estimators (which tasks accept it, the target of the negative class, how
+``predict_proba`` is derived).
 """
 
 import math
@@ -14,35 +20,35 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from sklearn._loss._loss import CyHalfBinomialLoss, CyHalfSquaredError, CyHuberLoss
+from sklearn.linear_model import SGDClassifier as SkSGDClassifier
 from sklearn.linear_model import _sgd_fast
 
+from _reference import LOSSES as REFERENCE
+from _reference import PROBABILITIES
+from conftest import make_classification_data, make_regression_data
+
+from streamlr import SGDClassifier, SGDRegressor, _registry
+from streamlr._kernels import losses as kernel_losses
 from streamlr._kernels.losses import make_loss
 
 EPS = 0.1
 
-CLASSIFICATION = ["hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron"]
-REGRESSION = ["squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"]
-ALL = CLASSIFICATION + REGRESSION
+# classification only (labels in the binary encoding), and the regression losses
+CLASSIFICATION = [e.name for e in _registry.losses() if "regression" not in e.tasks]
+REGRESSION = [e.name for e in _registry.losses("regression")]
+ALL = [e.name for e in _registry.losses()]
 
 
 def _kinks(name, y):
     """Values of p where the loss is not twice differentiable."""
-    if name in ("hinge", "squared_hinge", "modified_huber"):
-        # z = y p in {1} (and -1 for modified_huber), y in {-1, 1}
-        return [1.0 / y, -1.0 / y]
-    if name == "perceptron":
-        return [0.0]
-    if name in ("huber", "epsilon_insensitive", "squared_epsilon_insensitive"):
-        return [y - EPS, y + EPS]
-    return []
+    return REFERENCE[name].kinks(y, EPS) if name in REFERENCE else []
 
 
 def _labels(name):
-    if name == "log_loss":
-        return st.sampled_from([0.0, 1.0])
-    if name in CLASSIFICATION:
-        return st.sampled_from([-1.0, 1.0])
-    return st.floats(-5.0, 5.0, allow_nan=False)
+    entry = _registry.loss(name)
+    if "regression" in entry.tasks:
+        return st.floats(-5.0, 5.0, allow_nan=False)
+    return st.sampled_from([entry.negative_target, 1.0])  # the kernel's encoding
 
 
 H = 1e-6
@@ -91,7 +97,11 @@ def _sklearn_value(name, y, p):
     return out[0], grad[0]
 
 
-@pytest.mark.parametrize("name", ALL)
+# the registry's losses that scikit-learn has (all of them today)
+SKLEARN = [name for name in ALL if name in SkSGDClassifier.loss_functions]
+
+
+@pytest.mark.parametrize("name", SKLEARN)
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_loss_agrees_with_sklearn(name, data):
@@ -146,13 +156,21 @@ def test_hand_computed_values(name, y, p, expected_loss, expected_dloss):
     assert_allclose(loss._py_dloss(y, p), expected_dloss, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("name", ["huber", "epsilon_insensitive", "squared_epsilon_insensitive"])
+@pytest.mark.parametrize("name", [e.name for e in _registry.losses() if e.uses_epsilon])
 def test_epsilon_is_used(name):
     wide = make_loss(name, epsilon=1.0)
     narrow = make_loss(name, epsilon=0.01)
     assert wide._py_loss(0.0, 0.5) != narrow._py_loss(0.0, 0.5)
     if name != "huber":
         assert wide._py_loss(0.0, 0.5) == 0.0
+
+
+@pytest.mark.parametrize("name", [e.name for e in _registry.losses() if not e.uses_epsilon])
+def test_epsilon_is_ignored(name):
+    for y in (1.0, _registry.loss(name).negative_target):
+        for p in (-1.5, -0.05, 0.0, 0.5, 2.0):
+            assert make_loss(name, epsilon=1.0)._py_loss(y, p) == make_loss(
+                name, epsilon=0.01)._py_loss(y, p)
 
 
 def test_default_epsilon_is_sklearn_default():
@@ -162,3 +180,97 @@ def test_default_epsilon_is_sklearn_default():
 def test_unknown_loss_name():
     with pytest.raises((ValueError, KeyError)):
         make_loss("bogus")
+
+
+# --------------------------------------------------------------------------
+# the registry
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_loss_has_a_reference(name):
+    assert name in REFERENCE, f"{name} has no NumPy definition: add one to tests/_reference.py"
+
+
+def test_registry_losses_are_the_kernel_losses():
+    entries = _registry.losses()
+    assert {e.kernel for e in entries} == set(kernel_losses.LOSS_NAMES)
+    assert [e.name for e in entries] == ALL and len(set(ALL)) == len(ALL)
+    assert set(CLASSIFICATION) | set(REGRESSION) == set(ALL)
+    for e in entries:
+        assert e.tasks and e.tasks <= set(_registry.TASKS), e.name
+        assert e.negative_target in (0.0, -1.0), e.name
+        assert e.probabilities in (None, *PROBABILITIES), e.name
+        assert _registry.loss(e.name) is e
+    with pytest.raises(ValueError, match="task"):
+        _registry.losses("ranking")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_kernel_loss_is_the_reference(name):
+    """The kernel's value in the entry's target encoding equals the NumPy
+    definition (labels +-1 for the classification-only losses)."""
+    entry = _registry.loss(name)
+    loss = make_loss(entry.kernel, epsilon=EPS)
+    ps = np.linspace(-3.0, 3.0, 61)
+    if "regression" in entry.tasks:
+        ys = [-2.0, -0.05, 0.0, 0.3, 1.0]
+        encode = float
+    else:
+        ys = [-1.0, 1.0]
+        encode = lambda y_pm: 1.0 if y_pm > 0 else entry.negative_target  # noqa: E731
+    for y in ys:
+        got = [loss._py_loss(encode(y), p) for p in ps]
+        expected = REFERENCE[name].value(np.float64(y), ps, EPS)
+        assert_allclose(got, expected, rtol=1e-12, atol=1e-15, err_msg=f"{name} y={y}")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_estimators_accept_the_losses_of_their_task(name):
+    entry = _registry.loss(name)
+    Xc, yc = make_classification_data(n_samples=20)
+    Xr, yr = make_regression_data(n_samples=20)
+    for make, task, X, y in ((SGDClassifier, "classification", Xc, yc),
+                             (SGDRegressor, "regression", Xr, yr)):
+        est = make(loss=name, max_iter=2, tol=None)
+        if task in entry.tasks:
+            est.fit(X, y)
+            assert est.loss == name
+        else:
+            with pytest.raises(ValueError, match="loss"):
+                est.fit(X, y)
+
+
+@pytest.mark.parametrize("name", [e.name for e in _registry.losses("classification")])
+def test_negative_target_is_the_binary_encoding(name):
+    """One sample of the negative class from zero weights (plain SGD, dense,
+    no penalty): w = -eta0 * dloss(negative_target, 0) * x."""
+    entry = _registry.loss(name)
+    X, y = make_classification_data(n_samples=30)
+    i = int(np.flatnonzero((y == 0) & (np.abs(X).sum(axis=1) > 0))[0])
+    est = SGDClassifier(loss=name, penalty=None, learning_rate="constant", eta0=0.1,
+                        shuffle=False, epsilon=EPS)
+    est.partial_fit(X[i:i + 1], y[i:i + 1], classes=[0, 1])
+    step = -0.1 * make_loss(entry.kernel, epsilon=EPS)._py_dloss(entry.negative_target, 0.0)
+    assert step != 0.0
+    assert_allclose(est.coef_.ravel(), step * X[i], rtol=1e-14, atol=1e-300)
+    assert_allclose(est.intercept_, [step], rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", [e.name for e in _registry.losses("classification")])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_probabilities_as_the_registry_says(name, n_classes):
+    entry = _registry.loss(name)
+    X, y = make_classification_data(n_samples=60, n_classes=n_classes)
+    est = SGDClassifier(loss=name, max_iter=3, tol=None, random_state=0).fit(X, y)
+    if entry.probabilities is None:
+        assert not hasattr(est, "predict_proba")
+        return
+    d = est.decision_function(X)
+    p = PROBABILITIES[entry.probabilities](d)
+    if n_classes == 2:
+        expected = np.column_stack([1.0 - p, p])
+    else:
+        total = p.sum(axis=1, keepdims=True)
+        expected = np.where(total > 0, p / np.where(total > 0, total, 1.0), 1.0 / n_classes)
+    assert_allclose(est.predict_proba(X), expected, rtol=1e-12, atol=1e-15)

@@ -1,12 +1,16 @@
 """The optimizers of ``streamlr.optim`` inside SGDClassifier / SGDRegressor.
 
+The rules come from the registry (``streamlr._registry.optimizers()``):
+every string of every row is a case, plus the parameter variants below, so a
+new row is tested without editing this file.
+
 Oracles:
 
 * ``_reference_optim``: a naive NumPy per-sample loop written from the
   documented formulas, with a dense mode (every coordinate updated at every
   sample, as PyTorch with batch size 1) and a lazy mode (only the stored
-  coordinates of a CSR row are touched).
-* ``torch.optim`` itself (skipped without torch), on a single weight vector
+  coordinates of a CSR row are touched). One reference per registry row.
+* the row's PyTorch twin (skipped without torch), on a single weight vector
   and a bias, loss 0.5 (p - y)^2 (+ 0.5 alpha ||w||^2).
 
 Then the sparse semantics (exact vs lazy), chunk invariance, the spec
@@ -14,6 +18,7 @@ objects, errors, float32 and divergence.
 """
 
 import copy
+import importlib
 
 import numpy as np
 import pytest
@@ -22,51 +27,60 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from _reference_optim import reference_classifier, reference_regressor
+from _reference_optim import REFERENCES, reference, reference_classifier, reference_regressor
 from conftest import (
     assert_same_model,
     make_classification_data,
     make_regression_data,
 )
 
-from streamlr import DivergenceError, SGDClassifier, SGDRegressor
-from streamlr import optim
+import streamlr
+from streamlr import DivergenceError, SGDClassifier, SGDRegressor, _registry, optim, persistence
+from streamlr.cli import parse_optimizer
 from streamlr.optim import FTRL, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RMSprop
 
 RTOL = 1e-8
 ATOL = 1e-12
 
-# (id, spec, eta0): every rule and its parameter variants
-OPTIMIZERS = [
-    ("momentum", SGD(momentum=0.9), 0.05),
-    ("nesterov", SGD(momentum=0.9, nesterov=True), 0.05),
-    ("momentum-dampening", SGD(momentum=0.5, dampening=0.3), 0.05),
-    ("adagrad", Adagrad(), 0.1),
-    ("adagrad-init", Adagrad(initial_accumulator_value=0.1, eps=1e-6), 0.1),
-    ("rmsprop", RMSprop(), 0.01),
-    ("rmsprop-centered", RMSprop(centered=True, alpha=0.9), 0.01),
-    ("rmsprop-momentum", RMSprop(momentum=0.5), 0.01),
-    ("rmsprop-momentum-centered", RMSprop(momentum=0.5, centered=True), 0.01),
-    ("adadelta", Adadelta(), 1.0),
-    ("adadelta-rho", Adadelta(rho=0.8, eps=1e-4), 1.0),
-    ("adam", Adam(), 0.05),
-    ("amsgrad", Adam(amsgrad=True, betas=(0.8, 0.99)), 0.05),
-    ("adam-nobias", Adam(bias_correction=False), 0.05),
-    ("adamw", AdamW(weight_decay=0.1), 0.05),
-    ("adamw-amsgrad", AdamW(weight_decay=0.3, amsgrad=True), 0.05),
-    ("adamax", Adamax(), 0.05),
-    ("nadam", NAdam(), 0.05),
-    ("nadam-decay", NAdam(betas=(0.8, 0.99), momentum_decay=0.05), 0.05),
-    ("ftrl", FTRL(), 0.5),
-    ("ftrl-l1l2", FTRL(beta=0.5, l1=0.05, l2=0.1), 0.5),
+
+def _registry_cases():
+    """(id, spec, eta0) of every string of every registry row that its NumPy
+    reference models (plain "sgd" is scikit-learn's update: test_parity_sklearn)."""
+    for entry in _registry.optimizers():
+        ref = REFERENCES.get(entry.name)
+        if ref is None:
+            continue  # test_every_optimizer_has_a_reference fails
+        for string in entry.strings:
+            spec = entry.build(string)
+            if ref.covers(spec.get_params(deep=False)):
+                yield string, spec, ref.eta0
+
+
+# parameter variants beyond the registry strings: (id, spec); eta0 from the reference
+VARIANTS = [
+    ("momentum-dampening", SGD(momentum=0.5, dampening=0.3)),
+    ("adagrad-init", Adagrad(initial_accumulator_value=0.1, eps=1e-6)),
+    ("rmsprop-centered", RMSprop(centered=True, alpha=0.9)),
+    ("rmsprop-momentum", RMSprop(momentum=0.5)),
+    ("rmsprop-momentum-centered", RMSprop(momentum=0.5, centered=True)),
+    ("adadelta-rho", Adadelta(rho=0.8, eps=1e-4)),
+    ("amsgrad-betas", Adam(amsgrad=True, betas=(0.8, 0.99))),
+    ("adam-nobias", Adam(bias_correction=False)),
+    ("adamw-decay", AdamW(weight_decay=0.1)),
+    ("adamw-amsgrad", AdamW(weight_decay=0.3, amsgrad=True)),
+    ("nadam-decay", NAdam(betas=(0.8, 0.99), momentum_decay=0.05)),
+    ("ftrl-l1l2", FTRL(beta=0.5, l1=0.05, l2=0.1)),
 ]
+
+# (id, spec, eta0): every rule of the registry and the parameter variants
+OPTIMIZERS = list(_registry_cases()) + [
+    (name, opt, reference(opt)[0].eta0) for name, opt in VARIANTS]
 OPT_BY_ID = {name: (opt, eta) for name, opt, eta in OPTIMIZERS}
 OPT_IDS = [o[0] for o in OPTIMIZERS]
 
-# the ones documented exact on CSR rows (penalty=None, constant rate)
-EXACT_IDS = ["adagrad", "adagrad-init", "rmsprop", "rmsprop-centered", "adadelta",
-             "adadelta-rho", "ftrl", "ftrl-l1l2"]
-LAZY_IDS = [i for i in OPT_IDS if i not in EXACT_IDS]
+# documented exact on CSR rows (with penalty=None and a constant rate) or lazy
+EXACT_IDS = [name for name, opt, _ in OPTIMIZERS if opt.exact_on_sparse]
+LAZY_IDS = [name for name, opt, _ in OPTIMIZERS if not opt.exact_on_sparse]
 
 
 def _opt(name):
@@ -185,7 +199,7 @@ VARIANT_CASES = [
     # (optimizer ids, task, estimator kwargs, reference kwargs)
     (["adam", "adagrad", "rmsprop-momentum", "nesterov", "adadelta", "nadam", "ftrl"], "reg",
      dict(penalty="l2", alpha=0.05), dict(penalty="l2", alpha=0.05)),
-    (["adamw", "rmsprop-centered", "momentum", "adamax", "amsgrad"], "log2",
+    (["adamw-decay", "rmsprop-centered", "momentum", "adamax", "amsgrad-betas"], "log2",
      dict(penalty="elasticnet", alpha=0.02, l1_ratio=0.4),
      dict(penalty="elasticnet", alpha=0.02, l1_ratio=0.4)),
     (["adam", "adagrad", "ftrl-l1l2"], "hinge3",
@@ -196,7 +210,7 @@ VARIANT_CASES = [
      dict(average=True), dict(average=1)),
     (["adam", "rmsprop", "adagrad", "momentum", "nadam", "adadelta"], "hinge3",
      dict(average=25), dict(average=25)),
-    (["adamw", "rmsprop-momentum", "adagrad"], "log2",
+    (["adamw-decay", "rmsprop-momentum", "adagrad"], "log2",
      dict(average=10, penalty="l2", alpha=0.01), dict(average=10, penalty="l2", alpha=0.01)),
     (["adam", "adagrad", "rmsprop-momentum-centered", "ftrl-l1l2", "momentum-dampening"], "reg",
      dict(fit_intercept=False), dict(fit_intercept=False)),
@@ -255,43 +269,37 @@ def test_fit_epochs_match_reference(name):
 # 2. against torch.optim
 # --------------------------------------------------------------------------
 
-TORCH_CASES = [
-    ("momentum", "SGD", dict(momentum=0.9)),
-    ("nesterov", "SGD", dict(momentum=0.9, nesterov=True)),
-    ("momentum-dampening", "SGD", dict(momentum=0.5, dampening=0.3)),
-    ("adagrad", "Adagrad", dict()),
-    ("adagrad-init", "Adagrad", dict(initial_accumulator_value=0.1, eps=1e-6)),
-    ("rmsprop", "RMSprop", dict()),
-    ("rmsprop-centered", "RMSprop", dict(centered=True, alpha=0.9)),
-    ("rmsprop-momentum", "RMSprop", dict(momentum=0.5)),
-    ("rmsprop-momentum-centered", "RMSprop", dict(momentum=0.5, centered=True)),
-    ("adadelta", "Adadelta", dict()),
-    ("adadelta-rho", "Adadelta", dict(rho=0.8, eps=1e-4)),
-    ("adam", "Adam", dict()),
-    ("amsgrad", "Adam", dict(amsgrad=True, betas=(0.8, 0.99))),
-    ("adamw", "AdamW", dict(weight_decay=0.1)),
-    ("adamw-amsgrad", "AdamW", dict(weight_decay=0.3, amsgrad=True)),
-    ("adamax", "Adamax", dict()),
-    ("nadam", "NAdam", dict()),
-    ("nadam-decay", "NAdam", dict(betas=(0.8, 0.99), momentum_decay=0.05)),
-]
+def _torch_cases():
+    """(id, entry, spec) of every case whose registry row has a PyTorch twin
+    for its parameters."""
+    for name, opt, _ in OPTIMIZERS:
+        entry = _registry.optimizer(type(opt).__name__)
+        if entry.torch is not None and entry.torch_kwargs(opt) is not None:
+            yield name, entry, opt
 
 
-def _torch_run(torch, X, y, cls_name, kw, lr, alpha):
+TORCH_CASES = list(_torch_cases())
+
+
+def _torch_class(dotted):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _torch_run(torch, X, y, cls, kw, lr, alpha):
     # float64 also for torch's scalar state (NAdam's mu_product, step)
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        return _torch_loop(torch, X, y, cls_name, kw, lr, alpha)
+        return _torch_loop(torch, X, y, cls, kw, lr, alpha)
     finally:
         torch.set_default_dtype(old)
 
 
-def _torch_loop(torch, X, y, cls_name, kw, lr, alpha):
+def _torch_loop(torch, X, y, cls, kw, lr, alpha):
     d = X.shape[1]
     w = torch.zeros(d, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    cls = getattr(torch.optim, cls_name)
     kw = dict(kw)
     groups = [{"params": [w]}, {"params": [b]}]
     if "weight_decay" in kw:  # AdamW: the bias is not decayed
@@ -311,8 +319,8 @@ def _torch_loop(torch, X, y, cls_name, kw, lr, alpha):
 
 
 @pytest.mark.parametrize("penalty", [None, "l2"])
-@pytest.mark.parametrize("name,cls_name,kw", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
-def test_matches_torch(name, cls_name, kw, penalty):
+@pytest.mark.parametrize("name,entry", [c[:2] for c in TORCH_CASES], ids=[c[0] for c in TORCH_CASES])
+def test_matches_torch(name, entry, penalty):
     torch = pytest.importorskip("torch")
     opt, eta0 = _opt(name)
     X, y = make_regression_data(n_samples=60)
@@ -320,7 +328,8 @@ def test_matches_torch(name, cls_name, kw, penalty):
     est = SGDRegressor(optimizer=opt, learning_rate="constant", eta0=eta0, shuffle=False,
                        penalty=penalty, alpha=alpha if penalty else 0.0001)
     est.partial_fit(X, y)
-    w, b, topt = _torch_run(torch, X, y, cls_name, kw, eta0, alpha)
+    w, b, topt = _torch_run(torch, X, y, _torch_class(entry.torch), entry.torch_kwargs(opt),
+                            eta0, alpha)
     assert_allclose(est.coef_, w.detach().numpy(), rtol=RTOL, atol=ATOL)
     assert_allclose(est.intercept_, b.detach().numpy(), rtol=RTOL, atol=ATOL)
     state = est.optimizer_state_
@@ -417,7 +426,7 @@ def test_sparse_then_dense_keeps_decay_exact():
 # 4. chunk invariance, fit vs partial_fit, fit resets, warm_start
 # --------------------------------------------------------------------------
 
-CHUNK_IDS = ["momentum", "rmsprop-momentum-centered", "adadelta", "amsgrad", "adamw",
+CHUNK_IDS = ["momentum", "rmsprop-momentum-centered", "adadelta", "amsgrad-betas", "adamw-decay",
              "nadam", "ftrl-l1l2", "adagrad"]
 
 
@@ -432,7 +441,7 @@ def test_chunk_invariance_bitwise(name, sparse, average):
     for splits in ([1, 5, 6, 40], [33], list(range(1, 80, 9))):
         est = _estimator("reg", opt, eta0, **kw)
         bounds = [0] + splits + [X.shape[0]]
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             est.partial_fit(X[a:b], y[a:b])
         assert_same_model(whole, est, check_progressive_loss=True)
         _assert_same_full_state(_full_state(whole), _full_state(est))
@@ -490,7 +499,10 @@ def test_fit_resets_state_and_warm_start_restarts_from_coef(name):
 # 6. spec objects, strings, errors
 # --------------------------------------------------------------------------
 
-STRINGS = {
+# the strings as the documentation defines them: they keep this meaning (the
+# registry may add strings; test_string_equals_object covers every one)
+DOCUMENTED_STRINGS = {
+    "sgd": SGD(),
     "momentum": SGD(momentum=0.9),
     "nesterov": SGD(momentum=0.9, nesterov=True),
     "adagrad": Adagrad(),
@@ -505,16 +517,22 @@ STRINGS = {
 }
 
 
-def test_string_names_are_listed():
-    assert set(optim.OPTIMIZER_NAMES) == set(STRINGS) | {"sgd"}
-    assert optim.resolve("sgd") == SGD()
+def test_string_names_are_the_registry_strings():
+    assert _registry.optimizer_strings() == optim.OPTIMIZER_NAMES
+    strings = [s for entry in _registry.optimizers() for s in entry.strings]
+    assert sorted(strings) == sorted(optim.OPTIMIZER_NAMES)
+    assert list(optim.OPTIMIZER_NAMES[:len(DOCUMENTED_STRINGS)]) == list(DOCUMENTED_STRINGS)
+    for string, obj in DOCUMENTED_STRINGS.items():
+        assert optim.resolve(string) == obj, string
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("string", sorted(STRINGS))
+@pytest.mark.parametrize("string", _registry.optimizer_strings())
 def test_string_equals_object(string, sparse):
-    obj = STRINGS[string]
+    entry, kwargs = _registry.optimizer_for_string(string)
+    obj = entry.spec(**kwargs)
     assert optim.resolve(string) == obj
+    assert optim.resolve(string) is not optim.resolve(string)  # a new object each time
     X, y = _data("log2", sparse, n=30)
     classes = np.unique(y)
     a = _estimator("log2", string, 0.05).partial_fit(X, y, classes=classes)
@@ -736,7 +754,7 @@ def test_optimizer_state_empty_for_plain_sgd():
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("name", ["momentum", "adagrad", "rmsprop-momentum-centered", "adadelta",
-                                  "adam", "adamw", "adamax", "nadam", "ftrl-l1l2"])
+                                  "adam", "adamw-decay", "adamax", "nadam", "ftrl-l1l2"])
 @pytest.mark.parametrize("task", ["reg", "hinge3"])
 def test_float32(task, name, sparse):
     opt, eta0 = _opt(name)
@@ -803,3 +821,76 @@ def test_divergence_is_consistent(name, dtype, eta0, n_rows):
     else:
         with np.errstate(all="ignore"):
             assert _all_finite(fresh)
+
+
+# --------------------------------------------------------------------------
+# 9. the registry: every row tested, and read by the CLI and persistence
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", _registry.optimizers(), ids=lambda e: e.name)
+def test_every_optimizer_has_a_reference(entry):
+    """A registry row needs its NumPy reference in _reference_optim.REFERENCES,
+    which then runs on at least one of the row's cases."""
+    assert entry.name in REFERENCES, (
+        f"{entry.name} has no NumPy reference: add one to tests/_reference_optim.py")
+    assert any(type(opt) is entry.spec for _, opt, _ in OPTIMIZERS), entry.name
+
+
+@pytest.mark.parametrize("entry", [e for e in _registry.optimizers() if e.torch is not None],
+                         ids=lambda e: e.name)
+def test_every_torch_twin_is_checked(entry):
+    assert any(e is entry for _, e, _ in TORCH_CASES), entry.name
+    torch = pytest.importorskip("torch")
+    assert issubclass(_torch_class(entry.torch), torch.optim.Optimizer)
+
+
+def test_registry_rules_are_the_kernel_rules():
+    from streamlr._kernels import kernel
+
+    rules = {rule for entry in _registry.optimizers() for rule in entry.kernel_rules()}
+    assert rules == set(kernel.OPTIMIZERS)
+    for entry in _registry.optimizers():
+        assert issubclass(entry.spec, optim.Optimizer) and entry.spec.__name__ == entry.name
+        assert entry.name in optim.__all__ and getattr(optim, entry.name) is entry.spec
+
+
+ROUND_TRIP = [(s, _registry.optimizer_for_string(s)[0].build(s))
+              for s in _registry.optimizer_strings()] + VARIANTS
+
+
+@pytest.mark.parametrize("name,opt", ROUND_TRIP, ids=[c[0] for c in ROUND_TRIP])
+def test_optimizer_round_trips_through_the_cli(name, opt):
+    if name in _registry.optimizer_strings():
+        assert parse_optimizer(name) == name
+        assert parse_optimizer(name.upper()) == name
+    params = ",".join(f"{k}={v!r}" for k, v in opt.get_params(deep=False).items())
+    for text in (f"{type(opt).__name__}:{params}", f"{type(opt).__name__.lower()}:{params}"):
+        parsed = parse_optimizer(text)
+        assert type(parsed) is type(opt) and parsed == opt, text
+
+
+@pytest.mark.parametrize("name,opt", ROUND_TRIP, ids=[c[0] for c in ROUND_TRIP])
+def test_optimizer_round_trips_through_save_and_load(name, opt, tmp_path):
+    X, y = _data("hinge3", False)
+    classes = np.unique(y)
+    for optimizer in (clone(opt), name) if name in _registry.optimizer_strings() else (opt,):
+        est = _estimator("hinge3", optimizer, 0.01, average=5)
+        est.partial_fit(X[:50], y[:50], classes=classes)
+        path = tmp_path / f"{name}.npz"
+        streamlr.save(est, path)
+        loaded = streamlr.load(path)
+        assert type(loaded.optimizer) is type(est.optimizer)
+        assert loaded.optimizer == est.optimizer
+        _assert_same_full_state(_full_state(est), _full_state(loaded))
+        est.partial_fit(X[50:], y[50:])
+        loaded.partial_fit(X[50:], y[50:])
+        _assert_same_full_state(_full_state(est), _full_state(loaded))
+
+
+def test_spec_classes_are_the_persistence_whitelist():
+    classes = _registry.spec_classes()
+    # the classes a model file may name (save/load of each: the round trips above)
+    whitelist = persistence._specs() if hasattr(persistence, "_specs") else persistence._SPECS
+    assert classes == whitelist
+    assert list(classes)[:len(_registry.optimizers())] == [e.name for e in _registry.optimizers()]

@@ -34,25 +34,19 @@ from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 
 from conftest import make_classification_data, make_regression_data
 
-from streamlr import DivergenceError, SGDClassifier, SGDRegressor
+from streamlr import DivergenceError, SGDClassifier, SGDRegressor, _registry
 
 RTOL64, ATOL64 = 1e-7, 1e-12
 RTOL32, ATOL32 = 1e-5, 1e-6
 
-CLF_LOSSES = [
-    "hinge",
-    "log_loss",
-    "modified_huber",
-    "squared_hinge",
-    "perceptron",
-    "squared_error",
-    "huber",
-    "epsilon_insensitive",
-    "squared_epsilon_insensitive",
-]
-REG_LOSSES = ["squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"]
+# the registry's losses that scikit-learn has (all of them today)
+CLF_LOSSES = [e.name for e in _registry.losses("classification")
+              if e.name in SkSGDClassifier.loss_functions]
+REG_LOSSES = [e.name for e in _registry.losses("regression")
+              if e.name in SkSGDRegressor.loss_functions]
+PROBA_LOSSES = [name for name in CLF_LOSSES if _registry.loss(name).probabilities is not None]
 PENALTIES = [None, "l2", "l1", "elasticnet"]
-SCHEDULES = ["constant", "optimal", "invscaling", "adaptive"]
+SCHEDULES = list(_registry.sklearn_rates())
 AVERAGES = [False, True, 7]
 FORMATS = ["dense", "csr"]
 
@@ -653,7 +647,7 @@ def test_no_predict_proba_for_non_probabilistic_losses(loss):
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("n_classes", [2, 3])
-@pytest.mark.parametrize("loss", ["log_loss", "modified_huber", "hinge"])
+@pytest.mark.parametrize("loss", [*PROBA_LOSSES, "hinge"])
 def test_classifier_predictions_match(loss, n_classes, fmt):
     X, y = make_classification_data(n_classes=n_classes, sparse=(fmt == "csr"))
     Xt, yt = make_classification_data(n_classes=n_classes, seed=11, sparse=(fmt == "csr"))
@@ -663,7 +657,7 @@ def test_classifier_predictions_match(loss, n_classes, fmt):
     assert_allclose(ours.decision_function(Xt), ref.decision_function(Xt), rtol=RTOL64, atol=1e-10)
     assert_array_equal(ours.predict(Xt), ref.predict(Xt))
     assert ours.score(Xt, yt) == ref.score(Xt, yt)
-    if loss != "hinge":
+    if loss in PROBA_LOSSES:
         assert_allclose(ours.predict_proba(Xt), ref.predict_proba(Xt), rtol=RTOL64, atol=1e-10)
         lp_ours = ours.predict_log_proba(Xt)
         lp_ref = ref.predict_log_proba(Xt)

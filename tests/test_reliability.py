@@ -15,7 +15,7 @@ import streamlr
 from streamlr import SGDClassifier, SGDRegressor
 from streamlr import optim as O
 from streamlr import schedules as S
-from streamlr.linear_model import _sgd
+from streamlr.testing import model_state, pass_blocks
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", O.RMSprop(momentum=0.5, centered=True),
               "adadelta", "adam", "adamw", "amsgrad", "adamax", "nadam", "ftrl"]
@@ -37,18 +37,20 @@ def _data(n=300, d=15, seed=0, sparse=False):
 
 def _snapshot(est):
     """Everything a call may change, copied."""
-    if "_state" not in est.__dict__:
+    state = model_state(est)
+    if state is None:
         return None
-    st = est._state
-    return ([a.copy() for a in (st.blk, st.aw, st.q, st.stamp, st.scal, st.oint, st.sched_state)]
-            + [est.t_, est.lr_, est.lr_history_, st.sched_key])
+    return ([state[name] for name in ("weight_blocks", "average_weights", "l1_received",
+                                      "last_update", "scalars", "intercept_block",
+                                      "schedule_state", "history")]
+            + [est.t_, est.lr_, est.lr_history_, state["meta"]["schedule_key"]])
 
 
 def _assert_same(a, b):
     assert (a is None) == (b is None)
     if a is None:
         return
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if isinstance(x, np.ndarray):
             np.testing.assert_array_equal(x, y)
         elif isinstance(x, float) and np.isnan(x):
@@ -166,13 +168,13 @@ def test_load_rejects_truncated_tampered_and_foreign_files(tmp_path):
     # tampered: change one weight inside the archive, keeping a valid zip
     with zipfile.ZipFile(path) as z:
         members = {name: z.read(name) for name in z.namelist()}
-    blk = np.load(path)["state.blk"]
-    blk.flat[0] += 1.0
+    blocks = np.load(path)["state.weight_blocks"]
+    blocks.flat[0] += 1.0
     import io
 
     buf = io.BytesIO()
-    np.save(buf, blk)
-    members["state.blk.npy"] = buf.getvalue()
+    np.save(buf, blocks)
+    members["state.weight_blocks.npy"] = buf.getvalue()
     with zipfile.ZipFile(tmp_path / "tampered", "w") as z:
         for name, content in members.items():
             z.writestr(name, content)
@@ -224,18 +226,18 @@ def test_load_never_imports_or_calls_anything_named_in_the_file(tmp_path):
 @pytest.mark.parametrize("opt", ["sgd", "adam", "rmsprop"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_blocks_inside_a_pass_change_nothing(opt, sparse, monkeypatch):
-    """The kernel runs a pass in blocks of PASS_BLOCK rows (signals are
+    """The driver runs a pass in blocks of rows (signals are
     checked between them); any block size gives bitwise the same model,
     n_iter_ included (the tol rule's sums run on across blocks)."""
     X, y = _data(n=400, sparse=sparse)
     sched = S.Sequential([S.ReduceOnPlateau(0.05, window=7, patience=0), S.Constant(0.01)], [300])
     models = []
     for block in (1 << 16, 7, 1):
-        monkeypatch.setattr(_sgd, "PASS_BLOCK", block)
-        a = SGDClassifier(loss="log_loss", optimizer=opt, learning_rate=sched, shuffle=False,
-                          average=5).partial_fit(X, y, classes=np.unique(y))
-        b = SGDClassifier(loss="hinge", optimizer=opt, shuffle=False, tol=1e-3, max_iter=30,
-                          learning_rate="optimal" if opt == "sgd" else "constant").fit(X, y)
+        with pass_blocks(block):
+            a = SGDClassifier(loss="log_loss", optimizer=opt, learning_rate=sched, shuffle=False,
+                              average=5).partial_fit(X, y, classes=np.unique(y))
+            b = SGDClassifier(loss="hinge", optimizer=opt, shuffle=False, tol=1e-3, max_iter=30,
+                              learning_rate="optimal" if opt == "sgd" else "constant").fit(X, y)
         models.append((a, b))
     for a, b in models[1:]:
         np.testing.assert_array_equal(a.coef_, models[0][0].coef_)
@@ -255,24 +257,20 @@ def test_keyboard_interrupt_between_blocks_leaves_the_model_as_before(method, op
                         average=3, shuffle=False, max_iter=5, tol=None)
     est.partial_fit(X[:100], y[:100], classes=classes)
     before = _snapshot(est)
-    monkeypatch.setattr(_sgd, "PASS_BLOCK", 16)
-    real = _sgd._k.sgd_epoch
     calls = {"n": 0}
 
-    def interrupted(*args, **kwargs):
+    def interrupted(k, first_row):
         calls["n"] += 1
         if calls["n"] == 5:
             raise KeyboardInterrupt
-        return real(*args, **kwargs)
 
-    monkeypatch.setattr(_sgd._k, "sgd_epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with pass_blocks(16, between=interrupted), pytest.raises(KeyboardInterrupt):
         if method == "fit":
             est.fit(X, y)
         else:
             est.partial_fit(X[100:], y[100:])
+    assert calls["n"] == 5
     _assert_same(before, _snapshot(est))
-    monkeypatch.setattr(_sgd._k, "sgd_epoch", real)
     twin = SGDClassifier(**est.get_params(deep=False)).partial_fit(X[:100], y[:100], classes=classes)
     est.partial_fit(X[100:], y[100:])
     twin.partial_fit(X[100:], y[100:])

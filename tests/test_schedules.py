@@ -15,10 +15,20 @@
 6. The spec objects: validation, get/set_params, clone, equality, hash,
    repr, no mutation by fit, plot().
 7. ``Optimal``'s alpha.
+8. The registry: every row has a reference and an example, its kind is the
+   kernel's, it round-trips through the command line and ``save``/``load``.
+
+The schedules come from the registry (``streamlr._registry.schedules()``):
+a row without a closed form in ``_reference_schedules.RATES`` or without an
+example in ``CLOSED_FORM_CASES`` fails section 8; a row with a PyTorch twin
+is compared with it on every example.
 """
 
 import builtins
 import copy
+import importlib
+import pathlib
+import re
 import sys
 import warnings
 
@@ -27,12 +37,14 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
-from _reference_schedules import plateau_path, reference_rates, train_with_schedule
+from _reference_schedules import RATES, plateau_path, reference_rates, train_with_schedule
 from conftest import assert_same_model, make_classification_data, make_regression_data
 
-from streamlr import SGDClassifier, SGDRegressor
+import streamlr
+from streamlr import SGDClassifier, SGDRegressor, _registry
 from streamlr import schedules as S
 from streamlr._kernels import kernel as K
+from streamlr.cli import parse_schedule
 from streamlr.schedules import (
     Adaptive,
     Constant,
@@ -287,57 +299,68 @@ def _torch_rates(make, lr, n):
     return np.array(out)
 
 
-# (id, streamlr schedule, torch factory(lr_scheduler, optimizer), base lr, steps, rtol)
-# rtol: 1e-10 throughout, except where noted. The chainable PyTorch forms
+def _torch_class(dotted):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+# More examples for the comparison with the registry's PyTorch twins, beyond
+# CLOSED_FORM_CASES. rtol: 1e-10 throughout. The chainable PyTorch forms
 # (StepLR, ExponentialLR, PolynomialLR, CosineAnnealingLR, LinearLR)
 # multiply the previous rate by a ratio at each step, so their rounding
 # accumulates over the 2000 steps; 1e-10 still holds for all of them here.
-TORCH_CASES = [
-    ("StepLR", StepDecay(0.1, 150, gamma=0.7),
-     lambda L, o: L.StepLR(o, step_size=150, gamma=0.7), 0.1, 2000),
-    ("MultiStepLR", MultiStepDecay(0.1, [10, 250, 251, 1000], gamma=0.3),
-     lambda L, o: L.MultiStepLR(o, milestones=[10, 250, 251, 1000], gamma=0.3), 0.1, 2000),
-    ("ExponentialLR", ExponentialDecay(0.1, 0.998),
-     lambda L, o: L.ExponentialLR(o, gamma=0.998), 0.1, 2000),
-    ("PolynomialLR", PolynomialDecay(0.1, 1500, power=2.0),
-     lambda L, o: L.PolynomialLR(o, total_iters=1500, power=2.0), 0.1, 2000),
-    ("PolynomialLR-linear", PolynomialDecay(0.1, 700),
-     lambda L, o: L.PolynomialLR(o, total_iters=700, power=1.0), 0.1, 2000),
-    ("CosineAnnealingLR", CosineAnnealing(0.1, 300),
-     lambda L, o: L.CosineAnnealingLR(o, T_max=300), 0.1, 2000),
-    ("CosineAnnealingLR-min", CosineAnnealing(0.1, 450, lr_min=0.004),
-     lambda L, o: L.CosineAnnealingLR(o, T_max=450, eta_min=0.004), 0.1, 2000),
-    ("WarmRestarts-1", CosineWarmRestarts(0.1, 128),
-     lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=128), 0.1, 2000),
-    ("WarmRestarts-2", CosineWarmRestarts(0.1, 50, T_mult=2, lr_min=0.001),
-     lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=50, T_mult=2, eta_min=0.001), 0.1, 2000),
-    ("WarmRestarts-3", CosineWarmRestarts(0.1, 20, T_mult=3),
-     lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=20, T_mult=3), 0.1, 2000),
-    ("CyclicLR-triangular", Cyclic(0.001, 0.1, 37, step_size_down=53),
-     lambda L, o: L.CyclicLR(o, base_lr=0.001, max_lr=0.1, step_size_up=37, step_size_down=53,
-                             cycle_momentum=False), 0.001, 2000),
-    ("CyclicLR-triangular2", Cyclic(0.001, 0.1, 60, mode="triangular2"),
-     lambda L, o: L.CyclicLR(o, base_lr=0.001, max_lr=0.1, step_size_up=60, mode="triangular2",
-                             cycle_momentum=False), 0.001, 2000),
+TORCH_EXAMPLES = [
+    ("StepLR", StepDecay(0.1, 150, gamma=0.7)),
+    ("MultiStepLR", MultiStepDecay(0.1, [10, 250, 251, 1000], gamma=0.3)),
+    ("ExponentialLR", ExponentialDecay(0.1, 0.998)),
+    ("PolynomialLR", PolynomialDecay(0.1, 1500, power=2.0)),
+    ("PolynomialLR-linear", PolynomialDecay(0.1, 700)),
+    ("CosineAnnealingLR", CosineAnnealing(0.1, 300)),
+    ("CosineAnnealingLR-min", CosineAnnealing(0.1, 450, lr_min=0.004)),
+    ("WarmRestarts-1", CosineWarmRestarts(0.1, 128)),
+    ("WarmRestarts-2", CosineWarmRestarts(0.1, 50, T_mult=2, lr_min=0.001)),
+    ("WarmRestarts-3", CosineWarmRestarts(0.1, 20, T_mult=3)),
+    ("CyclicLR-triangular", Cyclic(0.001, 0.1, 37, step_size_down=53)),
+    ("CyclicLR-triangular2", Cyclic(0.001, 0.1, 60, mode="triangular2")),
     ("CyclicLR-exp_range", Cyclic(0.001, 0.1, 45, step_size_down=20, mode="exp_range",
-                                  gamma=0.9993),
-     lambda L, o: L.CyclicLR(o, base_lr=0.001, max_lr=0.1, step_size_up=45, step_size_down=20,
-                             mode="exp_range", gamma=0.9993, cycle_momentum=False), 0.001, 2000),
-    # OneCycleLR raises past total_steps: compare the total_steps scheduled updates
-    ("OneCycleLR-cos", OneCycle(0.1, 2000),
-     lambda L, o: L.OneCycleLR(o, max_lr=0.1, total_steps=2000, cycle_momentum=False),
-     0.1, 2000),
+                                  gamma=0.9993)),
+    ("OneCycleLR-cos", OneCycle(0.1, 2000)),
     ("OneCycleLR-linear", OneCycle(0.3, 1500, pct_start=0.2, anneal="linear", div_factor=10.0,
-                                   final_div_factor=50.0),
-     lambda L, o: L.OneCycleLR(o, max_lr=0.3, total_steps=1500, pct_start=0.2,
-                               anneal_strategy="linear", div_factor=10.0, final_div_factor=50.0,
-                               cycle_momentum=False), 0.1, 1500),
-    ("OneCycleLR-three-phase", OneCycle(0.1, 1999, pct_start=0.35, three_phase=True),
-     lambda L, o: L.OneCycleLR(o, max_lr=0.1, total_steps=1999, pct_start=0.35, three_phase=True,
-                               cycle_momentum=False), 0.1, 1999),
-    ("OneCycleLR-three-phase-linear", OneCycle(0.1, 1000, three_phase=True, anneal="linear"),
-     lambda L, o: L.OneCycleLR(o, max_lr=0.1, total_steps=1000, three_phase=True,
-                               anneal_strategy="linear", cycle_momentum=False), 0.1, 1000),
+                                   final_div_factor=50.0)),
+    ("OneCycleLR-three-phase", OneCycle(0.1, 1999, pct_start=0.35, three_phase=True)),
+    ("OneCycleLR-three-phase-linear", OneCycle(0.1, 1000, three_phase=True, anneal="linear")),
+]
+
+
+def _twin_cases():
+    """(id, schedule, entry) of every example whose registry row builds its
+    PyTorch twin from keywords (ReduceOnPlateau's is driven by the loss, not
+    by t: section 4)."""
+    examples = [(n, s) for n, s, _ in CLOSED_FORM_CASES] + TORCH_EXAMPLES
+    for name, sched in examples:
+        entry = _registry.schedule(type(sched).__name__)
+        if entry.torch_kwargs is not None and entry.spec is not ReduceOnPlateau:
+            yield name, sched, entry
+
+
+TWIN_CASES = list(_twin_cases())
+
+
+@pytest.mark.parametrize("name, sched, entry", TWIN_CASES, ids=_ids(TWIN_CASES))
+def test_matches_torch_twin(name, sched, entry):
+    # OneCycleLR raises past total_steps: compare the total_steps scheduled updates
+    n = min(2000, sched.total_steps) if isinstance(sched, OneCycle) else 2000
+    kwargs = entry.torch_kwargs(sched)
+    expected = _torch_rates(lambda L, o: _torch_class(entry.torch)(o, **kwargs),
+                            getattr(sched, "lr", 1.0), n)
+    t = np.arange(n)
+    assert_allclose(sched(t), expected, rtol=1e-10, atol=ATOL, err_msg=name)
+    assert_allclose(_twin(sched, t), expected, rtol=1e-10, atol=ATOL, err_msg=name)
+
+
+# The composites, whose twins nest PyTorch schedulers:
+# (id, streamlr schedule, torch factory(lr_scheduler, optimizer), base lr, steps)
+TORCH_CASES = [
     ("Warmup-LinearLR-Cosine", Warmup(CosineAnnealing(0.1, 600), 200, start_factor=0.1),
      lambda L, o: L.SequentialLR(o, [L.LinearLR(o, start_factor=0.1, total_iters=200),
                                      L.CosineAnnealingLR(o, T_max=600)], milestones=[200]),
@@ -422,10 +445,8 @@ def test_plateau_hook_matches_reference_and_torch(params, seq):
     torch = pytest.importorskip("torch")
     param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
     opt = torch.optim.SGD([param], lr=params["lr"])
-    kw = {k: v for k, v in params.items() if k != "lr"}
-    if "lr_min" in kw:
-        kw["min_lr"] = kw.pop("lr_min")
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", threshold_mode="rel", **kw)
+    entry = _registry.schedule("ReduceOnPlateau")  # its twin, from the registry row
+    sched = _torch_class(entry.torch)(opt, **entry.torch_kwargs(ReduceOnPlateau(**params)))
     expected = []
     for m in metrics:
         expected.append(opt.param_groups[0]["lr"])
@@ -504,13 +525,13 @@ def test_partial_fit_plateau_reduces_at_the_window_means():
         est.partial_fit(X[i:i + 1], y[i:i + 1])
         rates.append(est.lr_)
     assert_same_model(one, est, check_progressive_loss=True)
-    assert_array_equal(one._state.sched_state, est._state.sched_state)
+    assert_array_equal(one.schedule_state_, est.schedule_state_)
     losses = np.array(losses)
     means = losses[: len(losses) // window * window].reshape(-1, window).mean(axis=1)
     path = plateau_path(means, **PLATEAU)
     assert_allclose(rates, path[np.arange(len(rates)) // window], rtol=1e-15)
     # the state: best window mean, partial window sum and count
-    st = one._state.sched_state[0]
+    st = one.schedule_state_[0]
     assert st[PL_LR] == one.lr_ == path[-1]
     assert st[PL_BEST] == pytest.approx(means.min(), rel=1e-9)
     assert st[PL_COUNT] == len(losses) % window
@@ -532,11 +553,11 @@ def test_partial_fit_plateau_chunk_invariant(chunks):
     one = SGDRegressor(learning_rate=sched, penalty=None, shuffle=False).partial_fit(X, y)
     est = SGDRegressor(learning_rate=sched, penalty=None, shuffle=False)
     bounds = np.cumsum([0] + chunks + [X.shape[0] - sum(chunks)])
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         est.partial_fit(X[a:b], y[a:b])
     assert_same_model(one, est, check_progressive_loss=True)
     assert one.lr_ == est.lr_
-    assert_array_equal(one._state.sched_state, est._state.sched_state)
+    assert_array_equal(one.schedule_state_, est.schedule_state_)
 
 
 def _epoch_means(est, n):
@@ -562,7 +583,7 @@ def test_fit_plateau_steps_once_per_epoch():
         # row k holds the rate of epoch k's updates: the rate after k steps
         assert_allclose(h[:, 1], path[:-1], rtol=1e-15)
         assert h[-1, 1] < 0.05 / 4
-        st = est._state.sched_state[0]
+        st = est.schedule_state_[0]
         assert st[PL_LR] == path[-1]
         assert st[PL_SUM] == 0.0 and st[PL_COUNT] == 0.0  # no per-sample windows in fit
         if window == 10:
@@ -589,14 +610,14 @@ def test_plateau_multiclass_state_per_problem():
     sched = ReduceOnPlateau(lr=0.05, factor=0.5, patience=0, window=20, threshold=0.05)
     one = SGDClassifier(learning_rate=sched, loss="log_loss", shuffle=False)
     one.partial_fit(X, y, classes=[0, 1, 2])
-    st = one._state.sched_state
+    st = one.schedule_state_
     assert st.shape == (3, 6)
     assert len(np.unique(st[:, PL_BEST])) == 3  # each problem its own losses
     est = SGDClassifier(learning_rate=sched, loss="log_loss", shuffle=False)
     for a in range(0, 300, 45):
         est.partial_fit(X[a:a + 45], y[a:a + 45], classes=[0, 1, 2])
     assert_same_model(one, est, check_progressive_loss=True)
-    assert_array_equal(one._state.sched_state, est._state.sched_state)
+    assert_array_equal(one.schedule_state_, est.schedule_state_)
 
 
 # --------------------------------------------------------------------------
@@ -615,12 +636,20 @@ def _same_fit(a, b):
     assert set(a.optimizer_state_) == set(b.optimizer_state_)
 
 
-STRING_TWINS = [
-    ("constant", Constant(ETA0)),
-    ("invscaling", InverseScaling(ETA0, POWER_T)),
-    ("optimal", Optimal()),
-    ("adaptive", Adaptive(ETA0)),
-]
+# scikit-learn's learning_rate strings and the objects they stand for (registry)
+STRING_TWINS = [(rate, _registry.schedule_for_string(rate, ETA0, POWER_T))
+                for rate in _registry.sklearn_rates()]
+
+
+def test_sklearn_strings_are_the_documented_objects():
+    documented = {"constant": Constant(ETA0), "invscaling": InverseScaling(ETA0, POWER_T),
+                  "optimal": Optimal(), "adaptive": Adaptive(ETA0)}
+    assert dict(STRING_TWINS) == documented
+    for string, obj in documented.items():
+        assert S.from_string(string, ETA0, POWER_T) == obj
+        assert type(S.from_string(string, ETA0, POWER_T)) is type(obj)
+    with pytest.raises(KeyError):
+        S.from_string("pa1", ETA0, POWER_T)
 
 
 @pytest.mark.parametrize("string, obj", STRING_TWINS, ids=[s for s, _ in STRING_TWINS])
@@ -702,7 +731,7 @@ def test_chunk_invariance(name, sched, optimizer, sparse):
     assert one.lr_ == est.lr_
     for key in one.optimizer_state_:
         assert_array_equal(one.optimizer_state_[key], est.optimizer_state_[key], err_msg=key)
-    assert_array_equal(one._state.sched_state, est._state.sched_state)
+    assert_array_equal(one.schedule_state_, est.schedule_state_)
     if name != "plateau":
         assert one.lr_ == pytest.approx(sched(299), rel=RTOL, abs=ATOL)
 
@@ -762,11 +791,7 @@ def test_lr_history_per_epoch_then_per_call():
     assert_array_equal(est.lr_history_, h)
 
 
-OPTIMIZER_NAMES = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
-                   "adamw", "amsgrad", "adamax", "nadam", "ftrl"]
-
-
-@pytest.mark.parametrize("optimizer", OPTIMIZER_NAMES)
+@pytest.mark.parametrize("optimizer", _registry.optimizer_strings())
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_constant_object_equals_constant_string(optimizer, sparse):
     X, y = make_regression_data(n_samples=100, seed=8, sparse=sparse)
@@ -907,7 +932,7 @@ def test_clone_equality_hash_repr(sched):
     c = clone(sched)
     assert c is not sched and c == sched and hash(c) == hash(sched)
     assert type(c) is type(sched)
-    for child, orig in zip(c._children(), sched._children()):
+    for child, orig in zip(c._children(), sched._children(), strict=True):
         assert child == orig and child is not orig  # deep
     assert copy.deepcopy(sched) == sched
     assert len({sched, c, copy.deepcopy(sched)}) == 1
@@ -1036,3 +1061,97 @@ def test_optimal_with_alpha_uses_it_inside_an_estimator(loss):
     # and Optimal() takes the estimator's alpha
     d = SGDClassifier(alpha=0.01, learning_rate=Optimal(), **kw).fit(X, y)
     _same_fit(b, d)
+
+
+# --------------------------------------------------------------------------
+# 8. the registry
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", _registry.schedules(), ids=lambda e: e.name)
+def test_every_schedule_has_a_reference_and_an_example(entry):
+    """A registry row needs its closed form in _reference_schedules.RATES and
+    an example in CLOSED_FORM_CASES (sections 1, 2, 6 and 8 then run on it)."""
+    assert entry.name in RATES, (
+        f"{entry.name} has no closed form: add one to tests/_reference_schedules.py")
+    assert any(type(s) is entry.spec for _, s, _ in CLOSED_FORM_CASES), (
+        f"{entry.name} has no example: add one to CLOSED_FORM_CASES")
+    assert issubclass(entry.spec, S.Schedule) and entry.spec.__name__ == entry.name
+    assert entry.name in S.__all__ and getattr(S, entry.name) is entry.spec
+
+
+@pytest.mark.parametrize("entry", [e for e in _registry.schedules() if e.torch is not None],
+                         ids=lambda e: e.name)
+def test_every_torch_twin_is_checked(entry):
+    checked = ({type(c[1]) for c in TWIN_CASES} | {type(c[1]) for c in TORCH_CASES}
+               | {ReduceOnPlateau})  # section 4
+    assert entry.spec in checked, entry.name
+    torch = pytest.importorskip("torch")
+    assert _torch_class(entry.torch).__module__.startswith(torch.optim.lr_scheduler.__name__)
+
+
+def _kernel_kinds():
+    """{kind: code} of the SCH_* constants in the kernel sources."""
+    root = pathlib.Path(K.__file__).parent
+    found = {}
+    for path in sorted(root.glob("*.px[di]")) + sorted(root.glob("*.pyx")):
+        for name, code in re.findall(r"^\s*SCH_([A-Z0-9_]+)\s*=\s*(\d+)", path.read_text(),
+                                     flags=re.MULTILINE):
+            found[name.lower()] = int(code)
+    return found
+
+
+def test_registry_kinds_are_the_kernel_kinds():
+    assert _registry.schedule_kinds() == S._KIND
+    assert _registry.schedule_kinds() == _kernel_kinds()
+    assert set(_registry.schedule_kinds()) == {e.kind for e in _registry.schedules()}
+
+
+@pytest.mark.parametrize("name, sched, edges", CLOSED_FORM_CASES, ids=_ids(CLOSED_FORM_CASES))
+def test_root_node_is_the_registry_kind(name, sched, edges):
+    entry = _registry.schedule(type(sched).__name__)
+    kinds = compile_schedule(sched, {"alpha": 1e-3})[0]
+    assert kinds[0] == entry.code == _registry.schedule_kinds()[entry.kind]
+
+
+CLI_CASES = [c for c in CLOSED_FORM_CASES if _registry.schedule(type(c[1]).__name__).cli]
+
+
+def test_composites_have_no_command_line_name():
+    # the command line builds Warmup from --warmup; Sequential is not reachable
+    for entry in _registry.schedules():
+        assert (entry.cli is None) == (entry.spec in (Warmup, Sequential)), entry.name
+
+
+@pytest.mark.parametrize("name, sched, edges", CLI_CASES, ids=_ids(CLI_CASES))
+def test_schedule_round_trips_through_the_cli(name, sched, edges):
+    entry = _registry.schedule(type(sched).__name__)
+    params = ",".join(f"{k}={v!r}" for k, v in sched.get_params(deep=False).items())
+    for alias in (entry.cli, entry.name, entry.name.lower()):
+        parsed = parse_schedule(f"{alias}:{params}", 123.0)
+        assert type(parsed) is type(sched) and parsed == sched, alias
+    # the rate (lr, else lr_max) defaults to --lr
+    own = sched.get_params(deep=False)
+    rate = next((k for k in ("lr", "lr_max") if k in own), None)
+    text = ",".join(f"{k}={v!r}" for k, v in own.items() if k != rate)
+    parsed = parse_schedule(f"{entry.cli}:{text}" if text else entry.cli, 0.25)
+    if entry.sklearn is not None and not text:
+        assert parsed == entry.sklearn  # scikit-learn's own rule
+    else:
+        expected = clone(sched).set_params(**{rate: 0.25}) if rate else sched
+        assert type(parsed) is type(sched) and parsed == expected
+
+
+@pytest.mark.parametrize("name, sched, edges", CLOSED_FORM_CASES, ids=_ids(CLOSED_FORM_CASES))
+def test_schedule_round_trips_through_save_and_load(name, sched, edges, tmp_path):
+    X, y = make_regression_data(n_samples=90, seed=12)
+    est = SGDRegressor(learning_rate=clone(sched), shuffle=False, alpha=1e-3)
+    est.partial_fit(X[:50], y[:50])
+    path = tmp_path / "model.npz"
+    streamlr.save(est, path)
+    loaded = streamlr.load(path)
+    assert type(loaded.learning_rate) is type(sched) and loaded.learning_rate == sched
+    _same_fit(est, loaded)
+    est.partial_fit(X[50:], y[50:])
+    loaded.partial_fit(X[50:], y[50:])
+    _same_fit(est, loaded)

@@ -18,7 +18,7 @@ import streamlr
 from streamlr import DivergenceError, SGDClassifier, SGDRegressor
 from streamlr import optim as O
 from streamlr import schedules as S
-from streamlr.linear_model import _sgd
+from streamlr.testing import model_state
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
               "adamw", "amsgrad", "adamax", "nadam", "ftrl",
@@ -38,9 +38,10 @@ def _data(n=120, d=9, seed=0, sparse=False, dtype=np.float64, n_classes=2):
 
 def _state(est):
     """Everything the model is made of, copied (bitwise comparisons)."""
-    st_ = est._state
-    out = [a.copy() for a in (st_.blk, st_.aw, st_.q, st_.stamp, st_.scal, st_.oint,
-                               st_.sched_state)]
+    state = model_state(est)
+    out = [state[name] for name in ("weight_blocks", "average_weights", "l1_received",
+                                    "last_update", "scalars", "intercept_block",
+                                    "schedule_state", "history")]
     out += [est.t_, est.lr_, est.n_iter_, est.lr_history_, est.coef_, est.intercept_]
     out += sorted(est.optimizer_state_.items())
     return out
@@ -48,7 +49,7 @@ def _state(est):
 
 def _assert_same(a, b):
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if isinstance(x, tuple):
             assert x[0] == y[0]
             x, y = x[1], y[1]
@@ -91,7 +92,7 @@ def test_any_mix_of_events_and_calls_equals_one_partial_fit(
     est = SGDClassifier(**params)
     bounds = sorted(set([3] + [c for c in cuts if c > 3] + [len(y)]))
     est.partial_fit(X[:3], y[:3], classes=np.unique(y), sample_weight=None if sw is None else sw[:3])
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):
         if (hi - lo) % 3 == 1:   # event by event
             for i in range(lo, hi):
                 est.learn_one(_row(X, i), y[i], 1.0 if sw is None else sw[i])
@@ -134,14 +135,11 @@ def test_predict_one_matches_predict(sparse, n_classes, average, opt):
     clf = SGDClassifier(loss="log_loss", optimizer=opt, average=average, shuffle=False,
                         eta0=0.05).partial_fit(X, y, classes=np.unique(y))
     proba = clf.predict_proba(X)
-    dec = clf.decision_function(X)
     for i in range(0, X.shape[0], 7):
         assert clf.predict_one(_row(X, i)) == clf.predict(X[i:i + 1])[0]
         p = clf.predict_proba_one(_row(X, i))
         assert list(p) == clf.classes_.tolist()
         np.testing.assert_allclose(list(p.values()), proba[i], rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(clf._decision_one(_row(X, i)), np.atleast_1d(dec[i]),
-                                   rtol=1e-12, atol=1e-12)
     reg = SGDRegressor(optimizer=opt, average=average, shuffle=False).partial_fit(X, score)
     pred = reg.predict(X)
     for i in range(0, X.shape[0], 7):
@@ -195,7 +193,7 @@ def test_named_features_take_dicts():
     a = SGDClassifier(optimizer="adam", shuffle=False).partial_fit(df[:10], y[:10], classes=[0, 1])
     b = pickle.loads(pickle.dumps(a))
     for i in range(10, 60):
-        event = {c: v for c, v in zip(cols, X[i]) if v != 0}   # missing names are 0
+        event = {c: v for c, v in zip(cols, X[i], strict=False) if v != 0}   # missing names are 0
         a.learn_one(dict(reversed(list(event.items()))), y[i])
         b.partial_fit(df[i:i + 1], y[i:i + 1])
     np.testing.assert_array_equal(a.coef_, b.coef_)
@@ -225,7 +223,7 @@ def test_first_event_sets_up_the_model():
     clf = SGDClassifier()
     with pytest.raises(ValueError, match="classes must be passed"):
         clf.learn_one(np.ones(3), 1)
-    assert "_state" not in clf.__dict__
+    assert model_state(clf) is None
     clf.learn_one(np.ones(3), "b", classes=["a", "b"])
     assert list(clf.classes_) == ["a", "b"] and clf.t_ == 2.0
     with pytest.raises(ValueError, match="not the same"):
@@ -297,10 +295,10 @@ def test_divergence_in_an_event_is_undone(opt, sparse):
     with pytest.raises(DivergenceError) as info:
         for _ in range(5):
             reg.learn_one(big, 1e200)
-    assert info.value.t >= before[7]
+    assert info.value.t >= before[8]
     after = _state(reg)
     # the failing event changed nothing; the events before it (if any) count
-    if after[7] == before[7]:
+    if after[8] == before[8]:
         _assert_same(before, after)
     # and a small partial_fit call that diverges is undone as a whole
     snap = _state(reg)
@@ -364,7 +362,7 @@ def test_resume_after_pickle_clone_and_save(tmp_path):
             m.learn_one(X[i], y[i])
     np.testing.assert_array_equal(a.coef_, b.coef_)
     np.testing.assert_array_equal(a.coef_, c.coef_)
-    assert id(a) in _sgd._BOUND and set(vars(pickle.loads(pickle.dumps(a)))) == set(vars(a))
+    assert set(vars(pickle.loads(pickle.dumps(a)))) == set(vars(a))
 
 
 def test_fit_after_events_starts_over():
@@ -402,18 +400,23 @@ def test_events_cost_o_nnz_on_hashed_features(opt):
     assert peak < D * 8 / 64, f"peak {peak} bytes"
 
 
-def test_bound_learners_are_forgotten_with_their_estimator():
+def test_estimators_with_events_are_collected():
+    """Binding an estimator for events leaves no global trace: once the last
+    reference goes, the estimator is freed (no table keeps it alive)."""
     import gc
+    import weakref
     X, y, _ = _data()
-    n_before = len(_sgd._BOUND)
-    for _ in range(20):
+    refs = []
+    for _ in range(5):
         m = SGDClassifier().partial_fit(X, y, classes=[0, 1])
         for i in range(3):
             m.set_params(eta0=0.01 * (i + 1))   # each change rebuilds the binding
             m.learn_one(X[i], y[i])
+            m.predict_one(X[i])
+        refs.append(weakref.ref(m))
         del m
     gc.collect()
-    assert len(_sgd._BOUND) <= n_before and len(_sgd._WATCHED) <= n_before + 1
+    assert all(r() is None for r in refs)
 
 
 def test_predict_does_not_change_the_estimator():
@@ -426,25 +429,22 @@ def test_predict_does_not_change_the_estimator():
     assert all(vars(m)[k] is v for k, v in before.items())
 
 
-def test_small_calls_go_through_the_bound_learner(monkeypatch):
-    """partial_fit of a few rows reuses the bound learner (its set-up runs
-    once), and a larger call takes the general path."""
-    X, y, _ = _data()
-    clf = SGDClassifier(shuffle=False).partial_fit(X[:5], y[:5], classes=[0, 1])
-    builds = []
-    real = _sgd._BaseSGD._online
-
-    def counting(self):
-        if id(self) not in _sgd._BOUND:
-            builds.append(1)
-        return real(self)
-
-    monkeypatch.setattr(_sgd._BaseSGD, "_online", counting)
+def test_small_and_large_calls_agree_with_events():
+    """partial_fit calls of a few rows (the bound path) and of many rows (the
+    general path), interleaved with events, train bitwise one model."""
+    X, y, _ = _data(n=300)
+    a = SGDClassifier(shuffle=False).partial_fit(X[:5], y[:5], classes=[0, 1])
+    b = SGDClassifier(shuffle=False).partial_fit(X[:5], y[:5], classes=[0, 1])
     for i in range(5, 25):
-        clf.partial_fit(X[i:i + 1], y[i:i + 1])
-    assert len(builds) == 1
-    clf.partial_fit(X[:_sgd.SMALL_CALL_ROWS + 1], y[:_sgd.SMALL_CALL_ROWS + 1])
-    assert id(clf) not in _sgd._BOUND
+        a.partial_fit(X[i:i + 1], y[i:i + 1])
+    a.partial_fit(X[25:200], y[25:200])
+    for i in range(200, 210):
+        a.learn_one(X[i], y[i])
+    a.partial_fit(X[210:], y[210:])
+    b.partial_fit(X[5:], y[5:])
+    # the same model; only the history differs (one row per call or event)
+    keep = [i for i in range(len(_state(a))) if i not in (7, 11)]   # not the histories
+    _assert_same([_state(a)[i] for i in keep], [_state(b)[i] for i in keep])
 
 
 @pytest.mark.parametrize("corrupt", ["index", "indptr", "nan"])

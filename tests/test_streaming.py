@@ -8,6 +8,7 @@ resets that state at every call.
 """
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -103,7 +104,8 @@ def _data(kind, sparse, n=N, seed=0):
         return make_regression_data(n_samples=n, sparse=sparse, seed=seed)
     if kind == "reg32":
         return make_regression_data(n_samples=n, sparse=sparse, seed=seed, dtype=np.float32)
-    return make_classification_data(n_samples=n, n_classes=3 if kind == "clf3" else 2, sparse=sparse, seed=seed)
+    return make_classification_data(n_samples=n, n_classes=3 if kind == "clf3" else 2, sparse=sparse,
+                                    seed=seed)
 
 
 def _make(kind, params):
@@ -145,7 +147,7 @@ def test_chunk_invariance(config, fmt, cut_mask, sample_weight):
 
     chunked = _make(kind, params)
     b = _bounds(cut_mask)
-    for lo, hi in zip(b[:-1], b[1:]):
+    for lo, hi in pairwise(b):
         sw = None if sample_weight is None else sample_weight[lo:hi]
         _pf(chunked, X[lo:hi], y[lo:hi], classes, sw)
 
@@ -433,7 +435,8 @@ def test_warm_chunks_with_csr_and_dense_mixed_is_allowed(kind):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("config", ["reg-huber-l1-constant", "clf-log-enet-invscaling-avg", "clf3-mhuber-l1-avg5"])
+@pytest.mark.parametrize("config", ["reg-huber-l1-constant", "clf-log-enet-invscaling-avg",
+                                    "clf3-mhuber-l1-avg5"])
 def test_pickle_mid_stream_keeps_kernel_state(config):
     import pickle
 

@@ -32,7 +32,8 @@ SW = "sample_weight|[Ss]ample weight"
 # a configuration with as much hidden state as possible: L1 (u, q),
 # averaging, a decaying schedule
 STATEFUL = dict(
-    penalty="elasticnet", l1_ratio=0.5, alpha=0.01, learning_rate="invscaling", eta0=0.1, average=5, shuffle=False
+    penalty="elasticnet", l1_ratio=0.5, alpha=0.01, learning_rate="invscaling", eta0=0.1, average=5,
+    shuffle=False,
 )
 
 

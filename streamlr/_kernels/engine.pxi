@@ -1,31 +1,25 @@
-# The single-event path: ``Online`` binds a model's state once, then learns
-# from (or predicts) one event, or a few rows, per call at C speed.
+# The one training engine: ``Engine`` binds a model's state (the arrays of
+# ``ModelState``) once and is the only way into the per-sample loop.
 #
-# Included by sgd.pyx (it drives ``_epoch``, the one per-sample loop, with
-# n_rows = 1), so each build (baseline, AVX2) has its own copy.
+#   general path   fit / partial_fit of many rows: the Python driver
+#                  (linear_model/_driver.py) takes a snapshot (``save``), runs
+#                  ``run_pass`` per problem and epoch (without the GIL, one
+#                  thread per problem with n_jobs), checks ``finite`` and, on
+#                  failure, calls ``restore``.
+#   event path     learn_one and partial_fit of a few rows: ``learn_one`` /
+#                  ``learn_rows`` do the same steps (the same ``_save``,
+#                  ``_epoch``, ``_finite``, ``_restore``) in one C call and
+#                  record the bookkeeping into the model's ``Progress``.
 #
 # Why a bound object: a def call that takes a dozen memoryviews pays for
 # acquiring each buffer (~0.3 us apiece), ten times the cost of learning one
-# sparse event. ``Online`` takes the raw pointers of the estimator's arrays
-# when it is built (and keeps the arrays alive); the estimator drops it on
-# any change of parameters or state layout (``_BaseSGD._online``).
+# sparse event. ``Engine`` keeps raw pointers to the model's arrays (and the
+# arrays alive). It stays valid while the estimator's attributes and its
+# spec objects hold the same objects as when it was built (``is_current``:
+# an identity check, no global state); any change makes the estimator build
+# and validate a new one.
 #
-# A call is atomic, as the estimators' calls are: the input is checked (shape,
-# finiteness, index bounds) before the state changes; the coordinates the call
-# touches are copied to a scratch buffer first and written back if the model
-# became non-finite.
-
-cimport numpy as cnp
-from libc.stdlib cimport realloc, free
-from libc.string cimport memcpy
-from libc.float cimport FLT_MAX, DBL_MAX
-
-import weakref as _weakref
-
-import numpy as _np
-import scipy.sparse as _sp
-
-cnp.import_array()
+# Included by sgd.pyx, so each build (baseline, AVX2) has its own copy.
 
 _CSR_MATRIX = _sp.csr_matrix
 _CSR_ARRAY = _sp.csr_array
@@ -62,14 +56,6 @@ cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
     row[SLOT_MU_PRODUCT] = s.mu_product
 
 
-cdef inline bint _finite_values(const floating* v, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t k
-    cdef double acc = 0.0
-    for k in range(n):
-        acc += v[k] * 0.0     # NaN for NaN or +-inf, else 0: one branch at the end
-    return acc == 0.0
-
-
 # schedules are evaluated row by row for the bound below up to this many
 # updates; a longer call with a schedule object is assumed to fold
 cdef Py_ssize_t MAX_SCHEDULE_PROBE = 1 << 16
@@ -82,7 +68,8 @@ cdef bint _scale_may_fold(Config cfg, const SchedProgram* prog, double t, double
     every weight (scikit-learn's reset, O(n_features)), so a call that
     snapshots only its rows' columns could not undo itself. A bound: each
     update multiplies the scale by at least 1 - eta_max * alpha * (1 -
-    l1_ratio), eta_max the largest rate of the call's updates."""
+    l1_ratio), eta_max the largest rate of the call's updates (a
+    ReduceOnPlateau rate only ever falls during a call)."""
     cdef double eta = 0.0, factor, threshold = 1e-6 if f32 else 1e-9
     cdef Py_ssize_t i
     cdef int plateau = -1
@@ -103,60 +90,64 @@ cdef bint _scale_may_fold(Config cfg, const SchedProgram* prog, double t, double
     return wscale * pow(factor, <double>steps) < threshold * (1.0 + 1e-6)
 
 
-def may_fold_scale(Config cfg, double t, double wscale, Py_ssize_t steps, bint f32,
-                   const int[::1] sched_kinds=None, const double[::1] sched_params=None,
-                   const double[::1] sched_extra=None, double[::1] sched_state=None):
-    """``_scale_may_fold`` for the estimators' general path (the schedule's
-    compiled program, when the rate is a schedule object)."""
-    cdef SchedProgram prog
-    if sched_kinds is None:
-        return _scale_may_fold(cfg, NULL, t, wscale, steps, f32)
-    prog = _program(sched_kinds, sched_params, sched_extra, sched_state)
-    return _scale_may_fold(cfg, &prog, t, wscale, steps, f32)
+cdef bint _same_items(dict d, tuple keys, tuple values):
+    """Whether ``d`` holds exactly these keys and value objects, in order."""
+    cdef Py_ssize_t pos = 0, i = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    if PyDict_Size(d) != len(keys):
+        return False
+    while PyDict_Next(d, &pos, &k, &v):
+        if k != <PyObject*>keys[i] or v != <PyObject*>values[i]:
+            return False
+        i += 1
+    return True
 
 
-cdef int _check_csr(const int* indices, Py_ssize_t n_indices, const int* indptr,
-                    Py_ssize_t n_rows, Py_ssize_t n_values, Py_ssize_t n_features) except -1:
-    """The structure the kernel trusts: a valid row pointer, indices in range."""
-    cdef Py_ssize_t i, k
-    if indptr[0] != 0:
-        raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
-    for i in range(n_rows):
-        if indptr[i + 1] < indptr[i]:
-            raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
-    if indptr[n_rows] > n_indices or indptr[n_rows] > n_values:
-        raise ValueError("invalid CSR matrix: indptr points past the stored values")
-    if n_features < 0:
-        return 0
-    for k in range(indptr[n_rows]):
-        if indices[k] < 0 or indices[k] >= n_features:
-            raise ValueError(f"invalid CSR matrix: column indices must lie in [0, {n_features}), "
-                             f"found {indices[k]}")
-    return 0
+cdef class Engine:
+    """A model's state bound for the per-sample loop (see the module comment).
 
-
-cdef class Online:
-    """A model's state bound for single events (see the module comment).
-
-    Built by the estimator with its state arrays (``_State``), one ``Config``
-    per binary problem, the loss and the compiled schedule. ``mode`` says how
-    a target reaches problem k: 0 regression (the value), 1 binary (label
-    index 1 is positive), 2 one-vs-rest (label index k is positive); ``neg``
-    is the negative target (0 for log loss, else -1).
+    Parameters
+    ----------
+    state : ModelState
+        The model's arrays (``weight_blocks``, ``average_weights``,
+        ``l1_received``, ``last_update``, ``scalars``, ``intercept_block``,
+        ``schedule_state``; C-contiguous and writeable), its layout
+        (``interleaved``) and its ``progress`` (a ``Progress``).
+    cfgs, cfgs_sparse : list of Config
+        One per binary problem, for dense rows and for CSR rows (plain SGD's
+        intercept step differs).
+    loss : Loss
+    mode : int
+        How a target reaches problem k: 0 regression (the value), 1 binary
+        (label index 1 is positive), 2 one-vs-rest (label index k is
+        positive).
+    neg : float
+        The negative target of the binary encoding (0 for log loss, else -1).
+    average : int
+        The estimator's ``average`` parameter.
+    program : tuple or None
+        The compiled schedule ``(kinds, params, extra)``, or None.
+    labels : dict, optional
+        label -> index in ``classes`` (classifiers).
+    names : dict, optional
+        feature name -> column, for dict events.
+    classes : tuple, optional
+        ``classes_`` (classifiers).
+    watched : tuple, optional
+        Dicts whose contents the engine was built from (the estimator's
+        ``__dict__`` and its spec objects'): ``is_current`` is False once any
+        of them holds another object.
     """
     cdef readonly int n_problems
     cdef readonly Py_ssize_t n_features
     cdef readonly bint f32
-    cdef public object gen            # the spec generation it was built for
     cdef readonly long long average
-    # the outcome of the last call: status (n rows, or -1 / -2, see learn_one),
-    # rate of its last update, progressive loss, the kernel's t
+    # the outcome of the last event call: status (n rows, or -1 / -2, see
+    # learn_rows), rate of its last update, progressive loss, the kernel's t
     cdef readonly Py_ssize_t last_status
     cdef readonly double last_lr, last_progressive, last_t
-    # the estimator's attributes, updated after each successful call
-    cdef dict est_dict
-    cdef object state
-    cdef object owner
+    cdef Progress progress
     cdef object _keep                 # the arrays whose memory we point into
     cdef list cfgs                    # one Config per problem, for dense rows
     cdef list cfgs_sparse             # ... for CSR rows (plain SGD's intercept step)
@@ -164,16 +155,17 @@ cdef class Online:
     cdef int mode
     cdef double neg
     cdef bint plain
-    # state pointers (problem 0; problem k is at + k * stride)
-    cdef char* blk
-    cdef char* aw
-    cdef char* q
-    cdef long long* stamp
-    cdef double* scal
-    cdef double* oint
-    cdef double* sstate
+    cdef bint verbose
+    # state pointers (problem 0; problem k is at + k * its stride)
+    cdef char* weights
+    cdef char* averages
+    cdef char* l1_received
+    cdef long long* last_update
+    cdef double* scalars
+    cdef double* intercepts
+    cdef double* schedule_state
     cdef Py_ssize_t n_slots_blk, cs, ss       # entries per coordinate, their strides
-    cdef Py_ssize_t aw_d, q_d, stamp_d, oint_n, sstate_n
+    cdef Py_ssize_t averages_d, l1_received_d, last_update_d, intercepts_n, schedule_state_n
     cdef Py_ssize_t isz                       # bytes per weight (4 or 8)
     cdef bint has_sched
     cdef SchedProgram prog_proto              # kinds/params/extra; state per problem
@@ -183,9 +175,14 @@ cdef class Online:
     cdef dict names                           # feature name -> column
     cdef object dtype
     cdef object dense_buf                     # scratch row for dict events
-    # scratch
+    cdef tuple watched                        # ((dict, keys, values), ...)
+    # the snapshot of the running call, and scratch
     cdef char* save
     cdef Py_ssize_t save_cap
+    cdef bint saved, saved_full
+    cdef const int* saved_idx
+    cdef Py_ssize_t saved_nnz
+    cdef object saved_cols                    # keeps the general path's columns alive
     cdef char* tmp
     cdef Py_ssize_t tmp_cap
     # predictions' own scratch: a prediction (which holds the GIL throughout)
@@ -200,33 +197,35 @@ cdef class Online:
         self.save_cap = 0
         self.tmp_cap = 0
         self.pbuf_cap = 0
+        self.saved = False
 
     def __dealloc__(self):
         free(self.save)
         free(self.tmp)
         free(self.pbuf)
 
-    def __init__(self, cnp.ndarray blk, cnp.ndarray aw, cnp.ndarray q,
-                 cnp.ndarray stamp, cnp.ndarray scal, cnp.ndarray oint,
-                 cnp.ndarray sched_state, bint interleaved, list cfgs, list cfgs_sparse,
-                 Loss loss,
-                 int mode, double neg, bint plain, long long average, prog, gen,
-                 dict labels=None, dict names=None, owner=None, tuple classes=None):
+    def __init__(self, state, list cfgs, list cfgs_sparse, Loss loss, int mode, double neg,
+                 long long average, program=None, dict labels=None, dict names=None,
+                 tuple classes=None, watched=(), bint verbose=False):
+        cdef cnp.ndarray blk = state.weight_blocks, aw = state.average_weights
+        cdef cnp.ndarray q = state.l1_received, stamp = state.last_update
+        cdef cnp.ndarray scal = state.scalars, oint = state.intercept_block
+        cdef cnp.ndarray sched_state = state.schedule_state
         cdef cnp.ndarray a
         for a in (blk, aw, q, stamp, scal, oint, sched_state):
             if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISWRITEABLE(a):
                 raise ValueError("state arrays must be C-contiguous and writeable")
         if scal.dtype != _np.float64 or oint.dtype != _np.float64 or stamp.dtype != _np.int64:
-            raise ValueError("scal and oint must be float64, stamp int64")
+            raise ValueError("scalars and intercept_block must be float64, last_update int64")
         if blk.dtype not in (_np.float32, _np.float64) or aw.dtype != blk.dtype or q.dtype != blk.dtype:
-            raise ValueError("blk, aw and q must share a float32 or float64 dtype")
+            raise ValueError("weights, averages and l1_received must share a float32 or float64 dtype")
         self.n_problems = blk.shape[0]
         if len(cfgs) != self.n_problems or len(cfgs_sparse) != self.n_problems:
             raise ValueError("one Config per problem")
         self.f32 = blk.dtype == _np.float32
         self.dtype = blk.dtype
         self.isz = 4 if self.f32 else 8
-        if interleaved:        # (K, d, P)
+        if state.interleaved:  # (K, d, P)
             self.n_features = blk.shape[1]
             self.n_slots_blk = blk.shape[2]
             self.cs, self.ss = self.n_slots_blk, 1
@@ -234,35 +233,33 @@ cdef class Online:
             self.n_features = blk.shape[2]
             self.n_slots_blk = blk.shape[1]
             self.cs, self.ss = 1, self.n_features
-        self.aw_d, self.q_d, self.stamp_d = aw.shape[1], q.shape[1], stamp.shape[1]
-        self.oint_n, self.sstate_n = oint.shape[1], sched_state.shape[1]
-        self.blk = <char*>cnp.PyArray_DATA(blk)
-        self.aw = <char*>cnp.PyArray_DATA(aw)
-        self.q = <char*>cnp.PyArray_DATA(q)
-        self.stamp = <long long*>cnp.PyArray_DATA(stamp)
-        self.scal = <double*>cnp.PyArray_DATA(scal)
-        self.oint = <double*>cnp.PyArray_DATA(oint)
-        self.sstate = <double*>cnp.PyArray_DATA(sched_state)
+        self.averages_d, self.l1_received_d, self.last_update_d = aw.shape[1], q.shape[1], stamp.shape[1]
+        self.intercepts_n, self.schedule_state_n = oint.shape[1], sched_state.shape[1]
+        self.weights = <char*>cnp.PyArray_DATA(blk)
+        self.averages = <char*>cnp.PyArray_DATA(aw)
+        self.l1_received = <char*>cnp.PyArray_DATA(q)
+        self.last_update = <long long*>cnp.PyArray_DATA(stamp)
+        self.scalars = <double*>cnp.PyArray_DATA(scal)
+        self.intercepts = <double*>cnp.PyArray_DATA(oint)
+        self.schedule_state = <double*>cnp.PyArray_DATA(sched_state)
+        self.progress = state.progress
         self.cfgs = cfgs
         self.cfgs_sparse = cfgs_sparse
         self.loss = loss
-        self.mode, self.neg, self.plain = mode, neg, plain
+        self.mode, self.neg, self.plain = mode, neg, state.plain
         self.average = average
-        self.gen = gen
+        self.verbose = verbose
         self.labels = labels
         self.names = names
         self.classes = classes
-        if owner is not None:
-            self.est_dict = owner.__dict__
-            self.state = owner._state
-            self.owner = _weakref.ref(owner)   # no cycle: the estimator owns us
-        self.has_sched = prog is not None and prog[0] is not None
-        keep = [blk, aw, q, stamp, scal, oint, sched_state]
+        self.watched = tuple((d, tuple(d.keys()), tuple(d.values())) for d in watched)
+        self.has_sched = program is not None and program[0] is not None
+        keep = [blk, aw, q, stamp, scal, oint, sched_state, self.progress]
         if self.has_sched:
-            kinds = _np.ascontiguousarray(prog[0], dtype=_np.intc)
-            params = _np.ascontiguousarray(prog[1], dtype=_np.float64)
-            extra = _np.ascontiguousarray(prog[2], dtype=_np.float64)
-            if len(kinds) == 0 or len(params) == 0 or len(extra) == 0 or self.sstate_n == 0:
+            kinds = _np.ascontiguousarray(program[0], dtype=_np.intc)
+            params = _np.ascontiguousarray(program[1], dtype=_np.float64)
+            extra = _np.ascontiguousarray(program[2], dtype=_np.float64)
+            if len(kinds) == 0 or len(params) == 0 or len(extra) == 0 or self.schedule_state_n == 0:
                 raise ValueError("an empty schedule program")
             self.prog_proto.kinds = <const int*>cnp.PyArray_DATA(kinds)
             self.prog_proto.params = <const double*>cnp.PyArray_DATA(params)
@@ -270,6 +267,15 @@ cdef class Online:
             keep += [kinds, params, extra]
         self._keep = keep
         self.dense_buf = None   # made on the first dict event
+
+    cpdef bint is_current(self):
+        """Whether every watched dict still holds the objects it held when
+        the engine was built (then its parameters are still the model's)."""
+        cdef tuple entry
+        for entry in self.watched:
+            if not _same_items(<dict>entry[0], <tuple>entry[1], <tuple>entry[2]):
+                return False
+        return True
 
     # -- scratch ---------------------------------------------------------------
 
@@ -287,17 +293,217 @@ cdef class Online:
             self.tmp, self.tmp_cap = <char*>p, tmp_bytes
         return 0
 
+    def release_scratch(self):
+        """Free the snapshot and row scratch (the general path's snapshot of a
+        large model is as big as the model; events keep theirs)."""
+        if self.saved:
+            raise RuntimeError("a snapshot is pending")
+        free(self.save)
+        free(self.tmp)
+        self.save = NULL
+        self.tmp = NULL
+        self.save_cap = 0
+        self.tmp_cap = 0
+
     cdef Py_ssize_t _coord_bytes(self) noexcept nogil:
         # bytes saved per touched coordinate of one problem: its stamp first,
         # then its weight and slots, aw, q; padded so records stay aligned
-        cdef Py_ssize_t n = ((8 if self.stamp_d else 0) + self.n_slots_blk * self.isz
-                             + (self.isz if self.aw_d else 0) + (self.isz if self.q_d else 0))
+        cdef Py_ssize_t n = ((8 if self.last_update_d else 0) + self.n_slots_blk * self.isz
+                             + (self.isz if self.averages_d else 0) + (self.isz if self.l1_received_d else 0))
         return (n + 7) & ~7
 
     cdef Py_ssize_t _problem_bytes(self) noexcept nogil:
-        return (SLOT_MU_PRODUCT + 1 + self.oint_n + self.sstate_n) * 8
+        return (SLOT_MU_PRODUCT + 1 + self.intercepts_n + self.schedule_state_n) * 8
 
-    # -- input -----------------------------------------------------------------
+    # -- the snapshot: one implementation for both paths -------------------------
+
+    cdef int _save_all(self, const int* indices, Py_ssize_t nnz, bint full) except -1:
+        """Copy what a call may change, for every problem: all of it
+        (``full``), or the coordinates ``indices[:nnz]`` and the scalars."""
+        cdef int kk
+        cdef Py_ssize_t touched = self.n_features if full else nnz
+        self._reserve(self.n_problems * (self._problem_bytes() + touched * self._coord_bytes()), 0)
+        for kk in range(self.n_problems):
+            if self.f32:
+                self._save(<float*>NULL, kk, indices, nnz, full)
+            else:
+                self._save(<double*>NULL, kk, indices, nnz, full)
+        self.saved, self.saved_full, self.saved_idx, self.saved_nnz = True, full, indices, nnz
+        return 0
+
+    cdef void _restore_all(self) noexcept:
+        cdef int kk
+        for kk in range(self.n_problems - 1, -1, -1):
+            if self.f32:
+                self._restore(<float*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
+            else:
+                self._restore(<double*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
+
+    def save_state(self, cols=None):
+        """Snapshot every problem before a call of the general path: all of
+        the state, or (``cols``: distinct column indices, int32) only those
+        columns and the scalars. ``restore_state`` takes the model back."""
+        cdef cnp.ndarray c
+        if cols is None:
+            self._save_all(NULL, 0, True)
+            self.saved_cols = None
+            return
+        c = _np.ascontiguousarray(cols, dtype=_np.intc)
+        _check_csr_indices(<const int*>cnp.PyArray_DATA(c), c.shape[0], self.n_features)
+        self._save_all(<const int*>cnp.PyArray_DATA(c), c.shape[0], False)
+        self.saved_cols = c
+
+    def restore_state(self):
+        """Put back the snapshot of ``save_state`` and drop it."""
+        if not self.saved:
+            raise RuntimeError("no snapshot to restore")
+        self._restore_all()
+        self._drop()
+
+    def drop_state(self):
+        """Forget the snapshot (the call succeeded)."""
+        self._drop()
+
+    cdef inline void _drop(self):
+        self.saved = False
+        if self.saved_cols is not None:
+            self.saved_cols = None
+        self.saved_idx = NULL
+
+    def finite(self, int k):
+        """Whether problem k's state is finite where the snapshotted call
+        could change it (and its float64 intercept fits the model's dtype)."""
+        if not self.saved:
+            raise RuntimeError("finite() checks the coordinates of a snapshot")
+        if self.f32:
+            return self._finite(<float*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
+        return self._finite(<double*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
+
+    def may_fold_scale(self, Py_ssize_t steps, bint sparse=False):
+        """Whether plain SGD's weight scale may be folded into every weight
+        within ``steps`` updates, for any problem (then a snapshot of a few
+        columns would not be enough)."""
+        return self._may_fold_scale(steps, sparse)
+
+    cdef bint _may_fold_scale(self, Py_ssize_t steps, bint sparse):
+        cdef SchedProgram prog
+        cdef int kk
+        if not self.plain:
+            return False
+        for kk in range(self.n_problems):
+            prog = self.prog_proto
+            prog.state = self.schedule_state + kk * self.schedule_state_n
+            if _scale_may_fold(<Config>(self.cfgs_sparse[kk] if sparse else self.cfgs[kk]),
+                               &prog if self.has_sched else NULL,
+                               self.scalars[kk * N_SLOTS + SLOT_T],
+                               self.scalars[kk * N_SLOTS + SLOT_WSCALE], steps, self.f32):
+                return True
+        return False
+
+    # -- the general path: one pass of one problem -------------------------------
+
+    def run_pass(self, int k, values, indices, indptr, targets, sample_weight,
+                 const Py_ssize_t[::1] order, double t, double eta_adaptive=0.0,
+                 bint track_objective=False, bint plateau_streaming=True, sums=None):
+        """One pass of problem ``k`` over the rows ``order`` (without the GIL).
+
+        ``values, indices, indptr``: CSR arrays (structure checked by the
+        caller, except the column indices, which the loop checks row by
+        row), or a dense C-contiguous matrix's ravelled values with empty
+        ``indices`` and ``indptr``; the model's dtype. ``targets``: problem
+        k's targets in the loss's encoding; ``sample_weight``: per row; both
+        in the model's dtype. ``t``: scikit-learn's update counter at the
+        first row. ``sums``: running (loss, objective) sums, a float64 array
+        of 2, continued and updated (so that blocks of a pass add up as one).
+
+        Returns ``(status, t, last_eta, last_plateau)``: status is the number
+        of rows visited, or -(i + 1) if row ``order[i]`` made the model
+        non-finite or had a column index out of range; last_eta the rate of
+        the last update (NaN if none); last_plateau the ReduceOnPlateau node
+        that set it (-1 if none).
+        """
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = targets
+        cdef cnp.ndarray sw = sample_weight
+        cdef cnp.ndarray s2
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        cdef bint dense = ptr.shape[0] == 0
+        cdef Py_ssize_t n_rows = order.shape[0]
+        cdef Problem P
+        cdef Rows R
+        cdef Pass ps
+        cdef SchedProgram prog
+        cdef Config cfg
+        cdef double* row
+        cdef Py_ssize_t status
+        if k < 0 or k >= self.n_problems:
+            raise IndexError(f"problem {k} of {self.n_problems}")
+        for a, name in ((v, "values"), (y, "targets"), (sw, "sample_weight")):
+            if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+                raise ValueError(f"{name} must be C-contiguous in the model's dtype")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
+        if n_rows == 0:
+            return 0, t, float("nan"), -1
+        if self.n_features == 0:
+            raise ValueError("the weight vector is empty")
+        cfg = <Config>(self.cfgs[k] if dense else self.cfgs_sparse[k])
+        self._problem(&P, k)
+        P.t = t
+        R.indices = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
+        R.indptr = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
+        R.n_features = self.n_features
+        R.order = &order[0]
+        R.n_rows = n_rows
+        prog = self.prog_proto
+        prog.state = self.schedule_state + k * self.schedule_state_n
+        ps.prog = &prog
+        ps.eta_adaptive = eta_adaptive
+        ps.track_objective = track_objective
+        ps.plateau_streaming = plateau_streaming
+        ps.sum_loss = 0.0
+        ps.sum_objective = 0.0
+        if sums is not None:
+            s2 = sums
+            ps.sum_loss = (<double*>cnp.PyArray_DATA(s2))[0]
+            ps.sum_objective = (<double*>cnp.PyArray_DATA(s2))[1]
+        ps.last_eta = float("nan")
+        ps.last_plateau = -1
+        row = self.scalars + k * N_SLOTS
+        with nogil:
+            _load(&P.s, row)
+            if self.f32:
+                status = _epoch(&P, &R, &ps, <const float*>cnp.PyArray_DATA(v),
+                                <const float*>cnp.PyArray_DATA(y),
+                                <const float*>cnp.PyArray_DATA(sw), self.loss, cfg)
+            else:
+                status = _epoch(&P, &R, &ps, <const double*>cnp.PyArray_DATA(v),
+                                <const double*>cnp.PyArray_DATA(y),
+                                <const double*>cnp.PyArray_DATA(sw), self.loss, cfg)
+            _store(&P.s, row)
+        if sums is not None:
+            (<double*>cnp.PyArray_DATA(s2))[0] = ps.sum_loss
+            (<double*>cnp.PyArray_DATA(s2))[1] = ps.sum_objective
+        return status, P.t, ps.last_eta, ps.last_plateau
+
+    cdef void _problem(self, Problem* P, int k) noexcept nogil:
+        """Pointers to problem k's state."""
+        P.w = self.weights + k * self.n_features * self.n_slots_blk * self.isz
+        P.aw = self.averages + k * self.averages_d * self.isz if self.averages_d else NULL
+        P.q = self.l1_received + k * self.l1_received_d * self.isz if self.l1_received_d else NULL
+        P.oint = self.intercepts + k * self.intercepts_n if self.intercepts_n else NULL
+        P.stamp = self.last_update + k * self.last_update_d if self.last_update_d else NULL
+
+    def plateau_step(self, int k, int node, double metric):
+        """One ReduceOnPlateau step of problem k's node ``node`` on ``metric``
+        (``fit`` steps once per epoch on the epoch's mean loss)."""
+        cdef SchedProgram prog
+        if not self.has_sched:
+            raise ValueError("no schedule program")
+        prog = self.prog_proto
+        prog.state = self.schedule_state + k * self.schedule_state_n
+        plateau_step(&prog, node, metric)
+
+    # -- input of the event path ------------------------------------------------
 
     cdef object _dense(self, x, bint own_buffer=False):
         """x as a C-contiguous 1-D array of the model's dtype (no copy when it
@@ -413,14 +619,14 @@ cdef class Online:
                              f"fitted with: {list(self.labels)!r}")
         return <double><Py_ssize_t>idx
 
-    # -- learning ---------------------------------------------------------------
+    # -- the event path ------------------------------------------------------------
 
     def learn_one(self, x, y, sample_weight=1.0):
         """Learn from one event. Returns the status: 1 on success; -1 when
         update ``last_t`` made a prediction or step non-finite, -2 when the
         state overflowed (``last_t``: updates made + 1). On failure the model
-        is restored as it was before the call; on success the owner's
-        ``t_``, ``n_iter_``, ``lr_`` and history are updated."""
+        is restored as it was before the call; on success its progress (t_,
+        n_iter_, lr_, history) is recorded."""
         cdef double target = self._target(y)
         cdef double sw
         try:
@@ -444,7 +650,8 @@ cdef class Online:
                    const double[::1] targets, const double[::1] sample_weight):
         """Learn from a few validated rows: dense ``values`` (n_rows * d, the
         model's dtype, C order) with empty indices/indptr, or CSR arrays with
-        checked structure. Returns the status, as ``learn_one``."""
+        checked structure. ``targets``: label indices (classifiers) or values.
+        Returns the status, as ``learn_one``."""
         cdef cnp.ndarray v = values, ind = indices, ptr = indptr
         if targets.shape[0] != n_rows or sample_weight.shape[0] != n_rows:
             raise ValueError("one target and one weight per row")
@@ -471,55 +678,42 @@ cdef class Online:
         cdef double n = 0.0, total = 0.0
         cdef int k
         for k in range(self.n_problems):
-            n += self.scal[k * N_SLOTS + SLOT_N_SEEN]
-            total += self.scal[k * N_SLOTS + SLOT_LOSS_SUM]
+            n += self.scalars[k * N_SLOTS + SLOT_N_SEEN]
+            total += self.scalars[k * N_SLOTS + SLOT_LOSS_SUM]
         return total / n if n else float("nan")
 
     cdef Py_ssize_t _run(self, const void* values, const int* indices, const int* indptr,
                          Py_ssize_t n_rows, const double* targets, const double* sw) except? -3:
         cdef Py_ssize_t status
+        if self.saved:
+            raise RuntimeError("a snapshot of another call is pending")
         if self.f32:
             status = self._run_typed(<const float*>values, indices, indptr, n_rows, targets, sw)
         else:
             status = self._run_typed(<const double*>values, indices, indptr, n_rows, targets, sw)
         self.last_status = status
-        if status > 0 and self.est_dict is not None:
+        if status > 0:
             self._bookkeeping(n_rows)
         return status
 
     cdef int _bookkeeping(self, Py_ssize_t n) except -1:
-        """What ``_BaseSGD._train`` records after a streaming pass."""
-        cdef dict d = self.est_dict
-        cdef double t0 = d["t_"]
-        cdef cnp.ndarray hist
-        cdef Py_ssize_t hn
-        cdef double* h
-        d["t_"] = t0 + n
-        d["n_iter_"] = 1
+        """What the general path records after a streaming pass."""
+        cdef Progress pr = self.progress
+        cdef double t0 = pr.t
+        pr.t = t0 + n
+        pr.n_iter = 1
         if isfinite(self.last_lr):
-            d["lr_"] = self.last_lr
-        self.state.average = self.average
-        hist = d["_hist"]
-        hn = d["_hist_n"]
-        if d["_hist_stride"] == 1 and hn < hist.shape[0]:
-            # the common case of _record, inline: one row appended
-            d["_hist_calls"] += 1
-            h = <double*>cnp.PyArray_DATA(hist) + 3 * hn
-            h[0] = t0 - 1.0 + n
-            h[1] = d["lr_"]
-            h[2] = self.last_progressive
-            d["_hist_n"] = hn + 1
-        else:
-            self.owner()._record((t0 - 1.0 + n, d["lr_"], self.last_progressive))
-        if d["verbose"]:
-            print(f"partial_fit: {n} samples, T: {self.last_t - 1:.0f}, lr: {d['lr_']:.3g}, "
+            pr.lr = self.last_lr
+        pr._record(t0 - 1.0 + n, pr.lr, self.last_progressive)
+        if self.verbose:
+            print(f"partial_fit: {n} samples, T: {self.last_t - 1:.0f}, lr: {pr.lr:.3g}, "
                   f"progressive loss: {self.last_progressive:f}")
         return 0
 
     cdef Py_ssize_t _run_typed(self, const floating* values, const int* indices,
-                          const int* indptr, Py_ssize_t n_rows, const double* targets,
-                          const double* sw):
-        cdef Py_ssize_t d = self.n_features, i, k, nnz_total, touched
+                               const int* indptr, Py_ssize_t n_rows, const double* targets,
+                               const double* sw) except? -3:
+        cdef Py_ssize_t d = self.n_features, i, nnz_total
         cdef int K = self.n_problems, kk
         cdef bint dense = indptr == NULL
         cdef Py_ssize_t row_bytes = n_rows * sizeof(floating)
@@ -530,147 +724,122 @@ cdef class Online:
                 if not _finite_values(values + (i * d if dense else indptr[i]),
                                       d if dense else indptr[i + 1] - indptr[i]):
                     raise ValueError(f"Input X contains NaN or infinity (in row {i}).")
-        # 2. scratch: targets, weights, order; the touched state of every problem
-        # a sparse call snapshots its rows' coordinates, unless plain SGD's
-        # weight scale may be folded into every weight during it
-        cdef bint full = dense or self._may_fold_scale(n_rows)
-        touched = d if full else nnz_total
-        self._reserve(K * (self._problem_bytes() + touched * self._coord_bytes()),
-                      2 * row_bytes + n_rows * sizeof(Py_ssize_t))
+        # 2. the snapshot of what the call touches, for every problem: a sparse
+        # call snapshots its rows' coordinates, unless plain SGD's weight scale
+        # may be folded into every weight during it; scratch for the targets
+        cdef bint full = dense or self._may_fold_scale(n_rows, False)
+        self._save_all(indices, nnz_total, full)
+        self._reserve(0, 2 * row_bytes + n_rows * sizeof(Py_ssize_t))
         cdef floating* ys = <floating*>self.tmp
         cdef floating* ws = ys + n_rows
         cdef Py_ssize_t* order = <Py_ssize_t*>(self.tmp + 2 * row_bytes)
         for i in range(n_rows):
             ws[i] = <floating>sw[i]
             order[i] = i
-        for kk in range(K):
-            self._save(<floating*>NULL, kk, indices, nnz_total, full)
         # 3. the loop, problem by problem (one-vs-rest problems are independent)
         cdef Config cfg
-        cdef Scalars s
-        cdef double t, sums[2]
-        cdef double last_eta = float("nan"), eta_k
-        cdef int last_plateau
+        cdef Problem P
+        cdef Rows R
+        cdef Pass ps
+        cdef double last_eta = float("nan")
         cdef Py_ssize_t status = n_rows
         cdef SchedProgram prog
         cdef double* row
         cdef bint release = nnz_total * self.n_slots_blk * K > NOGIL_WORK
+        R.indices = indices
+        R.indptr = indptr
+        R.n_features = d
+        R.order = order
+        R.n_rows = n_rows
         for kk in range(K):
             cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
             for i in range(n_rows):
                 if self.mode == 0:
                     ys[i] = <floating>targets[i]
                 else:
-                    ys[i] = 1.0 if <Py_ssize_t>targets[i] == (kk if self.mode == 2 else 1) else <floating>self.neg
-            row = self.scal + kk * N_SLOTS
-            _load(&s, row)
-            t = row[SLOT_T]
-            sums[0] = 0.0
-            sums[1] = 0.0
-            eta_k = float("nan")
-            last_plateau = -1
+                    ys[i] = (1.0 if <Py_ssize_t>targets[i] == (kk if self.mode == 2 else 1)
+                             else <floating>self.neg)
+            row = self.scalars + kk * N_SLOTS
+            self._problem(&P, kk)
+            _load(&P.s, row)
+            P.t = row[SLOT_T]
             prog = self.prog_proto
-            prog.state = self.sstate + kk * self.sstate_n
+            prog.state = self.schedule_state + kk * self.schedule_state_n
+            ps.prog = &prog
+            ps.eta_adaptive = cfg.eta0
+            ps.track_objective = False
+            ps.plateau_streaming = True
+            ps.sum_loss = 0.0
+            ps.sum_objective = 0.0
+            ps.last_eta = float("nan")
+            ps.last_plateau = -1
             if release:
                 with nogil:
-                    status = self._epoch_k(kk, &s, values, indices, indptr, ys, ws, order,
-                                           n_rows, cfg, &t, sums, &eta_k, &prog, &last_plateau)
+                    status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
             else:
-                status = self._epoch_k(kk, &s, values, indices, indptr, ys, ws, order,
-                                       n_rows, cfg, &t, sums, &eta_k, &prog, &last_plateau)
-            _store(&s, row)
+                status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
+            _store(&P.s, row)
             if status >= 0 and not self._finite(<floating*>NULL, kk, indices, nnz_total, full):
                 status = -2     # the state overflowed (t: updates made + 1)
             elif status < 0:
                 status = -1     # update number t made the model non-finite
             if status < 0:
-                for k in range(kk, -1, -1):
-                    self._restore(<floating*>NULL, <int>k, indices, nnz_total, full)
-                self.last_lr = eta_k if isfinite(eta_k) else last_eta
-                self.last_t = t
+                self._restore_all()
+                self._drop()
+                self.last_lr = ps.last_eta if isfinite(ps.last_eta) else last_eta
+                self.last_t = P.t
                 return status
-            row[SLOT_T] = t
-            if isfinite(eta_k):
-                last_eta = eta_k
+            row[SLOT_T] = P.t
+            if isfinite(ps.last_eta):
+                last_eta = ps.last_eta
+        self._drop()
         self.last_lr = last_eta
-        self.last_t = t
+        self.last_t = P.t
         self.last_progressive = self._progressive()
         return n_rows
 
-    cdef bint _may_fold_scale(self, Py_ssize_t n_rows):
-        """Whether plain SGD's weight scale may be folded into every weight
-        during these rows, for any problem (``_scale_may_fold``)."""
-        cdef SchedProgram prog
-        cdef int kk
-        if not self.plain:
-            return False
-        for kk in range(self.n_problems):
-            prog = self.prog_proto
-            prog.state = self.sstate + kk * self.sstate_n
-            if _scale_may_fold(<Config>self.cfgs[0], &prog if self.has_sched else NULL,
-                               self.scal[kk * N_SLOTS + SLOT_T],
-                               self.scal[kk * N_SLOTS + SLOT_WSCALE], n_rows, self.f32):
-                return True
-        return False
-
-    cdef Py_ssize_t _epoch_k(self, int kk, Scalars* s, const floating* values,
-                             const int* indices, const int* indptr, const floating* ys,
-                             const floating* ws, const Py_ssize_t* order, Py_ssize_t n_rows,
-                             Config cfg, double* t, double* sums, double* eta,
-                             SchedProgram* prog, int* last_plateau) noexcept nogil:
-        cdef Py_ssize_t per = self.n_features * self.n_slots_blk
-        return _epoch(
-            <floating*>self.blk + kk * per,
-            <floating*>self.aw + kk * self.aw_d if self.aw_d else NULL,
-            <floating*>self.q + kk * self.q_d if self.q_d else NULL,
-            s,
-            self.oint + kk * self.oint_n if self.oint_n else NULL,
-            self.stamp + kk * self.stamp_d if self.stamp_d else NULL,
-            values, indices, indptr, self.n_features, ys, ws, order, n_rows,
-            self.loss, cfg, t, cfg.eta0, False, sums, eta, prog, True, last_plateau)
-
-    # -- snapshot of what a call touches ---------------------------------------
+    # -- the snapshot's copies ------------------------------------------------------
 
     cdef void _save(self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
                     bint dense) noexcept nogil:
         cdef char* p = self.save + kk * (self._problem_bytes() + (
             self.n_features if dense else nnz) * self._coord_bytes())
         cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-        cdef floating* blk = <floating*>self.blk + kk * per
-        memcpy(p, self.scal + kk * N_SLOTS, N_SLOTS * 8)
+        cdef floating* blk = <floating*>self.weights + kk * per
+        memcpy(p, self.scalars + kk * N_SLOTS, N_SLOTS * 8)
         p += N_SLOTS * 8
-        memcpy(p, self.oint + kk * self.oint_n, self.oint_n * 8)
-        p += self.oint_n * 8
-        memcpy(p, self.sstate + kk * self.sstate_n, self.sstate_n * 8)
-        p += self.sstate_n * 8
+        memcpy(p, self.intercepts + kk * self.intercepts_n, self.intercepts_n * 8)
+        p += self.intercepts_n * 8
+        memcpy(p, self.schedule_state + kk * self.schedule_state_n, self.schedule_state_n * 8)
+        p += self.schedule_state_n * 8
         if dense:
             memcpy(p, blk, per * sizeof(floating))
             p += per * sizeof(floating)
-            if self.aw_d:
-                memcpy(p, <floating*>self.aw + kk * d, d * sizeof(floating))
+            if self.averages_d:
+                memcpy(p, <floating*>self.averages + kk * d, d * sizeof(floating))
                 p += d * sizeof(floating)
-            if self.q_d:
-                memcpy(p, <floating*>self.q + kk * d, d * sizeof(floating))
+            if self.l1_received_d:
+                memcpy(p, <floating*>self.l1_received + kk * d, d * sizeof(floating))
                 p += d * sizeof(floating)
-            if self.stamp_d:
-                memcpy(p, self.stamp + kk * d, d * 8)
+            if self.last_update_d:
+                memcpy(p, self.last_update + kk * d, d * 8)
             return
         cdef Py_ssize_t cb = self._coord_bytes()
         cdef char* rec
         for k in range(nnz):
             j = indices[k]
             rec = p + k * cb
-            if self.stamp_d:
-                (<long long*>rec)[0] = self.stamp[kk * d + j]
+            if self.last_update_d:
+                (<long long*>rec)[0] = self.last_update[kk * d + j]
                 rec += 8
             for s in range(self.n_slots_blk):
                 (<floating*>rec)[s] = blk[j * self.cs + s * self.ss]
             rec += self.n_slots_blk * sizeof(floating)
-            if self.aw_d:
-                (<floating*>rec)[0] = (<floating*>self.aw)[kk * d + j]
+            if self.averages_d:
+                (<floating*>rec)[0] = (<floating*>self.averages)[kk * d + j]
                 rec += sizeof(floating)
-            if self.q_d:
-                (<floating*>rec)[0] = (<floating*>self.q)[kk * d + j]
+            if self.l1_received_d:
+                (<floating*>rec)[0] = (<floating*>self.l1_received)[kk * d + j]
 
     cdef void _restore(self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
                        bint dense) noexcept nogil:
@@ -678,71 +847,71 @@ cdef class Online:
         cdef char* p = self.save + kk * (self._problem_bytes() + (
             self.n_features if dense else nnz) * cb)
         cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-        cdef floating* blk = <floating*>self.blk + kk * per
-        memcpy(self.scal + kk * N_SLOTS, p, N_SLOTS * 8)
+        cdef floating* blk = <floating*>self.weights + kk * per
+        memcpy(self.scalars + kk * N_SLOTS, p, N_SLOTS * 8)
         p += N_SLOTS * 8
-        memcpy(self.oint + kk * self.oint_n, p, self.oint_n * 8)
-        p += self.oint_n * 8
-        memcpy(self.sstate + kk * self.sstate_n, p, self.sstate_n * 8)
-        p += self.sstate_n * 8
+        memcpy(self.intercepts + kk * self.intercepts_n, p, self.intercepts_n * 8)
+        p += self.intercepts_n * 8
+        memcpy(self.schedule_state + kk * self.schedule_state_n, p, self.schedule_state_n * 8)
+        p += self.schedule_state_n * 8
         if dense:
             memcpy(blk, p, per * sizeof(floating))
             p += per * sizeof(floating)
-            if self.aw_d:
-                memcpy(<floating*>self.aw + kk * d, p, d * sizeof(floating))
+            if self.averages_d:
+                memcpy(<floating*>self.averages + kk * d, p, d * sizeof(floating))
                 p += d * sizeof(floating)
-            if self.q_d:
-                memcpy(<floating*>self.q + kk * d, p, d * sizeof(floating))
+            if self.l1_received_d:
+                memcpy(<floating*>self.l1_received + kk * d, p, d * sizeof(floating))
                 p += d * sizeof(floating)
-            if self.stamp_d:
-                memcpy(self.stamp + kk * d, p, d * 8)
+            if self.last_update_d:
+                memcpy(self.last_update + kk * d, p, d * 8)
             return
         # backwards, so that a coordinate stored twice ends with its first copy
         cdef char* rec
         for k in range(nnz - 1, -1, -1):
             j = indices[k]
             rec = p + k * cb
-            if self.stamp_d:
-                self.stamp[kk * d + j] = (<long long*>rec)[0]
+            if self.last_update_d:
+                self.last_update[kk * d + j] = (<long long*>rec)[0]
                 rec += 8
             for s in range(self.n_slots_blk):
                 blk[j * self.cs + s * self.ss] = (<floating*>rec)[s]
             rec += self.n_slots_blk * sizeof(floating)
-            if self.aw_d:
-                (<floating*>self.aw)[kk * d + j] = (<floating*>rec)[0]
+            if self.averages_d:
+                (<floating*>self.averages)[kk * d + j] = (<floating*>rec)[0]
                 rec += sizeof(floating)
-            if self.q_d:
-                (<floating*>self.q)[kk * d + j] = (<floating*>rec)[0]
+            if self.l1_received_d:
+                (<floating*>self.l1_received)[kk * d + j] = (<floating*>rec)[0]
 
     cdef bint _finite(self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
                       bint dense) noexcept nogil:
         """Problem kk's state is finite where the call touched it, and the
         float64 intercept fits the model's dtype (as ``_State.finite``)."""
         cdef double limit = FLT_MAX if floating is float else DBL_MAX
-        cdef double* row = self.scal + kk * N_SLOTS
+        cdef double* row = self.scalars + kk * N_SLOTS
         cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-        cdef floating* blk = <floating*>self.blk + kk * per
-        cdef floating* aw = <floating*>self.aw + kk * d
-        cdef floating* q = <floating*>self.q + kk * d
+        cdef floating* blk = <floating*>self.weights + kk * per
+        cdef floating* aw = <floating*>self.averages + kk * d
+        cdef floating* q = <floating*>self.l1_received + kk * d
         if not (isfinite(row[SLOT_WSCALE]) and isfinite(row[SLOT_LOSS_SUM])
                 and fabs(row[SLOT_INTERCEPT]) <= limit
                 and fabs(row[SLOT_AVG_INTERCEPT]) <= limit):
             return False
-        for k in range(self.oint_n):
-            if not fabs(self.oint[kk * self.oint_n + k]) <= limit:
+        for k in range(self.intercepts_n):
+            if not fabs(self.intercepts[kk * self.intercepts_n + k]) <= limit:
                 return False
         if dense:
             return (_finite_values(blk, per)
-                    and (self.aw_d == 0 or _finite_values(aw, d))
-                    and (self.q_d == 0 or _finite_values(q, d)))
+                    and (self.averages_d == 0 or _finite_values(aw, d))
+                    and (self.l1_received_d == 0 or _finite_values(q, d)))
         for k in range(nnz):
             j = indices[k]
             for s in range(self.n_slots_blk):
                 if not isfinite(blk[j * self.cs + s * self.ss]):
                     return False
-            if self.aw_d and not isfinite(aw[j]):
+            if self.averages_d and not isfinite(aw[j]):
                 return False
-            if self.q_d and not isfinite(q[j]):
+            if self.l1_received_d and not isfinite(q[j]):
                 return False
         return True
 
@@ -787,7 +956,8 @@ cdef class Online:
             if self.f32:
                 self._decide(<const float*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, out)
             else:
-                self._decide(<const double*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, out)
+                self._decide(<const double*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged,
+                             average, out)
             return 0
         data, ind = self._csr(x)
         if not (_finite_values(<const float*>cnp.PyArray_DATA(data), data.shape[0]) if self.f32
@@ -853,9 +1023,9 @@ cdef class Online:
         cdef floating* aw
         cdef double* row
         for kk in range(self.n_problems):
-            w = <floating*>self.blk + kk * per
-            aw = <floating*>self.aw + kk * self.aw_d
-            row = self.scal + kk * N_SLOTS
+            w = <floating*>self.weights + kk * per
+            aw = <floating*>self.averages + kk * self.averages_d
+            row = self.scalars + kk * N_SLOTS
             acc = 0.0
             if not averaged:
                 # coef_ is wscale * w (rounded to the dtype), as materialize does
@@ -876,106 +1046,9 @@ cdef class Online:
                 for k in range(nnz):
                     j = k if idx == NULL else idx[k]
                     c = aw[j]
-                    n_prev = _n_avg(<double>self.stamp[kk * d + j], average)
+                    n_prev = _n_avg(<double>self.last_update[kk * d + j], average)
                     if n_last > n_prev:
                         c = <floating>(aw[j] + (n_last - n_prev) / n_last * (w[j * self.cs] - aw[j]))
                     acc += c * <double>v[k]
                 b = row[SLOT_AVG_INTERCEPT]
             out[kk] = <floating>acc + <floating>b
-
-
-# ---------------------------------------------------------------------------
-# Per-call label work in one pass (the estimators' _label_index / _encode):
-# at a few ns a row it is no longer a visible part of a partial_fit call.
-# ---------------------------------------------------------------------------
-
-ctypedef fused label_t:
-    int
-    long long
-    float
-    double
-
-
-cdef Py_ssize_t _label_search(const label_t* y, Py_ssize_t n, const label_t* classes,
-                              Py_ssize_t n_classes, Py_ssize_t* out) noexcept nogil:
-    """Index of each y in the sorted ``classes`` by binary search; returns the
-    position of the first label not found, or -1."""
-    cdef Py_ssize_t i, lo, hi, mid
-    cdef label_t v
-    for i in range(n):
-        v = y[i]
-        lo, hi = 0, n_classes
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if classes[mid] < v:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == n_classes or not (classes[lo] == v):
-            return i
-        out[i] = lo
-    return -1
-
-
-def label_indices(y, classes):
-    """Index of each label of ``y`` in the sorted ``classes`` (intp), or None
-    when the dtypes are not one same numeric type (the caller then searches
-    with NumPy). Raises ValueError naming the first unknown label's position
-    through the returned sentinel: (None, position)."""
-    if (not cnp.PyArray_Check(y) or not cnp.PyArray_Check(classes) or y.dtype != classes.dtype
-            or y.ndim != 1 or y.dtype.char not in "ilqfd"):
-        return None, -1
-    y = _np.ascontiguousarray(y)
-    classes = _np.ascontiguousarray(classes)
-    cdef Py_ssize_t n = y.shape[0], k = classes.shape[0], bad
-    out = _np.empty(n, dtype=_np.intp)
-    cdef cnp.ndarray o = out, yy = y, cc = classes
-    cdef Py_ssize_t* op = <Py_ssize_t*>cnp.PyArray_DATA(o)
-    cdef int t = cnp.PyArray_TYPE(yy)
-    with nogil:
-        if t == cnp.NPY_INT32:
-            bad = _label_search(<const int*>cnp.PyArray_DATA(yy), n, <const int*>cnp.PyArray_DATA(cc), k, op)
-        elif t == cnp.NPY_INT64 or t == cnp.NPY_LONGLONG:
-            bad = _label_search(<const long long*>cnp.PyArray_DATA(yy), n,
-                                <const long long*>cnp.PyArray_DATA(cc), k, op)
-        elif t == cnp.NPY_FLOAT32:
-            bad = _label_search(<const float*>cnp.PyArray_DATA(yy), n, <const float*>cnp.PyArray_DATA(cc), k, op)
-        else:
-            bad = _label_search(<const double*>cnp.PyArray_DATA(yy), n, <const double*>cnp.PyArray_DATA(cc), k, op)
-    return (out, -1) if bad < 0 else (None, bad)
-
-
-def encode_targets(const Py_ssize_t[::1] label_idx, Py_ssize_t pos, double neg, dtype):
-    """Targets of one binary problem: 1 where the label index is ``pos``,
-    else ``neg``, in ``dtype`` (float32 or float64)."""
-    cdef Py_ssize_t i, n = label_idx.shape[0]
-    out = _np.empty(n, dtype=dtype)
-    cdef cnp.ndarray o = out
-    cdef float* of
-    cdef double* od
-    if cnp.PyArray_TYPE(o) == cnp.NPY_FLOAT32:
-        of = <float*>cnp.PyArray_DATA(o)
-        with nogil:
-            for i in range(n):
-                of[i] = 1.0 if label_idx[i] == pos else <float>neg
-    elif cnp.PyArray_TYPE(o) == cnp.NPY_FLOAT64:
-        od = <double*>cnp.PyArray_DATA(o)
-        with nogil:
-            for i in range(n):
-                od[i] = 1.0 if label_idx[i] == pos else neg
-    else:
-        raise ValueError("dtype must be float32 or float64")
-    return out
-
-
-def check_csr(const int[::1] indices, const int[::1] indptr, Py_ssize_t n_values,
-              Py_ssize_t n_features, bint check_indices=True):
-    """Raise ValueError unless (indices, indptr) is a CSR structure the kernel
-    can trust: indptr starts at 0 and never decreases, stays within the
-    stored values, and (``check_indices``) every used index lies in
-    [0, n_features). ``_epoch`` checks each row's indices itself before using
-    them, so the training path skips that pass over all indices here."""
-    if indptr.shape[0] == 0:
-        raise ValueError("invalid CSR matrix: indptr is empty")
-    _check_csr(&indices[0] if indices.shape[0] else NULL, indices.shape[0], &indptr[0],
-               indptr.shape[0] - 1, n_values, n_features if check_indices else -1)

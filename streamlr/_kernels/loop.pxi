@@ -1,0 +1,276 @@
+# The per-sample loop: ``_epoch`` visits a set of rows once for one binary
+# problem. It is the only per-sample loop of streamlr: every public call
+# (fit, partial_fit of any size, learn_one) reaches it through ``Engine``
+# (engine.pxi). Included by sgd.pyx.
+#
+# Its inputs are three structs instead of two dozen arguments:
+#   Problem  the problem's state: pointers into the model's arrays, its
+#            scalar state (loaded by value) and its update counter t;
+#   Rows     the structure of the rows: CSR index arrays (NULL for a dense
+#            C-contiguous matrix), the visiting order;
+#   Pass     the pass's options and running results (sums, last rate).
+# The typed arrays (values, targets, sample weights) come as fused pointers.
+
+
+cdef struct Problem:
+    char* w                 # weights and optimizer slots, in cfg's layout
+    char* aw                # averaging state, or NULL
+    char* q                 # L1 penalty received by each weight, or NULL
+    double* oint            # the intercept's block: (intercept, slots...), or NULL
+    long long* stamp        # the last update that touched each coordinate, or NULL
+    Scalars s               # the scalar state (loaded from the scalar row)
+    double t                # scikit-learn's t: updates made + 1
+
+
+cdef struct Rows:
+    const int* indices      # CSR column indices, or NULL for dense rows
+    const int* indptr       # CSR row pointer, or NULL for dense rows
+    Py_ssize_t n_features
+    const Py_ssize_t* order  # the rows to visit, in order
+    Py_ssize_t n_rows
+
+
+cdef struct Pass:
+    const SchedProgram* prog    # the compiled schedule (LR_SCHEDULE), else unused
+    double eta_adaptive         # the rate of the "adaptive" rule (fit divides it)
+    bint track_objective        # keep scikit-learn's running norms (tol rule)
+    bint plateau_streaming      # feed ReduceOnPlateau each sample's loss
+    double sum_loss             # running sums over the pass (continued across
+    double sum_objective        # calls, so that blocks add up as one call)
+    double last_eta             # rate of the last update made (NaN if none)
+    int last_plateau            # ReduceOnPlateau node that set the last rate
+
+
+cdef inline double _n_avg(double step, long long average) noexcept nogil:
+    # number of iterates in the average after update number `step` (1-based)
+    cdef double n = step - average + 1
+    return n if n > 0 else 0.0
+
+
+cdef inline bint _opt_sample(
+    floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
+    Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
+    double gscale, double eta, double step, Config cfg,
+) noexcept nogil:
+    """One update of a non-SGD optimizer; False if it became non-finite.
+    ``w`` holds weights and slots in the layout (S, T) of optimizers.pxd."""
+    cdef StepInfo si
+    cdef Py_ssize_t k, j
+    cdef double n_prev, n_mid, n_now, thr, one = 1.0, z
+    cdef double l1_ratio = cfg.l1_ratio
+    cdef bint has_l1 = cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET
+    cdef bint averaging = cfg.average > 0
+    if not isfinite(gscale):
+        return False
+    si.lr = eta
+    si.step = step
+    si.gscale = gscale
+    si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
+    per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
+
+    if averaging and stamp != NULL:
+        # lazy average: a coordinate untouched since stamp[j] kept its weight
+        # for the updates in between; fold them into its running mean
+        n_mid = _n_avg(step - 1, cfg.average)
+        for k in range(nnz):
+            j = k if idx == NULL else idx[k]
+            n_prev = _n_avg(<double>stamp[j], cfg.average)
+            if n_mid > n_prev:
+                aw[j] += (n_mid - n_prev) / n_mid * (w[j * S] - aw[j])
+
+    opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
+
+    if has_l1:
+        # proximal step of the L1 part of the penalty on the touched weights
+        thr = eta * cfg.alpha * l1_ratio
+        for k in range(nnz):
+            j = (k if idx == NULL else idx[k]) * S
+            z = w[j]
+            w[j] = z - thr if z > thr else (z + thr if z < -thr else 0.0)
+
+    if averaging:
+        n_now = _n_avg(step, cfg.average)
+        if n_now > 0:
+            for k in range(nnz):
+                j = k if idx == NULL else idx[k]
+                aw[j] += (w[j * S] - aw[j]) / n_now
+    if stamp != NULL:
+        for k in range(nnz):
+            stamp[k if idx == NULL else idx[k]] = <long long>step
+
+    if cfg.fit_intercept:
+        # the intercept: a weight with x = 1, without penalty or decay; its
+        # block is oint = (intercept, slots...)
+        si.l2 = 0.0
+        si.gscale = gscale
+        oint[0] = s.intercept
+        opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
+        s.intercept = oint[0]
+        if not isfinite(s.intercept):
+            return False
+        if 0 < cfg.average <= step:
+            s.average_intercept += ((s.intercept - s.average_intercept)
+                                    / (step - cfg.average + 1))
+    return True
+
+
+cdef Py_ssize_t _epoch(
+    Problem* P, const Rows* R, Pass* ps, const floating* values,
+    const floating* y, const floating* sample_weight, Loss loss, Config cfg,
+) noexcept nogil:
+    """Visit ``R.order[:R.n_rows]`` once. Returns n_rows, or -(i + 1) when
+    sample i produced a non-finite prediction, step or intercept, or a CSR
+    row with a column index out of range (the state is then partly updated:
+    the caller restores its snapshot)."""
+    cdef floating* w = <floating*>P.w
+    cdef floating* aw = <floating*>P.aw
+    cdef floating* q = <floating*>P.q
+    cdef Scalars* s = &P.s
+    cdef const int* indices = R.indices
+    cdef const int* indptr = R.indptr
+    cdef const Py_ssize_t* order = R.order
+    cdef Py_ssize_t n_features = R.n_features, n_rows = R.n_rows
+    cdef const SchedProgram* prog = ps.prog
+    cdef Py_ssize_t i, r, nnz, status = n_rows
+    cdef const floating* v
+    cdef const int* idx
+    cdef floating yi, sw, class_weight, norm
+    cdef double p, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
+    cdef double t = P.t, last_eta = ps.last_eta
+    cdef double threshold = 1e-9 if floating is double else 1e-6
+    cdef int lr = cfg.learning_rate, penalty = cfg.penalty, last_plateau = ps.last_plateau
+    cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
+    # running sums, continued from the caller's: a pass split into several
+    # calls adds them up in exactly the same order as one call
+    cdef double sumloss = ps.sum_loss, objective = ps.sum_objective
+    cdef int plateau = -1
+    cdef bint track_objective = ps.track_objective
+    cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
+    cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
+    cdef Py_ssize_t rn, k, pf_last = cfg.n_slots * cfg.slot_stride
+    cdef const floating* pb
+    cdef bint prefetch = (indptr != NULL and n_rows > PREFETCH_ROWS and
+                          n_features * (1 + cfg.n_slots) * sizeof(floating) >= PREFETCH_MIN_BYTES)
+    if lr == LR_ADAPTIVE:
+        eta = ps.eta_adaptive
+
+    for i in range(n_rows):
+        r = order[i]
+        if prefetch and i + PREFETCH_ROWS < n_rows:
+            # the weight of each coordinate, and its last optimizer slot (the
+            # end of an interleaved block, which may lie on the next line)
+            rn = order[i + PREFETCH_ROWS]
+            for k in range(indptr[rn], indptr[rn + 1]):
+                pb = w + indices[k] * S
+                streamlr_prefetch_w(pb)
+                if pf_last > 0:
+                    streamlr_prefetch_w(pb + pf_last)
+        row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
+        if idx != NULL and not _indices_in_range(idx, nnz, n_features):
+            # the caller validated the row pointer, not the column indices:
+            # a row is checked before it is used (it is in cache for the dot)
+            status = -(i + 1)
+            break
+        yi = y[r]
+        sw = sample_weight[r]
+
+        p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
+        if not isfinite(p):
+            status = -(i + 1)
+            break
+        if lr == LR_OPTIMAL:
+            eta = 1.0 / (alpha * (cfg.optimal_init + t - 1))
+        elif lr == LR_INVSCALING:
+            eta = cfg.eta0 / pow(t, cfg.power_t)
+        elif lr == LR_SCHEDULE:
+            # the schedule's clock is the number of updates already made
+            plateau = -1
+            eta = sched_rate(prog, 0, t - 1.0, &plateau)
+            last_plateau = plateau
+
+        # progressive loss: measured before learning from the sample; the
+        # running total lives in the state, so chunking cannot change it
+        cur_loss = loss.loss(yi, p)
+        sumloss += cur_loss
+        s.loss_sum += cur_loss
+        s.n_seen += 1
+        if plateau >= 0 and ps.plateau_streaming:
+            plateau_observe(prog, plateau, cur_loss)
+        if track_objective:
+            objective += cur_loss
+            if lr != LR_PA1 and lr != LR_PA2 and penalty > 0:
+                norm = <floating>sqrt(s.sq_norm)
+                objective += alpha * ((1 - l1_ratio) * 0.5 * norm ** 2
+                                      + l1_ratio * <floating>s.l1_norm)
+
+        class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
+
+        if cfg.optimizer != OPT_SGD:
+            if not _opt_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx, nnz,
+                               loss.dloss(yi, p) * (class_weight * sw), eta,
+                               t, cfg):
+                status = -(i + 1)
+                break
+            last_eta = eta
+            t += 1
+            continue
+
+        if lr == LR_PA1:
+            sq = _sqnorm(v, nnz)
+            if sq == 0:
+                # scikit-learn skips the sample without a tick of t; the
+                # model keeps this t (slot "t") for the next call
+                continue
+            update = min(cfg.eta0, loss.loss(yi, p) / sq)
+        elif lr == LR_PA2:
+            sq = _sqnorm(v, nnz)
+            update = loss.loss(yi, p) / (sq + 0.5 / cfg.eta0)
+        else:
+            dloss = loss.dloss(yi, p)
+            if dloss < -MAX_DLOSS:
+                dloss = -MAX_DLOSS
+            elif dloss > MAX_DLOSS:
+                dloss = MAX_DLOSS
+            update = -eta * dloss
+        if lr == LR_PA1 or lr == LR_PA2:
+            if loss.is_hinge:
+                update *= yi
+            elif yi - p < 0:
+                update *= -1
+        update *= class_weight * sw
+        if not isfinite(update):
+            status = -(i + 1)
+            break
+
+        if penalty >= PENALTY_L2:
+            # never scale to a negative value when eta * alpha is too large
+            _scale(w, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
+                   n_features, threshold)
+        if update != 0.0:
+            _add(w, s, v, idx, nnz, <floating>update, track_objective)
+        if cfg.fit_intercept:
+            intercept_update = update
+            if intercept_update != 0:
+                s.intercept += intercept_update * cfg.intercept_decay
+                if not isfinite(s.intercept):
+                    status = -(i + 1)
+                    break
+
+        if 0 < cfg.average <= t:
+            _add_average(aw, s, v, idx, nnz, <floating>update,
+                         <floating>(t - cfg.average + 1))
+            s.average_intercept += ((s.intercept - s.average_intercept)
+                                    / (t - cfg.average + 1))
+
+        if has_l1:
+            s.u += l1_ratio * eta * alpha
+            _l1_truncate(w, q, s, idx, nnz)
+
+        last_eta = eta
+        t += 1
+    P.t = t
+    ps.sum_loss = sumloss
+    ps.sum_objective = objective
+    ps.last_eta = last_eta
+    ps.last_plateau = last_plateau
+    return status

@@ -1,0 +1,116 @@
+# Row access and the read-only coordinate helpers: the only code (with
+# plain_sgd.pxi and optimizers.pxd) that knows how a row is stored.
+#
+# A row reaches the loop as (values, indices, nnz); ``indices == NULL`` marks
+# a dense C-contiguous row, walked without an index gather. ``S`` is the
+# stride between two weights (the optimizer's slots interleaved, else 1).
+# Included by sgd.pyx.
+
+cdef inline void row_at(const floating* values, const int* indices,
+                        const int* indptr, Py_ssize_t n_features, Py_ssize_t r,
+                        const floating** v, const int** idx,
+                        Py_ssize_t* nnz) noexcept nogil:
+    if indptr == NULL:          # dense: contiguous, no index array
+        v[0] = values + r * n_features
+        idx[0] = NULL
+        nnz[0] = n_features
+    else:
+        v[0] = values + indptr[r]
+        idx[0] = indices + indptr[r]
+        nnz[0] = indptr[r + 1] - indptr[r]
+
+
+cdef inline floating _dot(const floating* w, Py_ssize_t S, double wscale,
+                          const floating* v, const int* idx, Py_ssize_t nnz) noexcept nogil:
+    # Products in the input precision (as scikit-learn), summed in double over
+    # eight independent chains, so the sum is not bound by the latency of one
+    # register. It differs from scikit-learn's sequential sum only in the last
+    # bits of a double (float32: almost never after the final rounding).
+    # S is the stride between weights (optimizer state interleaved, else 1);
+    # every path sums in the same order, so the layout never changes a result.
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
+    cdef Py_ssize_t k, m = nnz - nnz % 8
+    if idx == NULL and S == 1:
+        for k in range(0, m, 8):
+            a0 += w[k] * v[k]
+            a1 += w[k + 1] * v[k + 1]
+            a2 += w[k + 2] * v[k + 2]
+            a3 += w[k + 3] * v[k + 3]
+            a4 += w[k + 4] * v[k + 4]
+            a5 += w[k + 5] * v[k + 5]
+            a6 += w[k + 6] * v[k + 6]
+            a7 += w[k + 7] * v[k + 7]
+        for k in range(m, nnz):
+            a0 += w[k] * v[k]
+    elif idx == NULL:
+        for k in range(0, m, 8):
+            a0 += w[k * S] * v[k]
+            a1 += w[(k + 1) * S] * v[k + 1]
+            a2 += w[(k + 2) * S] * v[k + 2]
+            a3 += w[(k + 3) * S] * v[k + 3]
+            a4 += w[(k + 4) * S] * v[k + 4]
+            a5 += w[(k + 5) * S] * v[k + 5]
+            a6 += w[(k + 6) * S] * v[k + 6]
+            a7 += w[(k + 7) * S] * v[k + 7]
+        for k in range(m, nnz):
+            a0 += w[k * S] * v[k]
+    elif S == 1:
+        # CSR rows on unit stride (plain SGD, dense-layout models): no index
+        # multiply; the same sums in the same order as the general case
+        for k in range(0, m, 8):
+            a0 += w[idx[k]] * v[k]
+            a1 += w[idx[k + 1]] * v[k + 1]
+            a2 += w[idx[k + 2]] * v[k + 2]
+            a3 += w[idx[k + 3]] * v[k + 3]
+            a4 += w[idx[k + 4]] * v[k + 4]
+            a5 += w[idx[k + 5]] * v[k + 5]
+            a6 += w[idx[k + 6]] * v[k + 6]
+            a7 += w[idx[k + 7]] * v[k + 7]
+        for k in range(m, nnz):
+            a0 += w[idx[k]] * v[k]
+    else:
+        for k in range(0, m, 8):
+            a0 += w[idx[k] * S] * v[k]
+            a1 += w[idx[k + 1] * S] * v[k + 1]
+            a2 += w[idx[k + 2] * S] * v[k + 2]
+            a3 += w[idx[k + 3] * S] * v[k + 3]
+            a4 += w[idx[k + 4] * S] * v[k + 4]
+            a5 += w[idx[k + 5] * S] * v[k + 5]
+            a6 += w[idx[k + 6] * S] * v[k + 6]
+            a7 += w[idx[k + 7] * S] * v[k + 7]
+        for k in range(m, nnz):
+            a0 += w[idx[k] * S] * v[k]
+    # wscale is exactly 1.0 without an L2 penalty: skip the multiplication
+    # (exact either way) to shorten the chain from one row's update to the
+    # next row's prediction
+    a0 = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    return <floating>(a0 if wscale == 1.0 else a0 * wscale)
+
+
+cdef inline bint _indices_in_range(const int* idx, Py_ssize_t nnz,
+                                   Py_ssize_t n_features) noexcept nogil:
+    # one unsigned compare per index (a negative index wraps to a huge one);
+    # no early exit, so the loop vectorises
+    cdef Py_ssize_t k
+    cdef unsigned int bad = 0, limit = <unsigned int>n_features
+    for k in range(nnz):
+        bad |= (<unsigned int>idx[k]) >= limit
+    return bad == 0
+
+
+cdef inline double _sqnorm(const floating* v, Py_ssize_t nnz) noexcept nogil:
+    cdef double acc = 0.0, z
+    cdef Py_ssize_t k
+    for k in range(nnz):
+        z = v[k]
+        acc += z * z
+    return acc
+
+
+cdef inline bint _finite_values(const floating* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef double acc = 0.0
+    for k in range(n):
+        acc += v[k] * 0.0     # NaN for NaN or +-inf, else 0: one branch at the end
+    return acc == 0.0

@@ -1,0 +1,293 @@
+"""What the classifier and the regressor share: fitted attributes read from
+the model's state, the single-event entry points, predictions, and the
+skeleton of fit / partial_fit (each estimator supplies its targets)."""
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn import get_config
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _driver, _params
+from ._input import as_kernel_input
+from ._state import SLOTS, ModelState
+
+# partial_fit and predict calls with at most this many rows take the
+# bound engine's compiled path (the same loop, without per-call set-up)
+SMALL_CALL_ROWS = 64
+
+
+def _not_fitted(est, name):
+    return AttributeError(f"{type(est).__name__} has no attribute {name!r} (not fitted)")
+
+
+class BaseSGD(BaseEstimator):
+    """Shared machinery of the classifier and the regressor."""
+
+    _is_classifier = False
+
+    def _validate_params(self, for_partial_fit=False):
+        """Check every hyperparameter (ValueError naming the first bad one);
+        returns the resolved optimizer. Replaces scikit-learn's checks."""
+        return _params.validate_params(self, for_partial_fit)
+
+    def __sklearn_is_fitted__(self):
+        return "_model" in self.__dict__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- fitted attributes: views of the model's state -----------------------------
+
+    def _fitted_model(self, name):
+        model = self.__dict__.get("_model")
+        if model is None:
+            raise _not_fitted(self, name)
+        return model
+
+    @property
+    def t_(self):
+        """scikit-learn's update counter: updates made + 1 (``fit``: the
+        samples of every epoch)."""
+        return self._fitted_model("t_").progress.t
+
+    @property
+    def n_iter_(self):
+        """Epochs run by the last ``fit`` (the most of any binary problem);
+        1 after ``partial_fit`` and ``learn_one``."""
+        n = self._fitted_model("n_iter_").progress.n_iter
+        if n is None:
+            raise _not_fitted(self, "n_iter_")
+        return n
+
+    @property
+    def lr_(self):
+        """The learning rate of the last update (NaN before any)."""
+        return self._fitted_model("lr_").progress.lr
+
+    @property
+    def lr_history_(self):
+        """(t, lr, progressive loss) after each epoch of ``fit`` and each
+        ``partial_fit`` call or event, one row each (past 65,536 rows, an
+        evenly thinned summary): the path of the schedule. t counts as
+        ``t_ - 1`` does; in one-vs-rest the rows of ``fit`` follow the binary
+        problem that ran the most epochs, with its own progressive loss."""
+        return self._fitted_model("lr_history_").progress.rows()
+
+    @property
+    def coef_(self):
+        """Weights: (1 or n_classes, n_features) for the classifier,
+        (n_features,) for the regressor; averaged once averaging has started."""
+        model = self._fitted_model("coef_")
+        sparse_coef = self.__dict__.get("_sparse_coef")
+        if sparse_coef is not None and sparse_coef[1] is model and sparse_coef[2] == model.progress.t:
+            return sparse_coef[0]   # sparsified, and nothing learned since
+        coef = model.materialize()[0]
+        return coef if self._is_classifier else coef[0]
+
+    @coef_.setter
+    def coef_(self, value):
+        model = self._fitted_model("coef_")
+        model.set_coef(value.toarray() if sp.issparse(value) else value)
+        self.__dict__["_sparse_coef"] = ((value, model, model.progress.t) if sp.issparse(value)
+                                         else None)
+
+    @property
+    def intercept_(self):
+        return self._fitted_model("intercept_").materialize()[1]
+
+    @intercept_.setter
+    def intercept_(self, value):
+        self._fitted_model("intercept_").set_intercept(value)
+
+    @property
+    def optimizer_state_(self):
+        """The optimizer's state with PyTorch's names: arrays shaped like
+        ``coef_`` (one per slot) and like ``intercept_`` (``<slot>_intercept``);
+        NAdam adds ``mu_product`` (one per binary problem). Slots that decay
+        are shown as the dense rule would hold them now (sparse rows catch
+        their decay up on the next touch). Empty for plain SGD."""
+        out = self._fitted_model("optimizer_state_").optimizer_state()
+        if not self._is_classifier:
+            out = {k: (v[0] if not k.endswith("_intercept") and k != "mu_product" else v)
+                   for k, v in out.items()}
+        return out
+
+    @property
+    def schedule_state_(self):
+        """The state of a stateful schedule (``ReduceOnPlateau``), per binary
+        problem: for each plateau node, its current rate, best loss, bad
+        windows, cooldown left, and the running window's loss sum and count;
+        an array (n_problems, 6 * n_nodes), empty without such a schedule."""
+        return self._fitted_model("schedule_state_").schedule_state.copy()
+
+    @property
+    def progressive_loss_(self):
+        """Mean loss of every sample seen since the model was initialised,
+        measured just before the model learned from it (Vowpal Wabbit's
+        progressive validation loss); one-vs-rest: mean over the problems."""
+        self._fitted_model("progressive_loss_")
+        return self._progressive_loss()
+
+    def _progressive_loss(self):
+        total, n = self._model.progressive_totals()
+        return total / n if n else float("nan")
+
+    def densify(self):
+        """Convert ``coef_`` (back) to a dense array (no-op when dense)."""
+        check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before densifying.")
+        self.__dict__["_sparse_coef"] = None
+        return self
+
+    def sparsify(self):
+        """Represent ``coef_`` as a scipy.sparse CSR matrix. Training state is
+        not affected: further ``fit``/``partial_fit`` calls work and return to
+        a dense ``coef_``."""
+        check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before sparsifying.")
+        coef = sp.csr_array(self.coef_)
+        if get_config().get("sparse_interface", "spmatrix") == "spmatrix":
+            coef = sp.csr_matrix(coef)  # scikit-learn's default sparse container
+        model = self._model
+        self.__dict__["_sparse_coef"] = (coef, model, model.progress.t)
+        return self
+
+    # -- state ------------------------------------------------------------------------
+
+    def _new_model(self, optimizer, n_problems, n_features, dtype, coef=None, intercept=None,
+                   sparse=False):
+        # the layout follows the first call's input: interleaved for CSR
+        # streams, one array per slot for dense ones (both work for both)
+        self._model = ModelState(
+            n_problems, n_features, dtype, average=int(self.average),
+            l1=self.penalty in ("l1", "elasticnet"), optimizer=optimizer, coef=coef,
+            intercept=intercept, interleaved=sparse)
+
+    def _prepare_model(self, optimizer):
+        model = self._model
+        model.prepare(optimizer, self.average, self.penalty in ("l1", "elasticnet"),
+                      model.progress.t)
+
+    def _transaction(self, fn):
+        return _driver.Transaction(self).run(fn)
+
+    def _finish_fit(self, gtol_unmet):
+        # a partial_fit after fit starts where scikit-learn's would: at t_
+        model = self._model
+        model.scalars[:, SLOTS["t"]] = model.progress.t
+        if self.gtol is not None and gtol_unmet:
+            warnings.warn(
+                f"Maximum number of iteration reached before the norm of the gradient "
+                f"fell below gtol={self.gtol}. Consider increasing max_iter.",
+                ConvergenceWarning, stacklevel=3)
+        elif self.tol is not None and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning, stacklevel=3)
+
+    def _warm_start_init(self, coef_init, intercept_init):
+        if self.warm_start and "_model" in self.__dict__ and coef_init is None:
+            coef_init = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        return coef_init, intercept_init
+
+    # -- single events --------------------------------------------------------------
+
+    def _first_event(self, x, y, sample_weight, **kw):
+        """An unfitted model learns its first event through partial_fit,
+        which sets up the state (and, from a dict, the feature names)."""
+        names = None
+        if isinstance(x, dict):
+            names = list(x)
+            x = np.asarray([list(x.values())])
+        elif not sp.issparse(x):
+            x = np.asarray(x)
+            if x.ndim != 1:
+                raise ValueError(f"x must be one row (a 1-D array); got shape {x.shape}")
+            x = x.reshape(1, -1)
+        self.partial_fit(x, np.asarray([y]), sample_weight=np.asarray([sample_weight]), **kw)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        return self
+
+    def predict_one(self, x):
+        """The prediction for one event (``x`` as in ``learn_one``): the label
+        (classifier) or the value (regressor)."""
+        model = self._fitted_model("predict_one")
+        return _driver.current_engine(self).predict_one(x, model.averaged(), model.average)
+
+    def _decision_one(self, x):
+        model = self._fitted_model("decision")
+        engine = _driver.current_engine(self)
+        out = np.empty(engine.n_problems)
+        engine.decision_one(x, model.averaged(), model.average, out)
+        return out
+
+    # -- small calls --------------------------------------------------------------------
+
+    def _small_call(self, X):
+        """Whether a call goes through the bound engine: a fitted model
+        (without feature names) and a few rows of a plain ndarray or CSR
+        matrix."""
+        d = self.__dict__
+        if "_model" not in d or "feature_names_in_" in d:
+            return False
+        if type(X) is np.ndarray:
+            return X.ndim == 2 and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf"
+        return (sp.issparse(X) and X.format == "csr" and X.ndim == 2
+                and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf")
+
+    def _small_partial_fit(self, X, targets, sample_weight):
+        """partial_fit of a few rows on the bound engine: the same loop and
+        arithmetic as the general path (so the same model, bitwise), without
+        its per-call set-up. ``targets``: float64 label indices or values."""
+        _driver.learn_rows(self, X, targets, sample_weight)
+        return self
+
+    def _decision_small(self, X):
+        """Decision values of a few rows on the bound engine: O(nnz) instead
+        of materialising coef_ (O(n_features)); None when it does not apply
+        (the general path then validates and raises what is wrong)."""
+        model = self._model
+        dtype = model.w.dtype
+        if X.dtype != dtype and not (dtype == np.float64 and X.dtype.kind in "biuf"):
+            return None   # a float32 model reads float64 rows in float64: general path
+        try:
+            engine = _driver.current_engine(self)
+        except (ValueError, TypeError):   # predict does not validate hyperparameters
+            return None
+        n, d = X.shape
+        if d != engine.n_features:
+            return None
+        values, indices, indptr = as_kernel_input(X, dtype)
+        out = np.empty((n, engine.n_problems))
+        engine.decision_rows(values, indices, indptr, n, model.averaged(), model.average, out)
+        return out.astype(dtype, copy=False)
+
+    def _decision(self, X):
+        check_is_fitted(self)
+        if self._small_call(X):
+            out = self._decision_small(X)
+            if out is not None:
+                return out
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        coef, intercept = self._model.materialize()
+        return safe_sparse_dot(X, coef.T, dense_output=True) + intercept
+
+    # -- the general path ---------------------------------------------------------------
+
+    def _train_chunk(self, tx, X, targets, sample_weight, configs, loss, max_iter,
+                     val_mask=None, scorer=None):
+        call = _driver.Call(self, X, targets, sample_weight, configs, loss, max_iter,
+                            val_mask, scorer)
+        return _driver.train(tx, call)
+
+    def _configs(self, optimizer, loss, sparse, weights):
+        return [_params.make_config(self, optimizer, loss, sparse, self._model, p, n)
+                for p, n in weights]

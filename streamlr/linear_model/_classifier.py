@@ -1,0 +1,386 @@
+"""SGDClassifier: scikit-learn's linear classifiers on streamlr's engine."""
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import ClassifierMixin
+from sklearn.utils import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .. import _registry
+from .._kernels import kernel as _k
+from . import _driver, _params
+from ._base import BaseSGD
+from ._input import check_sample_weight, check_validation_rows_finite
+from ._stopping import validation_mask
+
+
+class SGDClassifier(ClassifierMixin, BaseSGD):
+    """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`
+    (scikit-learn 1.9): same parameters, defaults, attributes and results
+    (with ``shuffle=False``, to floating-point noise), on streamlr's compiled
+    per-sample loop. scikit-learn's documentation describes every parameter
+    they share; the ones below are streamlr's own or behave differently.
+
+    Parameters
+    ----------
+    loss : str, default="hinge"
+        scikit-learn's losses: ``"hinge"``, ``"log_loss"``,
+        ``"modified_huber"``, ``"squared_hinge"``, ``"perceptron"``, and the
+        regression losses ``"squared_error"``, ``"huber"``,
+        ``"epsilon_insensitive"``, ``"squared_epsilon_insensitive"``.
+    learning_rate : str or streamlr.schedules.Schedule, default="optimal"
+        scikit-learn's strings (``"constant"``, ``"optimal"``,
+        ``"invscaling"``, ``"adaptive"``, ``"pa1"``, ``"pa2"``) or any schedule
+        object of :mod:`streamlr.schedules`, evaluated in the loop on the
+        model's update counter.
+    n_jobs : int or None, default=None
+        Threads for the binary problems of one-vs-rest (the loop runs
+        without the GIL); the model is bitwise the sequential one.
+    optimizer : str or streamlr.optim.Optimizer, default="sgd"
+        The update rule: ``"sgd"`` (scikit-learn's own update) or any string
+        or object of :mod:`streamlr.optim` (PyTorch's rules). With another
+        rule than plain SGD, ``learning_rate="optimal"`` means a constant
+        ``eta0``, and ``"pa1"``/``"pa2"`` are refused.
+    gtol : float or None, default=None
+        ``fit`` stops once the norm of the full gradient of the regularised
+        objective falls below ``gtol`` (checked after each epoch).
+
+    Attributes
+    ----------
+    coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
+        As scikit-learn's.
+    optimizer_state_ : dict of ndarray
+        The optimizer's state with PyTorch's names (empty for plain SGD).
+    schedule_state_ : ndarray
+        A stateful schedule's state (``ReduceOnPlateau``).
+    lr_ : float
+        The learning rate of the last update.
+    lr_history_ : ndarray (n, 3)
+        (t, lr, progressive loss) after each epoch or call.
+    progressive_loss_ : float
+        Mean loss of every sample just before the model learned from it.
+
+    Notes
+    -----
+    Differences from scikit-learn, on purpose:
+
+    * State carries across ``partial_fit`` calls: the L1 cumulative penalty
+      (Tsuruoka et al. 2009), the averaging state and the weight scale are
+      kept, so any chunking of a stream trains bitwise the same model as one
+      call. scikit-learn resets the L1 state at every call, so a stream fed
+      row by row ends up far less sparse than the same rows fed at once.
+    * Per-call work is proportional to the data, not to ``n_features``.
+    * ``early_stopping`` scores the true current model (scikit-learn scores
+      the weights before their L2 scale is applied, and for ``log_loss``
+      compares {-1, 1} predictions with {0, 1} labels).
+    * Labels outside ``classes`` in ``partial_fit`` raise a ``ValueError``.
+    * ``intercept_`` has the dtype of ``coef_``.
+    * ``shuffle=True`` uses NumPy's generator, so shuffled runs differ from
+      scikit-learn's.
+    """
+
+    _is_classifier = True
+
+    def __init__(self, loss="hinge", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
+                 fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0,
+                 epsilon=0.1, n_jobs=None, random_state=None, learning_rate="optimal",
+                 eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
+                 optimizer="sgd", gtol=None):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.optimizer = optimizer
+        self.gtol = gtol
+
+    # -- targets ----------------------------------------------------------------------
+
+    def _negative_target(self):
+        return _registry.loss(self.loss).negative_target
+
+    def _encode(self, label_idx, k):
+        """Targets of binary problem k in the loss's encoding."""
+        pos = 1 if len(self.classes_) == 2 else k
+        return _k.encode_targets(np.ascontiguousarray(label_idx, dtype=np.intp), pos,
+                                 self._negative_target(), self._model.w.dtype)
+
+    def _target_encoding(self):
+        """(mode, negative target, label -> index, classes) for the engine."""
+        mode = 1 if len(self.classes_) == 2 else 2
+        labels = {c: i for i, c in enumerate(self.classes_.tolist())}
+        return mode, self._negative_target(), labels, tuple(self.classes_)
+
+    def _class_weight(self, classes, y):
+        if self.class_weight is None:  # the common case, without a pass over y
+            return np.ones(len(classes))
+        return compute_class_weight(self.class_weight, classes=classes, y=y)
+
+    def _problem_weights(self, class_weight):
+        if len(self.classes_) == 2:
+            return [(class_weight[1], class_weight[0])]
+        return [(cw, 1.0) for cw in class_weight]
+
+    def _event_problem_weights(self):
+        return self._problem_weights(self._class_weight(self.classes_, self.classes_))
+
+    def _label_index(self, y, classes):
+        """Index of each label in ``classes`` (sorted); labels outside raise."""
+        idx, bad = _k.label_indices(y, classes)   # one compiled pass when numeric
+        if idx is not None:
+            return idx
+        if bad >= 0:
+            unknown = np.unique(y[bad:][~np.isin(y[bad:], classes)])[:10]
+            raise ValueError(f"y contains labels not in classes: {unknown!r}; "
+                             f"classes are {classes!r}")
+        idx = np.searchsorted(classes, y)
+        np.clip(idx, 0, len(classes) - 1, out=idx)
+        bad = classes[idx] != y
+        if bad.any():
+            raise ValueError(f"y contains labels not in classes: {np.unique(y[bad])[:10]!r}; "
+                             f"classes are {classes!r}")
+        return idx
+
+    def _validate_xy(self, X, y, reset):
+        # Finiteness of X is checked by the kernel as it reads each row (a
+        # non-finite value makes the prediction non-finite); the call is then
+        # undone and a ValueError names the row. This saves a pass over X.
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             order="C", accept_large_sparse=False, reset=reset,
+                             ensure_all_finite=False)
+        if X.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}).")
+        return X, y
+
+    # -- training ----------------------------------------------------------------------
+
+    def _fit_chunk(self, tx, optimizer, X, label_idx, sample_weight, max_iter, class_weight,
+                   val_mask=None):
+        loss = _params.make_loss(self)
+        configs = self._configs(optimizer, loss, sp.issparse(X),
+                                self._problem_weights(class_weight))
+        targets = [self._encode(label_idx, k) for k in range(len(configs))]
+        scorer = None
+        if val_mask is not None and val_mask.any():
+            Xv, swv = X[val_mask], sample_weight[val_mask]
+            check_validation_rows_finite(Xv)
+            tv = [t[val_mask] for t in targets]
+
+            def scorer(k):
+                # accuracy of the current binary model on its own labels
+                coef, icpt = self._model.materialize(False)
+                pred = safe_sparse_dot(Xv, coef[k]) + icpt[k] > 0
+                return float(np.average(pred == (tv[k] > 0), weights=swv))
+
+        return self._train_chunk(tx, X, targets, sample_weight, configs, loss, max_iter,
+                                 val_mask, scorer)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Learn from one chunk of a stream: one pass of SGD over its rows.
+
+        The model after any sequence of ``partial_fit`` calls equals the
+        model after one call over the concatenated rows (``shuffle=False``),
+        bitwise. ``classes`` is required on the first call.
+        """
+        if classes is None and self._small_call(X):
+            y_small = np.asarray(y)
+            if y_small.ndim == 1 and y_small.shape[0] == X.shape[0]:
+                idx = self._label_index(y_small, self.classes_).astype(np.float64)
+                return self._small_partial_fit(X, idx, sample_weight)
+        return self._transaction(lambda tx: self._partial_fit(tx, X, y, classes, sample_weight))
+
+    def _partial_fit(self, tx, X, y, classes, sample_weight):
+        first = "_model" not in self.__dict__
+        optimizer = _params.validate_params(self, for_partial_fit=True)
+        if first:
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit. In order "
+                    "to use 'balanced' weights, use compute_class_weight('balanced', "
+                    "classes=classes, y=y) on a large enough sample of the stream and "
+                    "pass the resulting weights as the class_weight parameter.")
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        X, y = self._validate_xy(X, y, reset=first)
+        if first:
+            classes_ = unique_labels(classes)
+            if len(classes_) < 2:
+                raise ValueError("The number of classes has to be greater than one; "
+                                 f"got {len(classes_)} class")
+        else:
+            classes_ = self.classes_
+            if classes is not None and not np.array_equal(classes_, unique_labels(classes)):
+                raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                                 f"partial_fit, was: {classes_!r}")
+            if X.dtype != self._model.w.dtype:
+                X = X.astype(self._model.w.dtype)
+        label_idx = self._label_index(y, classes_)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
+                                            allow_all_zero=self.early_stopping)
+        class_weight = self._class_weight(classes_, y)
+        if first:
+            self.classes_ = classes_
+            k = 1 if len(classes_) == 2 else len(classes_)
+            self._new_model(optimizer, k, X.shape[1], X.dtype, sparse=sp.issparse(X))
+        else:
+            self._prepare_model(optimizer)
+        self._fit_chunk(tx, optimizer, X, label_idx, sample_weight, None, class_weight)
+        return self
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``)."""
+        return self._transaction(
+            lambda tx: self._fit(tx, X, y, coef_init, intercept_init, sample_weight))
+
+    def _fit(self, tx, X, y, coef_init, intercept_init, sample_weight):
+        optimizer = _params.validate_params(self)
+        X, y = self._validate_xy(X, y, reset=True)
+        check_classification_targets(y)
+        classes, label_idx = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError("The number of classes has to be greater than one; "
+                             f"got {len(classes)} class")
+        k = 1 if len(classes) == 2 else len(classes)
+        d = X.shape[1]
+        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=X.dtype)
+            if coef_init.size != k * d or (k > 1 and coef_init.shape != (k, d)):
+                raise ValueError("Provided coef_init does not match dataset.")
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64)
+            if intercept_init.size != k:
+                raise ValueError("Provided intercept_init does not match dataset.")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
+                                            allow_all_zero=self.early_stopping)
+        class_weight = self._class_weight(classes, y)
+        val_mask = validation_mask(self, y, sample_weight)
+        self.classes_ = classes
+        self._new_model(optimizer, k, d, X.dtype,
+                        coef=None if coef_init is None else coef_init.reshape(k, d),
+                        intercept=None if intercept_init is None else intercept_init.reshape(k),
+                        sparse=sp.issparse(X))
+        _, gtol_unmet = self._fit_chunk(tx, optimizer, X, label_idx, sample_weight,
+                                        self.max_iter, class_weight, val_mask)
+        self._finish_fit(gtol_unmet)
+        return self
+
+    # -- single events --------------------------------------------------------------
+
+    def learn_one(self, x, y, sample_weight=1.0, *, classes=None):
+        """Learn from one event.
+
+        Parameters
+        ----------
+        x : 1-D array, 1-row CSR matrix, or dict
+            The event; a dict maps feature names to values (a model fitted on
+            named features; missing names are 0).
+        y : label
+        sample_weight : float, default=1.0
+        classes : array-like, optional
+            Needed on the first event of an unfitted model, as in
+            ``partial_fit``.
+
+        Returns
+        -------
+        self
+            Bitwise the model ``partial_fit`` trains on the same rows; per
+            event the work is O(non-zeros of x) (dense models: O(n_features)),
+            with no per-call validation beyond the event itself.
+        """
+        if "_model" not in self.__dict__:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to learn_one "
+                                 "(or fit / partial_fit the model first).")
+            return self._first_event(x, y, sample_weight, classes=classes)
+        if classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
+            raise ValueError(f"`classes={classes!r}` is not the same as the model's "
+                             f"classes_ {self.classes_!r}")
+        _driver.learn_event(self, x, y, sample_weight)
+        return self
+
+    @available_if(lambda self: self._check_proba())
+    def predict_proba_one(self, x):
+        """Class probabilities of one event, as a dict {label: probability}
+        (River's convention), computed as ``predict_proba`` does."""
+        proba = self._proba_from_scores(self._decision_one(x)[None, :])[0]
+        return dict(zip(self.classes_.tolist(), proba.tolist(), strict=False))
+
+    # -- predictions --------------------------------------------------------------------
+
+    def decision_function(self, X):
+        """Signed distance to the hyperplane, per class (1-D when binary)."""
+        scores = self._decision(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Predicted class labels."""
+        scores = self.decision_function(X)
+        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[idx]
+
+    def _check_proba(self):
+        try:
+            probabilities = _registry.loss(self.loss).probabilities
+        except (KeyError, TypeError):
+            probabilities = None
+        if probabilities is None:
+            raise AttributeError(f"probability estimates are not available for loss={self.loss!r}")
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        """Probability estimates (``log_loss`` and ``modified_huber`` only).
+
+        Binary ``log_loss``: the logistic function of the decision function;
+        one-vs-rest: normalised binary estimates (Zadrozny and Elkan 2002).
+        ``modified_huber``: ``(clip(decision, -1, 1) + 1) / 2``, normalised.
+        """
+        check_is_fitted(self)
+        return self._proba_from_scores(self._decision(X))
+
+    def _proba_from_scores(self, scores):
+        if scores.shape[1] == 1:
+            scores = scores.ravel()
+        binary = scores.ndim == 1
+        if _registry.loss(self.loss).probabilities == "logistic":
+            prob = expit(scores)
+            if binary:
+                return np.vstack([1 - prob, prob]).T
+            return prob / prob.sum(axis=1).reshape((prob.shape[0], -1))
+        prob = (np.clip(scores, -1, 1) + 1.0) / 2.0
+        if binary:
+            return np.vstack([1 - prob, prob]).T
+        prob_sum = prob.sum(axis=1)
+        all_zero = prob_sum == 0
+        if np.any(all_zero):
+            prob[all_zero, :] = 1
+            prob_sum[all_zero] = len(self.classes_)
+        return prob / prob_sum.reshape((prob.shape[0], -1))
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        """Log of ``predict_proba``."""
+        return np.log(self.predict_proba(X))

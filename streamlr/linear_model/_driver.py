@@ -1,0 +1,334 @@
+"""The training driver: the one way from a public call to the compiled loop.
+
+Every call that learns reaches ``streamlr._kernels``' ``Engine`` through
+this module:
+
+* ``bind`` validates the parameters once and builds the engine that events
+  and small calls reuse while the parameters stay the same
+  (``current_engine``);
+* ``learn_event`` / ``learn_rows`` (learn_one, partial_fit of a few rows) run
+  one compiled call that snapshots, learns, checks and, on failure, restores;
+* ``train`` (fit, partial_fit) runs the same engine pass by pass, in blocks
+  of ``BLOCKS.rows`` rows, one binary problem per thread with ``n_jobs``,
+  with the stopping rules between epochs; its snapshot belongs to the
+  call's ``Transaction``, which undoes everything on any exception.
+"""
+import contextlib
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import effective_n_jobs
+from sklearn.utils import check_random_state
+
+from .._kernels import kernel as _k
+from ..exceptions import DivergenceError
+from . import _params
+from ._input import as_kernel_input, check_sample_weight, raise_if_row_invalid, touched_columns
+from ._stopping import GradientNorm, NoImprovement, gradient_norm
+
+MAX_INT = np.iinfo(np.int32).max
+
+
+class PassBlocks:
+    """How ``train`` cuts a pass: into blocks of ``rows`` rows, between which
+    Python handles signals (Ctrl-C) and calls ``between(k, first_row)`` if
+    set. Any block size gives bitwise the same model. Change it with
+    :func:`streamlr.testing.pass_blocks`."""
+
+    def __init__(self):
+        self.rows = 1 << 16
+        self.between = None
+
+
+BLOCKS = PassBlocks()
+
+
+@contextlib.contextmanager
+def pass_blocks(rows, between=None):
+    """Within the block, passes run in blocks of ``rows`` rows and call
+    ``between(k, first_row)`` before each block after the first (a test can
+    raise KeyboardInterrupt there, as Ctrl-C would)."""
+    old = (BLOCKS.rows, BLOCKS.between)
+    BLOCKS.rows, BLOCKS.between = int(rows), between
+    try:
+        yield BLOCKS
+    finally:
+        BLOCKS.rows, BLOCKS.between = old
+
+
+# -- one transaction per call -----------------------------------------------------
+
+
+class Transaction:
+    """Makes a call atomic: an exception (bad input, divergence, Ctrl-C)
+    leaves the estimator as it was. Attributes come back from a shallow
+    copy of the estimator's and of its model's ``__dict__`` (and the
+    model's progress, O(1)); arrays changed in place come back from the
+    engines' snapshots (``snapshot``: only the columns the call can touch)."""
+
+    def __init__(self, est):
+        self.est = est
+        self.saved = dict(est.__dict__)
+        self.model = est.__dict__.get("_model")
+        if self.model is not None:
+            self.model_saved = dict(self.model.__dict__)
+            self.progress_saved = self.model.progress.snapshot()
+        self.engines = []
+
+    def snapshot(self, engine, cols):
+        engine.save_state(cols)
+        self.engines.append(engine)
+
+    def run(self, fn):
+        try:
+            return fn(self)
+        except BaseException:
+            for engine in reversed(self.engines):
+                engine.restore_state()
+            if self.model is not None:
+                self.model.__dict__.update(self.model_saved)
+                self.model.progress.restore(self.progress_saved)
+            d = self.est.__dict__
+            # the old attributes back without ever emptying __dict__ (a
+            # concurrent reader then sees the old or the new object, no gap)
+            d.update(self.saved)
+            for key in [k for k in d if k not in self.saved]:
+                d.pop(key, None)
+            raise
+        finally:
+            for engine in self.engines:
+                engine.drop_state()
+
+
+# -- the bound engine of events and small calls ------------------------------------
+
+
+def bind(est):
+    """Validate ``est``'s parameters and bind its model to a new engine,
+    which events and small calls reuse until a parameter changes."""
+    model = est.__dict__["_model"]
+    optimizer = _params.validate_params(est, for_partial_fit=True)
+    model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t)
+    loss = _params.make_loss(est)
+    program = _params.schedule_program(est, loss, model)
+    weights = est._event_problem_weights()
+    cfgs = [_params.make_config(est, optimizer, loss, False, model, p, n) for p, n in weights]
+    cfgs_sparse = [_params.make_config(est, optimizer, loss, True, model, p, n) for p, n in weights]
+    mode, neg, labels, classes = est._target_encoding()
+    names = getattr(est, "feature_names_in_", None)
+    engine = _k.Engine(
+        model, cfgs, cfgs_sparse, loss, mode, neg, int(est.average), program, labels,
+        None if names is None else {n: j for j, n in enumerate(names)}, classes,
+        watched=_params.watched_dicts(est), verbose=bool(est.verbose))
+    model.engine = engine
+    return engine
+
+
+def current_engine(est):
+    """The model's engine, rebuilt (and the parameters validated) when a
+    parameter changed since it was built."""
+    engine = est.__dict__["_model"].engine
+    if engine is None or not engine.is_current():
+        engine = bind(est)
+    return engine
+
+
+def raise_diverged(est, engine, what):
+    """The DivergenceError of a failed engine call (which changed nothing)."""
+    rate = engine.last_lr if engine.last_lr == engine.last_lr else est._model.progress.lr
+    if engine.last_status == -1:
+        raise DivergenceError.at(
+            engine.last_t, rate, f"the prediction or the step became non-finite on {what}")
+    raise DivergenceError.at(engine.last_t - 1, rate, "the weights or the optimizer state overflowed")
+
+
+def learn_event(est, x, y, sample_weight):
+    engine = current_engine(est)
+    if engine.learn_one(x, y, sample_weight) < 0:
+        raise_diverged(est, engine, "this event")
+
+
+def learn_rows(est, X, targets, sample_weight):
+    """A few rows (a plain ndarray or CSR matrix) through the bound engine.
+    ``targets``: float64 label indices or values."""
+    engine = current_engine(est)
+    n, d = X.shape
+    if d != engine.n_features:
+        raise ValueError(f"X has {d} features, but {type(est).__name__} is expecting "
+                         f"{engine.n_features} features as input.")
+    sample_weight = check_sample_weight(sample_weight, n, np.float64,
+                                        allow_all_zero=est.early_stopping)
+    values, indices, indptr = as_kernel_input(X, est._model.w.dtype)
+    if engine.learn_rows(values, indices, indptr, n, targets, sample_weight) < 0:
+        raise_diverged(est, engine, "a sample of this call")
+
+
+# -- the general path ----------------------------------------------------------------
+
+
+def seeds(est, n):
+    rs = check_random_state(est.random_state)
+    return rs.randint(MAX_INT, size=n)
+
+
+def map_problems(est, fn, n_problems):
+    """``[fn(k) for k in range(n_problems)]``, in up to ``n_jobs`` threads
+    (scikit-learn's meaning of n_jobs; the loop runs without the GIL). An
+    exception of any problem is raised after all have stopped, the first in
+    problem order."""
+    n_jobs = getattr(est, "n_jobs", None)
+    workers = min(effective_n_jobs(n_jobs), n_problems) if n_jobs is not None else 1
+    if workers <= 1:
+        return [fn(k) for k in range(n_problems)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(fn, k) for k in range(n_problems)]
+        wait(futures)
+    return [f.result() for f in futures]
+
+
+def run_pass(engine, k, data, target, sample_weight, order, t, eta, track, streaming):
+    """One pass of problem k over ``order``, in blocks of ``BLOCKS.rows``
+    rows: as the loop carries all its state and running sums across calls,
+    the blocks give bitwise the result of one call. Returns (status, t,
+    sum_loss, sum_objective, last_eta, last_plateau)."""
+    values, indices, indptr = data
+    sums = np.zeros(2)
+    last_eta, last_plateau = np.nan, -1
+    block = BLOCKS.rows
+    for lo in range(0, max(len(order), 1), block):
+        if lo and BLOCKS.between is not None:
+            BLOCKS.between(k, lo)
+        status, t_new, eta_b, plateau = engine.run_pass(
+            k, values, indices, indptr, target, sample_weight, order[lo:lo + block], t, eta,
+            track, streaming, sums)
+        if np.isfinite(eta_b):
+            last_eta = eta_b
+        if plateau >= 0:
+            last_plateau = plateau
+        if status < 0:
+            return status - lo, t_new, sums[0], sums[1], last_eta, last_plateau
+        t = t_new
+    return len(order), t, sums[0], sums[1], last_eta, last_plateau
+
+
+class Call:
+    """What ``train`` needs of one call: the data, per-problem targets and
+    configs, and the epoch budget (``max_iter=None``: one streaming pass)."""
+
+    def __init__(self, est, X, targets, sample_weight, configs, loss, max_iter,
+                 val_mask=None, val_scorer=None):
+        self.est, self.X, self.targets, self.sample_weight = est, X, targets, sample_weight
+        self.configs, self.loss = configs, loss
+        self.streaming = max_iter is None
+        self.max_iter = 1 if self.streaming else max_iter
+        n = X.shape[0]
+        self.train_idx = np.arange(n, dtype=np.intp)
+        if val_mask is not None and val_mask.any():
+            self.train_idx = np.flatnonzero(~val_mask).astype(np.intp)
+        self.val_scorer = val_scorer
+
+
+def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
+    """All epochs of binary problem k: (epochs run, history rows, last rate,
+    gtol unmet). Problems share nothing but read-only inputs."""
+    est, model, cfg = call.est, call.est._model, call.configs[k]
+    streaming, n, train_idx = call.streaming, call.X.shape[0], call.train_idx
+    n_train = train_idx.shape[0]
+    scal = model.scalars[k]
+    # scikit-learn's objective needs running norms; skip them when unused
+    track = not streaming and not est.early_stopping and est.tol is not None
+    if track:
+        wd = model.w[k].astype(np.float64) * scal[_k.SLOTS["wscale"]]
+        scal[_k.SLOTS["sq_norm"]] = wd @ wd
+        scal[_k.SLOTS["l1_norm"]] = np.abs(wd).sum()
+    rng = np.random.RandomState(seed) if est.shuffle else None
+    t = scal[_k.SLOTS["t"]] if streaming else t_start
+    eta, lr, rows = cfg.eta0, lr_start, []
+    stop = None if streaming else NoImprovement(
+        est.tol, est.n_iter_no_change, _params.adaptive_factor(est),
+        call.val_scorer if est.early_stopping else None)
+    gtol = None
+    if est.gtol is not None and not streaming:
+        X_train = call.X if n_train == n else call.X[train_idx]
+        gtol = GradientNorm(est.gtol, lambda k_, t_: gradient_norm(
+            model, k_, X_train, call.targets[k_][train_idx], call.sample_weight[train_idx],
+            cfg, call.loss, t_, est.average, est.fit_intercept))
+    for epoch in range(call.max_iter):
+        order = rng.permutation(train_idx) if est.shuffle else train_idx
+        if est.verbose:
+            print(f"-- Epoch {epoch + 1}")
+        status, t_new, sum_loss, sum_obj, last_eta, plateau = run_pass(
+            engine, k, data, call.targets[k], call.sample_weight, order, t, eta, track, streaming)
+        if status < 0:
+            i = -status - 1
+            raise_if_row_invalid(call.X, order[i])
+            rate = last_eta if np.isfinite(last_eta) else lr
+            raise DivergenceError.at(
+                t_new, rate, f"the prediction or the step became non-finite on sample "
+                f"{order[i]} of this call (epoch {epoch + 1})")
+        t = t_new
+        if plateau >= 0 and not streaming:
+            # in fit, ReduceOnPlateau steps once per epoch on its mean loss
+            engine.plateau_step(k, plateau, sum_loss / n_train)
+        if np.isfinite(last_eta):
+            lr = float(last_eta)
+        seen = scal[_k.SLOTS["n_seen"]]
+        rows.append((t_start - 1.0 + (epoch + 1) * n, lr,
+                     scal[_k.SLOTS["loss_sum"]] / seen if seen else np.nan))
+        if not engine.finite(k):
+            raise DivergenceError.at(
+                t - 1, lr, f"the weights or the optimizer state overflowed (epoch {epoch + 1})")
+        if gtol is not None and gtol.after_epoch(k, epoch, t, epoch == call.max_iter - 1,
+                                                 est.verbose):
+            break
+        if stop is None:
+            continue
+        done, eta = stop.after_epoch(k, epoch, sum_loss / n_train, sum_obj / n_train, lr, t, eta,
+                                     est._progressive_loss, est.verbose)
+        if done:
+            break
+    scal[_k.SLOTS["t"]] = t
+    return epoch + 1, rows, lr, gtol is not None and gtol.unmet
+
+
+def train(tx, call):
+    """Run ``call`` (up to ``max_iter`` epochs of every binary problem) on
+    the estimator's model and record t_, n_iter_, lr_ and the history.
+    Returns (n_iter, gtol_unmet): the most epochs any problem ran, and
+    whether one ended its epochs above ``gtol``."""
+    est, model = call.est, call.est._model
+    model.average = int(est.average)
+    program = _params.schedule_program(est, call.loss, model)
+    engine = _k.Engine(model, call.configs, call.configs, call.loss, 0, 0.0, int(est.average),
+                       program)
+    model.engine = None   # events bind their own engine, for the model's parameters
+    X, n = call.X, call.X.shape[0]
+    data = as_kernel_input(X)
+    cols = touched_columns(data[1], data[2], X.shape[1]) if sp.issparse(X) else None
+    if cols is not None and engine.may_fold_scale(n * call.max_iter, True):
+        cols = None   # the call may touch every column: snapshot them all
+    tx.snapshot(engine, cols)
+    progress = model.progress
+    t_start, lr_start = float(progress.t), progress.lr
+    seeds_ = seeds(est, len(call.configs))
+    results = map_problems(
+        est, lambda k: _problem_epochs(call, engine, data, k, seeds_[k], t_start, lr_start),
+        len(call.configs))
+    n_iter, history, gtol_unmet = 0, [], False
+    for n_iter_k, rows, lr, unmet in results:
+        n_iter = max(n_iter, n_iter_k)
+        if len(rows) >= len(history):  # one-vs-rest: the problem with most epochs
+            history = rows
+        progress.lr = lr
+        gtol_unmet = gtol_unmet or unmet
+    if call.streaming:  # one row per call, with the progressive loss of all problems
+        history = [(t_start - 1.0 + n, progress.lr, est._progressive_loss())]
+    for row in history:
+        progress.record(*row)
+    if call.streaming and est.verbose:
+        print(f"partial_fit: {n} samples, T: {t_start - 1.0 + n:.0f}, lr: {progress.lr:.3g}, "
+              f"progressive loss: {est._progressive_loss():f}")
+    progress.n_iter = n_iter
+    progress.t = t_start + n_iter * n
+    return n_iter, gtol_unmet

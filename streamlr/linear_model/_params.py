@@ -1,0 +1,205 @@
+"""Hyperparameters: checked once per call, then compiled for the engine.
+
+``validate_params`` checks every parameter of an estimator before any state
+changes and returns the resolved optimizer; ``make_configs`` and
+``schedule_program`` turn the parameters into what the kernel reads (one
+``Config`` per binary problem, the schedule's node table).
+"""
+import numbers
+
+import numpy as np
+
+from .. import _registry
+from .. import schedules as _sched
+from .._kernels import kernel as _k
+
+# scikit-learn's smaller intercept step on sparse input (plain SGD only)
+SPARSE_INTERCEPT_DECAY = 0.01
+
+
+def loss_names(is_classifier):
+    """The loss strings an estimator accepts, in scikit-learn's order."""
+    task = "classification" if is_classifier else "regression"
+    return tuple(entry.name for entry in _registry.losses(task))
+
+
+def _check_real(est, name, low=None, low_open=False, high=None, high_open=False, none=False):
+    v = getattr(est, name)
+    if v is None and none:
+        return
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+        raise ValueError(f"The '{name}' parameter must be a finite real number; got {v!r}.")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise ValueError(f"The '{name}' parameter must be {'>' if low_open else '>='} {low}; got {v!r}.")
+    if high is not None and (v > high or (high_open and v == high)):
+        raise ValueError(f"The '{name}' parameter must be {'<' if high_open else '<='} {high}; got {v!r}.")
+
+
+def _check_integer(est, name, low):
+    v = getattr(est, name)
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+        raise ValueError(f"The '{name}' parameter must be an integer >= {low}; got {v!r}.")
+
+
+def _check_choices(est):
+    losses = loss_names(est._is_classifier)
+    if est.loss not in losses:
+        raise ValueError(f"The 'loss' parameter must be one of {losses}; got {est.loss!r}.")
+    if est.penalty not in ("l2", "l1", "elasticnet", None):
+        raise ValueError(
+            "The 'penalty' parameter must be one of 'l2', 'l1', 'elasticnet' "
+            f"or None; got {est.penalty!r}.")
+    if isinstance(est.learning_rate, _sched.Schedule):
+        est.learning_rate._validate()
+    elif not isinstance(est.learning_rate, str) or est.learning_rate not in _k.LEARNING_RATES:
+        raise ValueError(
+            f"The 'learning_rate' parameter must be one of {sorted(_k.LEARNING_RATES)} "
+            f"or a streamlr.schedules object; got {est.learning_rate!r}.")
+
+
+def _check_numbers(est):
+    _check_real(est, "alpha", 0.0)
+    _check_real(est, "l1_ratio", 0.0, high=1.0, none=True)
+    _check_real(est, "epsilon", 0.0)
+    _check_real(est, "eta0", 0.0, low_open=True)
+    _check_real(est, "power_t")
+    _check_real(est, "tol", 0.0, none=True)
+    _check_real(est, "gtol", 0.0, low_open=True, none=True)
+    _check_real(est, "validation_fraction", 0.0, True, 1.0, True)
+    _check_integer(est, "max_iter", 1)
+    _check_integer(est, "n_iter_no_change", 1)
+    for name in ("fit_intercept", "shuffle", "early_stopping", "warm_start"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise ValueError(f"The '{name}' parameter must be a bool; got {getattr(est, name)!r}.")
+    if not isinstance(est.average, (bool, np.bool_)) and not (
+            isinstance(est.average, numbers.Integral) and est.average > 0):
+        raise ValueError(
+            f"The 'average' parameter must be a bool or an integer > 0; got {est.average!r}.")
+    if not isinstance(est.verbose, (numbers.Integral, bool)):
+        raise ValueError(f"The 'verbose' parameter must be an int; got {est.verbose!r}.")
+    n_jobs = getattr(est, "n_jobs", None)
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
+                               or n_jobs == 0):
+        raise ValueError(f"The 'n_jobs' parameter must be None or a non-zero int; got {n_jobs!r}.")
+
+
+def _check_combinations(est, optimizer, for_partial_fit):
+    plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
+    if est.early_stopping and for_partial_fit:
+        raise ValueError("early_stopping should be False with partial_fit")
+    if isinstance(est.learning_rate, _sched.Schedule) and any(
+            isinstance(node, _sched.Optimal) and node.alpha is None
+            for node in _sched.walk(est.learning_rate)) and est.alpha == 0:
+        raise ValueError("alpha must be > 0 with an Optimal() schedule: its rate "
+                         "1 / (alpha (t + t0)) uses the estimator's alpha")
+    if est.learning_rate == "optimal" and est.alpha == 0 and plain:
+        raise ValueError(
+            "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
+            "to compute the optimal learning rate.")
+    if est.learning_rate in ("pa1", "pa2"):
+        needed = "hinge" if est._is_classifier else "epsilon_insensitive"
+        if est.loss != needed:
+            raise ValueError(f"Learning rate '{est.learning_rate}' only works with loss '{needed}'.")
+    if est.penalty == "elasticnet" and est.l1_ratio is None:
+        raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+    if not plain and est.learning_rate in ("pa1", "pa2"):
+        raise ValueError(
+            f"learning_rate={est.learning_rate!r} is an update rule of plain SGD; "
+            f"it cannot be combined with optimizer={est.optimizer!r}")
+
+
+def validate_params(est, for_partial_fit=False):
+    """Check every hyperparameter of ``est`` (ValueError naming the first bad
+    one) and return its resolved optimizer spec."""
+    _check_choices(est)
+    _check_numbers(est)
+    optimizer = _registry.resolve_optimizer(est.optimizer)
+    _check_combinations(est, optimizer, for_partial_fit)
+    return optimizer
+
+
+def make_loss(est):
+    """The compiled loss of ``est``'s ``loss`` parameter."""
+    from .._kernels.losses import make_loss as compiled
+    return compiled(_registry.loss(est.loss).kernel, est.epsilon)
+
+
+def adaptive_factor(est):
+    """The factor of the adaptive rate (divided when fit stops improving),
+    or None when the rate is not adaptive."""
+    lr = est.learning_rate
+    if isinstance(lr, _sched.Adaptive):
+        return float(lr.factor)
+    return 0.2 if lr == "adaptive" else None
+
+
+def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=1.0):
+    """The kernel's ``Config`` of one binary problem."""
+    alpha = float(est.alpha)
+    optimal_init = 0.0
+    plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
+    learning_rate, eta0 = est.learning_rate, float(est.eta0)
+    if isinstance(learning_rate, _sched.Adaptive):
+        # fit divides the rate when it stops improving; a stream sees it constant
+        learning_rate, eta0 = "adaptive", float(learning_rate.lr)
+    if not plain and learning_rate == "optimal":
+        learning_rate = "constant"  # Bottou's rate is derived for plain SGD
+    if learning_rate == "optimal":
+        # Bottou's heuristic: choose t0 so that the first rate matches a
+        # typical weight of size 1/sqrt(alpha)
+        optimal_init = _sched.optimal_t0(alpha, loss._py_dloss)
+    code = (_k.LR_SCHEDULE_CODE if isinstance(learning_rate, _sched.Schedule)
+            else _k.LEARNING_RATES[learning_rate])
+    interleaved = state.interleaved
+    n_features = state.w.shape[1]
+    return _k.Config(
+        penalty=_k.PENALTIES[est.penalty],
+        alpha=alpha,
+        l1_ratio=0.0 if est.l1_ratio is None else float(est.l1_ratio),
+        fit_intercept=bool(est.fit_intercept),
+        learning_rate=code,
+        eta0=eta0,
+        power_t=float(est.power_t),
+        optimal_init=optimal_init,
+        weight_pos=float(weight_pos),
+        weight_neg=float(weight_neg),
+        # scikit-learn's sparse intercept step belongs to plain SGD only
+        intercept_decay=SPARSE_INTERCEPT_DECAY if sparse and plain else 1.0,
+        average=int(est.average),
+        optimizer=optimizer.kernel,
+        hp=optimizer.hyperparameters(),
+        hp_intercept=optimizer.hyperparameters(intercept=True),
+        n_slots=len(optimizer.slots()),
+        n_features=n_features,
+        coord_stride=state.weight_blocks.shape[2] if interleaved else 1,
+        slot_stride=1 if interleaved else n_features,
+    )
+
+
+def schedule_program(est, loss, state):
+    """The compiled node table ``(kinds, params, extra)`` of a schedule
+    object, made the model's schedule (a changed schedule starts with fresh
+    state); None for the scikit-learn strings and ``Adaptive``."""
+    lr = est.learning_rate
+    if not isinstance(lr, _sched.Schedule) or isinstance(lr, _sched.Adaptive):
+        return None
+    ctx = {"alpha": float(est.alpha), "dloss": loss._py_dloss}
+    kinds, params, extra, initial = _sched.compile_schedule(lr, ctx)
+    state.use_schedule((repr(lr), kinds.tobytes(), params.tobytes()), initial)
+    return kinds, params, extra
+
+
+def watched_dicts(est):
+    """The attribute dicts an engine's parameters come from: the estimator's
+    and those of its spec objects (optimizer, every schedule node)."""
+    out = [est.__dict__]
+    if isinstance(est.optimizer, _registry_optimizer_base()):
+        out.append(est.optimizer.__dict__)
+    if isinstance(est.learning_rate, _sched.Schedule):
+        out.extend(node.__dict__ for node in _sched.walk(est.learning_rate))
+    return out
+
+
+def _registry_optimizer_base():
+    from ..optim import Optimizer
+    return Optimizer

@@ -1,0 +1,167 @@
+"""SGDRegressor: scikit-learn's linear regression on streamlr's engine."""
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import validate_data
+
+from . import _driver, _params
+from ._base import BaseSGD
+from ._input import check_sample_weight, check_targets_finite, check_validation_rows_finite
+from ._stopping import validation_mask
+
+
+class SGDRegressor(RegressorMixin, BaseSGD):
+    """Linear regression trained by SGD (squared error, Huber, epsilon-insensitive).
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`
+    (scikit-learn 1.9) on streamlr's compiled per-sample loop. The parameters
+    scikit-learn does not have (``optimizer``, ``gtol``) and the added
+    attributes (``optimizer_state_``, ``schedule_state_``, ``lr_``,
+    ``lr_history_``, ``progressive_loss_``) are those of
+    :class:`SGDClassifier`, as are the deliberate differences from
+    scikit-learn.
+
+    Parameters
+    ----------
+    loss : str, default="squared_error"
+        ``"squared_error"``, ``"huber"``, ``"epsilon_insensitive"`` or
+        ``"squared_epsilon_insensitive"``.
+    learning_rate : str or streamlr.schedules.Schedule, default="invscaling"
+        scikit-learn's strings or a schedule object.
+    optimizer : str or streamlr.optim.Optimizer, default="sgd"
+        The update rule (see :class:`SGDClassifier`).
+    gtol : float or None, default=None
+        ``fit`` stops once the full gradient's norm falls below it.
+    """
+
+    def __init__(self, loss="squared_error", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
+                 fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0,
+                 epsilon=0.1, random_state=None, learning_rate="invscaling", eta0=0.01,
+                 power_t=0.25, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
+                 gtol=None):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+        self.optimizer = optimizer
+        self.gtol = gtol
+
+    def _target_encoding(self):
+        return 0, 0.0, None, None
+
+    def _event_problem_weights(self):
+        return [(1.0, 1.0)]
+
+    def _validate_xy(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
+            accept_large_sparse=False, reset=reset, y_numeric=True,
+            ensure_all_finite=False)  # X: checked by the kernel, see the classifier
+        if X.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}).")
+        check_targets_finite(y)
+        return X, np.ascontiguousarray(y, dtype=X.dtype)
+
+    def _fit_chunk(self, tx, optimizer, X, y, sample_weight, max_iter, val_mask=None):
+        loss = _params.make_loss(self)
+        configs = self._configs(optimizer, loss, sp.issparse(X), [(1.0, 1.0)])
+        scorer = None
+        if val_mask is not None and val_mask.any():
+            Xv, yv, swv = X[val_mask], y[val_mask], sample_weight[val_mask]
+            check_validation_rows_finite(Xv)
+
+            def scorer(k):
+                coef, icpt = self._model.materialize(False)
+                return r2_score(yv, safe_sparse_dot(Xv, coef[0]) + icpt[0], sample_weight=swv)
+
+        return self._train_chunk(tx, X, [y], sample_weight, configs, loss, max_iter,
+                                 val_mask, scorer)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Learn from one chunk of a stream: one pass of SGD over its rows.
+
+        Any chunking of a stream trains bitwise the same model as one call
+        (``shuffle=False``)."""
+        if self._small_call(X):
+            y_small = np.asarray(y)
+            if (y_small.ndim == 1 and y_small.shape[0] == X.shape[0]
+                    and y_small.dtype.kind in "biuf"):
+                y_small = y_small.astype(np.float64)
+                check_targets_finite(y_small)
+                return self._small_partial_fit(X, y_small, sample_weight)
+        return self._transaction(lambda tx: self._partial_fit(tx, X, y, sample_weight))
+
+    def _partial_fit(self, tx, X, y, sample_weight):
+        first = "_model" not in self.__dict__
+        optimizer = _params.validate_params(self, for_partial_fit=True)
+        X, y = self._validate_xy(X, y, reset=first)
+        if not first and X.dtype != self._model.w.dtype:
+            X = X.astype(self._model.w.dtype)
+            y = y.astype(X.dtype)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if first:
+            self._new_model(optimizer, 1, X.shape[1], X.dtype, sparse=sp.issparse(X))
+        else:
+            self._prepare_model(optimizer)
+        self._fit_chunk(tx, optimizer, X, y, sample_weight, None)
+        return self
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``)."""
+        return self._transaction(
+            lambda tx: self._fit(tx, X, y, coef_init, intercept_init, sample_weight))
+
+    def _fit(self, tx, X, y, coef_init, intercept_init, sample_weight):
+        optimizer = _params.validate_params(self)
+        X, y = self._validate_xy(X, y, reset=True)
+        d = X.shape[1]
+        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=X.dtype).ravel()
+            if coef_init.shape != (d,):
+                raise ValueError("Provided coef_init does not match dataset.")
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64)
+            if intercept_init.shape not in ((1,), ()):
+                raise ValueError("Provided intercept_init does not match dataset.")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        val_mask = validation_mask(self, y, sample_weight)
+        self._new_model(optimizer, 1, d, X.dtype, coef=coef_init,
+                        intercept=None if intercept_init is None else intercept_init.reshape(1),
+                        sparse=sp.issparse(X))
+        _, gtol_unmet = self._fit_chunk(tx, optimizer, X, y, sample_weight, self.max_iter,
+                                        val_mask)
+        self._finish_fit(gtol_unmet)
+        return self
+
+    def learn_one(self, x, y, sample_weight=1.0):
+        """Learn from one event (``x`` a 1-D array, a 1-row CSR matrix, or a
+        dict of feature name to value; ``y`` its target): bitwise the model
+        ``partial_fit`` trains on the same rows, at O(non-zeros of x) per event.
+        """
+        if "_model" not in self.__dict__:
+            return self._first_event(x, y, sample_weight)
+        _driver.learn_event(self, x, y, sample_weight)
+        return self
+
+    def predict(self, X):
+        """Predicted targets."""
+        return self._decision(X).ravel()

@@ -1,0 +1,269 @@
+"""Where a model's training state lives: ``ModelState``.
+
+Everything a fitted estimator has learned is here, as NumPy arrays and a few
+scalars; the estimator itself holds only its parameters, ``classes_`` and the
+feature names. The compiled engine (``streamlr._kernels``) updates these
+arrays in place; ``ModelState`` lays them out, reads the model out of them
+(``materialize``), and converts them to and from a flat dict of named arrays
+(``state_dict``), which persistence and Dask's mixing use.
+"""
+import numpy as np
+
+from .._kernels import kernel as _k
+
+SLOTS = _k.SLOTS
+
+# streamlr.testing.state_layout: None, or the layout every new model takes
+FORCED_LAYOUT = [None]
+
+# the state arrays, in the engine's order; see ModelState for what each holds
+ARRAYS = ("weight_blocks", "average_weights", "l1_received", "last_update", "scalars",
+          "intercept_block", "schedule_state")
+
+
+class ModelState:
+    """Training state of K binary problems over d features.
+
+    Attributes
+    ----------
+    weight_blocks : ndarray
+        Each weight with the optimizer's slots (S = 1 + slots; S = 1 for
+        plain SGD). Models that first learn from CSR rows interleave them,
+        ``(K, d, S')`` with S' the next power of two (one cache line per
+        coordinate); the others keep one contiguous array per slot,
+        ``(K, S, d)``. For plain SGD the model is ``wscale * weights``.
+    average_weights : ndarray (K, d) or (K, 0)
+        The averaging state (plain SGD: Bottou's raw average; other
+        optimizers: each coordinate's running mean up to ``last_update``).
+    l1_received : ndarray (K, d) or (K, 0)
+        The L1 penalty each weight received (plain SGD's cumulative penalty).
+    last_update : int64 ndarray (K, d) or (K, 0)
+        The last update that touched each coordinate (lazy sparse rules).
+    scalars : float64 ndarray (K, n_slots)
+        Per-problem scalars, named by ``SLOTS`` (``wscale``, ``intercept``,
+        ``t``, ``loss_sum``, ...).
+    intercept_block : float64 ndarray (K, S)
+        The intercept and its optimizer slots.
+    schedule_state : float64 ndarray (K, m)
+        The learning-rate schedule's state (ReduceOnPlateau), m = 0 without.
+    progress : Progress
+        ``t_``, ``n_iter_``, ``lr_`` and the history of ``lr_history_``.
+    engine : Engine or None
+        The compiled engine bound to these arrays (rebuilt when stale; never
+        pickled).
+    """
+
+    def __init__(self, n_problems, n_features, dtype, *, average, l1, optimizer, coef=None,
+                 intercept=None, interleaved=False):
+        k, d = n_problems, n_features
+        plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
+        self.optimizer_key = (type(optimizer).__name__, optimizer.kernel, optimizer.slots())
+        self.decays = optimizer.decays()
+        init = np.asarray((0.0,) + tuple(optimizer.initial_values()), dtype=np.float64)
+        if FORCED_LAYOUT[0] is not None:
+            interleaved = FORCED_LAYOUT[0]
+        self.interleaved = bool(interleaved) and len(init) > 1
+        if self.interleaved:
+            # blocks padded to a power of two never straddle two cache lines
+            size = 1 << (len(init) - 1).bit_length()
+            self.weight_blocks = np.zeros((k, d, size), dtype=dtype)
+            self.weight_blocks[..., : len(init)] = init.astype(dtype)
+        else:
+            self.weight_blocks = np.empty((k, len(init), d), dtype=dtype)
+            self.weight_blocks[...] = init.astype(dtype)[:, None]
+        if coef is not None:
+            self.w[...] = coef
+        self.average_weights = np.zeros((k, d if average else 0), dtype=dtype)
+        self.l1_received = np.zeros((k, d if l1 and plain else 0), dtype=dtype)
+        self.scalars = np.zeros((k, _k.NUM_SLOTS), dtype=np.float64)
+        self.scalars[:, SLOTS["wscale"]] = 1.0
+        self.scalars[:, SLOTS["average_b"]] = 1.0
+        self.scalars[:, SLOTS["mu_product"]] = 1.0
+        # the kernel's own t: scikit-learn's t_ except where its kernel does
+        # not tick (a zero row under pa1); kept so chunking stays invisible
+        self.scalars[:, SLOTS["t"]] = 1.0
+        if intercept is not None:
+            self.scalars[:, SLOTS["intercept"]] = intercept
+        self.intercept_block = np.empty((k, len(init)), dtype=np.float64)
+        self.intercept_block[...] = init
+        self.schedule_key = None
+        self.schedule_state = np.zeros((k, 0))
+        needs_stamp = not plain and (optimizer.needs_stamp() or average)
+        self.last_update = np.zeros((k, d if needs_stamp else 0), dtype=np.int64)
+        self.average = int(average)
+        self.progress = _k.Progress()
+        self.engine = None
+
+    # -- pickling and copies: never the engine ----------------------------------
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["engine"] = None
+        return state
+
+    # -- layout ---------------------------------------------------------------------
+
+    @property
+    def w(self):
+        """Weights (K, d): a view."""
+        b = self.weight_blocks
+        return b[..., 0] if self.interleaved else b[:, 0, :]
+
+    def slot(self, i):
+        """Optimizer slot i (K, d): a view."""
+        b = self.weight_blocks
+        return b[..., 1 + i] if self.interleaved else b[:, 1 + i, :]
+
+    @property
+    def plain(self):
+        return self.optimizer_key[1] == _k.OPTIMIZERS["sgd"]
+
+    @property
+    def n_problems(self):
+        return self.w.shape[0]
+
+    def last_step(self, k):
+        return self.scalars[k, SLOTS["t"]] - 1.0
+
+    def prepare(self, optimizer, average, l1, t):
+        """Before training on existing state: check the optimizer, copy
+        arrays that are read-only or not C-contiguous (a model loaded from a
+        memory map), and grow the optional arrays when set_params switched
+        averaging or L1 on between calls. Drops the engine if any array
+        changed."""
+        if self.optimizer_key != (type(optimizer).__name__, optimizer.kernel, optimizer.slots()):
+            raise ValueError(
+                f"optimizer={optimizer!r} differs from the optimizer this model was "
+                f"trained with ({self.optimizer_key[0]}); call fit to start a new model")
+        changed = False
+        for name in ARRAYS:
+            a = getattr(self, name)
+            if not a.flags.writeable or not a.flags.c_contiguous:
+                setattr(self, name, np.array(a, order="C"))
+                changed = True
+        k, d = self.w.shape
+        if average and self.average_weights.shape[1] == 0:
+            if not self.plain and self.w.size and t > 1:
+                raise ValueError("averaging cannot be switched on mid-stream with this "
+                                 "optimizer; call fit to start a new model")
+            self.average_weights = np.zeros((k, d), dtype=self.w.dtype)
+            if not self.plain and self.last_update.shape[1] == 0:
+                self.last_update = np.zeros((k, d), dtype=np.int64)
+            changed = True
+        if l1 and self.l1_received.shape[1] == 0 and self.plain:
+            self.l1_received = np.zeros((k, d), dtype=self.w.dtype)
+            changed = True
+        if changed:
+            self.engine = None
+
+    def use_schedule(self, key, initial_state):
+        """Make ``key`` (a compiled schedule's identity) the model's schedule:
+        a new or changed schedule starts with fresh state (plateau counters)."""
+        if self.schedule_key != key:
+            self.schedule_key = key
+            self.schedule_state = np.tile(initial_state, (self.n_problems, 1))
+            self.engine = None
+
+    # -- the model as predictions see it ------------------------------------------------
+
+    def model(self, k, averaged, average=0):
+        """(coef, intercept) of problem k alone."""
+        w = np.ascontiguousarray(self.w[k])
+        coef = np.empty_like(w)
+        avg = np.empty_like(w) if averaged else w[:0].copy()
+        _k.materialize(w, self.average_weights[k], self.scalars[k], coef,
+                       avg if self.plain else avg[:0])
+        if averaged and not self.plain:
+            _k.materialize_lazy_average(w, self.average_weights[k], self.last_update[k],
+                                        self.last_step(k), int(average), avg)
+        if averaged:
+            return avg, self.scalars[k, SLOTS["average_intercept"]]
+        return coef, self.scalars[k, SLOTS["intercept"]]
+
+    def averaged(self):
+        """Whether predictions use the averaged weights (averaging has started)."""
+        return bool(self.average) and self.average <= self.progress.t - 1
+
+    def materialize(self, averaged=None):
+        """(coef, intercept) of all K problems as the model predicts with them."""
+        if averaged is None:
+            averaged = self.averaged()
+        parts = [self.model(k, averaged, self.average) for k in range(self.n_problems)]
+        coef = np.array([c for c, _ in parts], dtype=self.w.dtype).reshape(self.w.shape)
+        return coef, np.array([b for _, b in parts]).astype(self.w.dtype)
+
+    def set_coef(self, value):
+        value = np.asarray(value, dtype=self.w.dtype).reshape(self.w.shape)
+        self.w[...] = value
+        self.scalars[:, SLOTS["wscale"]] = 1.0
+        if self.average_weights.shape[1]:
+            self.average_weights[...] = value
+            self.scalars[:, SLOTS["average_a"]] = 0.0
+            self.scalars[:, SLOTS["average_b"]] = 1.0
+
+    def set_intercept(self, value):
+        value = np.asarray(value, dtype=np.float64).reshape(-1)
+        self.scalars[:, SLOTS["intercept"]] = value
+        self.scalars[:, SLOTS["average_intercept"]] = value
+
+    def optimizer_state(self):
+        """{name: (K, d) array} of each slot as the dense rule would hold it
+        now, {name_intercept: (K,)} and NAdam's ``mu_product``."""
+        names = self.optimizer_key[2]
+        out = {}
+        for i, name in enumerate(names):
+            arr = self.slot(i).copy()
+            if name in self.decays and self.last_update.shape[1]:
+                gap = (self.scalars[:, [SLOTS["t"]]] - 1.0) - self.last_update
+                arr = (arr * np.power(self.decays[name], gap)).astype(arr.dtype)
+            out[name] = arr
+            out[name + "_intercept"] = self.intercept_block[:, 1 + i].astype(self.w.dtype)
+        if self.optimizer_key[1] == _k.OPTIMIZERS["nadam"]:
+            out["mu_product"] = self.scalars[:, SLOTS["mu_product"]].astype(self.w.dtype)
+        return out
+
+    def progressive_totals(self):
+        """(summed progressive loss, samples counted) over all problems."""
+        return (self.scalars[:, SLOTS["loss_sum"]].sum(), self.scalars[:, SLOTS["n_seen"]].sum())
+
+    # -- a flat, named view (persistence, mixing, tests) ------------------------------
+
+    def state_dict(self):
+        """Copies of every piece of state: the arrays by name (``ARRAYS``,
+        ``history``), and the scalars that describe them."""
+        out = {name: getattr(self, name).copy() for name in ARRAYS}
+        progress = self.progress
+        out["history"] = progress.rows()
+        out["meta"] = {
+            "optimizer_key": (self.optimizer_key[0], int(self.optimizer_key[1]),
+                              tuple(self.optimizer_key[2])),
+            "decays": dict(self.decays),
+            "interleaved": bool(self.interleaved),
+            "average": int(self.average),
+            "schedule_key": self.schedule_key,
+            "t": float(progress.t),
+            "n_iter": None if progress.n_iter is None else int(progress.n_iter),
+            "lr": float(progress.lr),
+            "history_calls": int(progress.calls),
+            "history_stride": int(progress.stride),
+        }
+        return out
+
+    @classmethod
+    def from_state_dict(cls, state):
+        """The ModelState that ``state_dict`` describes (arrays copied)."""
+        self = cls.__new__(cls)
+        meta = state["meta"]
+        for name in ARRAYS:
+            setattr(self, name, np.array(state[name], order="C"))
+        key = meta["optimizer_key"]
+        self.optimizer_key = (key[0], int(key[1]), tuple(key[2]))
+        self.decays = {k: float(v) for k, v in meta["decays"].items()}
+        self.interleaved = bool(meta["interleaved"])
+        self.average = int(meta["average"])
+        self.schedule_key = meta["schedule_key"]
+        self.progress = _k.Progress(float(meta["t"]), meta["n_iter"], float(meta["lr"]),
+                                    np.asarray(state["history"], dtype=np.float64).reshape(-1, 3),
+                                    int(meta["history_calls"]), int(meta["history_stride"]))
+        self.engine = None
+        return self
