@@ -109,8 +109,19 @@ cdef inline double _sqnorm(const floating* v, Py_ssize_t nnz) noexcept nogil:
 
 
 cdef inline bint _finite_values(const floating* v, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t k
-    cdef double acc = 0.0
-    for k in range(n):
-        acc += v[k] * 0.0     # NaN for NaN or +-inf, else 0: one branch at the end
-    return acc == 0.0
+    # v * 0 is NaN for NaN or +-inf, else 0: one branch at the end; eight
+    # independent sums, so that a large array is not bound by add latency
+    cdef Py_ssize_t k, m = n - n % 8
+    cdef floating a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0
+    for k in range(0, m, 8):
+        a0 += v[k] * 0
+        a1 += v[k + 1] * 0
+        a2 += v[k + 2] * 0
+        a3 += v[k + 3] * 0
+        a4 += v[k + 4] * 0
+        a5 += v[k + 5] * 0
+        a6 += v[k + 6] * 0
+        a7 += v[k + 7] * 0
+    for k in range(m, n):
+        a0 += v[k] * 0
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) == 0
