@@ -396,6 +396,71 @@ class NAdam(Optimizer):
         return (b1, b2, float(self.eps), float(self.momentum_decay))
 
 
+@register_optimizer(
+    strings={"radam": {}},
+    torch="torch.optim.RAdam",
+    torch_kwargs=lambda s: {"betas": tuple(s.betas), "eps": s.eps},
+)
+class RAdam(Optimizer):
+    r"""RAdam, Adam with a rectified adaptive rate (``torch.optim.RAdam``).
+
+    With :math:`m, v` as in Adam,
+    :math:`\rho_\infty = 2 / (1 - \beta_2) - 1` and
+    :math:`\rho_t = \rho_\infty - 2 t \beta_2^t / (1 - \beta_2^t)`:
+
+    .. math::
+        w \leftarrow w - \frac{\eta_t}{1 - \beta_1^t}\, m \cdot
+        \begin{cases}
+            r_t \dfrac{\sqrt{1 - \beta_2^t}}{\sqrt{v} + \epsilon} & \rho_t > 5 \\
+            1 & \text{otherwise}
+        \end{cases}, \qquad
+        r_t = \sqrt{\frac{(\rho_t - 4)(\rho_t - 2)\,\rho_\infty}
+                         {(\rho_\infty - 4)(\rho_\infty - 2)\,\rho_t}}
+
+    While the variance of the adaptive rate is intractable
+    (:math:`\rho_t \le 5`: the first five steps with the default
+    :math:`\beta_2`, every step if :math:`\beta_2 \le 0.6`), the step is SGD
+    with bias-corrected momentum. PyTorch's placement of ``eps`` (added to
+    :math:`\sqrt{v}`, before the bias correction of :math:`v`). PyTorch's
+    ``weight_decay`` (coupled, the default ``decoupled_weight_decay=False``)
+    is the estimator's ``penalty="l2"``.
+
+    Sparse rows: lazy, as Adam (untouched moments do not decay; the bias
+    corrections and :math:`\rho_t` use the global t). State: ``exp_avg``,
+    ``exp_avg_sq``.
+
+    Parameters
+    ----------
+    betas : tuple of (float, float), default=(0.9, 0.999)
+        The decay rates :math:`\beta_1, \beta_2` of the moments, in [0, 1).
+    eps : float, default=1e-8
+        Added to :math:`\sqrt{v}` in the denominator.
+
+    References
+    ----------
+    L. Liu, H. Jiang, P. He, W. Chen, X. Liu, J. Gao and J. Han, "On the
+    Variance of the Adaptive Learning Rate and Beyond", ICLR 2020.
+    """
+
+    _kernel = "radam"
+
+    def __init__(self, betas=(0.9, 0.999), eps=1e-8):
+        self.betas = betas
+        self.eps = eps
+        self._validate()
+
+    def _validate(self):
+        check_betas(self.betas)
+        check_real("eps", self.eps, low=0.0, what="epsilon")
+
+    def slots(self):
+        return ("exp_avg", "exp_avg_sq")
+
+    def hyperparameters(self, intercept=False):
+        b1, b2 = check_betas(self.betas)
+        return (b1, b2, float(self.eps))
+
+
 @register_optimizer(strings={"ftrl": {}})  # no PyTorch twin
 class FTRL(Optimizer):
     r"""FTRL-Proximal (McMahan et al. 2013, "Ad click prediction", algorithm 1).

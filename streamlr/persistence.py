@@ -31,6 +31,7 @@ import tempfile
 import zipfile
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import __version__, _registry
 from .linear_model import SGDClassifier, SGDRegressor
@@ -126,7 +127,7 @@ def _fitted(est):
         "lr_": meta["lr"],
         "n_features_in_": int(est.n_features_in_),
         "history": [meta["history_calls"], meta["history_stride"]],
-        "sparse_coef": est.__dict__.get("_sparse_coef") is not None,
+        "sparse_coef": bool(sp.issparse(est.coef_)),
         "optimizer_key": [meta["optimizer_key"][0], meta["optimizer_key"][1],
                           list(meta["optimizer_key"][2])],
         "decays": meta["decays"],

@@ -172,6 +172,24 @@ def _nadam(p, w, g, S, J, t, lr, intercept, ctx):
             - lr * mu_next / (1.0 - prod * mu_next) * m[J] / denom)
 
 
+def _radam(p, w, g, S, J, t, lr, intercept, ctx):
+    # Liu et al. 2020, with torch.optim.RAdam's placement of eps
+    b1, b2 = p["betas"]
+    m, v = S["exp_avg"], S["exp_avg_sq"]
+    m[J] = b1 * m[J] + (1.0 - b1) * g
+    v[J] = b2 * v[J] + (1.0 - b2) * g * g
+    m_hat = m[J] / (1.0 - b1 ** t)
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+    rho_t = rho_inf - 2.0 * t * b2 ** t / (1.0 - b2 ** t)
+    if rho_t > 5.0:
+        rect = np.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                       / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+        adaptive = np.sqrt(1.0 - b2 ** t) / (np.sqrt(v[J]) + p["eps"])
+        w[J] = w[J] - lr * m_hat * rect * adaptive
+    else:
+        w[J] = w[J] - lr * m_hat
+
+
 def _ftrl(p, w, g, S, J, t, lr, intercept, ctx):
     beta = p["beta"]
     l1, l2 = (0.0, 0.0) if intercept else (p["l1"], p["l2"])
@@ -211,6 +229,7 @@ REFERENCES = {
     "Adamax": RuleReference(_adamax, lambda p: ("exp_avg", "exp_inf")),
     "NAdam": RuleReference(_nadam, lambda p: ("exp_avg", "exp_avg_sq"),
                            scalars={"mu_product": 1.0}, advance=_nadam_advance),
+    "RAdam": RuleReference(_radam, lambda p: ("exp_avg", "exp_avg_sq")),
     "FTRL": RuleReference(_ftrl, lambda p: ("z", "n"), eta0=0.5),
 }
 

@@ -75,16 +75,18 @@ cdef bint _scale_may_fold(Config cfg, const SchedProgram* prog, double t, double
     cdef int plateau = -1
     if cfg.optimizer != OPT_SGD or cfg.penalty < PENALTY_L2 or steps <= 0:
         return False
-    if cfg.learning_rate == LR_OPTIMAL:          # decreasing in t
-        eta = 1.0 / (cfg.alpha * (cfg.optimal_init + t - 1))
-    elif cfg.learning_rate == LR_INVSCALING:     # monotone in t
-        eta = max(cfg.eta0 / pow(t, cfg.power_t), cfg.eta0 / pow(t + steps, cfg.power_t))
-    elif cfg.learning_rate == LR_SCHEDULE:
-        if prog == NULL or steps > MAX_SCHEDULE_PROBE:
+    if cfg.learning_rate == LR_SCHEDULE:
+        if prog == NULL:
             return True
-        for i in range(steps):
-            eta = max(eta, sched_rate(prog, 0, t - 1.0 + i, &plateau))
-    else:                                        # constant, adaptive (only divided), PA
+        if sched_monotone(prog, 0):              # the scikit-learn rates: at an end
+            eta = max(sched_rate(prog, 0, t - 1.0, &plateau),
+                      sched_rate(prog, 0, t - 1.0 + steps, &plateau))
+        elif steps > MAX_SCHEDULE_PROBE:
+            return True
+        else:
+            for i in range(steps):
+                eta = max(eta, sched_rate(prog, 0, t - 1.0 + i, &plateau))
+    else:                                        # adaptive (only divided), PA
         eta = cfg.eta0
     factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
     return wscale * pow(factor, <double>steps) < threshold * (1.0 + 1e-6)
@@ -260,7 +262,7 @@ cdef class Engine:
             kinds = _np.ascontiguousarray(program[0], dtype=_np.intc)
             params = _np.ascontiguousarray(program[1], dtype=_np.float64)
             extra = _np.ascontiguousarray(program[2], dtype=_np.float64)
-            if len(kinds) == 0 or len(params) == 0 or len(extra) == 0 or self.schedule_state_n == 0:
+            if len(kinds) == 0 or len(params) == 0 or len(extra) == 0:
                 raise ValueError("an empty schedule program")
             self.prog_proto.kinds = <const int*>cnp.PyArray_DATA(kinds)
             self.prog_proto.params = <const double*>cnp.PyArray_DATA(params)
@@ -326,9 +328,9 @@ cdef class Engine:
         self._reserve(self.n_problems * (self._problem_bytes() + touched * self._coord_bytes()), 0)
         for kk in range(self.n_problems):
             if self.f32:
-                self._save(<float*>NULL, kk, indices, nnz, full)
+                _save_problem(self, <float*>NULL, kk, indices, nnz, full)
             else:
-                self._save(<double*>NULL, kk, indices, nnz, full)
+                _save_problem(self, <double*>NULL, kk, indices, nnz, full)
         self.saved, self.saved_full, self.saved_idx, self.saved_nnz = True, full, indices, nnz
         return 0
 
@@ -336,9 +338,9 @@ cdef class Engine:
         cdef int kk
         for kk in range(self.n_problems - 1, -1, -1):
             if self.f32:
-                self._restore(<float*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
+                _restore_problem(self, <float*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
             else:
-                self._restore(<double*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
+                _restore_problem(self, <double*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
 
     def save_state(self, cols=None):
         """Snapshot every problem before a call of the general path: all of
@@ -377,8 +379,8 @@ cdef class Engine:
         if not self.saved:
             raise RuntimeError("finite() checks the coordinates of a snapshot")
         if self.f32:
-            return self._finite(<float*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
-        return self._finite(<double*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
+            return _problem_finite(self, <float*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
+        return _problem_finite(self, <double*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
 
     def may_fold_scale(self, Py_ssize_t steps, bint sparse=False):
         """Whether plain SGD's weight scale may be folded into every weight
@@ -448,30 +450,19 @@ cdef class Engine:
         if self.n_features == 0:
             raise ValueError("the weight vector is empty")
         cfg = <Config>(self.cfgs[k] if dense else self.cfgs_sparse[k])
-        self._problem(&P, k)
+        self._begin(k, &P, &ps, &prog, eta_adaptive, track_objective, plateau_streaming)
         P.t = t
         R.indices = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
         R.indptr = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
         R.n_features = self.n_features
         R.order = &order[0]
         R.n_rows = n_rows
-        prog = self.prog_proto
-        prog.state = self.schedule_state + k * self.schedule_state_n
-        ps.prog = &prog
-        ps.eta_adaptive = eta_adaptive
-        ps.track_objective = track_objective
-        ps.plateau_streaming = plateau_streaming
-        ps.sum_loss = 0.0
-        ps.sum_objective = 0.0
         if sums is not None:
             s2 = sums
             ps.sum_loss = (<double*>cnp.PyArray_DATA(s2))[0]
             ps.sum_objective = (<double*>cnp.PyArray_DATA(s2))[1]
-        ps.last_eta = float("nan")
-        ps.last_plateau = -1
         row = self.scalars + k * N_SLOTS
         with nogil:
-            _load(&P.s, row)
             if self.f32:
                 status = _epoch(&P, &R, &ps, <const float*>cnp.PyArray_DATA(v),
                                 <const float*>cnp.PyArray_DATA(y),
@@ -485,6 +476,24 @@ cdef class Engine:
             (<double*>cnp.PyArray_DATA(s2))[0] = ps.sum_loss
             (<double*>cnp.PyArray_DATA(s2))[1] = ps.sum_objective
         return status, P.t, ps.last_eta, ps.last_plateau
+
+    cdef void _begin(self, int k, Problem* P, Pass* ps, SchedProgram* prog, double eta_adaptive,
+                     bint track_objective, bint plateau_streaming) noexcept nogil:
+        """Set up a pass of problem k: P points at its state (scalars
+        loaded, t from its scalar row), ps starts empty with these options."""
+        self._problem(P, k)
+        _load(&P.s, self.scalars + k * N_SLOTS)
+        P.t = self.scalars[k * N_SLOTS + SLOT_T]
+        prog[0] = self.prog_proto
+        prog.state = self.schedule_state + k * self.schedule_state_n
+        ps.prog = prog
+        ps.eta_adaptive = eta_adaptive
+        ps.track_objective = track_objective
+        ps.plateau_streaming = plateau_streaming
+        ps.sum_loss = 0.0
+        ps.sum_objective = 0.0
+        ps.last_eta = NAN
+        ps.last_plateau = -1
 
     cdef void _problem(self, Problem* P, int k) noexcept nogil:
         """Pointers to problem k's state."""
@@ -506,120 +515,6 @@ cdef class Engine:
 
     # -- input of the event path ------------------------------------------------
 
-    cdef object _dense(self, x, bint own_buffer=False):
-        """x as a C-contiguous 1-D array of the model's dtype (no copy when it
-        is one already)."""
-        cdef cnp.ndarray a
-        if type(x) is _CSR_MATRIX or type(x) is _CSR_ARRAY:
-            return None
-        if type(x) is dict:
-            return self._from_dict(x, own_buffer)
-        if not cnp.PyArray_Check(x):
-            if _sp.issparse(x):
-                return None
-            if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
-                raise TypeError(
-                    f"x must be a 1-D array, a 1-row CSR matrix or a dict; got {type(x).__name__}")
-            x = _np.asarray(x)
-        a = <cnp.ndarray>x
-        if cnp.PyArray_NDIM(a) == 2 and a.shape[0] == 1:
-            a = a.reshape(-1)
-        if cnp.PyArray_NDIM(a) != 1:
-            raise ValueError(f"x must be one row (a 1-D array); got an array of shape {(<object>a).shape}")
-        if a.shape[0] != self.n_features:
-            raise ValueError(f"x has {a.shape[0]} features, but the model is expecting "
-                             f"{self.n_features} features as input.")
-        if a.dtype.kind not in "biuf":
-            if a.dtype.kind == "c":
-                raise ValueError("Complex data not supported")
-            try:
-                a = _np.ascontiguousarray(a, dtype=_np.float64)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"x must be numeric: {e}") from None
-        if cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64) \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(a):
-            a = _np.ascontiguousarray(a, dtype=self.dtype)
-        return a
-
-    cdef object _from_dict(self, dict x, bint own_buffer=False):
-        if self.names is None:
-            raise ValueError("x is a dict, but the model was fitted without feature "
-                             "names; pass a 1-D array")
-        cdef cnp.ndarray buf
-        if own_buffer:      # predictions: never the buffer a learning call reads
-            buf = _np.zeros(self.n_features, dtype=self.dtype)
-        else:
-            if self.dense_buf is None:
-                self.dense_buf = _np.zeros(self.n_features, dtype=self.dtype)
-            buf = self.dense_buf
-            buf.fill(0)
-        for key, value in x.items():
-            j = self.names.get(key)
-            if j is None:
-                raise ValueError(f"x has a feature the model was not fitted with: {key!r}")
-            try:
-                buf[j] = value
-            except (TypeError, ValueError):
-                raise ValueError(f"feature {key!r} must be numeric; got {value!r}") from None
-        return buf
-
-    cdef tuple _csr(self, x):
-        """(data, indices) of a 1-row sparse x, checked; the model's dtypes.
-        A CSR row that is already in them is used without a copy."""
-        if type(x) is not _CSR_MATRIX and type(x) is not _CSR_ARRAY:
-            if x.ndim != 2:
-                raise ValueError(f"x must be one row; got a sparse array of shape {x.shape}")
-            x = x.tocsr()
-        shape = x.shape
-        if len(shape) == 1:    # a 1-D sparse array is one row too
-            shape = (1, shape[0])
-        if len(shape) != 2 or shape[0] != 1:
-            raise ValueError(f"x must be one row; got a sparse matrix of shape {shape}")
-        if shape[1] != self.n_features:
-            raise ValueError(f"x has {shape[1]} features, but the model is expecting "
-                             f"{self.n_features} features as input.")
-        cdef cnp.ndarray data = x.data, indices = x.indices, indptr = x.indptr
-        if data.dtype.kind not in "biuf":
-            raise ValueError(f"x must be numeric; got dtype {data.dtype}")
-        if cnp.PyArray_TYPE(indptr) != cnp.NPY_INT32:
-            indptr = _np.ascontiguousarray(indptr, dtype=_np.intc)
-        if indptr.shape[0] != 2:
-            raise ValueError("invalid CSR matrix: indptr must hold 2 offsets for one row")
-        cdef Py_ssize_t lo = (<const int*>cnp.PyArray_DATA(indptr))[0]
-        cdef Py_ssize_t hi = (<const int*>cnp.PyArray_DATA(indptr))[1]
-        if lo < 0 or hi < lo or hi > data.shape[0] or hi > indices.shape[0]:
-            raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
-        if (lo != 0 or hi != data.shape[0] or not cnp.PyArray_IS_C_CONTIGUOUS(data)
-                or cnp.PyArray_TYPE(data) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64)):
-            data = _np.ascontiguousarray(data[lo:hi], dtype=self.dtype)
-        if (lo != 0 or hi != indices.shape[0] or not cnp.PyArray_IS_C_CONTIGUOUS(indices)
-                or cnp.PyArray_TYPE(indices) != cnp.NPY_INT32):
-            indices = _np.ascontiguousarray(indices[lo:hi], dtype=_np.intc)
-        cdef const int* ip = <const int*>cnp.PyArray_DATA(indices)
-        cdef Py_ssize_t k
-        for k in range(hi - lo):
-            if ip[k] < 0 or ip[k] >= self.n_features:
-                raise ValueError(f"invalid CSR matrix: column index {ip[k]} is outside "
-                                 f"[0, {self.n_features})")
-        return data, indices
-
-    cdef double _target(self, y) except? -1.0:
-        """Label index (classifiers) or value (regression) of one target."""
-        cdef double v
-        if self.mode == 0:
-            try:
-                v = float(y)
-            except (TypeError, ValueError):
-                raise ValueError(f"y must be a number; got {y!r}") from None
-            if not isfinite(v):
-                raise ValueError("Input y contains NaN or infinity.")
-            return v
-        idx = self.labels.get(y)
-        if idx is None:
-            raise ValueError(f"y={y!r} is not one of the classes the model was "
-                             f"fitted with: {list(self.labels)!r}")
-        return <double><Py_ssize_t>idx
-
     # -- the event path ------------------------------------------------------------
 
     def learn_one(self, x, y, sample_weight=1.0):
@@ -628,7 +523,7 @@ cdef class Engine:
         state overflowed (``last_t``: updates made + 1). On failure the model
         is restored as it was before the call; on success its progress (t_,
         n_iter_, lr_, history) is recorded."""
-        cdef double target = self._target(y)
+        cdef double target = _event_target(self, y)
         cdef double sw
         try:
             sw = float(sample_weight)
@@ -636,16 +531,16 @@ cdef class Engine:
             raise ValueError(f"sample_weight must be a number; got {sample_weight!r}") from None
         if not isfinite(sw):
             raise ValueError("sample_weight contains NaN or infinity.")
-        cdef cnp.ndarray a = self._dense(x)
+        cdef cnp.ndarray a = _event_dense(self, x)
         cdef cnp.ndarray data, ind
         cdef int indptr[2]
         if a is not None:
-            return self._run(cnp.PyArray_DATA(a), NULL, NULL, 1, &target, &sw)
-        data, ind = self._csr(x)
+            return _learn(self, cnp.PyArray_DATA(a), NULL, NULL, 1, &target, &sw)
+        data, ind = _event_csr(self, x)
         indptr[0] = 0
         indptr[1] = data.shape[0]
-        return self._run(cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
-                         indptr, 1, &target, &sw)
+        return _learn(self, cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
+                      indptr, 1, &target, &sw)
 
     def learn_rows(self, values, indices, indptr, Py_ssize_t n_rows,
                    const double[::1] targets, const double[::1] sample_weight):
@@ -663,258 +558,19 @@ cdef class Engine:
         if ptr.shape[0] == 0:
             if v.shape[0] != n_rows * self.n_features:
                 raise ValueError("dense values must hold n_rows * n_features numbers")
-            return self._run(cnp.PyArray_DATA(v), NULL, NULL, n_rows,
-                             &targets[0], &sample_weight[0])
+            return _learn(self, cnp.PyArray_DATA(v), NULL, NULL, n_rows,
+                          &targets[0], &sample_weight[0])
         if ptr.shape[0] != n_rows + 1:
             raise ValueError("indptr must hold n_rows + 1 offsets")
         if cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32:
             raise ValueError("indices and indptr must be int32")
         _check_csr(<const int*>cnp.PyArray_DATA(ind), ind.shape[0],
                    <const int*>cnp.PyArray_DATA(ptr), n_rows, v.shape[0], self.n_features)
-        return self._run(cnp.PyArray_DATA(v), <const int*>cnp.PyArray_DATA(ind),
-                         <const int*>cnp.PyArray_DATA(ptr), n_rows,
-                         &targets[0], &sample_weight[0])
-
-    cdef double _progressive(self):
-        cdef double n = 0.0, total = 0.0
-        cdef int k
-        for k in range(self.n_problems):
-            n += self.scalars[k * N_SLOTS + SLOT_N_SEEN]
-            total += self.scalars[k * N_SLOTS + SLOT_LOSS_SUM]
-        return total / n if n else float("nan")
-
-    cdef Py_ssize_t _run(self, const void* values, const int* indices, const int* indptr,
-                         Py_ssize_t n_rows, const double* targets, const double* sw) except? -3:
-        cdef Py_ssize_t status
-        if self.saved:
-            raise RuntimeError("a snapshot of another call is pending")
-        if self.f32:
-            status = self._run_typed(<const float*>values, indices, indptr, n_rows, targets, sw)
-        else:
-            status = self._run_typed(<const double*>values, indices, indptr, n_rows, targets, sw)
-        self.last_status = status
-        if status > 0:
-            self._bookkeeping(n_rows)
-        return status
-
-    cdef int _bookkeeping(self, Py_ssize_t n) except -1:
-        """What the general path records after a streaming pass."""
-        cdef Progress pr = self.progress
-        cdef double t0 = pr.t
-        pr.t = t0 + n
-        pr.n_iter = 1
-        if isfinite(self.last_lr):
-            pr.lr = self.last_lr
-        pr._record(t0 - 1.0 + n, pr.lr, self.last_progressive)
-        if self.verbose:
-            print(f"partial_fit: {n} samples, T: {self.last_t - 1:.0f}, lr: {pr.lr:.3g}, "
-                  f"progressive loss: {self.last_progressive:f}")
-        return 0
-
-    cdef Py_ssize_t _run_typed(self, const floating* values, const int* indices,
-                               const int* indptr, Py_ssize_t n_rows, const double* targets,
-                               const double* sw) except? -3:
-        cdef Py_ssize_t d = self.n_features, i, nnz_total
-        cdef int K = self.n_problems, kk
-        cdef bint dense = indptr == NULL
-        cdef Py_ssize_t row_bytes = n_rows * sizeof(floating)
-        nnz_total = n_rows * d if dense else indptr[n_rows]
-        # 1. the input is finite (a NaN would otherwise be learned from)
-        if not _finite_values(values, nnz_total):
-            for i in range(n_rows):
-                if not _finite_values(values + (i * d if dense else indptr[i]),
-                                      d if dense else indptr[i + 1] - indptr[i]):
-                    raise ValueError(f"Input X contains NaN or infinity (in row {i}).")
-        # 2. the snapshot of what the call touches, for every problem: a sparse
-        # call snapshots its rows' coordinates, unless plain SGD's weight scale
-        # may be folded into every weight during it; scratch for the targets
-        cdef bint full = dense or self._may_fold_scale(n_rows, False)
-        self._save_all(indices, nnz_total, full)
-        self._reserve(0, 2 * row_bytes + n_rows * sizeof(Py_ssize_t))
-        cdef floating* ys = <floating*>self.tmp
-        cdef floating* ws = ys + n_rows
-        cdef Py_ssize_t* order = <Py_ssize_t*>(self.tmp + 2 * row_bytes)
-        for i in range(n_rows):
-            ws[i] = <floating>sw[i]
-            order[i] = i
-        # 3. the loop, problem by problem (one-vs-rest problems are independent)
-        cdef Config cfg
-        cdef Problem P
-        cdef Rows R
-        cdef Pass ps
-        cdef double last_eta = float("nan")
-        cdef Py_ssize_t status = n_rows
-        cdef SchedProgram prog
-        cdef double* row
-        cdef bint release = nnz_total * self.n_slots_blk * K > NOGIL_WORK
-        R.indices = indices
-        R.indptr = indptr
-        R.n_features = d
-        R.order = order
-        R.n_rows = n_rows
-        for kk in range(K):
-            cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
-            for i in range(n_rows):
-                if self.mode == 0:
-                    ys[i] = <floating>targets[i]
-                else:
-                    ys[i] = (1.0 if <Py_ssize_t>targets[i] == (kk if self.mode == 2 else 1)
-                             else <floating>self.neg)
-            row = self.scalars + kk * N_SLOTS
-            self._problem(&P, kk)
-            _load(&P.s, row)
-            P.t = row[SLOT_T]
-            prog = self.prog_proto
-            prog.state = self.schedule_state + kk * self.schedule_state_n
-            ps.prog = &prog
-            ps.eta_adaptive = cfg.eta0
-            ps.track_objective = False
-            ps.plateau_streaming = True
-            ps.sum_loss = 0.0
-            ps.sum_objective = 0.0
-            ps.last_eta = float("nan")
-            ps.last_plateau = -1
-            if release:
-                with nogil:
-                    status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
-            else:
-                status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
-            _store(&P.s, row)
-            if status >= 0 and not self._finite(<floating*>NULL, kk, indices, nnz_total, full):
-                status = -2     # the state overflowed (t: updates made + 1)
-            elif status < 0:
-                status = -1     # update number t made the model non-finite
-            if status < 0:
-                self._restore_all()
-                self._drop()
-                self.last_lr = ps.last_eta if isfinite(ps.last_eta) else last_eta
-                self.last_t = P.t
-                return status
-            row[SLOT_T] = P.t
-            if isfinite(ps.last_eta):
-                last_eta = ps.last_eta
-        self._drop()
-        self.last_lr = last_eta
-        self.last_t = P.t
-        self.last_progressive = self._progressive()
-        return n_rows
+        return _learn(self, cnp.PyArray_DATA(v), <const int*>cnp.PyArray_DATA(ind),
+                      <const int*>cnp.PyArray_DATA(ptr), n_rows,
+                      &targets[0], &sample_weight[0])
 
     # -- the snapshot's copies ------------------------------------------------------
-
-    cdef void _save(self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
-                    bint dense) noexcept nogil:
-        cdef char* p = self.save + kk * (self._problem_bytes() + (
-            self.n_features if dense else nnz) * self._coord_bytes())
-        cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-        cdef floating* blk = <floating*>self.weights + kk * per
-        memcpy(p, self.scalars + kk * N_SLOTS, N_SLOTS * 8)
-        p += N_SLOTS * 8
-        memcpy(p, self.intercepts + kk * self.intercepts_n, self.intercepts_n * 8)
-        p += self.intercepts_n * 8
-        memcpy(p, self.schedule_state + kk * self.schedule_state_n, self.schedule_state_n * 8)
-        p += self.schedule_state_n * 8
-        if dense:
-            memcpy(p, blk, per * sizeof(floating))
-            p += per * sizeof(floating)
-            if self.averages_d:
-                memcpy(p, <floating*>self.averages + kk * d, d * sizeof(floating))
-                p += d * sizeof(floating)
-            if self.l1_received_d:
-                memcpy(p, <floating*>self.l1_received + kk * d, d * sizeof(floating))
-                p += d * sizeof(floating)
-            if self.last_update_d:
-                memcpy(p, self.last_update + kk * d, d * 8)
-            return
-        cdef Py_ssize_t cb = self._coord_bytes()
-        cdef char* rec
-        for k in range(nnz):
-            j = indices[k]
-            rec = p + k * cb
-            if self.last_update_d:
-                (<long long*>rec)[0] = self.last_update[kk * d + j]
-                rec += 8
-            for s in range(self.n_slots_blk):
-                (<floating*>rec)[s] = blk[j * self.cs + s * self.ss]
-            rec += self.n_slots_blk * sizeof(floating)
-            if self.averages_d:
-                (<floating*>rec)[0] = (<floating*>self.averages)[kk * d + j]
-                rec += sizeof(floating)
-            if self.l1_received_d:
-                (<floating*>rec)[0] = (<floating*>self.l1_received)[kk * d + j]
-
-    cdef void _restore(self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
-                       bint dense) noexcept nogil:
-        cdef Py_ssize_t cb = self._coord_bytes()
-        cdef char* p = self.save + kk * (self._problem_bytes() + (
-            self.n_features if dense else nnz) * cb)
-        cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-        cdef floating* blk = <floating*>self.weights + kk * per
-        memcpy(self.scalars + kk * N_SLOTS, p, N_SLOTS * 8)
-        p += N_SLOTS * 8
-        memcpy(self.intercepts + kk * self.intercepts_n, p, self.intercepts_n * 8)
-        p += self.intercepts_n * 8
-        memcpy(self.schedule_state + kk * self.schedule_state_n, p, self.schedule_state_n * 8)
-        p += self.schedule_state_n * 8
-        if dense:
-            memcpy(blk, p, per * sizeof(floating))
-            p += per * sizeof(floating)
-            if self.averages_d:
-                memcpy(<floating*>self.averages + kk * d, p, d * sizeof(floating))
-                p += d * sizeof(floating)
-            if self.l1_received_d:
-                memcpy(<floating*>self.l1_received + kk * d, p, d * sizeof(floating))
-                p += d * sizeof(floating)
-            if self.last_update_d:
-                memcpy(self.last_update + kk * d, p, d * 8)
-            return
-        # backwards, so that a coordinate stored twice ends with its first copy
-        cdef char* rec
-        for k in range(nnz - 1, -1, -1):
-            j = indices[k]
-            rec = p + k * cb
-            if self.last_update_d:
-                self.last_update[kk * d + j] = (<long long*>rec)[0]
-                rec += 8
-            for s in range(self.n_slots_blk):
-                blk[j * self.cs + s * self.ss] = (<floating*>rec)[s]
-            rec += self.n_slots_blk * sizeof(floating)
-            if self.averages_d:
-                (<floating*>self.averages)[kk * d + j] = (<floating*>rec)[0]
-                rec += sizeof(floating)
-            if self.l1_received_d:
-                (<floating*>self.l1_received)[kk * d + j] = (<floating*>rec)[0]
-
-    cdef bint _finite(self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
-                      bint dense) noexcept nogil:
-        """Problem kk's state is finite where the call touched it, and the
-        float64 intercept fits the model's dtype (as ``_State.finite``)."""
-        cdef double limit = FLT_MAX if floating is float else DBL_MAX
-        cdef double* row = self.scalars + kk * N_SLOTS
-        cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-        cdef floating* blk = <floating*>self.weights + kk * per
-        cdef floating* aw = <floating*>self.averages + kk * d
-        cdef floating* q = <floating*>self.l1_received + kk * d
-        if not (isfinite(row[SLOT_WSCALE]) and isfinite(row[SLOT_LOSS_SUM])
-                and fabs(row[SLOT_INTERCEPT]) <= limit
-                and fabs(row[SLOT_AVG_INTERCEPT]) <= limit):
-            return False
-        for k in range(self.intercepts_n):
-            if not fabs(self.intercepts[kk * self.intercepts_n + k]) <= limit:
-                return False
-        if dense:
-            return (_finite_values(blk, per)
-                    and (self.averages_d == 0 or _finite_values(aw, d))
-                    and (self.l1_received_d == 0 or _finite_values(q, d)))
-        for k in range(nnz):
-            j = indices[k]
-            for s in range(self.n_slots_blk):
-                if not isfinite(blk[j * self.cs + s * self.ss]):
-                    return False
-            if self.averages_d and not isfinite(aw[j]):
-                return False
-            if self.l1_received_d and not isfinite(q[j]):
-                return False
-        return True
 
     # -- prediction ------------------------------------------------------------
 
@@ -924,7 +580,7 @@ cdef class Engine:
         average from update ``average`` on)."""
         if out.shape[0] != self.n_problems:
             raise ValueError("out must hold one value per problem")
-        self._decide_x(x, averaged, average, &out[0])
+        _decide_event(self, x, averaged, average, &out[0])
 
     def predict_one(self, x, bint averaged, long long average):
         """The prediction for one event: the label (classifiers; ``classes``)
@@ -937,7 +593,7 @@ cdef class Engine:
                 raise MemoryError()
             self.pbuf, self.pbuf_cap = <double*>p, K
         cdef double* out = self.pbuf
-        self._decide_x(x, averaged, average, out)
+        _decide_event(self, x, averaged, average, out)
         if self.mode == 0:
             return out[0]
         if self.mode == 1:
@@ -946,31 +602,6 @@ cdef class Engine:
             if out[k] > out[best]:
                 best = k
         return self.classes[best]
-
-    cdef int _decide_x(self, x, bint averaged, long long average, double* out) except -1:
-        cdef cnp.ndarray a = self._dense(x, True)
-        cdef cnp.ndarray data, ind
-        if a is not None:
-            if not (_finite_values(<const float*>cnp.PyArray_DATA(a), self.n_features) if self.f32
-                    else _finite_values(<const double*>cnp.PyArray_DATA(a), self.n_features)):
-                raise ValueError("Input X contains NaN or infinity.")
-            if self.f32:
-                self._decide(<const float*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged, average, out)
-            else:
-                self._decide(<const double*>cnp.PyArray_DATA(a), NULL, self.n_features, averaged,
-                             average, out)
-            return 0
-        data, ind = self._csr(x)
-        if not (_finite_values(<const float*>cnp.PyArray_DATA(data), data.shape[0]) if self.f32
-                else _finite_values(<const double*>cnp.PyArray_DATA(data), data.shape[0])):
-            raise ValueError("Input X contains NaN or infinity.")
-        if self.f32:
-            self._decide(<const float*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
-                         data.shape[0], averaged, average, out)
-        else:
-            self._decide(<const double*>cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
-                         data.shape[0], averaged, average, out)
-        return 0
 
     def decision_rows(self, values, indices, indptr, Py_ssize_t n_rows, bint averaged,
                       long long average, double[:, ::1] out):
@@ -1001,55 +632,15 @@ cdef class Engine:
         for i in range(n_rows):
             if self.f32:
                 if dense:
-                    self._decide(<const float*>cnp.PyArray_DATA(v) + i * d, NULL, d,
-                                 averaged, average, &out[i, 0])
+                    _decide_row(self, <const float*>cnp.PyArray_DATA(v) + i * d, NULL, d,
+                                averaged, average, &out[i, 0])
                 else:
-                    self._decide(<const float*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
-                                 ip[i + 1] - ip[i], averaged, average, &out[i, 0])
+                    _decide_row(self, <const float*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
+                                ip[i + 1] - ip[i], averaged, average, &out[i, 0])
             else:
                 if dense:
-                    self._decide(<const double*>cnp.PyArray_DATA(v) + i * d, NULL, d,
-                                 averaged, average, &out[i, 0])
+                    _decide_row(self, <const double*>cnp.PyArray_DATA(v) + i * d, NULL, d,
+                                averaged, average, &out[i, 0])
                 else:
-                    self._decide(<const double*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
-                                 ip[i + 1] - ip[i], averaged, average, &out[i, 0])
-
-    cdef void _decide(self, const floating* v, const int* idx, Py_ssize_t nnz,
-                      bint averaged, long long average, double* out) noexcept:
-        cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j
-        cdef int kk
-        cdef double acc, n_last, n_prev, b
-        cdef floating c, a, binv, ws
-        cdef floating* w
-        cdef floating* aw
-        cdef double* row
-        for kk in range(self.n_problems):
-            w = <floating*>self.weights + kk * per
-            aw = <floating*>self.averages + kk * self.averages_d
-            row = self.scalars + kk * N_SLOTS
-            acc = 0.0
-            if not averaged:
-                # coef_ is wscale * w (rounded to the dtype), as materialize does
-                ws = <floating>row[SLOT_WSCALE]
-                for k in range(nnz):
-                    j = k if idx == NULL else idx[k]
-                    acc += <floating>(w[j * self.cs] * ws) * <double>v[k]
-                b = row[SLOT_INTERCEPT]
-            elif self.plain:
-                a = <floating>row[SLOT_AVG_A]
-                binv = <floating>(1.0 / row[SLOT_AVG_B])
-                for k in range(nnz):
-                    j = k if idx == NULL else idx[k]
-                    acc += <floating>((aw[j] + a * w[j]) * binv) * <double>v[k]
-                b = row[SLOT_AVG_INTERCEPT]
-            else:
-                n_last = _n_avg(row[SLOT_T] - 1.0, average)
-                for k in range(nnz):
-                    j = k if idx == NULL else idx[k]
-                    c = aw[j]
-                    n_prev = _n_avg(<double>self.last_update[kk * d + j], average)
-                    if n_last > n_prev:
-                        c = <floating>(aw[j] + (n_last - n_prev) / n_last * (w[j * self.cs] - aw[j]))
-                    acc += c * <double>v[k]
-                b = row[SLOT_AVG_INTERCEPT]
-            out[kk] = <floating>acc + <floating>b
+                    _decide_row(self, <const double*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
+                                ip[i + 1] - ip[i], averaged, average, &out[i, 0])

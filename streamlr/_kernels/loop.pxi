@@ -178,11 +178,7 @@ cdef Py_ssize_t _epoch(
         if not isfinite(p):
             status = -(i + 1)
             break
-        if lr == LR_OPTIMAL:
-            eta = 1.0 / (alpha * (cfg.optimal_init + t - 1))
-        elif lr == LR_INVSCALING:
-            eta = cfg.eta0 / pow(t, cfg.power_t)
-        elif lr == LR_SCHEDULE:
+        if lr == LR_SCHEDULE:
             # the schedule's clock is the number of updates already made
             plateau = -1
             eta = sched_rate(prog, 0, t - 1.0, &plateau)

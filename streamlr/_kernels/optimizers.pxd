@@ -36,6 +36,7 @@ cdef enum:
     OPT_ADAMAX = 6
     OPT_NADAM = 7
     OPT_FTRL = 8
+    OPT_RADAM = 9
 
 
 cdef struct StepInfo:
@@ -309,6 +310,56 @@ cdef inline void step_nadam(floating* w, Py_ssize_t S, Py_ssize_t T,
         b[0] = b[0] - si.c1 * g / denom - si.c2 * b[T] / denom
 
 
+# RAdam (torch.optim.RAdam; Liu et al. 2020). hp: beta1, beta2, eps. Block:
+# w, exp_avg, exp_avg_sq. Lazy on sparse rows, as Adam. Per-sample constants
+# (the rectification depends on t only): c2 = 1 once the variance is
+# tractable (rho_t > 5), then c1 = lr r_t sqrt(1 - beta2^t) / (1 - beta1^t)
+# and the step divides by sqrt(v) + eps; else c2 = 0, c1 = lr / (1 - beta1^t)
+# and the step is the bias-corrected momentum alone.
+cdef inline void step_radam(floating* w, Py_ssize_t S, Py_ssize_t T,
+                            const floating* x, const int* idx, Py_ssize_t nnz,
+                            const double* hp, StepInfo* si,
+                            long long* stamp) noexcept nogil:
+    cdef double b2 = hp[1], eps = hp[2], a1 = 1.0 - hp[0], a2 = 1.0 - hp[1]
+    cdef double gs = si.gscale, l2 = si.l2, c1 = si.c1, g, m, wj
+    cdef bint rectified = si.c2 != 0
+    cdef floating* b
+    cdef floating* ma = w + T
+    cdef floating* va = w + 2 * T
+    cdef Py_ssize_t k
+    if idx == NULL and S == 1:
+        # dense row, one array per slot: branch-free loops the compiler
+        # vectorises; the same operations, in the same order, as the loop below
+        if rectified:
+            for k in range(nnz):
+                wj = w[k]
+                g = gs * x[k] + l2 * wj
+                m = ma[k]
+                ma[k] = m + a1 * (g - m)
+                va[k] = b2 * va[k] + a2 * g * g
+                w[k] = wj - c1 * ma[k] / (sqrt(<double>va[k]) + eps)
+        else:
+            for k in range(nnz):
+                wj = w[k]
+                g = gs * x[k] + l2 * wj
+                m = ma[k]
+                ma[k] = m + a1 * (g - m)
+                va[k] = b2 * va[k] + a2 * g * g
+                w[k] = wj - c1 * ma[k]
+        return
+    for k in range(nnz):
+        b = _blk(w, S, idx, k)
+        wj = b[0]
+        g = gs * x[k] + l2 * wj
+        m = b[T]
+        b[T] = m + a1 * (g - m)          # torch's lerp_
+        b[2 * T] = b2 * b[2 * T] + a2 * g * g
+        if rectified:
+            b[0] = wj - c1 * b[T] / (sqrt(<double>b[2 * T]) + eps)
+        else:
+            b[0] = wj - c1 * b[T]
+
+
 # FTRL-Proximal (McMahan et al. 2013, algorithm 1); the rate is FTRL's alpha.
 # hp: beta, l1, l2. Block: w, z, n. Exact on sparse rows for a constant rate:
 # an untouched coordinate has g = 0, so z, n and w stay as they are. A rate
@@ -358,6 +409,8 @@ cdef inline void opt_step(int kind, floating* w, Py_ssize_t S, Py_ssize_t T,
         step_nadam(w, S, T, x, idx, nnz, hp, si, stamp)
     elif kind == OPT_FTRL:
         step_ftrl(w, S, T, x, idx, nnz, hp, si, stamp)
+    elif kind == OPT_RADAM:
+        step_radam(w, S, T, x, idx, nnz, hp, si, stamp)
 
 
 cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
@@ -373,9 +426,10 @@ cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
 
 cdef inline void per_sample_constants(int kind, const double* hp, const double* log_hp,
                                       StepInfo* si, double* mu_product) noexcept nogil:
-    # the per-sample factors of the rules (bias corrections, NAdam's mu);
-    # log_hp[i] = log(hp[i]) for the two decay rates hp[0], hp[1]
-    cdef double t = si.step, mu, mu_next
+    # the per-sample factors of the rules (bias corrections, NAdam's mu,
+    # RAdam's rectification); log_hp[i] = log(hp[i]) for the two decay rates
+    # hp[0], hp[1]
+    cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t
     if kind == OPT_ADAM:
         if hp[4] != 0:
             si.c1 = si.lr / (1.0 - _pow_t(hp[0], log_hp[0], t))
@@ -392,3 +446,16 @@ cdef inline void per_sample_constants(int kind, const double* hp, const double* 
         si.c1 = si.lr * (1.0 - mu) / (1.0 - mu_product[0])
         si.c2 = si.lr * mu_next / (1.0 - mu_product[0] * mu_next)
         si.c3 = 1.0 - _pow_t(hp[1], log_hp[1], t)
+    elif kind == OPT_RADAM:
+        # rho_inf = 2 / (1 - beta2) - 1, rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
+        b2t = _pow_t(hp[1], log_hp[1], t)
+        rho_inf = 2.0 / (1.0 - hp[1]) - 1.0
+        rho_t = rho_inf - 2.0 * t * b2t / (1.0 - b2t)
+        si.c1 = si.lr / (1.0 - _pow_t(hp[0], log_hp[0], t))
+        if rho_t > 5.0:
+            si.c1 = si.c1 * (sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                                  / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                             * sqrt(1.0 - b2t))
+            si.c2 = 1.0
+        else:
+            si.c2 = 0.0

@@ -176,3 +176,10 @@ cdef inline void plateau_observe(const SchedProgram* P, int node, double loss) n
         plateau_step(P, node, s[PL_SUM] / s[PL_COUNT])
         s[PL_SUM] = 0.0
         s[PL_COUNT] = 0.0
+
+
+cdef inline bint sched_monotone(const SchedProgram* P, int node) noexcept nogil:
+    """Whether node's rate is monotone in t (its largest rate over a range of
+    updates is at one end): the scikit-learn rates."""
+    cdef int kind = P.kinds[node]
+    return kind == SCH_CONSTANT or kind == SCH_INVSCALING or kind == SCH_OPTIMAL

@@ -14,7 +14,9 @@ baseline and AVX2 — carries its own copy of all of it):
 * ``progress.pxi``   ``Progress``: the counters and history of a model;
 * ``engine.pxi``     ``Engine``: binds a model's arrays once; every training
                      call goes through it (snapshot, loop, finiteness check,
-                     rollback, bookkeeping); single-event predictions;
+                     rollback, bookkeeping); with ``events.pxi`` (the input
+                     and the learning call of events), ``snapshot.pxi`` (the
+                     snapshot's copies) and ``predict.pxi`` (predictions);
 * ``materialize.pxi`` coef_ from the state (one formula per coordinate,
                      shared with the predictions), schedule test hooks;
 * ``labels.pxi``     per-call label and CSR-structure utilities.
@@ -43,15 +45,16 @@ from cython cimport floating
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.stdlib cimport realloc, free
 from libc.string cimport memcpy
-from libc.math cimport fabs, isfinite, log, pow, sqrt
+from libc.math cimport NAN, fabs, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (
-    SchedProgram, sched_rate, plateau_observe, plateau_step,
+    SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
 from streamlr._kernels.optimizers cimport (
     OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAM,
-    OPT_ADAMAX, OPT_NADAM, OPT_FTRL, StepInfo, opt_step, per_sample_constants,
+    OPT_ADAMAX, OPT_NADAM, OPT_FTRL, OPT_RADAM, StepInfo, opt_step,
+    per_sample_constants,
 )
 
 import numpy as _np
@@ -83,14 +86,15 @@ cdef enum:
     PENALTY_L2 = 2
     PENALTY_ELASTICNET = 3
 
+# How the loop gets its rate. Every schedule, the scikit-learn strings
+# "constant", "optimal" and "invscaling" included, is a node table evaluated
+# by sched_rate (schedules.pxd); "adaptive" is a constant rate that fit
+# divides between epochs; pa1/pa2 are update rules of their own.
 cdef enum:
-    LR_CONSTANT = 1
-    LR_OPTIMAL = 2
-    LR_INVSCALING = 3
     LR_ADAPTIVE = 4
     LR_PA1 = 5
     LR_PA2 = 6
-    LR_SCHEDULE = 7     # a streamlr.schedules object, compiled to a node table
+    LR_SCHEDULE = 7
 
 SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_a": SLOT_AVG_A, "average_b": SLOT_AVG_B,
@@ -100,12 +104,14 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "mu_product": SLOT_MU_PRODUCT}
 OPTIMIZERS = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
               "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
-              "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL}
+              "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL,
+              "radam": OPT_RADAM}
 NUM_SLOTS = N_SLOTS
 PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
              "elasticnet": PENALTY_ELASTICNET}
-LEARNING_RATES = {"constant": LR_CONSTANT, "optimal": LR_OPTIMAL,
-                  "invscaling": LR_INVSCALING, "adaptive": LR_ADAPTIVE,
+# the scikit-learn learning_rate strings and the kernel rule each runs
+LEARNING_RATES = {"constant": LR_SCHEDULE, "optimal": LR_SCHEDULE,
+                  "invscaling": LR_SCHEDULE, "adaptive": LR_ADAPTIVE,
                   "pa1": LR_PA1, "pa2": LR_PA2}
 LR_SCHEDULE_CODE = LR_SCHEDULE
 
@@ -163,9 +169,7 @@ cdef class Config:
     cdef public double l1_ratio
     cdef public bint fit_intercept
     cdef public int learning_rate
-    cdef public double eta0
-    cdef public double power_t
-    cdef public double optimal_init
+    cdef public double eta0           # the rate of adaptive, the step bound of pa1/pa2
     cdef public double weight_pos
     cdef public double weight_neg
     cdef public double intercept_decay
@@ -181,8 +185,7 @@ cdef class Config:
                                # taken here once, not per sample
 
     def __init__(self, *, int penalty, double alpha, double l1_ratio,
-                 bint fit_intercept, int learning_rate, double eta0,
-                 double power_t, double optimal_init, double weight_pos,
+                 bint fit_intercept, int learning_rate, double eta0, double weight_pos,
                  double weight_neg, double intercept_decay, long long average,
                  int optimizer=OPT_SGD, hp=(), hp_intercept=(), int n_slots=0,
                  Py_ssize_t n_features=-1, Py_ssize_t coord_stride=1,
@@ -210,8 +213,6 @@ cdef class Config:
         self.fit_intercept = fit_intercept
         self.learning_rate = learning_rate
         self.eta0 = eta0
-        self.power_t = power_t
-        self.optimal_init = optimal_init
         self.weight_pos = weight_pos
         self.weight_neg = weight_neg
         self.intercept_decay = intercept_decay
@@ -223,5 +224,8 @@ include "plain_sgd.pxi"
 include "loop.pxi"
 include "progress.pxi"
 include "engine.pxi"
+include "events.pxi"
+include "snapshot.pxi"
+include "predict.pxi"
 include "materialize.pxi"
 include "labels.pxi"

@@ -282,9 +282,9 @@ class BaseSGD(BaseEstimator):
 
     # -- the general path ---------------------------------------------------------------
 
-    def _train_chunk(self, tx, X, targets, sample_weight, configs, loss, max_iter,
+    def _train_chunk(self, tx, optimizer, X, targets, sample_weight, configs, loss, max_iter,
                      val_mask=None, scorer=None):
-        call = _driver.Call(self, X, targets, sample_weight, configs, loss, max_iter,
+        call = _driver.Call(self, optimizer, X, targets, sample_weight, configs, loss, max_iter,
                             val_mask, scorer)
         return _driver.train(tx, call)
 

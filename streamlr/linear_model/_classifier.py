@@ -194,7 +194,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                 pred = safe_sparse_dot(Xv, coef[k]) + icpt[k] > 0
                 return float(np.average(pred == (tv[k] > 0), weights=swv))
 
-        return self._train_chunk(tx, X, targets, sample_weight, configs, loss, max_iter,
+        return self._train_chunk(tx, optimizer, X, targets, sample_weight, configs, loss, max_iter,
                                  val_mask, scorer)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):

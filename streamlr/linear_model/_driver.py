@@ -111,7 +111,7 @@ def bind(est):
     optimizer = _params.validate_params(est, for_partial_fit=True)
     model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t)
     loss = _params.make_loss(est)
-    program = _params.schedule_program(est, loss, model)
+    program = _params.schedule_program(est, optimizer, loss, model)
     weights = est._event_problem_weights()
     cfgs = [_params.make_config(est, optimizer, loss, False, model, p, n) for p, n in weights]
     cfgs_sparse = [_params.make_config(est, optimizer, loss, True, model, p, n) for p, n in weights]
@@ -216,9 +216,10 @@ class Call:
     """What ``train`` needs of one call: the data, per-problem targets and
     configs, and the epoch budget (``max_iter=None``: one streaming pass)."""
 
-    def __init__(self, est, X, targets, sample_weight, configs, loss, max_iter,
+    def __init__(self, est, optimizer, X, targets, sample_weight, configs, loss, max_iter,
                  val_mask=None, val_scorer=None):
         self.est, self.X, self.targets, self.sample_weight = est, X, targets, sample_weight
+        self.optimizer = optimizer
         self.configs, self.loss = configs, loss
         self.streaming = max_iter is None
         self.max_iter = 1 if self.streaming else max_iter
@@ -299,7 +300,7 @@ def train(tx, call):
     whether one ended its epochs above ``gtol``."""
     est, model = call.est, call.est._model
     model.average = int(est.average)
-    program = _params.schedule_program(est, call.loss, model)
+    program = _params.schedule_program(est, call.optimizer, call.loss, model)
     engine = _k.Engine(model, call.configs, call.configs, call.loss, 0, 0.0, int(est.average),
                        program)
     model.engine = None   # events bind their own engine, for the model's parameters

@@ -133,34 +133,38 @@ def adaptive_factor(est):
     return 0.2 if lr == "adaptive" else None
 
 
+def _rate_schedule(est, optimizer):
+    """The rate as a schedule object (the scikit-learn strings become the
+    objects they stand for), or None for the rules that are not a schedule
+    of t: ``"adaptive"`` (fit divides it between epochs), pa1/pa2."""
+    lr = est.learning_rate
+    if isinstance(lr, _sched.Adaptive) or lr in ("adaptive", "pa1", "pa2"):
+        return None
+    if isinstance(lr, _sched.Schedule):
+        return lr
+    if lr == "optimal" and optimizer.kernel != _k.OPTIMIZERS["sgd"]:
+        lr = "constant"   # Bottou's rate is derived for plain SGD
+    return _sched.from_string(lr, float(est.eta0), float(est.power_t))
+
+
 def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=1.0):
     """The kernel's ``Config`` of one binary problem."""
-    alpha = float(est.alpha)
-    optimal_init = 0.0
     plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
     learning_rate, eta0 = est.learning_rate, float(est.eta0)
     if isinstance(learning_rate, _sched.Adaptive):
         # fit divides the rate when it stops improving; a stream sees it constant
         learning_rate, eta0 = "adaptive", float(learning_rate.lr)
-    if not plain and learning_rate == "optimal":
-        learning_rate = "constant"  # Bottou's rate is derived for plain SGD
-    if learning_rate == "optimal":
-        # Bottou's heuristic: choose t0 so that the first rate matches a
-        # typical weight of size 1/sqrt(alpha)
-        optimal_init = _sched.optimal_t0(alpha, loss._py_dloss)
     code = (_k.LR_SCHEDULE_CODE if isinstance(learning_rate, _sched.Schedule)
             else _k.LEARNING_RATES[learning_rate])
     interleaved = state.interleaved
     n_features = state.w.shape[1]
     return _k.Config(
         penalty=_k.PENALTIES[est.penalty],
-        alpha=alpha,
+        alpha=float(est.alpha),
         l1_ratio=0.0 if est.l1_ratio is None else float(est.l1_ratio),
         fit_intercept=bool(est.fit_intercept),
         learning_rate=code,
         eta0=eta0,
-        power_t=float(est.power_t),
-        optimal_init=optimal_init,
         weight_pos=float(weight_pos),
         weight_neg=float(weight_neg),
         # scikit-learn's sparse intercept step belongs to plain SGD only
@@ -176,16 +180,19 @@ def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=
     )
 
 
-def schedule_program(est, loss, state):
-    """The compiled node table ``(kinds, params, extra)`` of a schedule
-    object, made the model's schedule (a changed schedule starts with fresh
-    state); None for the scikit-learn strings and ``Adaptive``."""
-    lr = est.learning_rate
-    if not isinstance(lr, _sched.Schedule) or isinstance(lr, _sched.Adaptive):
+def schedule_program(est, optimizer, loss, state):
+    """The compiled node table ``(kinds, params, extra)`` of the rate (a
+    schedule object, or the object a scikit-learn string stands for); None
+    for adaptive and pa1/pa2. A schedule object becomes the model's
+    schedule: a new or changed one starts with fresh state (plateau
+    counters); the strings' nodes have no state."""
+    schedule = _rate_schedule(est, optimizer)
+    if schedule is None:
         return None
     ctx = {"alpha": float(est.alpha), "dloss": loss._py_dloss}
-    kinds, params, extra, initial = _sched.compile_schedule(lr, ctx)
-    state.use_schedule((repr(lr), kinds.tobytes(), params.tobytes()), initial)
+    kinds, params, extra, initial = _sched.compile_schedule(schedule, ctx)
+    if schedule is est.learning_rate:
+        state.use_schedule((repr(schedule), kinds.tobytes(), params.tobytes()), initial)
     return kinds, params, extra
 
 

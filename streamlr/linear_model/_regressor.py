@@ -92,7 +92,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
                 coef, icpt = self._model.materialize(False)
                 return r2_score(yv, safe_sparse_dot(Xv, coef[0]) + icpt[0], sample_weight=swv)
 
-        return self._train_chunk(tx, X, [y], sample_weight, configs, loss, max_iter,
+        return self._train_chunk(tx, optimizer, X, [y], sample_weight, configs, loss, max_iter,
                                  val_mask, scorer)
 
     def partial_fit(self, X, y, sample_weight=None):

@@ -1,0 +1,238 @@
+# The event path's own steps, as functions of the Engine: the input of
+# single events (a 1-D array, a 1-row CSR matrix, a dict of named features),
+# and one learning call (check, snapshot, loop per problem, finiteness
+# check, rollback or bookkeeping). Included by sgd.pyx, after engine.pxi.
+
+
+cdef object _event_dense(Engine self, x, bint own_buffer=False):
+    """x as a C-contiguous 1-D array of the model's dtype (no copy when it
+    is one already)."""
+    cdef cnp.ndarray a
+    if type(x) is _CSR_MATRIX or type(x) is _CSR_ARRAY:
+        return None
+    if type(x) is dict:
+        return _event_from_dict(self, x, own_buffer)
+    if not cnp.PyArray_Check(x):
+        if _sp.issparse(x):
+            return None
+        if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+            raise TypeError(
+                f"x must be a 1-D array, a 1-row CSR matrix or a dict; got {type(x).__name__}")
+        x = _np.asarray(x)
+    a = <cnp.ndarray>x
+    if cnp.PyArray_NDIM(a) == 2 and a.shape[0] == 1:
+        a = a.reshape(-1)
+    if cnp.PyArray_NDIM(a) != 1:
+        raise ValueError(f"x must be one row (a 1-D array); got an array of shape {(<object>a).shape}")
+    if a.shape[0] != self.n_features:
+        raise ValueError(f"x has {a.shape[0]} features, but the model is expecting "
+                         f"{self.n_features} features as input.")
+    if a.dtype.kind not in "biuf":
+        if a.dtype.kind == "c":
+            raise ValueError("Complex data not supported")
+        try:
+            a = _np.ascontiguousarray(a, dtype=_np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"x must be numeric: {e}") from None
+    if cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64) \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = _np.ascontiguousarray(a, dtype=self.dtype)
+    return a
+
+
+cdef object _event_from_dict(Engine self, dict x, bint own_buffer=False):
+    if self.names is None:
+        raise ValueError("x is a dict, but the model was fitted without feature "
+                         "names; pass a 1-D array")
+    cdef cnp.ndarray buf
+    if own_buffer:      # predictions: never the buffer a learning call reads
+        buf = _np.zeros(self.n_features, dtype=self.dtype)
+    else:
+        if self.dense_buf is None:
+            self.dense_buf = _np.zeros(self.n_features, dtype=self.dtype)
+        buf = self.dense_buf
+        buf.fill(0)
+    for key, value in x.items():
+        j = self.names.get(key)
+        if j is None:
+            raise ValueError(f"x has a feature the model was not fitted with: {key!r}")
+        try:
+            buf[j] = value
+        except (TypeError, ValueError):
+            raise ValueError(f"feature {key!r} must be numeric; got {value!r}") from None
+    return buf
+
+
+cdef tuple _event_csr(Engine self, x):
+    """(data, indices) of a 1-row sparse x, checked; the model's dtypes.
+    A CSR row that is already in them is used without a copy."""
+    if type(x) is not _CSR_MATRIX and type(x) is not _CSR_ARRAY:
+        if x.ndim != 2:
+            raise ValueError(f"x must be one row; got a sparse array of shape {x.shape}")
+        x = x.tocsr()
+    shape = x.shape
+    if len(shape) == 1:    # a 1-D sparse array is one row too
+        shape = (1, shape[0])
+    if len(shape) != 2 or shape[0] != 1:
+        raise ValueError(f"x must be one row; got a sparse matrix of shape {shape}")
+    if shape[1] != self.n_features:
+        raise ValueError(f"x has {shape[1]} features, but the model is expecting "
+                         f"{self.n_features} features as input.")
+    cdef cnp.ndarray data = x.data, indices = x.indices, indptr = x.indptr
+    if data.dtype.kind not in "biuf":
+        raise ValueError(f"x must be numeric; got dtype {data.dtype}")
+    if cnp.PyArray_TYPE(indptr) != cnp.NPY_INT32:
+        indptr = _np.ascontiguousarray(indptr, dtype=_np.intc)
+    if indptr.shape[0] != 2:
+        raise ValueError("invalid CSR matrix: indptr must hold 2 offsets for one row")
+    cdef Py_ssize_t lo = (<const int*>cnp.PyArray_DATA(indptr))[0]
+    cdef Py_ssize_t hi = (<const int*>cnp.PyArray_DATA(indptr))[1]
+    if lo < 0 or hi < lo or hi > data.shape[0] or hi > indices.shape[0]:
+        raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
+    if (lo != 0 or hi != data.shape[0] or not cnp.PyArray_IS_C_CONTIGUOUS(data)
+            or cnp.PyArray_TYPE(data) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64)):
+        data = _np.ascontiguousarray(data[lo:hi], dtype=self.dtype)
+    if (lo != 0 or hi != indices.shape[0] or not cnp.PyArray_IS_C_CONTIGUOUS(indices)
+            or cnp.PyArray_TYPE(indices) != cnp.NPY_INT32):
+        indices = _np.ascontiguousarray(indices[lo:hi], dtype=_np.intc)
+    cdef const int* ip = <const int*>cnp.PyArray_DATA(indices)
+    cdef Py_ssize_t k
+    for k in range(hi - lo):
+        if ip[k] < 0 or ip[k] >= self.n_features:
+            raise ValueError(f"invalid CSR matrix: column index {ip[k]} is outside "
+                             f"[0, {self.n_features})")
+    return data, indices
+
+
+cdef double _event_target(Engine self, y) except? -1.0:
+    """Label index (classifiers) or value (regression) of one target."""
+    cdef double v
+    if self.mode == 0:
+        try:
+            v = float(y)
+        except (TypeError, ValueError):
+            raise ValueError(f"y must be a number; got {y!r}") from None
+        if not isfinite(v):
+            raise ValueError("Input y contains NaN or infinity.")
+        return v
+    idx = self.labels.get(y)
+    if idx is None:
+        raise ValueError(f"y={y!r} is not one of the classes the model was "
+                         f"fitted with: {list(self.labels)!r}")
+    return <double><Py_ssize_t>idx
+
+
+cdef double _progressive_loss(Engine self):
+    cdef double n = 0.0, total = 0.0
+    cdef int k
+    for k in range(self.n_problems):
+        n += self.scalars[k * N_SLOTS + SLOT_N_SEEN]
+        total += self.scalars[k * N_SLOTS + SLOT_LOSS_SUM]
+    return total / n if n else float("nan")
+
+
+cdef Py_ssize_t _learn(Engine self, const void* values, const int* indices, const int* indptr,
+                       Py_ssize_t n_rows, const double* targets, const double* sw) except? -3:
+    cdef Py_ssize_t status
+    if self.saved:
+        raise RuntimeError("a snapshot of another call is pending")
+    if self.f32:
+        status = _learn_typed(self, <const float*>values, indices, indptr, n_rows, targets, sw)
+    else:
+        status = _learn_typed(self, <const double*>values, indices, indptr, n_rows, targets, sw)
+    self.last_status = status
+    if status > 0:
+        _record_progress(self, n_rows)
+    return status
+
+
+cdef int _record_progress(Engine self, Py_ssize_t n) except -1:
+    """What the general path records after a streaming pass."""
+    cdef Progress pr = self.progress
+    cdef double t0 = pr.t
+    pr.t = t0 + n
+    pr.n_iter = 1
+    if isfinite(self.last_lr):
+        pr.lr = self.last_lr
+    pr._record(t0 - 1.0 + n, pr.lr, self.last_progressive)
+    if self.verbose:
+        print(f"partial_fit: {n} samples, T: {self.last_t - 1:.0f}, lr: {pr.lr:.3g}, "
+              f"progressive loss: {self.last_progressive:f}")
+    return 0
+
+
+cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* indices,
+                             const int* indptr, Py_ssize_t n_rows, const double* targets,
+                             const double* sw) except? -3:
+    cdef Py_ssize_t d = self.n_features, i, nnz_total
+    cdef int K = self.n_problems, kk
+    cdef bint dense = indptr == NULL
+    cdef Py_ssize_t row_bytes = n_rows * sizeof(floating)
+    nnz_total = n_rows * d if dense else indptr[n_rows]
+    # 1. the input is finite (a NaN would otherwise be learned from)
+    if not _finite_values(values, nnz_total):
+        for i in range(n_rows):
+            if not _finite_values(values + (i * d if dense else indptr[i]),
+                                  d if dense else indptr[i + 1] - indptr[i]):
+                raise ValueError(f"Input X contains NaN or infinity (in row {i}).")
+    # 2. the snapshot of what the call touches, for every problem: a sparse
+    # call snapshots its rows' coordinates, unless plain SGD's weight scale
+    # may be folded into every weight during it; scratch for the targets
+    cdef bint full = dense or self._may_fold_scale(n_rows, False)
+    self._save_all(indices, nnz_total, full)
+    self._reserve(0, 2 * row_bytes + n_rows * sizeof(Py_ssize_t))
+    cdef floating* ys = <floating*>self.tmp
+    cdef floating* ws = ys + n_rows
+    cdef Py_ssize_t* order = <Py_ssize_t*>(self.tmp + 2 * row_bytes)
+    for i in range(n_rows):
+        ws[i] = <floating>sw[i]
+        order[i] = i
+    # 3. the loop, problem by problem (one-vs-rest problems are independent)
+    cdef Config cfg
+    cdef Problem P
+    cdef Rows R
+    cdef Pass ps
+    cdef double last_eta = float("nan")
+    cdef Py_ssize_t status = n_rows
+    cdef SchedProgram prog
+    cdef double* row
+    cdef bint release = nnz_total * self.n_slots_blk * K > NOGIL_WORK
+    R.indices = indices
+    R.indptr = indptr
+    R.n_features = d
+    R.order = order
+    R.n_rows = n_rows
+    for kk in range(K):
+        cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
+        for i in range(n_rows):
+            if self.mode == 0:
+                ys[i] = <floating>targets[i]
+            else:
+                ys[i] = (1.0 if <Py_ssize_t>targets[i] == (kk if self.mode == 2 else 1)
+                         else <floating>self.neg)
+        row = self.scalars + kk * N_SLOTS
+        self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
+        if release:
+            with nogil:
+                status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
+        else:
+            status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
+        _store(&P.s, row)
+        if status >= 0 and not _problem_finite(self, <floating*>NULL, kk, indices, nnz_total, full):
+            status = -2     # the state overflowed (t: updates made + 1)
+        elif status < 0:
+            status = -1     # update number t made the model non-finite
+        if status < 0:
+            self._restore_all()
+            self._drop()
+            self.last_lr = ps.last_eta if isfinite(ps.last_eta) else last_eta
+            self.last_t = P.t
+            return status
+        row[SLOT_T] = P.t
+        if isfinite(ps.last_eta):
+            last_eta = ps.last_eta
+    self._drop()
+    self.last_lr = last_eta
+    self.last_t = P.t
+    self.last_progressive = _progressive_loss(self)
+    return n_rows

@@ -1,0 +1,123 @@
+# The snapshot of a call, as functions of the Engine: copy the state a call
+# may change (all of it, or the touched coordinates of each problem) into the
+# engine's scratch, put it back, and check the touched state is finite. Both
+# paths use these (engine.pxi: _save_all, _restore_all, finite). Included by
+# sgd.pyx, after engine.pxi.
+
+
+cdef void _save_problem(Engine self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
+                        bint dense) noexcept nogil:
+    cdef char* p = self.save + kk * (self._problem_bytes() + (
+        self.n_features if dense else nnz) * self._coord_bytes())
+    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
+    cdef floating* blk = <floating*>self.weights + kk * per
+    memcpy(p, self.scalars + kk * N_SLOTS, N_SLOTS * 8)
+    p += N_SLOTS * 8
+    memcpy(p, self.intercepts + kk * self.intercepts_n, self.intercepts_n * 8)
+    p += self.intercepts_n * 8
+    memcpy(p, self.schedule_state + kk * self.schedule_state_n, self.schedule_state_n * 8)
+    p += self.schedule_state_n * 8
+    if dense:
+        memcpy(p, blk, per * sizeof(floating))
+        p += per * sizeof(floating)
+        if self.averages_d:
+            memcpy(p, <floating*>self.averages + kk * d, d * sizeof(floating))
+            p += d * sizeof(floating)
+        if self.l1_received_d:
+            memcpy(p, <floating*>self.l1_received + kk * d, d * sizeof(floating))
+            p += d * sizeof(floating)
+        if self.last_update_d:
+            memcpy(p, self.last_update + kk * d, d * 8)
+        return
+    cdef Py_ssize_t cb = self._coord_bytes()
+    cdef char* rec
+    for k in range(nnz):
+        j = indices[k]
+        rec = p + k * cb
+        if self.last_update_d:
+            (<long long*>rec)[0] = self.last_update[kk * d + j]
+            rec += 8
+        for s in range(self.n_slots_blk):
+            (<floating*>rec)[s] = blk[j * self.cs + s * self.ss]
+        rec += self.n_slots_blk * sizeof(floating)
+        if self.averages_d:
+            (<floating*>rec)[0] = (<floating*>self.averages)[kk * d + j]
+            rec += sizeof(floating)
+        if self.l1_received_d:
+            (<floating*>rec)[0] = (<floating*>self.l1_received)[kk * d + j]
+
+
+cdef void _restore_problem(Engine self, floating* tag, int kk, const int* indices,
+                           Py_ssize_t nnz, bint dense) noexcept nogil:
+    cdef Py_ssize_t cb = self._coord_bytes()
+    cdef char* p = self.save + kk * (self._problem_bytes() + (
+        self.n_features if dense else nnz) * cb)
+    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
+    cdef floating* blk = <floating*>self.weights + kk * per
+    memcpy(self.scalars + kk * N_SLOTS, p, N_SLOTS * 8)
+    p += N_SLOTS * 8
+    memcpy(self.intercepts + kk * self.intercepts_n, p, self.intercepts_n * 8)
+    p += self.intercepts_n * 8
+    memcpy(self.schedule_state + kk * self.schedule_state_n, p, self.schedule_state_n * 8)
+    p += self.schedule_state_n * 8
+    if dense:
+        memcpy(blk, p, per * sizeof(floating))
+        p += per * sizeof(floating)
+        if self.averages_d:
+            memcpy(<floating*>self.averages + kk * d, p, d * sizeof(floating))
+            p += d * sizeof(floating)
+        if self.l1_received_d:
+            memcpy(<floating*>self.l1_received + kk * d, p, d * sizeof(floating))
+            p += d * sizeof(floating)
+        if self.last_update_d:
+            memcpy(self.last_update + kk * d, p, d * 8)
+        return
+    # backwards, so that a coordinate stored twice ends with its first copy
+    cdef char* rec
+    for k in range(nnz - 1, -1, -1):
+        j = indices[k]
+        rec = p + k * cb
+        if self.last_update_d:
+            self.last_update[kk * d + j] = (<long long*>rec)[0]
+            rec += 8
+        for s in range(self.n_slots_blk):
+            blk[j * self.cs + s * self.ss] = (<floating*>rec)[s]
+        rec += self.n_slots_blk * sizeof(floating)
+        if self.averages_d:
+            (<floating*>self.averages)[kk * d + j] = (<floating*>rec)[0]
+            rec += sizeof(floating)
+        if self.l1_received_d:
+            (<floating*>self.l1_received)[kk * d + j] = (<floating*>rec)[0]
+
+
+cdef bint _problem_finite(Engine self, floating* tag, int kk, const int* indices,
+                          Py_ssize_t nnz, bint dense) noexcept nogil:
+    """Problem kk's state is finite where the call touched it, and the
+    float64 intercept fits the model's dtype (as ``_State.finite``)."""
+    cdef double limit = FLT_MAX if floating is float else DBL_MAX
+    cdef double* row = self.scalars + kk * N_SLOTS
+    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
+    cdef floating* blk = <floating*>self.weights + kk * per
+    cdef floating* aw = <floating*>self.averages + kk * d
+    cdef floating* q = <floating*>self.l1_received + kk * d
+    if not (isfinite(row[SLOT_WSCALE]) and isfinite(row[SLOT_LOSS_SUM])
+            and fabs(row[SLOT_INTERCEPT]) <= limit
+            and fabs(row[SLOT_AVG_INTERCEPT]) <= limit):
+        return False
+    for k in range(self.intercepts_n):
+        if not fabs(self.intercepts[kk * self.intercepts_n + k]) <= limit:
+            return False
+    if dense:
+        return (_finite_values(blk, per)
+                and (self.averages_d == 0 or _finite_values(aw, d))
+                and (self.l1_received_d == 0 or _finite_values(q, d)))
+    for k in range(nnz):
+        j = indices[k]
+        for s in range(self.n_slots_blk):
+            if not isfinite(blk[j * self.cs + s * self.ss]):
+                return False
+        if self.averages_d and not isfinite(aw[j]):
+            return False
+        if self.l1_received_d and not isfinite(q[j]):
+            return False
+    return True
