@@ -12,13 +12,13 @@ import pytest
 import scipy.sparse as sp
 
 import streamlr
-from streamlr import SGDClassifier, SGDRegressor
+from streamlr import SGDClassifier, SGDRegressor, _registry
 from streamlr import optim as O
 from streamlr import schedules as S
 from streamlr.testing import model_state, pass_blocks
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", O.RMSprop(momentum=0.5, centered=True),
-              "adadelta", "adam", "adamw", "amsgrad", "adamax", "nadam", "ftrl"]
+# every optimizer string of the registry, and a rule with all its slots
+OPTIMIZERS = [*_registry.optimizer_strings(), O.RMSprop(momentum=0.5, centered=True)]
 SCHEDULES = [
     None,  # the optimizer's default string schedule
     S.Warmup(S.CosineWarmRestarts(0.05, 40, 2), 25),

@@ -15,14 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import streamlr
-from streamlr import DivergenceError, SGDClassifier, SGDRegressor
+from streamlr import DivergenceError, SGDClassifier, SGDRegressor, _registry
 from streamlr import optim as O
 from streamlr import schedules as S
 from streamlr.testing import model_state
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
-              "adamw", "amsgrad", "adamax", "nadam", "ftrl",
-              O.RMSprop(momentum=0.5, centered=True)]
+# every optimizer string of the registry, and a rule with all its slots
+OPTIMIZERS = [*_registry.optimizer_strings(), O.RMSprop(momentum=0.5, centered=True)]
 SCHEDULES = [None, S.Warmup(S.CosineAnnealing(0.05, 60), 20),
              S.ReduceOnPlateau(0.05, window=7, patience=0)]
 
@@ -378,6 +377,7 @@ def test_fit_after_events_starts_over():
     np.testing.assert_array_equal(a.coef_, b.coef_)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
 def test_events_cost_o_nnz_on_hashed_features(opt):
     """No allocation proportional to n_features per event (2^22 features:

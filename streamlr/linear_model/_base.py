@@ -139,15 +139,26 @@ class BaseSGD(BaseEstimator):
         return total / n if n else float("nan")
 
     def densify(self):
-        """Convert ``coef_`` (back) to a dense array (no-op when dense)."""
+        """Convert ``coef_`` (back) to a dense array (no-op when dense).
+
+        Returns
+        -------
+        self
+        """
         check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before densifying.")
         self.__dict__["_sparse_coef"] = None
         return self
 
     def sparsify(self):
-        """Represent ``coef_`` as a scipy.sparse CSR matrix. Training state is
-        not affected: further ``fit``/``partial_fit`` calls work and return to
-        a dense ``coef_``."""
+        """Represent ``coef_`` as a scipy.sparse CSR matrix.
+
+        Training state is not affected: further ``fit``/``partial_fit``
+        calls work and return to a dense ``coef_``.
+
+        Returns
+        -------
+        self
+        """
         check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before sparsifying.")
         coef = sp.csr_array(self.coef_)
         if get_config().get("sparse_interface", "spmatrix") == "spmatrix":
@@ -217,8 +228,18 @@ class BaseSGD(BaseEstimator):
         return self
 
     def predict_one(self, x):
-        """The prediction for one event (``x`` as in ``learn_one``): the label
-        (classifier) or the value (regressor)."""
+        """The prediction for one event, in O(non-zeros of the event).
+
+        Parameters
+        ----------
+        x : 1-D array, 1-row CSR matrix, or dict
+            The event, as ``learn_one`` takes it.
+
+        Returns
+        -------
+        object or float
+            The label (classifier) or the value (regressor).
+        """
         model = self._fitted_model("predict_one")
         return _driver.current_engine(self).predict_one(x, model.averaged(), model.average)
 

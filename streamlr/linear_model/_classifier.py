@@ -23,8 +23,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`
     (scikit-learn 1.9): same parameters, defaults, attributes and results
     (with ``shuffle=False``, to floating-point noise), on streamlr's compiled
-    per-sample loop. scikit-learn's documentation describes every parameter
-    they share; the ones below are streamlr's own or behave differently.
+    per-sample loop.
 
     Parameters
     ----------
@@ -33,14 +32,62 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         ``"modified_huber"``, ``"squared_hinge"``, ``"perceptron"``, and the
         regression losses ``"squared_error"``, ``"huber"``,
         ``"epsilon_insensitive"``, ``"squared_epsilon_insensitive"``.
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        The regulariser. With plain SGD, L1 uses the cumulative penalty of
+        Tsuruoka et al. (2009), kept across calls; with another optimizer,
+        the L2 part is the optimizer's (coupled) weight decay and the L1 part
+        a proximal step after each update.
+    alpha : float, default=0.0001
+        Regularisation strength; also sets ``"optimal"``'s rate.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``.
+    fit_intercept : bool, default=True
+        Whether to learn an intercept (updated like a weight, unpenalised).
+    max_iter : int, default=1000
+        The most epochs of ``fit`` (``partial_fit`` makes one pass).
+    tol : float or None, default=1e-3
+        ``fit`` stops after ``n_iter_no_change`` epochs whose objective (or,
+        with ``early_stopping``, validation score) does not improve by
+        ``tol``; None: no such rule.
+    shuffle : bool, default=True
+        Whether ``fit`` shuffles the rows each epoch (NumPy's generator, so
+        shuffled runs differ from scikit-learn's; ``partial_fit`` never
+        shuffles).
+    verbose : int, default=0
+        Print progress per epoch and per call.
+    epsilon : float, default=0.1
+        The epsilon of ``"huber"`` and the epsilon-insensitive losses.
+    n_jobs : int or None, default=None
+        Threads for the binary problems of one-vs-rest (the loop runs
+        without the GIL); the model is bitwise the sequential one.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the ``early_stopping`` split.
     learning_rate : str or streamlr.schedules.Schedule, default="optimal"
         scikit-learn's strings (``"constant"``, ``"optimal"``,
         ``"invscaling"``, ``"adaptive"``, ``"pa1"``, ``"pa2"``) or any schedule
         object of :mod:`streamlr.schedules`, evaluated in the loop on the
-        model's update counter.
-    n_jobs : int or None, default=None
-        Threads for the binary problems of one-vs-rest (the loop runs
-        without the GIL); the model is bitwise the sequential one.
+        model's update counter. The strings are the objects they stand for
+        (``"optimal"`` is ``Optimal()``).
+    eta0 : float, default=0.01
+        The initial (or constant) rate.
+    power_t : float, default=0.5
+        The exponent of ``"invscaling"``.
+    early_stopping : bool, default=False
+        ``fit`` holds out ``validation_fraction`` of the rows (stratified)
+        and stops when their accuracy stops improving.
+    validation_fraction : float, default=0.1
+        The held-out share with ``early_stopping``.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before ``fit`` stops (or, with an
+        adaptive rate, divides the rate).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes (``"balanced"``: from the class frequencies
+        in ``fit``; not available in ``partial_fit``).
+    warm_start : bool, default=False
+        ``fit`` starts from the current weights.
+    average : bool or int, default=False
+        Averaged SGD: predictions use the average of the weights (from
+        update ``average`` on, or from the first when True).
     optimizer : str or streamlr.optim.Optimizer, default="sgd"
         The update rule: ``"sgd"`` (scikit-learn's own update) or any string
         or object of :mod:`streamlr.optim` (PyTorch's rules). With another
@@ -200,9 +247,26 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Learn from one chunk of a stream: one pass of SGD over its rows.
 
-        The model after any sequence of ``partial_fit`` calls equals the
-        model after one call over the concatenated rows (``shuffle=False``),
-        bitwise. ``classes`` is required on the first call.
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; a CSR matrix is used without a copy when it holds
+            float64 or float32 values and int32 indices.
+        y : array-like of shape (n_samples,)
+            Labels, each one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the stream can carry; required on the first call,
+            and if given later it must be the same.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weight of each row (None: all 1).
+
+        Returns
+        -------
+        self : SGDClassifier
+            The model after any sequence of ``partial_fit`` calls equals the
+            model after one call over the concatenated rows
+            (``shuffle=False``), bitwise. A call that fails (bad input,
+            divergence, Ctrl-C) leaves the model as it was.
         """
         if classes is None and self._small_call(X):
             y_small = np.asarray(y)
@@ -250,7 +314,28 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return self
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``)."""
+        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; a CSR matrix is used without a copy when it holds
+            float64 or float32 values and int32 indices.
+        y : array-like of shape (n_samples,)
+            Labels; ``classes_`` are their sorted distinct values.
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            Initial weights (one row for a binary problem).
+        intercept_init : ndarray of shape (n_classes,), default=None
+            Initial intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row (None: all 1).
+
+        Returns
+        -------
+        self : SGDClassifier
+            Epochs stop by scikit-learn's rules (``tol``, ``early_stopping``,
+            ``n_iter_no_change``) or by ``gtol``.
+        """
         return self._transaction(
             lambda tx: self._fit(tx, X, y, coef_init, intercept_init, sample_weight))
 
@@ -290,15 +375,17 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     # -- single events --------------------------------------------------------------
 
     def learn_one(self, x, y, sample_weight=1.0, *, classes=None):
-        """Learn from one event.
+        """Learn from one event, in O(non-zeros of the event).
 
         Parameters
         ----------
         x : 1-D array, 1-row CSR matrix, or dict
             The event; a dict maps feature names to values (a model fitted on
             named features; missing names are 0).
-        y : label
+        y : object
+            Its label, one of ``classes_``.
         sample_weight : float, default=1.0
+            The event's weight.
         classes : array-like, optional
             Needed on the first event of an unfitted model, as in
             ``partial_fit``.
@@ -323,20 +410,54 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 
     @available_if(lambda self: self._check_proba())
     def predict_proba_one(self, x):
-        """Class probabilities of one event, as a dict {label: probability}
-        (River's convention), computed as ``predict_proba`` does."""
+        """Class probabilities of one event (``log_loss``, ``modified_huber``).
+
+        Parameters
+        ----------
+        x : 1-D array, 1-row CSR matrix, or dict
+            The event, as ``learn_one`` takes it.
+
+        Returns
+        -------
+        dict
+            ``{label: probability}`` (River's convention), computed as
+            ``predict_proba`` does.
+        """
         proba = self._proba_from_scores(self._decision_one(x)[None, :])[0]
         return dict(zip(self.classes_.tolist(), proba.tolist(), strict=False))
 
     # -- predictions --------------------------------------------------------------------
 
     def decision_function(self, X):
-        """Signed distance to the hyperplane, per class (1-D when binary)."""
+        """Signed distance to the hyperplane, per class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            1-D for a binary problem.
+        """
         scores = self._decision(X)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
-        """Predicted class labels."""
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The label of the highest decision value (binary: positive class
+            where the decision is > 0).
+        """
         scores = self.decision_function(X)
         idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[idx]
@@ -354,9 +475,18 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     def predict_proba(self, X):
         """Probability estimates (``log_loss`` and ``modified_huber`` only).
 
-        Binary ``log_loss``: the logistic function of the decision function;
-        one-vs-rest: normalised binary estimates (Zadrozny and Elkan 2002).
-        ``modified_huber``: ``(clip(decision, -1, 1) + 1) / 2``, normalised.
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Binary ``log_loss``: the logistic function of the decision
+            function; one-vs-rest: normalised binary estimates (Zadrozny and
+            Elkan 2002). ``modified_huber``: ``(clip(decision, -1, 1) + 1) /
+            2``, normalised.
         """
         check_is_fitted(self)
         return self._proba_from_scores(self._decision(X))
@@ -382,5 +512,15 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 
     @available_if(_check_proba)
     def predict_log_proba(self, X):
-        """Log of ``predict_proba``."""
+        """Log of ``predict_proba``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         return np.log(self.predict_proba(X))

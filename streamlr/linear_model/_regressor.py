@@ -28,12 +28,64 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     loss : str, default="squared_error"
         ``"squared_error"``, ``"huber"``, ``"epsilon_insensitive"`` or
         ``"squared_epsilon_insensitive"``.
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        The regulariser. With plain SGD, L1 uses the cumulative penalty of
+        Tsuruoka et al. (2009), kept across calls; with another optimizer,
+        the L2 part is the optimizer's (coupled) weight decay and the L1 part
+        a proximal step after each update.
+    alpha : float, default=0.0001
+        Regularisation strength; also sets ``"optimal"``'s rate.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``.
+    fit_intercept : bool, default=True
+        Whether to learn an intercept (updated like a weight, unpenalised).
+    max_iter : int, default=1000
+        The most epochs of ``fit`` (``partial_fit`` makes one pass).
+    tol : float or None, default=1e-3
+        ``fit`` stops after ``n_iter_no_change`` epochs whose objective (or,
+        with ``early_stopping``, validation score) does not improve by
+        ``tol``; None: no such rule.
+    shuffle : bool, default=True
+        Whether ``fit`` shuffles the rows each epoch (NumPy's generator, so
+        shuffled runs differ from scikit-learn's; ``partial_fit`` never
+        shuffles).
+    verbose : int, default=0
+        Print progress per epoch and per call.
+    epsilon : float, default=0.1
+        The epsilon of ``"huber"`` and the epsilon-insensitive losses.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the ``early_stopping`` split.
     learning_rate : str or streamlr.schedules.Schedule, default="invscaling"
-        scikit-learn's strings or a schedule object.
+        scikit-learn's strings (``"constant"``, ``"optimal"``,
+        ``"invscaling"``, ``"adaptive"``, ``"pa1"``, ``"pa2"``) or any schedule
+        object of :mod:`streamlr.schedules`.
+    eta0 : float, default=0.01
+        The initial (or constant) rate.
+    power_t : float, default=0.25
+        The exponent of ``"invscaling"``.
+    early_stopping : bool, default=False
+        ``fit`` holds out ``validation_fraction`` of the rows and stops when
+        their R^2 stops improving.
+    validation_fraction : float, default=0.1
+        The held-out share with ``early_stopping``.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before ``fit`` stops (or divides an
+        adaptive rate).
+    warm_start : bool, default=False
+        ``fit`` starts from the current weights.
+    average : bool or int, default=False
+        Averaged SGD (see :class:`SGDClassifier`).
     optimizer : str or streamlr.optim.Optimizer, default="sgd"
         The update rule (see :class:`SGDClassifier`).
     gtol : float or None, default=None
         ``fit`` stops once the full gradient's norm falls below it.
+
+    Attributes
+    ----------
+    coef_, intercept_, n_features_in_, feature_names_in_, n_iter_, t_
+        As scikit-learn's.
+    optimizer_state_, schedule_state_, lr_, lr_history_, progressive_loss_
+        As :class:`SGDClassifier`'s.
     """
 
     def __init__(self, loss="squared_error", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
@@ -98,8 +150,22 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     def partial_fit(self, X, y, sample_weight=None):
         """Learn from one chunk of a stream: one pass of SGD over its rows.
 
-        Any chunking of a stream trains bitwise the same model as one call
-        (``shuffle=False``)."""
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; a CSR matrix is used without a copy when it holds
+            float64 or float32 values and int32 indices.
+        y : array-like of shape (n_samples,)
+            Targets.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weight of each row (None: all 1).
+
+        Returns
+        -------
+        self : SGDRegressor
+            Any chunking of a stream trains bitwise the same model as one
+            call (``shuffle=False``); a failed call changes nothing.
+        """
         if self._small_call(X):
             y_small = np.asarray(y)
             if (y_small.ndim == 1 and y_small.shape[0] == X.shape[0]
@@ -125,7 +191,26 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         return self
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``)."""
+        """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; a CSR matrix is used without a copy when it holds
+            float64 or float32 values and int32 indices.
+        y : array-like of shape (n_samples,)
+            Targets.
+        coef_init : ndarray of shape (n_features,), default=None
+            Initial weights.
+        intercept_init : ndarray of shape (1,), default=None
+            Initial intercept.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row (None: all 1).
+
+        Returns
+        -------
+        self : SGDRegressor
+        """
         return self._transaction(
             lambda tx: self._fit(tx, X, y, coef_init, intercept_init, sample_weight))
 
@@ -153,9 +238,23 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         return self
 
     def learn_one(self, x, y, sample_weight=1.0):
-        """Learn from one event (``x`` a 1-D array, a 1-row CSR matrix, or a
-        dict of feature name to value; ``y`` its target): bitwise the model
-        ``partial_fit`` trains on the same rows, at O(non-zeros of x) per event.
+        """Learn from one event, in O(non-zeros of the event).
+
+        Parameters
+        ----------
+        x : 1-D array, 1-row CSR matrix, or dict
+            The event; a dict maps feature names to values (a model fitted on
+            named features; missing names are 0). The first event of an
+            unfitted model sets it up (and, from a dict, its feature names).
+        y : float
+            Its target.
+        sample_weight : float, default=1.0
+            The event's weight.
+
+        Returns
+        -------
+        self : SGDRegressor
+            Bitwise the model ``partial_fit`` trains on the same rows.
         """
         if "_model" not in self.__dict__:
             return self._first_event(x, y, sample_weight)
@@ -163,5 +262,15 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         return self
 
     def predict(self, X):
-        """Predicted targets."""
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         return self._decision(X).ravel()
