@@ -11,18 +11,8 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
-# Bumped by every attribute change of any spec object: estimators cache what
-# they compile from their specs (the single-event path, ``_BaseSGD._online``)
-# and rebuild it when this moved.
-GENERATION = [0]
-
-
 class Spec(BaseEstimator):
     """Parameters in ``__init__``, checks in ``_validate``."""
-
-    def __setattr__(self, name, value):
-        GENERATION[0] += 1
-        object.__setattr__(self, name, value)
 
     def _validate(self):
         """Raise ``ValueError`` naming the first invalid parameter."""
