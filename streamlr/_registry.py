@@ -24,10 +24,10 @@ modules can import it; the lookups import ``streamlr.optim`` and
 
 How to add an optimizer
 -----------------------
-1. The update rule in the kernel: a step function, its dispatch line, its
-   per-sample constants and its ``OPT_*`` code in ``_kernels/optimizers.pxd``;
-   in ``_kernels/sgd.pyx`` the code's ``cimport`` and its entry in the
-   ``OPTIMIZERS`` dict (``streamlr._kernels.kernel.OPTIMIZERS``).
+1. The update rule in the kernel, all in ``_kernels/optimizers.pxd``: its
+   ``OPT_*`` code, a step function, its dispatch line (and per-sample
+   constants, if any) and its entry in ``optimizer_codes`` (exported as
+   ``streamlr._kernels.kernel.OPTIMIZERS``).
 2. The spec class in ``streamlr/optim.py`` (``_kernel`` names the kernel
    rule; ``slots``/``hyperparameters``, ...), decorated with its row::
 

@@ -18,8 +18,10 @@
 #   estimator's global t. ``gap`` (from ``stamp``) is how many updates a
 #   coordinate of a sparse row missed; exact catch-ups use it.
 # * ``opt_step`` is the only dispatch: one branch per row, never per
-#   coordinate. Adding an optimizer = one function + one ``elif`` here, and
-#   one spec class in ``streamlr/optim.py``.
+#   coordinate. Adding an optimizer = its ``OPT_*`` code, its step function,
+#   one ``elif`` here (and in ``per_sample_constants`` if it has per-sample
+#   factors), one entry of ``optimizer_codes``; then its spec class with its
+#   registry row in ``streamlr/optim.py``.
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
@@ -37,6 +39,14 @@ cdef enum:
     OPT_NADAM = 7
     OPT_FTRL = 8
     OPT_RADAM = 9
+
+
+cdef inline dict optimizer_codes():
+    """The kernel rule of each optimizer name (a spec's ``_kernel``): what
+    ``streamlr._kernels.kernel.OPTIMIZERS`` exports."""
+    return {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
+            "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
+            "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL, "radam": OPT_RADAM}
 
 
 cdef struct StepInfo:

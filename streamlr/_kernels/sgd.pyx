@@ -52,9 +52,7 @@ from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
 from streamlr._kernels.optimizers cimport (
-    OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAM,
-    OPT_ADAMAX, OPT_NADAM, OPT_FTRL, OPT_RADAM, StepInfo, opt_step,
-    per_sample_constants,
+    OPT_SGD, StepInfo, opt_step, optimizer_codes, per_sample_constants,
 )
 
 import numpy as _np
@@ -102,10 +100,7 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T,
          "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN,
          "mu_product": SLOT_MU_PRODUCT}
-OPTIMIZERS = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
-              "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
-              "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL,
-              "radam": OPT_RADAM}
+OPTIMIZERS = optimizer_codes()
 NUM_SLOTS = N_SLOTS
 PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
              "elasticnet": PENALTY_ELASTICNET}
