@@ -56,12 +56,19 @@ np.savez(sys.argv[1], **out)
 
 
 def _run(path, env_kernel):
+    # the child imports the streamlr this process imported (an installed
+    # package, or a source tree on PYTHONPATH), whatever its working directory
+    import streamlr
+
     env = dict(os.environ)
     env.pop("STREAMLR_KERNEL", None)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(streamlr.__file__))]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     if env_kernel:
         env["STREAMLR_KERNEL"] = env_kernel
     subprocess.run([sys.executable, "-c", SCRIPT % {"optimizers": OPTIMIZERS}, str(path)],
-                   check=True, env=env, timeout=300)
+                   check=True, env=env, timeout=300, cwd=path.parent)
     with np.load(path) as z:
         return {k: z[k] for k in z.files}
 
