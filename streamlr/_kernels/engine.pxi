@@ -56,42 +56,6 @@ cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
     row[SLOT_MU_PRODUCT] = s.mu_product
 
 
-# schedules are evaluated row by row for the bound below up to this many
-# updates; a longer call with a schedule object is assumed to fold
-cdef Py_ssize_t MAX_SCHEDULE_PROBE = 1 << 16
-
-
-cdef bint _scale_may_fold(Config cfg, const SchedProgram* prog, double t, double wscale,
-                          Py_ssize_t steps, bint f32) noexcept nogil:
-    """Whether plain SGD's weight scale can fall below the kernel's threshold
-    within ``steps`` updates from update ``t``. The kernel then folds it into
-    every weight (scikit-learn's reset, O(n_features)), so a call that
-    snapshots only its rows' columns could not undo itself. A bound: each
-    update multiplies the scale by at least 1 - eta_max * alpha * (1 -
-    l1_ratio), eta_max the largest rate of the call's updates (a
-    ReduceOnPlateau rate only ever falls during a call)."""
-    cdef double eta = 0.0, factor, threshold = 1e-6 if f32 else 1e-9
-    cdef Py_ssize_t i
-    cdef int plateau = -1
-    if cfg.optimizer != OPT_SGD or cfg.penalty < PENALTY_L2 or steps <= 0:
-        return False
-    if cfg.learning_rate == LR_SCHEDULE:
-        if prog == NULL:
-            return True
-        if sched_monotone(prog, 0):              # the scikit-learn rates: at an end
-            eta = max(sched_rate(prog, 0, t - 1.0, &plateau),
-                      sched_rate(prog, 0, t - 1.0 + steps, &plateau))
-        elif steps > MAX_SCHEDULE_PROBE:
-            return True
-        else:
-            for i in range(steps):
-                eta = max(eta, sched_rate(prog, 0, t - 1.0 + i, &plateau))
-    else:                                        # adaptive (only divided), PA
-        eta = cfg.eta0
-    factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
-    return wscale * pow(factor, <double>steps) < threshold * (1.0 + 1e-6)
-
-
 cdef bint _same_items(dict d, tuple keys, tuple values):
     """Whether ``d`` holds exactly these keys and value objects, in order."""
     cdef Py_ssize_t pos = 0, i = 0
@@ -607,40 +571,4 @@ cdef class Engine:
                       long long average, double[:, ::1] out):
         """Decision values of a few validated rows (as ``learn_rows`` takes
         them: the model's dtype) into ``out`` (n_rows, K)."""
-        cdef cnp.ndarray v = values, ind = indices, ptr = indptr
-        cdef Py_ssize_t i, d = self.n_features
-        cdef bint dense = ptr.shape[0] == 0
-        if out.shape[0] != n_rows or out.shape[1] != self.n_problems:
-            raise ValueError("out must be (n_rows, n_problems)")
-        if cnp.PyArray_TYPE(v) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64):
-            raise ValueError("values must have the model's dtype")
-        if dense and v.shape[0] != n_rows * d:
-            raise ValueError("dense values must hold n_rows * n_features numbers")
-        if not dense and ptr.shape[0] != n_rows + 1:
-            raise ValueError("indptr must hold n_rows + 1 offsets")
-        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32
-                          or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
-            raise ValueError("indices and indptr must be int32")
-        cdef const int* ip = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
-        cdef const int* ix = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
-        if not dense:
-            _check_csr(ix, ind.shape[0], ip, n_rows, v.shape[0], d)
-        cdef Py_ssize_t nnz = n_rows * d if dense else ip[n_rows]
-        if not (_finite_values(<const float*>cnp.PyArray_DATA(v), nnz) if self.f32
-                else _finite_values(<const double*>cnp.PyArray_DATA(v), nnz)):
-            raise ValueError("Input X contains NaN or infinity.")
-        for i in range(n_rows):
-            if self.f32:
-                if dense:
-                    _decide_row(self, <const float*>cnp.PyArray_DATA(v) + i * d, NULL, d,
-                                averaged, average, &out[i, 0])
-                else:
-                    _decide_row(self, <const float*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
-                                ip[i + 1] - ip[i], averaged, average, &out[i, 0])
-            else:
-                if dense:
-                    _decide_row(self, <const double*>cnp.PyArray_DATA(v) + i * d, NULL, d,
-                                averaged, average, &out[i, 0])
-                else:
-                    _decide_row(self, <const double*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
-                                ip[i + 1] - ip[i], averaged, average, &out[i, 0])
+        _decide_rows(self, values, indices, indptr, n_rows, averaged, average, out)

@@ -70,3 +70,46 @@ cdef void _decide_row(Engine self, const floating* v, const int* idx, Py_ssize_t
                 acc += c * <double>v[k]
             b = row[SLOT_AVG_INTERCEPT]
         out[kk] = <floating>acc + <floating>b
+
+
+cdef int _decide_rows(Engine self, values, indices, indptr, Py_ssize_t n_rows, bint averaged,
+                      long long average, double[:, ::1] out) except -1:
+    """Decision values of a few validated rows into ``out`` (n_rows, K)."""
+    cdef cnp.ndarray v = values, ind = indices, ptr = indptr
+    cdef Py_ssize_t i, d = self.n_features
+    cdef bint dense = ptr.shape[0] == 0
+    if out.shape[0] != n_rows or out.shape[1] != self.n_problems:
+        raise ValueError("out must be (n_rows, n_problems)")
+    if cnp.PyArray_TYPE(v) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64):
+        raise ValueError("values must have the model's dtype")
+    if dense and v.shape[0] != n_rows * d:
+        raise ValueError("dense values must hold n_rows * n_features numbers")
+    if not dense and ptr.shape[0] != n_rows + 1:
+        raise ValueError("indptr must hold n_rows + 1 offsets")
+    if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32
+                      or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+        raise ValueError("indices and indptr must be int32")
+    cdef const int* ip = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
+    cdef const int* ix = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
+    if not dense:
+        _check_csr(ix, ind.shape[0], ip, n_rows, v.shape[0], d)
+    cdef Py_ssize_t nnz = n_rows * d if dense else ip[n_rows]
+    if not (_finite_values(<const float*>cnp.PyArray_DATA(v), nnz) if self.f32
+            else _finite_values(<const double*>cnp.PyArray_DATA(v), nnz)):
+        raise ValueError("Input X contains NaN or infinity.")
+    for i in range(n_rows):
+        if self.f32:
+            if dense:
+                _decide_row(self, <const float*>cnp.PyArray_DATA(v) + i * d, NULL, d,
+                            averaged, average, &out[i, 0])
+            else:
+                _decide_row(self, <const float*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
+                            ip[i + 1] - ip[i], averaged, average, &out[i, 0])
+        else:
+            if dense:
+                _decide_row(self, <const double*>cnp.PyArray_DATA(v) + i * d, NULL, d,
+                            averaged, average, &out[i, 0])
+            else:
+                _decide_row(self, <const double*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
+                            ip[i + 1] - ip[i], averaged, average, &out[i, 0])
+    return 0

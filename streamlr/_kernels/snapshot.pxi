@@ -121,3 +121,39 @@ cdef bint _problem_finite(Engine self, floating* tag, int kk, const int* indices
         if self.l1_received_d and not isfinite(q[j]):
             return False
     return True
+
+
+# schedules are evaluated row by row for the bound below up to this many
+# updates; a longer call with a schedule object is assumed to fold
+cdef Py_ssize_t MAX_SCHEDULE_PROBE = 1 << 16
+
+
+cdef bint _scale_may_fold(Config cfg, const SchedProgram* prog, double t, double wscale,
+                          Py_ssize_t steps, bint f32) noexcept nogil:
+    """Whether plain SGD's weight scale can fall below the kernel's threshold
+    within ``steps`` updates from update ``t``. The kernel then folds it into
+    every weight (scikit-learn's reset, O(n_features)), so a call that
+    snapshots only its rows' columns could not undo itself. A bound: each
+    update multiplies the scale by at least 1 - eta_max * alpha * (1 -
+    l1_ratio), eta_max the largest rate of the call's updates (a
+    ReduceOnPlateau rate only ever falls during a call)."""
+    cdef double eta = 0.0, factor, threshold = 1e-6 if f32 else 1e-9
+    cdef Py_ssize_t i
+    cdef int plateau = -1
+    if cfg.optimizer != OPT_SGD or cfg.penalty < PENALTY_L2 or steps <= 0:
+        return False
+    if cfg.learning_rate == LR_SCHEDULE:
+        if prog == NULL:
+            return True
+        if sched_monotone(prog, 0):              # the scikit-learn rates: at an end
+            eta = max(sched_rate(prog, 0, t - 1.0, &plateau),
+                      sched_rate(prog, 0, t - 1.0 + steps, &plateau))
+        elif steps > MAX_SCHEDULE_PROBE:
+            return True
+        else:
+            for i in range(steps):
+                eta = max(eta, sched_rate(prog, 0, t - 1.0 + i, &plateau))
+    else:                                        # adaptive (only divided), PA
+        eta = cfg.eta0
+    factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
+    return wscale * pow(factor, <double>steps) < threshold * (1.0 + 1e-6)
