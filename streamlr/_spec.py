@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
+
 class Spec(BaseEstimator):
     """Parameters in ``__init__``, checks in ``_validate``."""
 
