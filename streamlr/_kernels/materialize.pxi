@@ -1,6 +1,28 @@
-# From the state to the model: coef_ and the averaged weights as the
-# predictions use them, and the schedule program's test hooks. Included by
-# sgd.pyx.
+# From the state to the model: the formula of each coordinate of coef_ and
+# of the averaged weights, used by ``materialize`` (coef_ as a whole) and by
+# the engine's predictions (predict.pxi: one row, without materialising), so
+# both give the same numbers by construction; and the schedule program's
+# test hooks. Included by sgd.pyx.
+
+
+cdef inline floating _coef(floating w, floating wscale) noexcept nogil:
+    # coef_ = wscale * w, rounded to the dtype (scikit-learn's reset_wscale)
+    return w * wscale
+
+
+cdef inline floating _plain_average(floating aw, floating w, floating a,
+                                    floating binv) noexcept nogil:
+    # plain SGD's average: (aw + average_a * w) / average_b (Bottou 2012)
+    return (aw + a * w) * binv
+
+
+cdef inline floating _lazy_average(floating aw, floating w, double n_prev,
+                                   double n_last) noexcept nogil:
+    # another optimizer's running mean aw (up to its coordinate's last
+    # update, n_prev iterates) brought forward to n_last iterates
+    if n_last > n_prev:
+        return <floating>(aw + (n_last - n_prev) / n_last * (w - aw))
+    return aw
 
 
 cdef SchedProgram _program(const int[::1] kinds, const double[::1] params,
@@ -46,10 +68,8 @@ def materialize_lazy_average(const floating[::1] w, const floating[::1] aw,
     cdef double n_prev, n_last = _n_avg(last_step, average)
     with nogil:
         for j in range(n):
-            out_aw[j] = aw[j]
             n_prev = _n_avg(<double>stamp[j], average)
-            if n_last > n_prev:
-                out_aw[j] = aw[j] + (n_last - n_prev) / n_last * (w[j] - aw[j])
+            out_aw[j] = _lazy_average(aw[j], w[j], n_prev, n_last)
 
 
 def materialize(const floating[::1] w, const floating[::1] aw, const double[::1] scal,
@@ -63,7 +83,7 @@ def materialize(const floating[::1] w, const floating[::1] aw, const double[::1]
     cdef floating binv = <floating>(1.0 / scal[SLOT_AVG_B])
     with nogil:
         for j in range(n):
-            out_w[j] = w[j] * ws
+            out_w[j] = _coef(w[j], ws)
         if aw.shape[0] > 0 and out_aw.shape[0] > 0:
             for j in range(n):
-                out_aw[j] = (aw[j] + a * w[j]) * binv
+                out_aw[j] = _plain_average(aw[j], w[j], a, binv)

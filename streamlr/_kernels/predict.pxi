@@ -46,27 +46,24 @@ cdef void _decide_row(Engine self, const floating* v, const int* idx, Py_ssize_t
         row = self.scalars + kk * N_SLOTS
         acc = 0.0
         if not averaged:
-            # coef_ is wscale * w (rounded to the dtype), as materialize does
             ws = <floating>row[SLOT_WSCALE]
             for k in range(nnz):
                 j = k if idx == NULL else idx[k]
-                acc += <floating>(w[j * self.cs] * ws) * <double>v[k]
+                acc += _coef(w[j * self.cs], ws) * <double>v[k]
             b = row[SLOT_INTERCEPT]
         elif self.plain:
             a = <floating>row[SLOT_AVG_A]
             binv = <floating>(1.0 / row[SLOT_AVG_B])
             for k in range(nnz):
                 j = k if idx == NULL else idx[k]
-                acc += <floating>((aw[j] + a * w[j]) * binv) * <double>v[k]
+                acc += _plain_average(aw[j], w[j], a, binv) * <double>v[k]
             b = row[SLOT_AVG_INTERCEPT]
         else:
             n_last = _n_avg(row[SLOT_T] - 1.0, average)
             for k in range(nnz):
                 j = k if idx == NULL else idx[k]
-                c = aw[j]
                 n_prev = _n_avg(<double>self.last_update[kk * d + j], average)
-                if n_last > n_prev:
-                    c = <floating>(aw[j] + (n_last - n_prev) / n_last * (w[j * self.cs] - aw[j]))
+                c = _lazy_average(aw[j], w[j * self.cs], n_prev, n_last)
                 acc += c * <double>v[k]
             b = row[SLOT_AVG_INTERCEPT]
         out[kk] = <floating>acc + <floating>b
