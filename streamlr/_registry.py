@@ -8,19 +8,20 @@ test suite, which parametrizes its oracle tests over the rows found here.
 
 Where the rows are
 ------------------
-* Optimizers: each spec class in ``streamlr/optim.py`` carries its row as a
-  ``@register_optimizer(...)`` decorator (the estimator strings it answers
-  to and its PyTorch twin).
-* Schedules: each spec class in ``streamlr/schedules.py`` carries its row as
-  a ``@register_schedule(...)`` decorator (its node kind and code in
-  ``_kernels/schedules.pxd``, its command-line alias, the scikit-learn
-  ``learning_rate`` string it stands for, its PyTorch twin).
+* Optimizers: each spec class carries its row as a ``@register_optimizer``
+  decorator (the estimator strings it answers to, its PyTorch twin), in
+  ``_optim_sgd.py``, ``_optim_adam.py`` or ``_optim_ftrl.py``.
+* Schedules: each spec class carries its row as a ``@register_schedule``
+  decorator (node kind and code in ``_kernels/schedules.pxd``, command-line
+  alias, ``learning_rate`` string, PyTorch twin), in ``_schedules_sklearn.py``,
+  ``_schedules_decay.py``, ``_schedules_cyclic.py`` or ``_schedules_composite.py``.
 * Losses: the table ``_LOSSES`` below (the losses have no Python spec class;
   their kernels are the classes of ``_kernels/losses.pyx``).
 
-This module imports nothing from streamlr when it is imported, so the spec
-modules can import it; the lookups import ``streamlr.optim`` and
-``streamlr.schedules`` on first use, which registers their rows.
+The public ``optim.py`` and ``schedules.py`` import these modules in one block
+each, in registration order (a new module goes there), which orders the rows,
+listings, help text and errors. Importing this module imports nothing from
+streamlr (the spec modules import it); its lookups import those two on first use.
 
 How to add an optimizer
 -----------------------
@@ -28,7 +29,7 @@ How to add an optimizer
    ``OPT_*`` code, a step function, its dispatch line (and per-sample
    constants, if any) and its entry in ``optimizer_codes`` (exported as
    ``streamlr._kernels.kernel.OPTIMIZERS``).
-2. The spec class in ``streamlr/optim.py`` (``_kernel`` names the kernel
+2. The spec class in a private module (above; ``_kernel`` names the kernel
    rule; ``slots``/``hyperparameters``, ...), decorated with its row::
 
        @register_optimizer(strings={"radam": {}}, torch="torch.optim.RAdam",
@@ -46,7 +47,7 @@ How to add a schedule
 ---------------------
 1. Its node in the kernel: an ``SCH_*`` code and an ``elif`` in
    ``sched_rate`` in ``_kernels/schedules.pxd``.
-2. The spec class in ``streamlr/schedules.py`` (``_rate`` in NumPy and
+2. The spec class in a private module (above; ``_rate`` in NumPy and
    ``_compile``), decorated with ``@register_schedule(kind=..., code=...)``
    and, if it has them, its ``cli`` alias, ``sklearn`` string and ``torch``
    twin.
@@ -100,7 +101,7 @@ class OptimizerEntry:
         The spec class's name (``"Adam"``); the key of the NumPy reference in
         the tests and of the class in a model file.
     spec : type
-        The spec class in ``streamlr.optim``. Its ``_kernel`` names the
+        The spec class, exported by ``streamlr.optim``. Its ``_kernel`` names the
         kernel rule (for ``SGD`` it depends on ``momentum``), mapped to a
         kernel code by ``streamlr._kernels.kernel.OPTIMIZERS``.
     strings : Mapping[str, Mapping[str, Any]]
@@ -141,7 +142,7 @@ class ScheduleEntry:
     name : str
         The spec class's name (``"CosineAnnealing"``).
     spec : type
-        The spec class in ``streamlr.schedules``.
+        The spec class, exported by ``streamlr.schedules``.
     kind : str
         The node kind its object compiles to at its root (the ``SCH_*``
         constants of ``_kernels/schedules.pxd``, lower case). Several
@@ -369,7 +370,7 @@ def optimizers():
     Returns
     -------
     tuple of OptimizerEntry
-        In the order of their classes in ``streamlr.optim``.
+        In registration order (the import order in ``streamlr.optim``).
     """
     _load()
     return tuple(_OPTIMIZERS.values())
@@ -477,7 +478,7 @@ def schedules():
     Returns
     -------
     tuple of ScheduleEntry
-        In the order of their classes in ``streamlr.schedules``.
+        In registration order (the import order in ``streamlr.schedules``).
     """
     _load()
     return tuple(_SCHEDULES.values())

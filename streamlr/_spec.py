@@ -13,12 +13,58 @@ from sklearn.base import BaseEstimator
 
 
 class Spec(BaseEstimator):
-    """Parameters in ``__init__``, checks in ``_validate``."""
+    """Base class of the spec objects: parameters in ``__init__``, checks in ``_validate``.
+
+    A spec validates its parameters when it is built and after
+    ``set_params``, compares equal to (and hashes as) another spec of the
+    same type with equal parameters, and works with scikit-learn's
+    ``get_params``/``set_params``/``clone``. Its ``repr`` shows the required
+    parameters, and the others where they differ from their defaults, in the
+    constructor's order. It holds no training state.
+
+    See Also
+    --------
+    streamlr.optim.Optimizer : The update rules.
+    streamlr.schedules.Schedule : The learning-rate schedules.
+
+    Notes
+    -----
+    A subclass stores each constructor parameter as the attribute of the
+    same name, then calls ``self._validate()``, which raises ``ValueError``
+    naming the first invalid parameter. The estimators watch these
+    attributes, to rebuild what they compiled from a spec when it changes.
+
+    Examples
+    --------
+    >>> from streamlr.schedules import StepDecay
+    >>> StepDecay(0.1, 100) == StepDecay(0.1, step_size=100, gamma=0.1)
+    True
+    >>> StepDecay(0.1, 100).set_params(gamma=0.5)
+    StepDecay(lr=0.1, step_size=100, gamma=0.5)
+    """
 
     def _validate(self):
         """Raise ``ValueError`` naming the first invalid parameter."""
 
     def set_params(self, **params):
+        """Set parameters and validate them; a failed call changes nothing.
+
+        Parameters
+        ----------
+        **params : dict
+            The new values, by parameter name.
+
+        Returns
+        -------
+        Spec
+            The spec itself.
+
+        Raises
+        ------
+        ValueError
+            For an unknown parameter name or an invalid value (the
+            parameters are then those before the call).
+        """
         old = self.get_params(deep=False)
         try:
             super().set_params(**params)

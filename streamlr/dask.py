@@ -37,10 +37,10 @@ def _dask():
 
 @contextmanager
 def search_compat(client=None):
-    """Run dask-ml 2025.1.0's ``IncrementalSearchCV`` / ``HyperbandSearchCV``
-    (and their relatives) on dask 2025.3 or later.
+    """Let dask-ml 2025.1.0's incremental searches run on dask 2025.3 or later.
 
-    Those searches call the top-level ``dask.persist`` inside a coroutine on
+    This is for ``IncrementalSearchCV`` / ``HyperbandSearchCV`` and their
+    relatives. Those searches call the top-level ``dask.persist`` inside a coroutine on
     the client's event loop. Since dask 2025.3 (dask/dask#11790),
     ``dask.base.get_scheduler`` refuses a client in that asynchronous state
     ("Attempting to use an asynchronous Client in a synchronous context of
@@ -51,6 +51,24 @@ def search_compat(client=None):
     searches expect — and silences the fallback's warning. With older dask it
     changes nothing that matters.
 
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        The client the searches run on; default the active one
+        (``distributed.default_client()``).
+
+    Yields
+    ------
+    distributed.Client
+        The client.
+
+    Raises
+    ------
+    ImportError
+        If dask is not installed.
+
+    Examples
+    --------
     >>> with search_compat(client):                      # doctest: +SKIP
     ...     search.fit(X, y, classes=[0, 1])
     """
@@ -136,6 +154,24 @@ def mix(models, base=None):
     schedule of the mixed model continues at the total number of updates.
     A stateful schedule (``ReduceOnPlateau``) keeps the first copy's state.
     The copies are not changed.
+
+    Parameters
+    ----------
+    models : iterable of SGDClassifier or SGDRegressor
+        Fitted copies of one model (same shape and optimizer), all trained
+        from ``base``.
+    base : SGDClassifier or SGDRegressor, optional
+        The model the copies started from; None when they started unfitted.
+
+    Returns
+    -------
+    SGDClassifier or SGDRegressor
+        A new model, the average of the copies.
+
+    Raises
+    ------
+    ValueError
+        If ``models`` is empty or the models differ in shape or optimizer.
     """
     from .linear_model._state import SLOTS
 
@@ -196,25 +232,55 @@ def fit_parallel(estimator, X, y, *, rounds=1, classes=None, n_splits=None):
     and starts the next round from the average. One round is one pass over
     the data.
 
+    The tasks run on whatever Dask scheduler is active (a ``distributed``
+    client, else the local threads: the kernels release the GIL).
+
     Parameters
     ----------
-    estimator : a streamlr ``SGDClassifier`` or ``SGDRegressor`` with
-        ``average=False``; fitted (training continues) or not.
-    X : 2-D dask array; y : 1-D dask array (rechunked to X's row blocks).
-    rounds : number of passes (mixing steps).
-    classes : all the classes (classifiers); default ``da.unique(y)``.
-    n_splits : copies per round; default the number of workers of the
-        active ``distributed`` client (else of CPUs), at most the number of
+    estimator : SGDClassifier or SGDRegressor
+        A streamlr estimator with ``average=False``; fitted (training
+        continues) or not.
+    X : dask.array.Array of shape (n_samples, n_features)
+        The rows, a 2-D dask array.
+    y : dask.array.Array of shape (n_samples,)
+        Their labels or targets, a 1-D dask array (rechunked to X's row
+        blocks).
+    rounds : int, default=1
+        Number of passes (mixing steps).
+    classes : array-like, optional
+        All the classes (classifiers); default ``da.unique(y)``.
+    n_splits : int, optional
+        Copies per round; default the number of workers of the active
+        ``distributed`` client (else of CPUs), at most the number of
         blocks. ``n_splits=1`` is plain sequential ``partial_fit`` over the
         blocks, run on one worker.
 
     Returns
     -------
-    estimator, trained in place (as ``fit`` does). Its ``lr_history_`` has
-    one row per round.
+    SGDClassifier or SGDRegressor
+        ``estimator``, trained in place (as ``fit`` does). Its
+        ``lr_history_`` has one row per round.
 
-    The tasks run on whatever Dask scheduler is active (a ``distributed``
-    client, else the local threads: the kernels release the GIL).
+    Raises
+    ------
+    ImportError
+        If dask is not installed.
+    TypeError
+        If ``estimator`` is not a streamlr estimator, or ``X``/``y`` are not
+        2-D/1-D dask arrays.
+    ValueError
+        For ``average=True``, a bad ``rounds`` or ``n_splits``, or ``X`` and
+        ``y`` of different lengths.
+
+    Examples
+    --------
+    >>> import dask.array as da                          # doctest: +SKIP
+    >>> from streamlr import SGDClassifier
+    >>> from streamlr.dask import fit_parallel
+    >>> X = da.random.normal(size=(100_000, 20), chunks=(10_000, 20))  # doctest: +SKIP
+    >>> y = (X[:, 0] > 0).astype(int)                    # doctest: +SKIP
+    >>> model = fit_parallel(SGDClassifier(loss="log_loss"), X, y, rounds=3,
+    ...                      classes=[0, 1])             # doctest: +SKIP
     """
     dask, da = _dask()
     _check(estimator, rounds)

@@ -47,6 +47,31 @@ def card_stream(n_events=200_000, chunk_size=100, drift_at=0.5, seed=0):
     one-hot merchant category), ``y`` is 1 for fraud. The fraud pattern
     changes after ``drift_at * n_events`` events. Nothing is held beyond
     one chunk.
+
+    Parameters
+    ----------
+    n_events : int, default=200_000
+        Number of transactions in the stream.
+    chunk_size : int, default=100
+        Transactions per chunk (the last chunk may be shorter).
+    drift_at : float, default=0.5
+        Where the fraud pattern changes, as a share of ``n_events``.
+    seed : int, default=0
+        Seed of the generator: the same seed gives the same stream.
+
+    Yields
+    ------
+    X : ndarray of shape (n_chunk, len(FEATURES))
+        The transactions' features.
+    y : ndarray of shape (n_chunk,)
+        1 for fraud, 0 otherwise.
+
+    Examples
+    --------
+    >>> from streamlr.demo import FEATURES, card_stream
+    >>> X, y = next(card_stream(n_events=1000, chunk_size=250))
+    >>> X.shape == (250, len(FEATURES)), y.shape
+    (True, (250,))
     """
     rng = np.random.default_rng(seed)
     drift = int(drift_at * n_events)
@@ -74,7 +99,19 @@ def card_stream(n_events=200_000, chunk_size=100, drift_at=0.5, seed=0):
 
 
 def models(n_events):
-    """The three contenders, by name."""
+    """Build the three contenders of the demo, unfitted.
+
+    Parameters
+    ----------
+    n_events : int
+        Length of the stream; the cosine schedule's period is a seventh of it.
+
+    Returns
+    -------
+    dict of str to SGDClassifier
+        Plain SGD with scikit-learn's default rate, Adam with a constant
+        rate, and Adam with a cosine schedule with warm restarts, by name.
+    """
     common = {"loss": "log_loss", "shuffle": False}  # scikit-learn's alpha=1e-4
     return {
         "SGD (sklearn default rate)": SGDClassifier(optimizer="sgd", **common),
@@ -100,8 +137,36 @@ def _auc(y, score):
 
 def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-demo.png",
         stream=print):
-    """Run the demo; return ``{name: {"loss": [...], "auc": [...], "t": [...],
-    "lr": [...]}}`` and the window ends. ``out=None`` skips the PNG."""
+    """Run the demo: learn the stream with the three models, print and plot.
+
+    Each chunk is scored by every model before the models learn it; per
+    window the log loss and ROC AUC of each are printed.
+
+    Parameters
+    ----------
+    n_events : int, default=200_000
+        Number of transactions in the stream.
+    window : int, default=10_000
+        Transactions per reported window.
+    chunk_size : int, default=100
+        Transactions per predict-then-learn step.
+    seed : int, default=0
+        Seed of the stream.
+    out : str or None, default="streamlr-demo.png"
+        Where to write the PNG of the curves and rates (skipped, with a
+        note, without matplotlib); None skips it.
+    stream : callable, default=print
+        Called with each line of the report.
+
+    Returns
+    -------
+    curves : dict of str to dict
+        ``{name: {"loss": [...], "auc": [...], "t": [...], "lr": [...]}}``:
+        the window losses and AUCs, and the update counts and rates after
+        each chunk, of each model.
+    ends : list of int
+        The number of events at the end of each window.
+    """
     contenders = models(n_events)
     curves = {name: {"loss": [], "auc": [], "t": [], "lr": []} for name in contenders}
     ends = []
@@ -160,7 +225,24 @@ def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-d
 
 
 def plot(curves, ends, drift, path):
-    """Loss, AUC and learning rate of each model in one PNG."""
+    """Plot the loss, AUC and learning rate of each model in one PNG.
+
+    Parameters
+    ----------
+    curves : dict of str to dict
+        The curves :func:`run` returns.
+    ends : list of int
+        The window ends :func:`run` returns.
+    drift : int
+        The event at which the fraud pattern changes (a dotted line).
+    path : str or path-like
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not tracked by pyplot).
+    """
     from ._plotting import figure
 
     fig = figure(figsize=(9.0, 9.0))

@@ -28,6 +28,17 @@ _METRICS = {
 class ProgressiveScore:
     """The trajectory of a progressive evaluation.
 
+    :func:`progressive_val_score` returns one; it is rarely built by hand.
+
+    Parameters
+    ----------
+    n_samples : array-like of int
+        Number of samples scored when each value was taken.
+    scores : array-like of float
+        The metric at each of those points.
+    metric : str
+        The metric's name (the y label of :meth:`plot`).
+
     Attributes
     ----------
     n_samples : ndarray of int
@@ -35,6 +46,10 @@ class ProgressiveScore:
     scores : ndarray of float
         The metric over all samples scored so far (or over the last
         ``window`` samples when a window was given).
+    metric : str
+        The metric's name.
+    final : float
+        The last value of the trajectory.
     """
 
     def __init__(self, n_samples, scores, metric):
@@ -52,7 +67,20 @@ class ProgressiveScore:
         return f"ProgressiveScore({self.metric}: {self.final:.6g} after {seen} samples)"
 
     def plot(self, ax=None, **kwargs):
-        """Draw the trajectory (needs matplotlib)."""
+        """Draw the trajectory (needs matplotlib).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default new axes in a new pyplot figure.
+        **kwargs
+            Passed to ``ax.plot`` (``label``, ``color``, ...).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         ax = axes(ax)
         ax.plot(self.n_samples, self.scores, **kwargs)
         ax.set_xlabel("samples")
@@ -90,27 +118,61 @@ def progressive_val_score(estimator, X, y=None, metric="accuracy", *, step=100,
                           classes=None, window=None, sample_weight=None):
     """Predict each chunk of a stream, then learn from it; score the predictions.
 
+    Every sample is scored by a model that has not seen it yet.
+
     Parameters
     ----------
-    estimator : an estimator with ``partial_fit`` (streamlr's or any other);
-        it is trained in place.
-    X, y : the stream as arrays or a sparse matrix cut into chunks of ``step``
-        rows, or ``X`` an iterable of ``(X_chunk, y_chunk)`` pairs and ``y=None``.
-    metric : a name ("accuracy", "balanced_accuracy", "f1", "log_loss",
+    estimator : estimator
+        An estimator with ``partial_fit`` (streamlr's or any other); it is
+        trained in place.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features) or iterable
+        The stream, cut into chunks of ``step`` rows; or, with ``y=None``, an
+        iterable of ``(X_chunk, y_chunk)`` pairs.
+    y : array-like of shape (n_samples,), optional
+        The labels or targets of ``X``; None when ``X`` yields pairs.
+    metric : str or callable, default="accuracy"
+        A name ("accuracy", "balanced_accuracy", "f1", "log_loss",
         "roc_auc", "mae", "mse", "r2") or a callable ``metric(y_true, y_pred)``
         on predictions. "log_loss" scores ``predict_proba``, "roc_auc" the
         ``decision_function`` (binary).
-    step : rows per chunk: the model is updated every ``step`` samples.
-    classes : all the classes of the stream, for classifiers (default: those
-        of the first chunk's labels are not enough, so pass them).
-    window : score only the last ``window`` samples at each point (e.g. a
+    step : int, default=100
+        Rows per chunk: the model is updated every ``step`` samples.
+    classes : array-like, optional
+        All the classes of the stream, for classifiers (those of the first
+        chunk's labels are not enough, so pass them).
+    window : int, optional
+        Score only the last ``window`` samples at each point (e.g. a
         windowed ROC AUC); default all samples so far.
-    sample_weight : weights of the samples, given to ``partial_fit``.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weights of the samples, given to ``partial_fit``.
 
     Returns
     -------
-    ProgressiveScore : ``n_samples`` and ``scores`` after each chunk. The first
-    chunk only trains the model (there is nothing to predict with yet).
+    ProgressiveScore
+        ``n_samples`` and ``scores`` after each chunk. The first chunk only
+        trains the model (there is nothing to predict with yet).
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` has no ``partial_fit`` or ``metric`` is neither a
+        name nor a callable.
+    ValueError
+        For an unknown metric name, a ``step`` or ``window`` that is not a
+        positive integer, or ``X`` and ``y`` of different lengths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from streamlr import SGDClassifier
+    >>> from streamlr.evaluate import progressive_val_score
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(1000, 5))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> result = progressive_val_score(SGDClassifier(), X, y, "accuracy", step=100,
+    ...                                classes=[0, 1])
+    >>> result.n_samples[:3]
+    array([100, 200, 300])
     """
     if not hasattr(estimator, "partial_fit"):
         raise TypeError(f"{type(estimator).__name__} has no partial_fit")

@@ -45,7 +45,26 @@ _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".svm": "libsvm", ".libsvm": "libsv
 
 
 class BadLineError(ValueError):
-    """A line of a data file that cannot be read; ``line`` is its number (1-based)."""
+    """A line of a data file that cannot be read.
+
+    Parameters
+    ----------
+    source : str
+        The name of the data source (a path, ``<stdin>``).
+    line : int
+        The line's number (1-based).
+    reason : str
+        Why it cannot be read.
+
+    Attributes
+    ----------
+    source : str
+        The name of the data source.
+    line : int
+        The line's number (1-based).
+    reason : str
+        Why it cannot be read.
+    """
 
     def __init__(self, source, line, reason):
         self.source, self.line, self.reason = source, line, reason
@@ -63,15 +82,44 @@ class DataFormat:
 
     Parameters
     ----------
-    format : "csv", "libsvm" or "vw".
-    target : CSV only: the name of the label column.
-    hash_bits : the feature space has ``2 ** hash_bits`` columns (CSV and VW
-        features are hashed into it; libsvm indices must fall inside it).
-    n_features : libsvm only: the number of columns instead of ``2 ** hash_bits``.
-    categorical : CSV: columns whose values are always hashed as categories.
-    ignore : CSV: columns to drop (identifiers, leaks).
-    weight : CSV: the name of a sample-weight column.
-    delimiter : CSV: the field separator.
+    format : {"csv", "libsvm", "vw"}
+        The file format.
+    target : str, optional
+        CSV only: the name of the label column.
+    hash_bits : int, default=18
+        The feature space has ``2 ** hash_bits`` columns (CSV and VW
+        features are hashed into it; libsvm indices must fall inside it);
+        from 1 to 31.
+    n_features : int, optional
+        libsvm only: the number of columns instead of ``2 ** hash_bits``.
+    categorical : sequence of str, default=()
+        CSV: columns whose values are always hashed as categories.
+    ignore : sequence of str, default=()
+        CSV: columns to drop (identifiers, leaks).
+    weight : str, optional
+        CSV: the name of a sample-weight column.
+    delimiter : str, default=","
+        CSV: the field separator, one character.
+
+    Attributes
+    ----------
+    width : int
+        Number of feature columns.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format, a setting out of range, or a setting that
+        does not apply to the format.
+
+    Examples
+    --------
+    >>> from streamlr.io import DataFormat
+    >>> fmt = DataFormat("csv", target="label", hash_bits=10, categorical=["country"])
+    >>> fmt.width
+    1024
+    >>> DataFormat.from_dict(fmt.to_dict()) == fmt
+    True
     """
 
     def __init__(self, format, target=None, hash_bits=18, n_features=None,
@@ -105,6 +153,14 @@ class DataFormat:
         return self.n_features if self.n_features is not None else 1 << self.hash_bits
 
     def to_dict(self):
+        """Return the settings as a JSON-serialisable dict.
+
+        Returns
+        -------
+        dict
+            The constructor's arguments by name (lists for sequences);
+            :meth:`from_dict` rebuilds the format from it.
+        """
         return {"format": self.format, "target": self.target, "hash_bits": self.hash_bits,
                 "n_features": self.n_features, "categorical": list(self.categorical),
                 "ignore": list(self.ignore), "weight": self.weight,
@@ -112,6 +168,18 @@ class DataFormat:
 
     @classmethod
     def from_dict(cls, d):
+        """Build a format from the dict :meth:`to_dict` made.
+
+        Parameters
+        ----------
+        d : dict
+            The settings by name.
+
+        Returns
+        -------
+        DataFormat
+            The format those settings describe.
+        """
         return cls(**d)
 
     def __repr__(self):
@@ -122,9 +190,35 @@ class DataFormat:
 
 
 def guess_format(path, first_line=None):
-    """The format a file's name says (``.csv``, ``.svm``/``.libsvm``/``.svmlight``,
-    ``.vw``, optionally ``.gz``), else the one its first line looks like;
-    None when neither tells."""
+    """Guess the format of a data file from its name, else from its first line.
+
+    The name's extension says it (``.csv``/``.tsv``, ``.svm``/``.libsvm``/
+    ``.svmlight``, ``.vw``, optionally followed by ``.gz``); otherwise a
+    first line with ``|`` is Vowpal Wabbit, one of ``label index:value ...``
+    libsvm, one with commas CSV.
+
+    Parameters
+    ----------
+    path : str
+        The file's name (``-`` for standard input tells nothing).
+    first_line : str, optional
+        The file's first line, looked at when the name does not tell.
+
+    Returns
+    -------
+    str or None
+        ``"csv"``, ``"libsvm"`` or ``"vw"``; None when neither tells.
+
+    Examples
+    --------
+    >>> from streamlr.io import guess_format
+    >>> guess_format("train.vw.gz")
+    'vw'
+    >>> guess_format("-", "1 3:0.5 7:1")
+    'libsvm'
+    >>> guess_format("-") is None
+    True
+    """
     name = path.removesuffix(".gz")
     ext = os.path.splitext(name)[1].lower()
     if ext in _EXTENSIONS:
@@ -142,8 +236,28 @@ def guess_format(path, first_line=None):
 
 
 def open_text(path):
-    """A text stream over ``path`` (``-``: standard input; ``.gz``: gunzipped).
-    FileNotFoundError names the path."""
+    """Open a data file as text, for a ``with`` block.
+
+    Undecodable bytes are replaced rather than raising.
+
+    Parameters
+    ----------
+    path : str
+        The file; ``-`` is standard input (not closed at the end of the
+        ``with`` block), and a name ending in ``.gz`` is read gunzipped.
+
+    Returns
+    -------
+    file object
+        A text stream of the file's lines (UTF-8).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist; the message names it.
+    IsADirectoryError
+        If ``path`` is a directory.
+    """
     if path == "-":
         return _Unclosed(sys.stdin)
     if os.path.isdir(path):
@@ -169,9 +283,21 @@ class _Unclosed:
 
 
 class Chunk:
-    """Rows of a data file: ``X`` (CSR, float64), ``labels`` (their label text,
-    None where a line has none), ``weights`` (float64) and ``lines`` (the
-    1-based line number of each row)."""
+    """Rows of a data file, as a :class:`Reader` yields them.
+
+    ``len(chunk)`` is its number of rows.
+
+    Parameters
+    ----------
+    X : scipy.sparse.csr_matrix of shape (n_rows, n_features)
+        The features, float64.
+    labels : list of str or None
+        The label text of each row, None where a line has none.
+    weights : ndarray of shape (n_rows,)
+        The sample weight of each row, float64.
+    lines : ndarray of shape (n_rows,)
+        The 1-based line number of each row.
+    """
 
     __slots__ = ("X", "labels", "weights", "lines")
 
@@ -187,21 +313,47 @@ class Reader:
 
     Parameters
     ----------
-    stream : an iterable of lines (an open file, ``sys.stdin``).
-    fmt : a :class:`DataFormat`.
-    chunk_size : rows per chunk (at most).
-    name : the source's name for error messages.
-    skip_bad_lines : count and skip lines that cannot be read instead of raising.
-    require_target : CSV: whether the target column must be present (training)
-        or may be absent (prediction).
-    parse_label : called on each label's text; a ``ValueError`` it raises
-        makes the line a bad line. None: labels are not checked.
+    stream : iterable of str
+        The lines (an open file, ``sys.stdin``).
+    fmt : DataFormat
+        How the lines become features, labels and weights.
+    chunk_size : int, default=1000
+        Rows per chunk (at most).
+    name : str, default="<stream>"
+        The source's name for error messages.
+    skip_bad_lines : bool, default=False
+        Count and skip lines that cannot be read instead of raising.
+    require_target : bool, default=True
+        CSV: whether the target column must be present (training) or may be
+        absent (prediction).
+    parse_label : callable, optional
+        Called on each label's text; a ``ValueError`` it raises makes the
+        line a bad line. None: labels are not checked.
 
     Attributes
     ----------
-    bad_lines : number of lines skipped.
-    first_bad : (line number, reason) of the first skipped line, or None.
-    rows : number of rows read.
+    bad_lines : int
+        Number of lines skipped.
+    first_bad : tuple of (int, str) or None
+        (line number, reason) of the first skipped line, or None.
+    rows : int
+        Number of rows read.
+
+    Raises
+    ------
+    ValueError
+        If ``chunk_size`` is not a positive integer.
+    BadLineError
+        While iterating, for a line that cannot be read (unless
+        ``skip_bad_lines``).
+
+    Examples
+    --------
+    >>> from streamlr.io import DataFormat, Reader
+    >>> lines = ["1 |f a b:2", "-1 |f c", "1 |g a"]
+    >>> chunks = list(Reader(lines, DataFormat("vw", hash_bits=8), chunk_size=2))
+    >>> [len(c) for c in chunks], chunks[0].labels
+    ([2, 1], ['1', '-1'])
     """
 
     def __init__(self, stream, fmt, chunk_size=1000, name="<stream>", skip_bad_lines=False,

@@ -17,9 +17,30 @@ from .exceptions import DivergenceError
 
 
 def suggest_minimum(lrs, losses, divide=10.0):
-    """``divide``-th of the rate at the minimum of the smoothed loss (the
-    rule fastai's finder calls "minimum"): the minimum sits just before the
-    rate is too large, so a step back is a safe, fast rate."""
+    """Suggest ``1 / divide`` of the rate at the minimum of the smoothed loss.
+
+    This is the rule fastai's finder calls "minimum": the minimum sits just
+    before the rate is too large, so a step back is a safe, fast rate.
+
+    Parameters
+    ----------
+    lrs : array-like of float
+        The rates tried, in increasing order.
+    losses : array-like of float
+        The (smoothed) loss at each rate; non-finite values are ignored.
+    divide : float, default=10.0
+        How far to step back from the minimum.
+
+    Returns
+    -------
+    float
+        The suggested rate; NaN when no loss is finite.
+
+    Examples
+    --------
+    >>> suggest_minimum([0.001, 0.01, 0.1, 1.0], [0.7, 0.5, 0.3, 2.0])
+    0.01
+    """
     lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
     ok = np.isfinite(losses)
     if not ok.any():
@@ -29,7 +50,26 @@ def suggest_minimum(lrs, losses, divide=10.0):
 
 
 def suggest_steepest(lrs, losses):
-    """The rate where the smoothed loss falls fastest against log(rate)."""
+    """Suggest the rate where the smoothed loss falls fastest against log(rate).
+
+    Parameters
+    ----------
+    lrs : array-like of float
+        The rates tried, in increasing order.
+    losses : array-like of float
+        The (smoothed) loss at each rate; non-finite values are ignored.
+
+    Returns
+    -------
+    float
+        The rate of the steepest descent of the loss; NaN when fewer than
+        three losses are finite.
+
+    Examples
+    --------
+    >>> suggest_steepest([0.001, 0.01, 0.1, 1.0, 10.0], [0.70, 0.69, 0.40, 0.30, 0.29])
+    0.1
+    """
     lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
     ok = np.isfinite(losses)
     if ok.sum() < 3:
@@ -41,13 +81,31 @@ def suggest_steepest(lrs, losses):
 class LRFinderResult:
     """Outcome of :func:`lr_find`.
 
+    Parameters
+    ----------
+    lrs : array-like of float
+        The rates tried, one per mini-batch.
+    losses : array-like of float
+        The smoothed loss at each rate.
+    raw_losses : array-like of float
+        The mean progressive loss of each mini-batch.
+    suggestion : float
+        The suggested rate.
+    stopped_early : bool
+        Whether the loss exploded before ``end_lr``.
+
     Attributes
     ----------
-    lrs : the rates tried, one per mini-batch.
-    losses : the smoothed loss at each rate.
-    raw_losses : the mean progressive loss of each mini-batch.
-    suggestion : the suggested rate (``suggest_minimum`` of the smoothed loss).
-    stopped_early : whether the loss exploded before ``end_lr``.
+    lrs : ndarray of float
+        The rates tried, one per mini-batch.
+    losses : ndarray of float
+        The smoothed loss at each rate.
+    raw_losses : ndarray of float
+        The mean progressive loss of each mini-batch.
+    suggestion : float
+        The suggested rate (``suggest_minimum`` of the smoothed loss).
+    stopped_early : bool
+        Whether the loss exploded before ``end_lr``.
     """
 
     def __init__(self, lrs, losses, raw_losses, suggestion, stopped_early):
@@ -63,8 +121,22 @@ class LRFinderResult:
                 else "LRFinderResult(no rate tried)")
 
     def plot(self, ax=None, **kwargs):
-        """Smoothed loss against the rate (log scale), with the suggestion
-        marked (needs matplotlib)."""
+        """Draw the smoothed loss against the rate (needs matplotlib).
+
+        The rate axis is logarithmic and the suggestion is marked.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default new axes in a new pyplot figure.
+        **kwargs
+            Passed to ``ax.plot`` for the loss curve.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         ax = axes(ax)
         ax.plot(self.lrs, self.losses, **kwargs)
         ax.set_xscale("log")
@@ -84,7 +156,7 @@ def _loss_totals(est):
 
 def lr_find(estimator, X, y, start_lr=1e-7, end_lr=10.0, num_steps=100, *,
             batch_size=None, classes=None, smoothing=0.98, diverge_factor=4.0):
-    """The learning-rate range test on a clone of ``estimator``.
+    """Run the learning-rate range test on a clone of ``estimator``.
 
     The stream (X, y) is cut into ``num_steps`` mini-batches (or batches of
     ``batch_size`` rows, as many as the data allow, at most ``num_steps``).
@@ -96,11 +168,56 @@ def lr_find(estimator, X, y, start_lr=1e-7, end_lr=10.0, num_steps=100, *,
     test stops when it exceeds ``diverge_factor`` times its minimum, or when
     training diverges. ``estimator`` itself is not changed.
 
+    Parameters
+    ----------
+    estimator : SGDClassifier or SGDRegressor
+        A streamlr estimator; a clone of it is trained.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The rows, in stream order.
+    y : array-like of shape (n_samples,)
+        Their labels or targets.
+    start_lr : float, default=1e-7
+        The first rate tried.
+    end_lr : float, default=10.0
+        The rate the test would reach after ``num_steps`` batches.
+    num_steps : int, default=100
+        Number of mini-batches (rates), at least 2.
+    batch_size : int, optional
+        Rows per mini-batch; default ``n_samples // num_steps``.
+    classes : array-like, optional
+        All the classes (classifiers); default those of ``y``.
+    smoothing : float, default=0.98
+        Weight of the past in the moving average of the loss, in [0, 1).
+    diverge_factor : float, default=4.0
+        The test stops when the smoothed loss exceeds this many times its
+        minimum; must be > 1.
+
     Returns
     -------
-    LRFinderResult with ``lrs``, ``losses`` (smoothed), ``suggestion``
-    (``suggest_minimum``: a tenth of the rate at the smoothed minimum) and
-    ``plot()``.
+    LRFinderResult
+        With ``lrs``, ``losses`` (smoothed), ``suggestion``
+        (``suggest_minimum``: a tenth of the rate at the smoothed minimum)
+        and ``plot()``.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not a streamlr estimator.
+    ValueError
+        For a bad setting, ``X`` and ``y`` of different lengths, or data
+        that make fewer than two mini-batches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from streamlr import SGDClassifier, lr_find
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(2000, 5))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> result = lr_find(SGDClassifier(loss="log_loss"), X, y, num_steps=50)
+    >>> len(result.lrs) <= 50
+    True
+    >>> result.plot()  # doctest: +SKIP
     """
     from .linear_model._base import BaseSGD as _BaseSGD
 

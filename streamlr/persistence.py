@@ -159,9 +159,39 @@ def save(estimator, path, *, metadata=None):
     The file holds its parameters and, when fitted, all training state
     (weights, optimizer and schedule state, averaging, ``t_``), so that
     ``load(path)`` resumes training bitwise. No pickle is involved.
-    ``metadata``: a JSON-serialisable dict stored with the model (covered
-    by the checksum) and read back by :func:`load_metadata`; the command
-    line keeps there how the training data was read.
+
+    Parameters
+    ----------
+    estimator : SGDClassifier or SGDRegressor
+        The streamlr estimator to save.
+    path : str or path-like
+        The file to write; an existing file is replaced only once the new
+        one is complete.
+    metadata : dict, optional
+        A JSON-serialisable dict stored with the model (covered by the
+        checksum) and read back by :func:`load_metadata`; the command line
+        keeps there how the training data was read.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not a streamlr estimator or ``metadata`` is not a
+        dict.
+    ValueError
+        If a parameter or ``metadata`` cannot be saved (a ``RandomState``
+        instance, non-JSON values).
+
+    See Also
+    --------
+    load : Read the model back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from streamlr import SGDClassifier, load, save
+    >>> model = SGDClassifier().partial_fit(np.eye(4), [0, 1, 0, 1], classes=[0, 1])
+    >>> save(model, "model.streamlr")                # doctest: +SKIP
+    >>> same = load("model.streamlr")                # doctest: +SKIP
     """
     name = type(estimator).__name__
     if name not in _ESTIMATORS or not isinstance(estimator, _ESTIMATORS[name]):
@@ -231,7 +261,28 @@ def _read(path):
 def load(path):
     """Read a model written by :func:`save`; never executes code from the file.
 
-    Raises ``ValueError`` for a truncated, tampered or foreign file.
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    SGDClassifier or SGDRegressor
+        The estimator as it was saved; training it further gives bitwise
+        the model of never stopping.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        For a truncated, tampered or foreign file, or one of a newer format.
+
+    See Also
+    --------
+    save : Write a model.
+    load_metadata : Read the metadata saved with a model.
     """
     header, arrays = _read(path)
     cls = _ESTIMATORS.get(header.get("estimator"))
@@ -286,8 +337,27 @@ def _state_dict(version, sc, arrays):
 
 
 def load_metadata(path):
-    """The ``metadata`` dict a model file was saved with (empty when none);
-    checks the file as :func:`load` does."""
+    """Read the ``metadata`` dict a model file was saved with.
+
+    The file is checked as :func:`load` checks it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    dict
+        The ``metadata`` given to :func:`save`; empty when none was.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        For a truncated, tampered or foreign file.
+    """
     header, _ = _read(path)
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):

@@ -57,16 +57,41 @@ def _labelled(curves):
 
 
 def plot_schedules(schedules, t_max=1000, *, labels=None, log=False, ax=None, path=None):
-    """The rate of each schedule against the update count ``t`` in ``[0, t_max)``.
+    """Plot the rate of each schedule against the update count ``t`` in ``[0, t_max)``.
 
     Parameters
     ----------
-    schedules : a ``streamlr.schedules`` object, a list of them, or a dict of
+    schedules : Schedule, list of Schedule or dict of str to Schedule
+        A ``streamlr.schedules`` object, a list of them, or a dict of
         label to schedule (labels default to each schedule's repr).
-    t_max : number of updates drawn.
-    labels : labels for a list of schedules.
-    log : a logarithmic rate axis.
-    ax, path : draw on ``ax``; save to ``path``.
+    t_max : int, default=1000
+        Number of updates drawn.
+    labels : list of str, optional
+        Labels for a list of schedules.
+    log : bool, default=False
+        Whether the rate axis is logarithmic.
+    ax : matplotlib.axes.Axes, optional
+        Draw on these axes; default a new figure (one that pyplot does not
+        keep when ``path`` is given).
+    path : str or path-like, optional
+        Save the figure there (the format follows the extension).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` and ``schedules`` differ in length.
+
+    Examples
+    --------
+    >>> from streamlr.plotting import plot_schedules
+    >>> from streamlr.schedules import CosineAnnealing, StepDecay
+    >>> plot_schedules({"step": StepDecay(0.1, 300), "cosine": CosineAnnealing(0.1, 1000)},
+    ...                t_max=1000, path="schedules.png")  # doctest: +SKIP
     """
     pairs = _labelled(schedules)
     if labels is not None:
@@ -85,8 +110,26 @@ def plot_schedules(schedules, t_max=1000, *, labels=None, log=False, ax=None, pa
 
 
 def plot_lr_find(result, *, ax=None, path=None):
-    """The range test of :func:`streamlr.lr_find`: smoothed loss against the
-    rate, the suggestion marked (``LRFinderResult.plot``), saved to ``path``."""
+    """Plot the range test of :func:`streamlr.lr_find`.
+
+    The smoothed loss against the rate, the suggestion marked
+    (``LRFinderResult.plot``), saved to ``path``.
+
+    Parameters
+    ----------
+    result : LRFinderResult
+        What :func:`streamlr.lr_find` returned.
+    ax : matplotlib.axes.Axes, optional
+        Draw on these axes; default a new figure (one that pyplot does not
+        keep when ``path`` is given).
+    path : str or path-like, optional
+        Save the figure there (the format follows the extension).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax, path)
     result.plot(ax=ax)
     ax.set_title(f"learning-rate range test: suggestion {result.suggestion:.3g}")
@@ -94,17 +137,33 @@ def plot_lr_find(result, *, ax=None, path=None):
 
 
 def plot_progressive(curves, *, ylabel="progressive loss", logx=False, ax=None, path=None):
-    """Progressive-validation curves against the number of samples.
+    """Plot progressive-validation curves against the number of samples.
 
     Parameters
     ----------
-    curves : a dict of label to curve, or a list of curves; a curve is a
-        :class:`streamlr.evaluate.ProgressiveScore`, a fitted streamlr
-        estimator (its ``lr_history_``: the progressive loss after each
-        ``partial_fit`` call or epoch) or an ``(x, y)`` pair.
-    ylabel : the y axis' label.
-    logx : a logarithmic sample axis.
-    ax, path : draw on ``ax``; save to ``path``.
+    curves : dict of str to curve, or list of curves
+        A curve is a :class:`streamlr.evaluate.ProgressiveScore`, a fitted
+        streamlr estimator (its ``lr_history_``: the progressive loss after
+        each ``partial_fit`` call or epoch) or an ``(x, y)`` pair.
+    ylabel : str, default="progressive loss"
+        The y axis' label.
+    logx : bool, default=False
+        Whether the sample axis is logarithmic.
+    ax : matplotlib.axes.Axes, optional
+        Draw on these axes; default a new figure (one that pyplot does not
+        keep when ``path`` is given).
+    path : str or path-like, optional
+        Save the figure there (the format follows the extension).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    TypeError
+        For a curve of another kind.
     """
     ax = _axes(ax, path)
     for label, curve in _labelled(curves):
@@ -118,8 +177,31 @@ def plot_progressive(curves, *, ylabel="progressive loss", logx=False, ax=None, 
 
 
 def plot_learning_rates(curves, *, log=True, ax=None, path=None):
-    """The rate each model used against its update count: a dict of label
-    to fitted streamlr estimator (from its ``lr_history_``) or ``(t, lr)`` pair."""
+    """Plot the rate each model used against its update count.
+
+    Parameters
+    ----------
+    curves : dict of str to curve, or list of curves
+        A curve is a fitted streamlr estimator (its ``lr_history_``) or a
+        ``(t, lr)`` pair.
+    log : bool, default=True
+        Whether the rate axis is logarithmic.
+    ax : matplotlib.axes.Axes, optional
+        Draw on these axes; default a new figure (one that pyplot does not
+        keep when ``path`` is given).
+    path : str or path-like, optional
+        Save the figure there (the format follows the extension).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    TypeError
+        For a curve of another kind.
+    """
     ax = _axes(ax, path)
     for label, curve in _labelled(curves):
         x, y = _xy(curve, 1)

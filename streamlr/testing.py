@@ -15,7 +15,12 @@ __all__ = ["model_state", "pass_blocks", "state_layout"]
 
 
 def model_state(estimator):
-    """Copies of every piece of a fitted estimator's training state.
+    """Copy every piece of a fitted estimator's training state.
+
+    Parameters
+    ----------
+    estimator : SGDClassifier or SGDRegressor
+        Fitted or not.
 
     Returns
     -------
@@ -42,15 +47,31 @@ def pass_blocks(rows, between=None):
         ``between(k, first_row)`` is called before each block after the
         first of a pass over binary problem ``k``; an exception it raises
         propagates as one raised by Ctrl-C would (the call is undone).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Restores the block size and the hook when it exits.
     """
     return _driver.pass_blocks(rows, between)
 
 
 @contextlib.contextmanager
 def state_layout(interleaved):
-    """Context manager: models created inside it keep their optimizer state
-    interleaved with the weights (``True``, the layout of models first fed
-    CSR rows) or in one array per slot (``False``, that of dense ones)."""
+    """Context manager: the memory layout of the models created inside it.
+
+    Parameters
+    ----------
+    interleaved : bool
+        True: the optimizer state is interleaved with the weights (the layout
+        of models first fed CSR rows); False: one array per slot (that of
+        dense ones).
+
+    Yields
+    ------
+    None
+        The layout applies until the block exits.
+    """
     old = _state.FORCED_LAYOUT[0]
     _state.FORCED_LAYOUT[0] = bool(interleaved)
     try:

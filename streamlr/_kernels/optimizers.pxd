@@ -21,7 +21,7 @@
 #   coordinate. Adding an optimizer = its ``OPT_*`` code, its step function,
 #   one ``elif`` here (and in ``per_sample_constants`` if it has per-sample
 #   factors), one entry of ``optimizer_codes``; then its spec class with its
-#   registry row in ``streamlr/optim.py``.
+#   registry row in the ``streamlr/_optim_*.py`` module of its family.
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 

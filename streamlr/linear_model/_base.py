@@ -52,14 +52,18 @@ class BaseSGD(BaseEstimator):
 
     @property
     def t_(self):
-        """scikit-learn's update counter: updates made + 1 (``fit``: the
-        samples of every epoch)."""
+        """The update counter: updates made + 1, as scikit-learn counts them.
+
+        ``fit`` counts the samples of every epoch.
+        """
         return self._fitted_model("t_").progress.t
 
     @property
     def n_iter_(self):
-        """Epochs run by the last ``fit`` (the most of any binary problem);
-        1 after ``partial_fit`` and ``learn_one``."""
+        """Epochs run by the last call (1 after ``partial_fit``, ``learn_one``).
+
+        After ``fit``: the most epochs any binary problem ran.
+        """
         n = self._fitted_model("n_iter_").progress.n_iter
         if n is None:
             raise _not_fitted(self, "n_iter_")
@@ -72,17 +76,22 @@ class BaseSGD(BaseEstimator):
 
     @property
     def lr_history_(self):
-        """(t, lr, progressive loss) after each epoch of ``fit`` and each
-        ``partial_fit`` call or event, one row each (past 65,536 rows, an
-        evenly thinned summary): the path of the schedule. t counts as
+        """The path of the schedule: rows of (t, lr, progressive loss).
+
+        One row after each epoch of ``fit`` and each ``partial_fit`` call or
+        event (past 65,536 rows, an evenly thinned summary). t counts as
         ``t_ - 1`` does; in one-vs-rest the rows of ``fit`` follow the binary
-        problem that ran the most epochs, with its own progressive loss."""
+        problem that ran the most epochs, with its own progressive loss.
+        """
         return self._fitted_model("lr_history_").progress.rows()
 
     @property
     def coef_(self):
-        """Weights: (1 or n_classes, n_features) for the classifier,
-        (n_features,) for the regressor; averaged once averaging has started."""
+        """The weights, averaged once averaging has started.
+
+        Shape (1 or n_classes, n_features) for the classifier, (n_features,)
+        for the regressor.
+        """
         model = self._fitted_model("coef_")
         sparse_coef = self.__dict__.get("_sparse_coef")
         if sparse_coef is not None and sparse_coef[1] is model and sparse_coef[2] == model.progress.t:
@@ -99,6 +108,7 @@ class BaseSGD(BaseEstimator):
 
     @property
     def intercept_(self):
+        """The intercepts, averaged once averaging has started: (1 or n_classes,)."""
         return self._fitted_model("intercept_").materialize()[1]
 
     @intercept_.setter
@@ -107,11 +117,14 @@ class BaseSGD(BaseEstimator):
 
     @property
     def optimizer_state_(self):
-        """The optimizer's state with PyTorch's names: arrays shaped like
-        ``coef_`` (one per slot) and like ``intercept_`` (``<slot>_intercept``);
-        NAdam adds ``mu_product`` (one per binary problem). Slots that decay
-        are shown as the dense rule would hold them now (sparse rows catch
-        their decay up on the next touch). Empty for plain SGD."""
+        """The optimizer's state, with PyTorch's names.
+
+        Arrays shaped like ``coef_`` (one per slot) and like ``intercept_``
+        (``<slot>_intercept``); NAdam adds ``mu_product`` (one per binary
+        problem). Slots that decay are shown as the dense rule would hold them
+        now (sparse rows catch their decay up on the next touch). Empty for
+        plain SGD.
+        """
         out = self._fitted_model("optimizer_state_").optimizer_state()
         if not self._is_classifier:
             out = {k: (v[0] if not k.endswith("_intercept") and k != "mu_product" else v)
@@ -120,17 +133,21 @@ class BaseSGD(BaseEstimator):
 
     @property
     def schedule_state_(self):
-        """The state of a stateful schedule (``ReduceOnPlateau``), per binary
-        problem: for each plateau node, its current rate, best loss, bad
-        windows, cooldown left, and the running window's loss sum and count;
-        an array (n_problems, 6 * n_nodes), empty without such a schedule."""
+        """The state of a stateful schedule (``ReduceOnPlateau``).
+
+        An array (n_problems, 6 * n_nodes): for each plateau node, its current
+        rate, best loss, bad windows, cooldown left, and the running window's
+        loss sum and count. No columns without such a schedule.
+        """
         return self._fitted_model("schedule_state_").schedule_state.copy()
 
     @property
     def progressive_loss_(self):
-        """Mean loss of every sample seen since the model was initialised,
-        measured just before the model learned from it (Vowpal Wabbit's
-        progressive validation loss); one-vs-rest: mean over the problems."""
+        """Mean loss of every sample, measured just before learning from it.
+
+        Vowpal Wabbit's progressive validation loss, over every sample since
+        the model was initialised; one-vs-rest: the mean over the problems.
+        """
         self._fitted_model("progressive_loss_")
         return self._progressive_loss()
 
@@ -143,7 +160,8 @@ class BaseSGD(BaseEstimator):
 
         Returns
         -------
-        self
+        self : object
+            The estimator.
         """
         check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before densifying.")
         self.__dict__["_sparse_coef"] = None
@@ -157,7 +175,8 @@ class BaseSGD(BaseEstimator):
 
         Returns
         -------
-        self
+        self : object
+            The estimator.
         """
         check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before sparsifying.")
         coef = sp.csr_array(self.coef_)

@@ -522,5 +522,6 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            The log of each probability.
         """
         return np.log(self.predict_proba(X))

@@ -210,6 +210,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         Returns
         -------
         self : SGDRegressor
+            Epochs stop by scikit-learn's rules or by ``gtol``.
         """
         return self._transaction(
             lambda tx: self._fit(tx, X, y, coef_init, intercept_init, sample_weight))
@@ -272,5 +273,6 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         Returns
         -------
         ndarray of shape (n_samples,)
+            The linear prediction of each row.
         """
         return self._decision(X).ravel()

@@ -1,0 +1,266 @@
+"""The subcommands of the command line: ``train``, ``predict``, ``lr-find``, ``demo``.
+
+Each ``cmd_*`` function takes the parsed arguments and returns the exit
+status; a bad option value raises ``UsageError``, a failed run an
+``OSError``, ``ValueError`` or one of their subclasses (``streamlr.cli.main``
+turns them into exit statuses and messages).
+"""
+import contextlib
+import sys
+import time
+
+import numpy as np
+
+from ._cli_options import _data_format, _estimator, _lines, _out, _source_name
+from ._cli_progress import _learn, _Progress
+from ._cli_spec import _PROBA_LOSSES, UsageError
+from .io import DataFormat, Reader
+
+# -- train -------------------------------------------------------------------------------
+
+def cmd_train(args):
+    """Run ``streamlr train``: learn a data file chunk by chunk, print the progress table.
+
+    The summary (samples, average progressive loss, last rate, time, bad
+    lines) follows the table; ``--model-out`` saves the model with the data
+    settings, for ``streamlr predict``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+
+    Raises
+    ------
+    UsageError
+        For a bad option value (``--passes`` over standard input, ...).
+    ValueError
+        For data that cannot be learned (no rows, a bad line, divergence).
+    """
+    if args.passes > 1 and args.data == "-":
+        raise UsageError("--passes > 1 needs a file: standard input cannot be read twice "
+                         "(save it to a file first)")
+    model, labels = _estimator(args)
+    start = time.perf_counter()
+    progress = _Progress(args.loss, args.quiet)
+    seen, bad, first_bad, fmt = 0, 0, None, None
+    try:
+        for _ in range(args.passes):
+            with _lines(args.data, args.format) as (lines, fmt_name):
+                fmt = _data_format(args, fmt_name)
+                reader = Reader(lines, fmt, args.chunk_size, name=_source_name(args.data),
+                                skip_bad_lines=args.skip_bad_lines,
+                                parse_label=labels.check)
+                for chunk in reader:
+                    y = labels.convert(chunk.labels)
+                    kwargs = {} if labels.regression else {"classes": labels.classes}
+                    seen = _learn(model, chunk, y, kwargs, progress, seen)
+                bad += reader.bad_lines
+                first_bad = first_bad or reader.first_bad
+            if seen == 0:
+                raise ValueError(f"{_source_name(args.data)}: no data rows")
+    finally:
+        progress.close()
+    if seen and progress.last_n != seen:
+        progress.line(model, seen)
+    elapsed = time.perf_counter() - start
+    _out("")
+    _out(f"finished run: {fmt.format} data, {fmt.width} features")
+    _out(f"number of samples = {seen}  ({args.passes} pass{'es' if args.passes > 1 else ''})")
+    _out(f"average loss      = {model.progressive_loss_:.6g}  ({args.loss}, progressive"
+         f"{'; later passes see the data again' if args.passes > 1 else ''})")
+    _out(f"last learning rate = {model.lr_:.4g}")
+    _out(f"time = {elapsed:.2f} s ({seen / max(elapsed, 1e-9):,.0f} samples/s)")
+    if bad:
+        line, reason = first_bad
+        _out(f"bad lines skipped = {bad}  (first: line {line}: {reason})")
+    if args.model_out:
+        from .persistence import save
+
+        save(model, args.model_out, metadata={"reader": fmt.to_dict(),
+                                              "command": "streamlr train"})
+        _out(f"model written to {args.model_out}")
+    return 0
+
+
+# -- predict ---------------------------------------------------------------------------
+
+def cmd_predict(args):
+    """Run ``streamlr predict``: stream the predictions of a saved model, one line per row.
+
+    The data are read as the model's training data were (the settings saved
+    with it); labels, probabilities (``--proba``) or decision values
+    (``--raw``) go to ``--output`` or standard output.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+
+    Raises
+    ------
+    UsageError
+        For an option the model cannot serve (``--proba`` without
+        probabilities, another ``--format``).
+    ValueError
+        For a model file without data settings or that does not fit them.
+    """
+    from .persistence import load, load_metadata
+
+    model = load(args.model)
+    reader_settings = load_metadata(args.model).get("reader")
+    if reader_settings is None:
+        raise ValueError(f"{args.model} holds no data settings (it was not written by "
+                         "streamlr train); train it with the command line")
+    fmt = DataFormat.from_dict(reader_settings)
+    if args.format is not None and args.format != fmt.format:
+        raise UsageError(f"the model was trained on {fmt.format} data, not {args.format}")
+    if not hasattr(model, "n_features_in_"):
+        raise ValueError(f"{args.model}: the model was never trained")
+    if model.n_features_in_ != fmt.width:
+        raise ValueError(f"{args.model}: the model has {model.n_features_in_} features, its "
+                         f"data settings {fmt.width}")
+    if args.proba and not hasattr(model, "predict_proba"):
+        raise UsageError(f"--proba needs a classifier with loss {' or '.join(_PROBA_LOSSES)}; "
+                         f"the model has loss={model.loss!r}")
+    if args.raw and not hasattr(model, "decision_function"):
+        raise UsageError("--raw needs a classifier; a regressor's prediction is its raw score")
+    n = 0
+    with _lines(args.data, fmt.format) as (lines, _), \
+            (open(args.output, "w", encoding="utf-8") if args.output
+             else contextlib.nullcontext(sys.stdout)) as out:
+        reader = Reader(lines, fmt, args.chunk_size, name=_source_name(args.data),
+                        skip_bad_lines=args.skip_bad_lines, require_target=False)
+        for chunk in reader:
+            out.write(_format_predictions(model, chunk.X, args))
+            n += len(chunk)
+        out.flush()
+    msg = f"{n} predictions written to {args.output or 'standard output'}"
+    if reader.bad_lines:
+        line, reason = reader.first_bad
+        msg += f"; bad lines skipped = {reader.bad_lines} (first: line {line}: {reason})"
+    print(msg, file=sys.stderr)
+    return 0
+
+
+def _format_predictions(model, X, args):
+    if args.proba:
+        p = model.predict_proba(X)
+        p = p[:, 1:] if p.shape[1] == 2 else p
+        return "".join(",".join(f"{v:.9g}" for v in row) + "\n" for row in p)
+    if args.raw:
+        d = model.decision_function(X)
+        d = d.reshape(len(d), -1)
+        return "".join(",".join(f"{v:.9g}" for v in row) + "\n" for row in d)
+    pred = model.predict(X)
+    if pred.dtype.kind == "f":
+        return "".join(f"{v:.9g}\n" for v in pred)
+    return "".join(f"{v}\n" for v in pred)
+
+
+# -- lr-find ----------------------------------------------------------------------------
+
+def cmd_lr_find(args):
+    """Run ``streamlr lr-find``: the range test on the first ``--samples`` rows.
+
+    Prints the suggested rate and writes the plot (unless ``--no-plot`` or
+    without matplotlib).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+
+    Raises
+    ------
+    UsageError
+        For a bad option value.
+    ValueError
+        For fewer than two data rows.
+    """
+    import scipy.sparse as sp
+
+    from .lr_finder import lr_find
+
+    model, labels = _estimator(args)
+    chunks, ys, n = [], [], 0
+    with _lines(args.data, args.format) as (lines, fmt_name):
+        fmt = _data_format(args, fmt_name)
+        reader = Reader(lines, fmt, min(args.chunk_size, args.samples),
+                        name=_source_name(args.data), skip_bad_lines=args.skip_bad_lines,
+                        parse_label=labels.check)
+        for chunk in reader:
+            chunks.append(chunk.X)
+            ys.append(labels.convert(chunk.labels))
+            n += len(chunk)
+            if n >= args.samples:
+                break
+    if n < 2:
+        raise ValueError(f"{_source_name(args.data)}: {n} data rows; the range test needs more")
+    X, y = sp.vstack(chunks, format="csr")[: args.samples], np.concatenate(ys)[: args.samples]
+    result = lr_find(model, X, y, start_lr=args.start_lr, end_lr=args.end_lr,
+                     num_steps=min(args.num_steps, len(y)),
+                     classes=None if labels.regression else labels.classes)
+    _out(f"range test on {len(y)} samples: {len(result.lrs)} rates from "
+         f"{result.lrs[0]:.3g} to {result.lrs[-1]:.3g}"
+         f"{' (stopped: the loss exploded)' if result.stopped_early else ''}")
+    i = int(np.argmin(result.losses))
+    _out(f"lowest smoothed loss {result.losses[i]:.6f} at lr {result.lrs[i]:.3g}")
+    _out(f"suggested learning rate: {result.suggestion:.3g}")
+    from ._plotting import have_matplotlib
+
+    if args.no_plot:
+        pass
+    elif have_matplotlib():
+        from .plotting import plot_lr_find
+
+        plot_lr_find(result, path=args.plot)
+        _out(f"plot written to {args.plot}")
+    else:
+        _out("plot skipped: matplotlib is not installed (pip install 'streamlr[plot]')")
+    return 0
+
+
+# -- demo --------------------------------------------------------------------------------
+
+def cmd_demo(args):
+    """Run ``streamlr demo``: three optimizers on the built-in drifting fraud stream.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+
+    Raises
+    ------
+    UsageError
+        If ``--window`` exceeds ``--samples``.
+    """
+    from . import demo
+
+    if args.window > args.samples:
+        raise UsageError(f"--window ({args.window}) exceeds --samples ({args.samples})")
+    demo.run(n_events=args.samples, window=args.window, chunk_size=args.chunk_size,
+             seed=args.seed, out=None if args.no_plot else args.out, stream=_out)
+    return 0
+

@@ -1,0 +1,117 @@
+"""The base class of the update rules.
+
+Private: the public names are imported from `streamlr.optim`. The rules
+themselves live in ``_optim_sgd`` (SGD and its per-coordinate-rate variants:
+``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``), ``_optim_adam`` (the Adam
+family: ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``) and
+``_optim_ftrl`` (``FTRL``); string resolution (``resolve``) in
+``streamlr.optim``.
+"""
+from ._kernels import kernel as _k
+from ._spec import Spec
+
+
+class Optimizer(Spec):
+    """Base class of the update rules.
+
+    An update rule is a spec (see `streamlr._spec.Spec`): it holds the rule's
+    hyperparameters, with PyTorch's names and defaults, validated when it is
+    built and by ``set_params``, and no state. An estimator accepts it as
+    ``optimizer=``, takes the rate from its ``learning_rate`` and keeps the
+    state, one array per slot (`slots`), as ``optimizer_state_``.
+
+    Attributes
+    ----------
+    exact_on_sparse : bool
+        Whether a CSR row updates the model as the same dense row would (with
+        ``penalty=None``); False for a rule that is lazy on sparse input.
+
+    See Also
+    --------
+    resolve : The spec object of an ``optimizer`` string.
+
+    Notes
+    -----
+    A subclass names its kernel rule (``_kernel``), sets
+    ``exact_on_sparse`` and tells the estimator what the rule needs: `slots`,
+    `hyperparameters` and, where needed, `initial_values` and `decays`. Each
+    subclass carries its registry row as a ``@register_optimizer(...)``
+    decorator (see ``streamlr/_registry.py``).
+
+    Examples
+    --------
+    >>> from streamlr.optim import Adam, Optimizer
+    >>> isinstance(Adam(), Optimizer)
+    True
+    """
+
+    _kernel = None        # name of the kernel rule (streamlr._kernels.kernel.OPTIMIZERS)
+    exact_on_sparse = False
+
+    @property
+    def kernel(self):
+        """The kernel's code of the rule (``streamlr._kernels.kernel.OPTIMIZERS``)."""
+        return _k.OPTIMIZERS[self._kernel]
+
+    def slots(self):
+        """Return the names of the per-coordinate state arrays, in kernel order.
+
+        Returns
+        -------
+        tuple of str
+            One name per state array (PyTorch's names, as ``"exp_avg"``);
+            empty for a rule without state.
+        """
+        return ()
+
+    def initial_values(self):
+        """Return the initial value of each slot.
+
+        Returns
+        -------
+        tuple of float
+            One value per name of `slots`: zeros, unless the rule says
+            otherwise (Adagrad's ``initial_accumulator_value``).
+        """
+        return tuple(0.0 for _ in self.slots())
+
+    def decays(self):
+        """Return the slots that decay on missed sparse updates, with their factors.
+
+        Returns
+        -------
+        dict
+            ``{slot: factor}``: on CSR input, such a slot is multiplied by
+            ``factor ** gap`` when its coordinate is next touched, ``gap``
+            being the number of updates it missed (an exact catch-up). Empty
+            for the rules without one.
+        """
+        return {}
+
+    def hyperparameters(self, intercept=False):
+        """Return the kernel's hyperparameter vector.
+
+        Parameters
+        ----------
+        intercept : bool, default=False
+            The vector for the intercept, which gets no penalty and no weight
+            decay (AdamW's ``weight_decay``, FTRL's ``l1`` and ``l2`` are 0
+            there).
+
+        Returns
+        -------
+        tuple of float
+            The hyperparameters, in the order of the kernel rule.
+        """
+        return ()
+
+    def needs_stamp(self):
+        """Return whether the kernel stamps each coordinate with its last update.
+
+        Returns
+        -------
+        bool
+            True when a slot decays (`decays`): catching up needs the number
+            of updates a coordinate missed.
+        """
+        return bool(self.decays())
