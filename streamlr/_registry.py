@@ -26,7 +26,7 @@ streamlr (the spec modules import it); its lookups import those two on first use
 How to add an optimizer
 -----------------------
 1. The update rule in the kernel, all in ``_kernels/optimizers.pxd``: its
-   ``OPT_*`` code, a step function, its dispatch line (and per-sample
+   ``OPT_*`` code, a step function, its step-table entries (and per-sample
    constants, if any) and its entry in ``optimizer_codes`` (exported as
    ``streamlr._kernels.kernel.OPTIMIZERS``).
 2. The spec class in a private module (above; ``_kernel`` names the kernel

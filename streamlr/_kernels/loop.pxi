@@ -41,6 +41,22 @@ cdef struct Pass:
     int last_plateau            # ReduceOnPlateau node that set the last rate
 
 
+# the update rules' step functions by kernel code (optimizers.pxd)
+cdef StepF64 STEPS_F64[MAX_OPTIMIZERS]
+cdef StepF32 STEPS_F32[MAX_OPTIMIZERS]
+fill_step_tables(STEPS_F64, STEPS_F32)
+
+
+cdef inline void opt_step(int kind, floating* w, Py_ssize_t S, Py_ssize_t T,
+                          const floating* x, const int* idx, Py_ssize_t nnz,
+                          const double* hp, StepInfo* si, long long* stamp) noexcept nogil:
+    # the only dispatch of the optimizers: one call per row
+    if floating is double:
+        STEPS_F64[kind](w, S, T, x, idx, nnz, hp, si, stamp)
+    else:
+        STEPS_F32[kind](w, S, T, x, idx, nnz, hp, si, stamp)
+
+
 cdef inline double _n_avg(double step, long long average) noexcept nogil:
     # number of iterates in the average after update number `step` (1-based)
     cdef double n = step - average + 1

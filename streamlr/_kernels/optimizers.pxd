@@ -17,11 +17,15 @@
 # * ``step`` is the 1-based update count (PyTorch's ``state["step"]``), the
 #   estimator's global t. ``gap`` (from ``stamp``) is how many updates a
 #   coordinate of a sparse row missed; exact catch-ups use it.
-# * ``opt_step`` is the only dispatch: one branch per row, never per
-#   coordinate. Adding an optimizer = its ``OPT_*`` code, its step function,
-#   one ``elif`` here (and in ``per_sample_constants`` if it has per-sample
-#   factors), one entry of ``optimizer_codes``; then its spec class with its
-#   registry row in the ``streamlr/_optim_*.py`` module of its family.
+# * ``opt_step`` (loop.pxi) is the only dispatch: one indirect call per row
+#   through the tables ``fill_step_tables`` fills, never per coordinate. Each
+#   rule is compiled on its own, so adding one does not change the code of
+#   the others (an if/elif chain inlined into the loop did: one more rule
+#   slowed Adam by ~6%). Adding an optimizer = its ``OPT_*`` code, its step
+#   function, its two table entries in ``fill_step_tables`` (and a branch in
+#   ``per_sample_constants`` if it has per-sample factors), one entry of
+#   ``optimizer_codes``; then its spec class with its registry row in the
+#   ``streamlr/_optim_*.py`` module of its family.
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
@@ -399,28 +403,41 @@ cdef inline void step_ftrl(floating* w, Py_ssize_t S, Py_ssize_t T,
             b[0] = -(z - (l1 if z > 0 else -l1)) / ((beta + sqrt(n_new)) / a + l2)
 
 
-cdef inline void opt_step(int kind, floating* w, Py_ssize_t S, Py_ssize_t T,
-                          const floating* x, const int* idx, Py_ssize_t nnz,
-                          const double* hp, StepInfo* si,
-                          long long* stamp) noexcept nogil:
-    if kind == OPT_ADAM:
-        step_adam(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_MOMENTUM:
-        step_momentum(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_ADAGRAD:
-        step_adagrad(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_RMSPROP:
-        step_rmsprop(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_ADADELTA:
-        step_adadelta(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_ADAMAX:
-        step_adamax(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_NADAM:
-        step_nadam(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_FTRL:
-        step_ftrl(w, S, T, x, idx, nnz, hp, si, stamp)
-    elif kind == OPT_RADAM:
-        step_radam(w, S, T, x, idx, nnz, hp, si, stamp)
+ctypedef void (*StepF64)(double* w, Py_ssize_t S, Py_ssize_t T, const double* x,
+                         const int* idx, Py_ssize_t nnz, const double* hp, StepInfo* si,
+                         long long* stamp) noexcept nogil
+ctypedef void (*StepF32)(float* w, Py_ssize_t S, Py_ssize_t T, const float* x,
+                         const int* idx, Py_ssize_t nnz, const double* hp, StepInfo* si,
+                         long long* stamp) noexcept nogil
+
+# the most kernel codes the step tables hold
+cdef enum:
+    MAX_OPTIMIZERS = 32
+
+
+cdef inline void fill_step_tables(StepF64* f64, StepF32* f32) noexcept nogil:
+    # The step function of each kernel code, per dtype: ``opt_step`` calls
+    # through these tables (one indirect call per row, never per coordinate),
+    # so each rule is compiled on its own and adding one cannot change the
+    # code generated for the others.
+    f64[OPT_MOMENTUM] = step_momentum[double]
+    f32[OPT_MOMENTUM] = step_momentum[float]
+    f64[OPT_ADAGRAD] = step_adagrad[double]
+    f32[OPT_ADAGRAD] = step_adagrad[float]
+    f64[OPT_RMSPROP] = step_rmsprop[double]
+    f32[OPT_RMSPROP] = step_rmsprop[float]
+    f64[OPT_ADADELTA] = step_adadelta[double]
+    f32[OPT_ADADELTA] = step_adadelta[float]
+    f64[OPT_ADAM] = step_adam[double]
+    f32[OPT_ADAM] = step_adam[float]
+    f64[OPT_ADAMAX] = step_adamax[double]
+    f32[OPT_ADAMAX] = step_adamax[float]
+    f64[OPT_NADAM] = step_nadam[double]
+    f32[OPT_NADAM] = step_nadam[float]
+    f64[OPT_FTRL] = step_ftrl[double]
+    f32[OPT_FTRL] = step_ftrl[float]
+    f64[OPT_RADAM] = step_radam[double]
+    f32[OPT_RADAM] = step_radam[float]
 
 
 cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:

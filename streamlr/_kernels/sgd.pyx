@@ -52,7 +52,8 @@ from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
 from streamlr._kernels.optimizers cimport (
-    OPT_SGD, StepInfo, opt_step, optimizer_codes, per_sample_constants,
+    MAX_OPTIMIZERS, OPT_SGD, StepF32, StepF64, StepInfo, fill_step_tables, optimizer_codes,
+    per_sample_constants,
 )
 
 import numpy as _np

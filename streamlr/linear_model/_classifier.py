@@ -16,6 +16,9 @@ from ._base import BaseSGD
 from ._input import check_sample_weight, check_validation_rows_finite
 from ._stopping import validation_mask
 
+# how predict_proba derives from the decision function, by loss (registry)
+_PROBABILITIES = {entry.name: entry.probabilities for entry in _registry.losses()}
+
 
 class SGDClassifier(ClassifierMixin, BaseSGD):
     """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
@@ -463,11 +466,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return self.classes_[idx]
 
     def _check_proba(self):
-        try:
-            probabilities = _registry.loss(self.loss).probabilities
-        except (KeyError, TypeError):
-            probabilities = None
-        if probabilities is None:
+        if _PROBABILITIES.get(self.loss) is None:
             raise AttributeError(f"probability estimates are not available for loss={self.loss!r}")
         return True
 
@@ -495,7 +494,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         if scores.shape[1] == 1:
             scores = scores.ravel()
         binary = scores.ndim == 1
-        if _registry.loss(self.loss).probabilities == "logistic":
+        if _PROBABILITIES[self.loss] == "logistic":
             prob = expit(scores)
             if binary:
                 return np.vstack([1 - prob, prob]).T
