@@ -426,8 +426,16 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             ``{label: probability}`` (River's convention), computed as
             ``predict_proba`` does.
         """
-        proba = self._proba_from_scores(self._decision_one(x)[None, :])[0]
-        return dict(zip(self.classes_.tolist(), proba.tolist(), strict=False))
+        scores = self._decision_one(x)
+        classes = self.__dict__["classes_"]
+        if scores.shape[0] == 1:   # binary: the formulas of predict_proba, on one value
+            if _PROBABILITIES[self.loss] == "logistic":
+                p = float(expit(scores[0]))
+            else:
+                p = (float(np.clip(scores[0], -1, 1)) + 1.0) / 2.0
+            return {classes[0].item(): 1 - p, classes[1].item(): p}
+        proba = self._proba_from_scores(scores[None, :])[0]
+        return dict(zip(classes.tolist(), proba.tolist(), strict=True))
 
     # -- predictions --------------------------------------------------------------------
 
