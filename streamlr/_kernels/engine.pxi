@@ -260,18 +260,6 @@ cdef class Engine:
             self.tmp, self.tmp_cap = <char*>p, tmp_bytes
         return 0
 
-    def release_scratch(self):
-        """Free the snapshot and row scratch (the general path's snapshot of a
-        large model is as big as the model; events keep theirs)."""
-        if self.saved:
-            raise RuntimeError("a snapshot is pending")
-        self.save_array = None
-        free(self.tmp)
-        self.save = NULL
-        self.tmp = NULL
-        self.save_cap = 0
-        self.tmp_cap = 0
-
     cdef Py_ssize_t _coord_bytes(self) noexcept nogil:
         # bytes saved per touched coordinate of one problem: its stamp first,
         # then its weight and slots, aw, q; padded so records stay aligned

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _registry
 from .. import schedules as _sched
 from .._kernels import kernel as _k
+from ..optim import Optimizer
 
 # scikit-learn's smaller intercept step on sparse input (plain SGD only)
 SPARSE_INTERCEPT_DECAY = 0.01
@@ -200,13 +201,8 @@ def watched_dicts(est):
     """The attribute dicts an engine's parameters come from: the estimator's
     and those of its spec objects (optimizer, every schedule node)."""
     out = [est.__dict__]
-    if isinstance(est.optimizer, _registry_optimizer_base()):
+    if isinstance(est.optimizer, Optimizer):
         out.append(est.optimizer.__dict__)
     if isinstance(est.learning_rate, _sched.Schedule):
         out.extend(node.__dict__ for node in _sched.walk(est.learning_rate))
     return out
-
-
-def _registry_optimizer_base():
-    from ..optim import Optimizer
-    return Optimizer
