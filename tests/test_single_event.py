@@ -487,3 +487,17 @@ def test_large_chunk_with_an_index_out_of_range_is_refused_by_the_kernel(bad_ind
     with pytest.raises(ValueError, match="column indices"):
         SGDClassifier(early_stopping=True, validation_fraction=0.5, max_iter=3,
                       random_state=0).fit(rows, y)
+
+
+def test_a_model_fitted_with_early_stopping_predicts_events():
+    """early_stopping is a fit setting: predict_one works after such a fit,
+    learning calls refuse it as partial_fit does, and change nothing."""
+    X, y, _ = _data(n=200)
+    clf = SGDClassifier(early_stopping=True, random_state=0).fit(X, y)
+    assert clf.predict_one(X[0]) == clf.predict(X[:1])[0]
+    before = _state(clf)
+    with pytest.raises(ValueError, match="early_stopping"):
+        clf.learn_one(X[0], y[0])
+    with pytest.raises(ValueError, match="early_stopping"):
+        clf.partial_fit(X[:2], y[:2])
+    _assert_same(before, _state(clf))

@@ -108,7 +108,9 @@ def bind(est):
     """Validate ``est``'s parameters and bind its model to a new engine,
     which events and small calls reuse until a parameter changes."""
     model = est.__dict__["_model"]
-    optimizer = _params.validate_params(est, for_partial_fit=True)
+    # predictions use the engine too: early_stopping (a fit-only setting) is
+    # refused by the learning calls themselves (_no_early_stopping)
+    optimizer = _params.validate_params(est, for_partial_fit=False)
     model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t)
     loss = _params.make_loss(est)
     program = _params.schedule_program(est, optimizer, loss, model)
@@ -143,7 +145,14 @@ def raise_diverged(est, engine, what):
     raise DivergenceError.at(engine.last_t - 1, rate, "the weights or the optimizer state overflowed")
 
 
+def _no_early_stopping(est):
+    if est.early_stopping:
+        raise ValueError("early_stopping should be False with partial_fit")
+
+
 def learn_event(est, x, y, sample_weight):
+    """One event through the bound engine (learn_one)."""
+    _no_early_stopping(est)
     engine = current_engine(est)
     if engine.learn_one(x, y, sample_weight) < 0:
         raise_diverged(est, engine, "this event")
@@ -152,6 +161,7 @@ def learn_event(est, x, y, sample_weight):
 def learn_rows(est, X, targets, sample_weight):
     """A few rows (a plain ndarray or CSR matrix) through the bound engine.
     ``targets``: float64 label indices or values."""
+    _no_early_stopping(est)
     engine = current_engine(est)
     n, d = X.shape
     if d != engine.n_features:
