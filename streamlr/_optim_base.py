@@ -4,7 +4,7 @@ Private: the public names are imported from `streamlr.optim`. The rules
 themselves live in ``_optim_sgd`` (SGD and its per-coordinate-rate variants:
 ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``), ``_optim_adam`` (the Adam
 family: ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``) and
-``_optim_ftrl`` (``FTRL``); string resolution (``resolve``) in
+``_optim_ftrl`` (``FTRL``) and ``_optim_parameterfree`` (``COCOB``); string resolution (``resolve``) in
 ``streamlr.optim``.
 """
 from ._kernels import kernel as _k
@@ -25,6 +25,10 @@ class Optimizer(Spec):
     exact_on_sparse : bool
         Whether a CSR row updates the model as the same dense row would (with
         ``penalty=None``); False for a rule that is lazy on sparse input.
+    takes_rate : bool
+        Whether the rule has a learning rate (the estimator's schedule);
+        False for a rule without one (``COCOB``), which ignores
+        ``learning_rate``/``eta0`` and refuses a schedule object.
 
     See Also
     --------
@@ -47,6 +51,7 @@ class Optimizer(Spec):
 
     _kernel = None        # name of the kernel rule (streamlr._kernels.kernel.OPTIMIZERS)
     exact_on_sparse = False
+    takes_rate = True
 
     @property
     def kernel(self):

@@ -204,6 +204,20 @@ def _ftrl(p, w, g, S, J, t, lr, intercept, ctx):
     w[J] = np.where(np.abs(zj) <= l1, 0.0, neww)
 
 
+def _cocob(p, w, g, S, J, t, lr, intercept, ctx):
+    # Orabona & Tommasi 2017, COCOB-Backprop per coordinate, in the order of
+    # parameterfree.COCOB; no rate (lr unused). The weights start at 0, so
+    # the starting point x0 is its initial 0.
+    theta, G, L, R, x0 = (S["sum_negative_gradients"], S["grad_norm_sum"], S["L"],
+                          S["reward"], S["x0"])
+    L[J] = np.maximum(L[J], np.abs(g))
+    theta[J] = theta[J] - g
+    G[J] = G[J] + np.abs(g)
+    R[J] = np.maximum(R[J] - g * (w[J] - x0[J]), 0.0)
+    den = np.maximum(G[J] + L[J], p["alpha"] * L[J]) * L[J]
+    w[J] = (R[J] + L[J]) * theta[J] / den + x0[J]
+
+
 REFERENCES = {
     # plain SGD (no momentum) is scikit-learn's update, with its quirks;
     # test_parity_sklearn checks it against scikit-learn itself
@@ -231,6 +245,9 @@ REFERENCES = {
                            scalars={"mu_product": 1.0}, advance=_nadam_advance),
     "RAdam": RuleReference(_radam, lambda p: ("exp_avg", "exp_avg_sq")),
     "FTRL": RuleReference(_ftrl, lambda p: ("z", "n"), eta0=0.5),
+    "COCOB": RuleReference(
+        _cocob, lambda p: ("sum_negative_gradients", "grad_norm_sum", "L", "reward", "x0"),
+        initial=lambda p, slot: float(p["eps"]) if slot == "L" else 0.0),
 }
 
 

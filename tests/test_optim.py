@@ -19,6 +19,7 @@ objects, errors, float32 and divergence.
 
 import copy
 import importlib
+import inspect
 
 import numpy as np
 import pytest
@@ -37,7 +38,8 @@ from conftest import (
 import streamlr
 from streamlr import DivergenceError, SGDClassifier, SGDRegressor, _registry, optim, persistence
 from streamlr.cli import parse_optimizer
-from streamlr.optim import FTRL, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RMSprop
+from streamlr.optim import COCOB, FTRL, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RMSprop
+from streamlr.schedules import Constant, InverseScaling
 
 RTOL = 1e-8
 ATOL = 1e-12
@@ -282,7 +284,10 @@ TORCH_CASES = list(_torch_cases())
 
 
 def _torch_class(dotted):
+    """The twin class of a registry row's dotted name (``torch.optim.Adam``,
+    ``parameterfree.COCOB``); skips when its package is not installed."""
     module, _, name = dotted.rpartition(".")
+    pytest.importorskip(module.partition(".")[0])
     return getattr(importlib.import_module(module), name)
 
 
@@ -304,7 +309,10 @@ def _torch_loop(torch, X, y, cls, kw, lr, alpha):
     groups = [{"params": [w]}, {"params": [b]}]
     if "weight_decay" in kw:  # AdamW: the bias is not decayed
         groups[1]["weight_decay"] = 0.0
-    opt = cls(groups, lr=lr, foreach=False, **kw)
+    accepted = inspect.signature(cls).parameters
+    # a twin without a rate (parameterfree.COCOB) takes neither lr nor foreach
+    kw.update({k: v for k, v in (("lr", lr), ("foreach", False)) if k in accepted})
+    opt = cls(groups, **kw)
     Xt = torch.tensor(X, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.float64)
     for i in range(X.shape[0]):
@@ -894,3 +902,40 @@ def test_spec_classes_are_the_persistence_whitelist():
     whitelist = persistence._specs() if hasattr(persistence, "_specs") else persistence._SPECS
     assert classes == whitelist
     assert list(classes)[:len(_registry.optimizers())] == [e.name for e in _registry.optimizers()]
+
+
+# --------------------------------------------------------------------------
+# a rule without a rate (COCOB)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("schedule", [Constant(0.1), InverseScaling(0.1, 0.5)],
+                         ids=["constant", "invscaling"])
+def test_rule_without_rate_refuses_a_schedule(schedule):
+    X, y = make_regression_data(n_samples=20)
+    est = SGDRegressor(optimizer=COCOB(), learning_rate=schedule)
+    with pytest.raises(ValueError, match="COCOB has no learning rate"):
+        est.partial_fit(X, y)
+    assert not hasattr(est, "coef_")
+    fitted = SGDRegressor(optimizer="cocob").partial_fit(X, y)
+    coef = fitted.coef_.copy()
+    fitted.set_params(learning_rate=schedule)
+    with pytest.raises(ValueError, match="COCOB has no learning rate"):
+        fitted.partial_fit(X, y)
+    assert_array_equal(fitted.coef_, coef)
+
+
+@pytest.mark.parametrize("penalty", [None, "l2"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_rule_without_rate_ignores_eta0(sparse, penalty):
+    X, y = _data("log2", sparse)
+    fits = [SGDClassifier(optimizer=COCOB(), learning_rate=lr, eta0=eta0, penalty=penalty,
+                          shuffle=False, max_iter=3, tol=None).fit(X, y)
+            for lr, eta0 in (("constant", 1e-3), ("constant", 5.0), ("invscaling", 0.7),
+                             ("optimal", 0.01))]
+    for est in fits[1:]:
+        assert_array_equal(est.coef_, fits[0].coef_)
+        assert_array_equal(est.intercept_, fits[0].intercept_)
+        for key, value in est.optimizer_state_.items():
+            assert_array_equal(value, fits[0].optimizer_state_[key], err_msg=key)
+

@@ -43,6 +43,7 @@ cdef enum:
     OPT_NADAM = 7
     OPT_FTRL = 8
     OPT_RADAM = 9
+    OPT_COCOB = 10
 
 
 cdef inline dict optimizer_codes():
@@ -50,7 +51,8 @@ cdef inline dict optimizer_codes():
     ``streamlr._kernels.kernel.OPTIMIZERS`` exports."""
     return {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
             "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
-            "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL, "radam": OPT_RADAM}
+            "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL, "radam": OPT_RADAM,
+            "cocob": OPT_COCOB}
 
 
 cdef struct StepInfo:
@@ -403,6 +405,39 @@ cdef inline void step_ftrl(floating* w, Py_ssize_t S, Py_ssize_t T,
             b[0] = -(z - (l1 if z > 0 else -l1)) / ((beta + sqrt(n_new)) / a + l2)
 
 
+# COCOB-Backprop (Orabona & Tommasi 2017), per coordinate, as the
+# parameterfree package's COCOB. hp: alpha, eps. Block: w,
+# sum_negative_gradients, grad_norm_sum, L (starts at eps), reward, x0. No
+# rate: si.lr is never read. x0 is the weight the coordinate started from; it
+# is recorded when grad_norm_sum is still 0 (every gradient so far was 0, so
+# the weight has not moved from it). Exact on sparse rows: an untouched
+# coordinate has g = 0, which leaves its state and its weight as they are.
+cdef inline void step_cocob(floating* w, Py_ssize_t S, Py_ssize_t T,
+                            const floating* x, const int* idx, Py_ssize_t nnz,
+                            const double* hp, StepInfo* si,
+                            long long* stamp) noexcept nogil:
+    cdef double alpha = hp[0], g, ag, lmax, wealth, den, a
+    cdef floating* b
+    cdef Py_ssize_t k
+    for k in range(nnz):
+        b = _blk(w, S, idx, k)
+        g = si.gscale * x[k] + si.l2 * b[0]
+        if b[2 * T] == 0:
+            b[5 * T] = b[0]              # the starting point of the bets
+        ag = fabs(g)
+        if ag > b[3 * T]:
+            b[3 * T] = ag                # L: the largest |g| seen (at least eps)
+        b[T] = b[T] - g                  # sum of the negative gradients
+        b[2 * T] = b[2 * T] + ag         # sum of |g|
+        wealth = b[4 * T] - g * (b[0] - b[5 * T])
+        b[4 * T] = wealth if wealth > 0.0 else 0.0   # the reward, never below 0
+        lmax = b[3 * T]
+        den = b[2 * T] + lmax
+        a = alpha * lmax
+        den = (den if den > a else a) * lmax
+        b[0] = (b[4 * T] + lmax) * b[T] / den + b[5 * T]
+
+
 ctypedef void (*StepF64)(double* w, Py_ssize_t S, Py_ssize_t T, const double* x,
                          const int* idx, Py_ssize_t nnz, const double* hp, StepInfo* si,
                          long long* stamp) noexcept nogil
@@ -438,6 +473,8 @@ cdef inline void fill_step_tables(StepF64* f64, StepF32* f32) noexcept nogil:
     f32[OPT_FTRL] = step_ftrl[float]
     f64[OPT_RADAM] = step_radam[double]
     f32[OPT_RADAM] = step_radam[float]
+    f64[OPT_COCOB] = step_cocob[double]
+    f32[OPT_COCOB] = step_cocob[float]
 
 
 cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:

@@ -101,6 +101,10 @@ def _check_combinations(est, optimizer, for_partial_fit):
         needed = "hinge" if est._is_classifier else "epsilon_insensitive"
         if est.loss != needed:
             raise ValueError(f"Learning rate '{est.learning_rate}' only works with loss '{needed}'.")
+    if not optimizer.takes_rate and isinstance(est.learning_rate, _sched.Schedule):
+        raise ValueError(
+            f"{type(optimizer).__name__} has no learning rate: it cannot be combined "
+            f"with the schedule learning_rate={est.learning_rate!r}")
     if est.penalty == "elasticnet" and est.l1_ratio is None:
         raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
     if not plain and est.learning_rate in ("pa1", "pa2"):
