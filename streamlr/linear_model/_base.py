@@ -15,6 +15,35 @@ from . import _driver, _params
 from ._input import as_kernel_input
 from ._state import SLOTS, ModelState
 
+# the parameters the classifier and the regressor document alike (their
+# class docstrings take it in at %(shared_parameters)s)
+SHARED_PARAMETERS = """    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        The regulariser. With plain SGD, L1 uses the cumulative penalty of
+        Tsuruoka et al. (2009), kept across calls; with another optimizer,
+        the L2 part is the optimizer's (coupled) weight decay and the L1 part
+        a proximal step after each update.
+    alpha : float, default=0.0001
+        Regularisation strength; also sets ``"optimal"``'s rate.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``.
+    fit_intercept : bool, default=True
+        Whether to learn an intercept (updated like a weight, unpenalised).
+    max_iter : int, default=1000
+        The most epochs of ``fit`` (``partial_fit`` makes one pass).
+    tol : float or None, default=1e-3
+        ``fit`` stops after ``n_iter_no_change`` epochs whose objective (or,
+        with ``early_stopping``, validation score) does not improve by
+        ``tol``; None: no such rule.
+    shuffle : bool, default=True
+        Whether ``fit`` shuffles the rows each epoch (NumPy's generator, so
+        shuffled runs differ from scikit-learn's; ``partial_fit`` never
+        shuffles).
+    verbose : int, default=0
+        Print progress per epoch and per call.
+    epsilon : float, default=0.1
+        The epsilon of ``"huber"`` and the epsilon-insensitive losses.
+"""
+
 # partial_fit and predict calls with at most this many rows take the
 # bound engine's compiled path (the same loop, without per-call set-up)
 SMALL_CALL_ROWS = 64

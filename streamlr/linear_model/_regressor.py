@@ -7,7 +7,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
 from . import _driver, _params
-from ._base import BaseSGD
+from ._base import SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_targets_finite, check_validation_rows_finite
 from ._stopping import validation_mask
 
@@ -28,32 +28,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     loss : str, default="squared_error"
         ``"squared_error"``, ``"huber"``, ``"epsilon_insensitive"`` or
         ``"squared_epsilon_insensitive"``.
-    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-        The regulariser. With plain SGD, L1 uses the cumulative penalty of
-        Tsuruoka et al. (2009), kept across calls; with another optimizer,
-        the L2 part is the optimizer's (coupled) weight decay and the L1 part
-        a proximal step after each update.
-    alpha : float, default=0.0001
-        Regularisation strength; also sets ``"optimal"``'s rate.
-    l1_ratio : float, default=0.15
-        The L1 share of ``"elasticnet"``.
-    fit_intercept : bool, default=True
-        Whether to learn an intercept (updated like a weight, unpenalised).
-    max_iter : int, default=1000
-        The most epochs of ``fit`` (``partial_fit`` makes one pass).
-    tol : float or None, default=1e-3
-        ``fit`` stops after ``n_iter_no_change`` epochs whose objective (or,
-        with ``early_stopping``, validation score) does not improve by
-        ``tol``; None: no such rule.
-    shuffle : bool, default=True
-        Whether ``fit`` shuffles the rows each epoch (NumPy's generator, so
-        shuffled runs differ from scikit-learn's; ``partial_fit`` never
-        shuffles).
-    verbose : int, default=0
-        Print progress per epoch and per call.
-    epsilon : float, default=0.1
-        The epsilon of ``"huber"`` and the epsilon-insensitive losses.
-    random_state : int, RandomState instance or None, default=None
+%(shared_parameters)s    random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the ``early_stopping`` split.
     learning_rate : str or streamlr.schedules.Schedule, default="invscaling"
         scikit-learn's strings (``"constant"``, ``"optimal"``,
@@ -276,3 +251,6 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             The linear prediction of each row.
         """
         return self._decision(X).ravel()
+
+
+SGDRegressor.__doc__ = SGDRegressor.__doc__ % {"shared_parameters": SHARED_PARAMETERS}
