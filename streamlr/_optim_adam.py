@@ -166,12 +166,30 @@ class AdamW(Adam):
         return float(self.weight_decay)
 
 
+class _BetasEps(Optimizer):
+    """Base of the rules whose parameters are ``betas`` and ``eps`` alone
+    (``Adamax``, ``RAdam``): their construction, checks and kernel vector."""
+
+    def __init__(self, betas=(0.9, 0.999), eps=1e-8):
+        self.betas = betas
+        self.eps = eps
+        self._validate()
+
+    def _validate(self):
+        check_betas(self.betas)
+        check_real("eps", self.eps, low=0.0, what="epsilon")
+
+    def hyperparameters(self, intercept=False):
+        b1, b2 = check_betas(self.betas)
+        return (b1, b2, float(self.eps))
+
+
 @register_optimizer(
     strings={"adamax": {}},
     torch="torch.optim.Adamax",
     torch_kwargs=lambda s: {"betas": tuple(s.betas), "eps": s.eps},
 )
-class Adamax(Optimizer):
+class Adamax(_BetasEps):
     r"""Adamax (``torch.optim.Adamax``).
 
     The string ``"adamax"`` is ``Adamax()``.
@@ -208,21 +226,9 @@ class Adamax(Optimizer):
 
     _kernel = "adamax"
 
-    def __init__(self, betas=(0.9, 0.999), eps=1e-8):
-        self.betas = betas
-        self.eps = eps
-        self._validate()
-
-    def _validate(self):
-        check_betas(self.betas)
-        check_real("eps", self.eps, low=0.0, what="epsilon")
-
     def slots(self):
         return ("exp_avg", "exp_inf")
 
-    def hyperparameters(self, intercept=False):
-        b1, b2 = check_betas(self.betas)
-        return (b1, b2, float(self.eps))
 
 
 @register_optimizer(
@@ -296,7 +302,7 @@ class NAdam(Optimizer):
     torch="torch.optim.RAdam",
     torch_kwargs=lambda s: {"betas": tuple(s.betas), "eps": s.eps},
 )
-class RAdam(Optimizer):
+class RAdam(_BetasEps):
     r"""RAdam, Adam with a rectified adaptive rate (``torch.optim.RAdam``).
 
     The string ``"radam"`` is ``RAdam()``.
@@ -355,18 +361,6 @@ class RAdam(Optimizer):
 
     _kernel = "radam"
 
-    def __init__(self, betas=(0.9, 0.999), eps=1e-8):
-        self.betas = betas
-        self.eps = eps
-        self._validate()
-
-    def _validate(self):
-        check_betas(self.betas)
-        check_real("eps", self.eps, low=0.0, what="epsilon")
-
     def slots(self):
         return ("exp_avg", "exp_avg_sq")
 
-    def hyperparameters(self, intercept=False):
-        b1, b2 = check_betas(self.betas)
-        return (b1, b2, float(self.eps))
