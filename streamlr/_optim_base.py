@@ -29,6 +29,12 @@ class Optimizer(Spec):
         Whether the rule has a learning rate (the estimator's schedule);
         False for a rule without one (``COCOB``), which ignores
         ``learning_rate``/``eta0`` and refuses a schedule object.
+    default_rate : float or None
+        The rate the rule runs at when ``learning_rate`` is a string (which
+        is then ignored, ``eta0`` too): the reference's default ``lr`` for
+        the rules that need no tuned rate (``Prodigy``: 1.0). A schedule
+        object as ``learning_rate`` still sets the rate. None for the rules
+        that take the estimator's rate.
 
     See Also
     --------
@@ -52,6 +58,7 @@ class Optimizer(Spec):
     _kernel = None        # name of the kernel rule (streamlr._kernels.kernel.OPTIMIZERS)
     exact_on_sparse = False
     takes_rate = True
+    default_rate = None
 
     @property
     def kernel(self):
@@ -107,6 +114,20 @@ class Optimizer(Spec):
         -------
         tuple of float
             The hyperparameters, in the order of the kernel rule.
+        """
+        return ()
+
+    def scalar_state(self):
+        """Return the rule's scalar state of each binary problem, with its initial value.
+
+        Returns
+        -------
+        tuple of (str, float)
+            ``(name, initial value)`` pairs, in kernel order (the rule reads
+            them as ``StepInfo.rule[i]``): state that is one number per
+            binary problem rather than one per coordinate (Prodigy's ``d``).
+            Shown in ``optimizer_state_`` under these names and saved with
+            the model. Empty for the rules without one.
         """
         return ()
 

@@ -131,6 +131,7 @@ def _fitted(est):
         "optimizer_key": [meta["optimizer_key"][0], meta["optimizer_key"][1],
                           list(meta["optimizer_key"][2])],
         "decays": meta["decays"],
+        "rule_scalars": list(meta["rule_scalars"]),
         "interleaved": meta["interleaved"],
         "average": meta["average"],
         "schedule_repr": None if key is None else key[0],
@@ -324,6 +325,7 @@ def _state_dict(version, sc, arrays):
     state["meta"] = {
         "optimizer_key": (sc[opt_key][0], int(sc[opt_key][1]), tuple(sc[opt_key][2])),
         "decays": sc["decays"],
+        "rule_scalars": tuple(sc.get("rule_scalars", ())),
         "interleaved": sc["interleaved"],
         "average": sc["average"],
         "schedule_key": schedule_key,

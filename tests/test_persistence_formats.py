@@ -166,7 +166,12 @@ def test_resave_is_format2_with_descriptive_names(case, tmp_path):
     if h1["fitted"]:
         assert set(m2) >= V2_STATE_MEMBERS
     for old_name, array in m1.items():
-        _same_bits(m2[V1_TO_V2.get(old_name, old_name)], array, f"{old_name} (format 1)")
+        new = m2[V1_TO_V2.get(old_name, old_name)]
+        if old_name == "state.scal" and new.shape[1] > array.shape[1]:
+            # the update rules' own scalars came later: zero columns appended
+            assert not new[:, array.shape[1]:].any()
+            new = new[:, : array.shape[1]]
+        _same_bits(new, array, f"{old_name} (format 1)")
     assert (h2["estimator"], h2["fitted"]) == (h1["estimator"], h1["fitted"])
     assert _same_json(h2["params"], h1["params"])
     renamed = {V1_TO_V2_SCALARS.get(k, k): v for k, v in h1["scalars"].items()}

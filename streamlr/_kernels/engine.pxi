@@ -40,6 +40,7 @@ cdef inline void _load(Scalars* s, const double* row) noexcept nogil:
     s.loss_sum = row[SLOT_LOSS_SUM]
     s.n_seen = row[SLOT_N_SEEN]
     s.mu_product = row[SLOT_MU_PRODUCT]
+    memcpy(s.rule, row + SLOT_RULE, RULE_SCALARS * sizeof(double))
 
 
 cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
@@ -54,6 +55,7 @@ cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
     row[SLOT_LOSS_SUM] = s.loss_sum
     row[SLOT_N_SEEN] = s.n_seen
     row[SLOT_MU_PRODUCT] = s.mu_product
+    memcpy(row + SLOT_RULE, s.rule, RULE_SCALARS * sizeof(double))
 
 
 cdef bint _same_items(dict d, tuple keys, tuple values):
@@ -268,7 +270,7 @@ cdef class Engine:
         return (n + 7) & ~7
 
     cdef Py_ssize_t _problem_bytes(self) noexcept nogil:
-        return (SLOT_MU_PRODUCT + 1 + self.intercepts_n + self.schedule_state_n) * 8
+        return (N_SLOTS + self.intercepts_n + self.schedule_state_n) * 8
 
     # -- the snapshot: one implementation for both paths -------------------------
 

@@ -81,6 +81,7 @@ cdef inline bint _opt_sample(
     si.lr = eta
     si.step = step
     si.gscale = gscale
+    si.rule = s.rule
     si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
     per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 

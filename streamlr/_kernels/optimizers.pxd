@@ -65,6 +65,7 @@ cdef struct StepInfo:
     double c2
     double c3
     double c4
+    double* rule         # the rule's scalar state of the problem (Optimizer.scalar_state)
 
 
 cdef inline floating* _blk(floating* w, Py_ssize_t S, const int* idx,

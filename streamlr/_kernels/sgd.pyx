@@ -77,7 +77,9 @@ cdef enum:
     SLOT_LOSS_SUM = 9
     SLOT_N_SEEN = 10
     SLOT_MU_PRODUCT = 11
-    N_SLOTS = 12
+    SLOT_RULE = 12      # the update rule's own scalars (RULE_SCALARS of them)
+    RULE_SCALARS = 8
+    N_SLOTS = 20
 
 cdef enum:
     PENALTY_NONE = 0
@@ -100,7 +102,9 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_intercept": SLOT_AVG_INTERCEPT, "l1_u": SLOT_L1_U,
          "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T,
          "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN,
-         "mu_product": SLOT_MU_PRODUCT}
+         "mu_product": SLOT_MU_PRODUCT, "rule": SLOT_RULE}
+# how many scalars an update rule may keep per problem (Optimizer.scalar_state)
+NUM_RULE_SCALARS = RULE_SCALARS
 OPTIMIZERS = optimizer_codes()
 NUM_SLOTS = N_SLOTS
 PENALTIES = {None: PENALTY_NONE, "l1": PENALTY_L1, "l2": PENALTY_L2,
@@ -156,6 +160,7 @@ cdef struct Scalars:
     double loss_sum     # progressive loss, summed sample by sample over all calls
     double n_seen
     double mu_product   # NAdam's running product of momentum coefficients
+    double rule[RULE_SCALARS]   # the update rule's scalar state (Optimizer.scalar_state)
 
 
 cdef class Config:

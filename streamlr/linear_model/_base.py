@@ -150,13 +150,19 @@ class BaseSGD(BaseEstimator):
 
         Arrays shaped like ``coef_`` (one per slot) and like ``intercept_``
         (``<slot>_intercept``); NAdam adds ``mu_product`` (one per binary
-        problem). Slots that decay are shown as the dense rule would hold them
+        problem), and a rule with scalar state (``Optimizer.scalar_state``)
+        its scalars under their names: one per binary problem, a 0-d array
+        for a regressor. Slots that decay are shown as the dense rule would hold them
         now (sparse rows catch their decay up on the next touch). Empty for
         plain SGD.
         """
-        out = self._fitted_model("optimizer_state_").optimizer_state()
+        model = self._fitted_model("optimizer_state_")
+        out = model.optimizer_state()
         if not self._is_classifier:
-            out = {k: (v[0] if not k.endswith("_intercept") and k != "mu_product" else v)
+            # one value per binary problem: a 0-d array for the rule's
+            # scalars (Prodigy's d), NAdam's mu_product as it always was
+            out = {k: (np.asarray(v[0]) if k in model.rule_scalars else
+                       v if k.endswith("_intercept") or k == "mu_product" else v[0])
                    for k, v in out.items()}
         return out
 

@@ -129,10 +129,18 @@ def make_loss(est):
     return compiled(_registry.loss(est.loss).kernel, est.epsilon)
 
 
-def adaptive_factor(est):
+def _rate_ignored(est, optimizer):
+    """Whether the rule runs at its own default rate: it has one
+    (``Optimizer.default_rate``) and ``learning_rate`` is a string."""
+    return optimizer.default_rate is not None and not isinstance(est.learning_rate, _sched.Schedule)
+
+
+def adaptive_factor(est, optimizer=None):
     """The factor of the adaptive rate (divided when fit stops improving),
     or None when the rate is not adaptive."""
     lr = est.learning_rate
+    if optimizer is not None and _rate_ignored(est, optimizer):
+        return None
     if isinstance(lr, _sched.Adaptive):
         return float(lr.factor)
     return 0.2 if lr == "adaptive" else None
@@ -143,6 +151,9 @@ def _rate_schedule(est, optimizer):
     objects they stand for), or None for the rules that are not a schedule
     of t: ``"adaptive"`` (fit divides it between epochs), pa1/pa2."""
     lr = est.learning_rate
+    if _rate_ignored(est, optimizer):
+        # learning_rate and eta0 are ignored: the reference's default rate
+        return _sched.from_string("constant", float(optimizer.default_rate), 0.5)
     if isinstance(lr, _sched.Adaptive) or lr in ("adaptive", "pa1", "pa2"):
         return None
     if isinstance(lr, _sched.Schedule):
@@ -156,7 +167,9 @@ def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=
     """The kernel's ``Config`` of one binary problem."""
     plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
     learning_rate, eta0 = est.learning_rate, float(est.eta0)
-    if isinstance(learning_rate, _sched.Adaptive):
+    if _rate_ignored(est, optimizer):
+        learning_rate = _rate_schedule(est, optimizer)
+    elif isinstance(learning_rate, _sched.Adaptive):
         # fit divides the rate when it stops improving; a stream sees it constant
         learning_rate, eta0 = "adaptive", float(learning_rate.lr)
     code = (_k.LR_SCHEDULE_CODE if isinstance(learning_rate, _sched.Schedule)

@@ -59,6 +59,11 @@ class ModelState:
         plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
         self.optimizer_key = (type(optimizer).__name__, optimizer.kernel, optimizer.slots())
         self.decays = optimizer.decays()
+        rule = tuple(optimizer.scalar_state())
+        if len(rule) > _k.NUM_RULE_SCALARS:
+            raise ValueError(f"{type(optimizer).__name__} keeps more than "
+                             f"{_k.NUM_RULE_SCALARS} scalars per problem")
+        self.rule_scalars = tuple(name for name, _ in rule)
         init = np.asarray((0.0,) + tuple(optimizer.initial_values()), dtype=np.float64)
         if FORCED_LAYOUT[0] is not None:
             interleaved = FORCED_LAYOUT[0]
@@ -79,6 +84,8 @@ class ModelState:
         self.scalars[:, SLOTS["wscale"]] = 1.0
         self.scalars[:, SLOTS["average_b"]] = 1.0
         self.scalars[:, SLOTS["mu_product"]] = 1.0
+        for i, (_, value) in enumerate(rule):
+            self.scalars[:, SLOTS["rule"] + i] = value
         # the kernel's own t: scikit-learn's t_ except where its kernel does
         # not tick (a zero row under pa1); kept so chunking stays invisible
         self.scalars[:, SLOTS["t"]] = 1.0
@@ -220,6 +227,8 @@ class ModelState:
             out[name + "_intercept"] = self.intercept_block[:, 1 + i].astype(self.w.dtype)
         if self.optimizer_key[1] == _k.OPTIMIZERS["nadam"]:
             out["mu_product"] = self.scalars[:, SLOTS["mu_product"]].astype(self.w.dtype)
+        for i, name in enumerate(self.rule_scalars):
+            out[name] = self.scalars[:, SLOTS["rule"] + i].copy()
         return out
 
     def progressive_totals(self):
@@ -238,6 +247,7 @@ class ModelState:
             "optimizer_key": (self.optimizer_key[0], int(self.optimizer_key[1]),
                               tuple(self.optimizer_key[2])),
             "decays": dict(self.decays),
+            "rule_scalars": tuple(self.rule_scalars),
             "interleaved": bool(self.interleaved),
             "average": int(self.average),
             "schedule_key": self.schedule_key,
@@ -259,6 +269,11 @@ class ModelState:
         key = meta["optimizer_key"]
         self.optimizer_key = (key[0], int(key[1]), tuple(key[2]))
         self.decays = {k: float(v) for k, v in meta["decays"].items()}
+        self.rule_scalars = tuple(meta.get("rule_scalars", ()))
+        if self.scalars.shape[1] < _k.NUM_SLOTS:
+            # saved before the rules' own scalars existed (none then used them)
+            pad = np.zeros((self.scalars.shape[0], _k.NUM_SLOTS - self.scalars.shape[1]))
+            self.scalars = np.ascontiguousarray(np.hstack([self.scalars, pad]))
         self.interleaved = bool(meta["interleaved"])
         self.average = int(meta["average"])
         self.schedule_key = meta["schedule_key"]
