@@ -131,6 +131,20 @@ class Optimizer(Spec):
         """
         return ()
 
+    def auto_rates(self):
+        """Return the candidate rates of ``learning_rate="auto"``.
+
+        Returns
+        -------
+        tuple of float
+            Log-spaced rates, two per decade: 13 from 1e-5 to 10 for a rule
+            that takes the estimator's rate, and 9 around ``default_rate``
+            (a hundredth to a hundred times it) for a rule that has its own.
+        """
+        if self.default_rate is not None:
+            return tuple(float(self.default_rate) * 10.0 ** (k / 2.0) for k in range(-4, 5))
+        return tuple(10.0 ** (k / 2.0) for k in range(-10, 3))
+
     def needs_stamp(self):
         """Return whether the kernel stamps each coordinate with its last update.
 

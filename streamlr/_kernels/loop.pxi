@@ -39,6 +39,8 @@ cdef struct Pass:
     double sum_objective        # calls, so that blocks add up as one call)
     double last_eta             # rate of the last update made (NaN if none)
     int last_plateau            # ReduceOnPlateau node that set the last rate
+    double* margins             # if set: the decision value of each row visited,
+                                # before learning from it (the rate race's input)
 
 
 # the update rules' step functions by kernel code (optimizers.pxd)
@@ -195,6 +197,8 @@ cdef Py_ssize_t _epoch(
         if not isfinite(p):
             status = -(i + 1)
             break
+        if ps.margins != NULL:
+            ps.margins[i] = p
         if lr == LR_SCHEDULE:
             # the schedule's clock is the number of updates already made
             plateau = -1

@@ -45,7 +45,7 @@ from cython cimport floating
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.stdlib cimport realloc, free
 from libc.string cimport memcpy
-from libc.math cimport NAN, fabs, isfinite, log, pow, sqrt
+from libc.math cimport INFINITY, NAN, exp, fabs, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (
@@ -79,7 +79,15 @@ cdef enum:
     SLOT_MU_PRODUCT = 11
     SLOT_RULE = 12      # the update rule's own scalars (RULE_SCALARS of them)
     RULE_SCALARS = 8
-    N_SLOTS = 20
+    # the rate race (race.pxi): per copy, and per binary problem in its first copy's row
+    SLOT_RACE_LOSS = 20         # the copy's discounted progressive loss
+    SLOT_RACE_STATUS = 21       # 0 racing, 1 never served again (wild), 2 out (diverged)
+    SLOT_RACE_SHARE = 22        # the copy's share of what is served now
+    SLOT_RACE_PRIOR = 23        # the copy's log prior weight
+    SLOT_SERVED_LOSS = 24       # first copy: progressive loss of what was served, summed
+    SLOT_SERVED_N = 25          # first copy: samples served
+    SLOT_TARGET_ABS = 26        # first copy: the targets' absolute values, summed
+    N_SLOTS = 27
 
 cdef enum:
     PENALTY_NONE = 0
@@ -102,7 +110,11 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_intercept": SLOT_AVG_INTERCEPT, "l1_u": SLOT_L1_U,
          "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T,
          "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN,
-         "mu_product": SLOT_MU_PRODUCT, "rule": SLOT_RULE}
+         "mu_product": SLOT_MU_PRODUCT, "rule": SLOT_RULE,
+         "race_loss": SLOT_RACE_LOSS, "race_status": SLOT_RACE_STATUS,
+         "race_share": SLOT_RACE_SHARE, "race_prior": SLOT_RACE_PRIOR,
+         "served_loss": SLOT_SERVED_LOSS, "served_n": SLOT_SERVED_N,
+         "target_abs": SLOT_TARGET_ABS}
 # how many scalars an update rule may keep per problem (Optimizer.scalar_state)
 NUM_RULE_SCALARS = RULE_SCALARS
 OPTIMIZERS = optimizer_codes()
@@ -223,6 +235,7 @@ cdef class Config:
 include "rows.pxi"
 include "plain_sgd.pxi"
 include "loop.pxi"
+include "race.pxi"
 include "progress.pxi"
 include "materialize.pxi"
 include "engine.pxi"

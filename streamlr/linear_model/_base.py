@@ -44,6 +44,25 @@ SHARED_PARAMETERS = """    penalty : {"l2", "l1", "elasticnet"} or None, default
         The epsilon of ``"huber"`` and the epsilon-insensitive losses.
 """
 
+# The Notes both estimators carry on learning_rate="auto".
+RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one copy of the model
+    per candidate rate (``auto_rates``, default the optimizer's
+    `~streamlr.optim.Optimizer.auto_rates`) in the same compiled pass, each
+    at its constant rate, and serves the exponentially weighted average of
+    the copies (Hedge / the aggregating algorithm): before each row, copy c
+    has the share :math:`\\propto \\pi_c \\exp(-\\eta L_c / s)`, where
+    :math:`L_c` is its discounted progressive loss (discount 0.999),
+    :math:`s` the mean loss served so far and :math:`\\eta = 1`; the
+    prior :math:`\\pi` puts half its weight on the copy whose rate is
+    nearest ``eta0`` (the rule's default rate for the rules that have one),
+    which serves alone until the first row is learned. A copy whose loss on
+    a row exceeds 100 times the served loss plus :math:`s` is never served
+    again (it keeps learning); a copy that diverges leaves the race; a call
+    fails (and rolls back) only when every copy diverged. ``coef_``,
+    ``intercept_``, every prediction, ``progressive_loss_`` and ``lr_`` are
+    what is served; ``rate_race_`` shows the race.
+"""
+
 # partial_fit and predict calls with at most this many rows take the
 # bound engine's compiled path (the same loop, without per-call set-up)
 SMALL_CALL_ROWS = 64
@@ -167,6 +186,37 @@ class BaseSGD(BaseEstimator):
         return out
 
     @property
+    def rate_race_(self):
+        """The rate race of ``learning_rate="auto"`` (see Notes).
+
+        A dict: ``rates`` (K,), the candidates; ``optimizers`` (K,), the
+        update rule of each copy; ``progressive_loss`` (n_problems, K), each
+        copy's mean loss on the rows it learned; ``weights`` (n_problems,
+        K), each copy's share of what is served now; ``dropped``
+        (n_problems, K), True for a copy that diverged and left the race;
+        ``never_served`` (n_problems, K), True for a copy that made a wild
+        prediction. Regressors and binary classifiers have one row.
+        """
+        model = self._fitted_model("rate_race_")
+        if model.copies == 1:
+            raise AttributeError(f"{type(self).__name__} has no rate race: "
+                                 "learning_rate is not 'auto'")
+        shape = (model.n_outputs, model.copies)
+        scal = model.scalars
+        seen = scal[:, SLOTS["n_seen"]].reshape(shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loss = np.where(seen > 0, scal[:, SLOTS["loss_sum"]].reshape(shape) / seen, np.nan)
+        status = scal[:, SLOTS["race_status"]].reshape(shape)
+        return {
+            "rates": np.asarray(model.race_rates),
+            "optimizers": np.asarray([model.optimizer_key[0]] * model.copies, dtype=object),
+            "progressive_loss": loss,
+            "weights": model.race_shares().copy(),
+            "dropped": status == 2,
+            "never_served": status == 1,
+        }
+
+    @property
     def schedule_state_(self):
         """The state of a stateful schedule (``ReduceOnPlateau``).
 
@@ -227,15 +277,17 @@ class BaseSGD(BaseEstimator):
                    sparse=False):
         # the layout follows the first call's input: interleaved for CSR
         # streams, one array per slot for dense ones (both work for both)
+        rates = _params.race_rates(self, optimizer)
         self._model = ModelState(
             n_problems, n_features, dtype, average=int(self.average),
             l1=self.penalty in ("l1", "elasticnet"), optimizer=optimizer, coef=coef,
-            intercept=intercept, interleaved=sparse)
+            intercept=intercept, interleaved=sparse, race_rates=rates,
+            default_copy=0 if rates is None else _params.race_default(self, optimizer, rates))
 
     def _prepare_model(self, optimizer):
         model = self._model
         model.prepare(optimizer, self.average, self.penalty in ("l1", "elasticnet"),
-                      model.progress.t)
+                      model.progress.t, _params.race_rates(self, optimizer))
 
     def _transaction(self, fn):
         return _driver.Transaction(self).run(fn)
@@ -300,7 +352,7 @@ class BaseSGD(BaseEstimator):
     def _decision_one(self, x):
         model = self._fitted_model("decision")
         engine = _driver.current_engine(self)
-        out = np.empty(engine.n_problems)
+        out = np.empty(engine.n_outputs)
         engine.decision_one(x, model.averaged(), model.average, out)
         return out
 
@@ -341,7 +393,7 @@ class BaseSGD(BaseEstimator):
         if d != engine.n_features:
             return None
         values, indices, indptr = as_kernel_input(X, dtype)
-        out = np.empty((n, engine.n_problems))
+        out = np.empty((n, engine.n_outputs))
         engine.decision_rows(values, indices, indptr, n, model.averaged(), model.average, out)
         return out.astype(dtype, copy=False)
 
@@ -364,5 +416,4 @@ class BaseSGD(BaseEstimator):
         return _driver.train(tx, call)
 
     def _configs(self, optimizer, loss, sparse, weights):
-        return [_params.make_config(self, optimizer, loss, sparse, self._model, p, n)
-                for p, n in weights]
+        return _params.make_configs(self, optimizer, loss, sparse, self._model, weights)

@@ -54,8 +54,13 @@ class ModelState:
     """
 
     def __init__(self, n_problems, n_features, dtype, *, average, l1, optimizer, coef=None,
-                 intercept=None, interleaved=False):
-        k, d = n_problems, n_features
+                 intercept=None, interleaved=False, race_rates=None, default_copy=0):
+        copies = 1 if race_rates is None else len(race_rates)
+        k, d = n_problems * copies, n_features
+        if coef is not None and copies > 1:
+            coef = np.repeat(np.asarray(coef).reshape(n_problems, d), copies, axis=0)
+        if intercept is not None and copies > 1:
+            intercept = np.repeat(np.asarray(intercept, dtype=np.float64).reshape(-1), copies)
         plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
         self.optimizer_key = (type(optimizer).__name__, optimizer.kernel, optimizer.slots())
         self.decays = optimizer.decays()
@@ -91,6 +96,16 @@ class ModelState:
         self.scalars[:, SLOTS["t"]] = 1.0
         if intercept is not None:
             self.scalars[:, SLOTS["intercept"]] = intercept
+        self.copies = copies
+        self.race_rates = None if race_rates is None else tuple(float(r) for r in race_rates)
+        if copies > 1:
+            # the race's prior: half its weight on the default copy, which
+            # alone serves until the first row is learned
+            prior = np.full(copies, -np.log(copies - 1.0))
+            prior[default_copy] = 0.0
+            self.scalars[:, SLOTS["race_prior"]] = np.tile(prior, n_problems)
+            self.scalars[:, SLOTS["race_share"]] = np.tile(
+                np.arange(copies) == default_copy, n_problems)
         self.intercept_block = np.empty((k, len(init)), dtype=np.float64)
         self.intercept_block[...] = init
         self.schedule_key = None
@@ -132,8 +147,9 @@ class ModelState:
     def last_step(self, k):
         return self.scalars[k, SLOTS["t"]] - 1.0
 
-    def prepare(self, optimizer, average, l1, t):
-        """Before training on existing state: check the optimizer, copy
+    def prepare(self, optimizer, average, l1, t, race_rates=None):
+        """Before training on existing state: check the optimizer (and the
+        race's rates, ``race_rates``: None without a race), copy
         arrays that are read-only or not C-contiguous (a model loaded from a
         memory map), and grow the optional arrays when set_params switched
         averaging or L1 on between calls. Drops the engine if any array
@@ -142,6 +158,11 @@ class ModelState:
             raise ValueError(
                 f"optimizer={optimizer!r} differs from the optimizer this model was "
                 f"trained with ({self.optimizer_key[0]}); call fit to start a new model")
+        if not self.race_matches(race_rates):
+            raise ValueError(
+                "learning_rate='auto' races the rates this model was trained with "
+                f"({self.race_rates}); changing the race or leaving it needs a new "
+                "model: call fit")
         changed = False
         for name in ARRAYS:
             a = getattr(self, name)
@@ -192,12 +213,34 @@ class ModelState:
         return bool(self.average) and self.average <= self.progress.t - 1
 
     def materialize(self, averaged=None):
-        """(coef, intercept) of all K problems as the model predicts with them."""
+        """(coef, intercept) of all binary problems as the model predicts
+        with them (a race: its copies weighted by their shares)."""
         if averaged is None:
             averaged = self.averaged()
         parts = [self.model(k, averaged, self.average) for k in range(self.n_problems)]
         coef = np.array([c for c, _ in parts], dtype=self.w.dtype).reshape(self.w.shape)
-        return coef, np.array([b for _, b in parts]).astype(self.w.dtype)
+        intercept = np.array([b for _, b in parts])
+        if self.copies > 1:
+            share = self.race_shares()
+            coef = np.einsum("bc,bcd->bd", share, coef.reshape(share.shape + coef.shape[1:]),
+                             dtype=np.float64).astype(self.w.dtype)
+            intercept = (share * intercept.reshape(share.shape)).sum(axis=1)
+        return coef, intercept.astype(self.w.dtype)
+
+    @property
+    def n_outputs(self):
+        """The binary problems (a race has ``copies`` problems for each)."""
+        return self.n_problems // self.copies
+
+    def race_shares(self):
+        """(binary problems, copies): each copy's share of what is served."""
+        return self.scalars[:, SLOTS["race_share"]].reshape(self.n_outputs, self.copies)
+
+    def race_matches(self, rates):
+        """Whether the model races exactly ``rates`` (None: no race)."""
+        if rates is None:
+            return self.copies == 1
+        return self.race_rates is not None and np.array_equal(self.race_rates, rates)
 
     def set_coef(self, value):
         value = np.asarray(value, dtype=self.w.dtype).reshape(self.w.shape)
@@ -232,7 +275,11 @@ class ModelState:
         return out
 
     def progressive_totals(self):
-        """(summed progressive loss, samples counted) over all problems."""
+        """(summed progressive loss, samples counted) over all problems (a
+        race: of what it served)."""
+        if self.copies > 1:
+            first = self.scalars[:: self.copies]
+            return first[:, SLOTS["served_loss"]].sum(), first[:, SLOTS["served_n"]].sum()
         return (self.scalars[:, SLOTS["loss_sum"]].sum(), self.scalars[:, SLOTS["n_seen"]].sum())
 
     # -- a flat, named view (persistence, mixing, tests) ------------------------------
@@ -248,6 +295,7 @@ class ModelState:
                               tuple(self.optimizer_key[2])),
             "decays": dict(self.decays),
             "rule_scalars": tuple(self.rule_scalars),
+            "race_rates": None if self.race_rates is None else tuple(self.race_rates),
             "interleaved": bool(self.interleaved),
             "average": int(self.average),
             "schedule_key": self.schedule_key,
@@ -270,6 +318,9 @@ class ModelState:
         self.optimizer_key = (key[0], int(key[1]), tuple(key[2]))
         self.decays = {k: float(v) for k, v in meta["decays"].items()}
         self.rule_scalars = tuple(meta.get("rule_scalars", ()))
+        rates = meta.get("race_rates")
+        self.race_rates = None if rates is None else tuple(float(r) for r in rates)
+        self.copies = 1 if rates is None else len(rates)
         if self.scalars.shape[1] < _k.NUM_SLOTS:
             # saved before the rules' own scalars existed (none then used them)
             pad = np.zeros((self.scalars.shape[0], _k.NUM_SLOTS - self.scalars.shape[1]))
