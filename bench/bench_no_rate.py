@@ -432,6 +432,51 @@ class Replay:
         return mean_loss(loss_matrix(served[:, None], self.y, self.task)[:, 0])
 
 
+def serve_rowwise(M, y, task, default, rule):
+    """The same rule as ``Replay.serve``, one row at a time, as a kernel would run it (a reference
+    for the kernel's race and a check of the vectorised replay; ``--check`` compares the two)."""
+    n, K = M.shape
+    S, neff, wild, served = np.zeros(K), 0.0, np.zeros(K, bool), np.full(n, np.nan)
+    y_max2, y_sum, y_sum2 = 0.0, 0.0, 0.0
+    for i in range(n):
+        alive = np.isfinite(M[i])
+        elig = alive & ~wild
+        pi = np.zeros(K)
+        if not elig.any():
+            if alive.any():
+                pi[np.argmin(np.where(alive, S, np.inf))] = 1.0
+        elif i < rule["n0"] and elig[default]:
+            pi[default] = 1.0
+        else:
+            lead = S[elig].min()
+            if rule["kind"] == "ftl":
+                eta = math.inf
+            elif rule["scale"] == "leader":
+                eta = rule["eta"] / (lead / neff) if neff > 0 and lead > 0 else math.inf
+            else:
+                var = y_sum2 / i - (y_sum / i) ** 2 if i > 1 else 0.0
+                scale = 1.0 if task == "clf" else max(var, 0.0)
+                eta = rule["eta"] / scale if scale > 0 else math.inf
+            if math.isinf(eta):
+                tie = elig & (S - lead <= 1e-12 * abs(lead))
+                pi[default if tie[default] else int(np.argmax(tie))] = 1.0
+            else:
+                w = np.where(elig, np.exp(-eta * (S - lead)), 0.0)
+                pi = w / w.sum()
+        if pi.any():
+            served[i] = float(np.sum(pi[alive] * M[i, alive]))
+        # learn the row: every copy's loss counts, wild or not
+        loss = loss_matrix(M[i:i + 1], y[i:i + 1], task)[0]
+        gamma = rule.get("gamma", 1.0)
+        S = gamma * S + np.minimum(np.where(np.isfinite(loss), loss, BIG), BIG)
+        neff = gamma * neff + 1.0
+        y_max2, y_sum, y_sum2 = max(y_max2, y[i] * y[i]), y_sum + y[i], y_sum2 + y[i] * y[i]
+        wild |= loss > rule["wild"] * (LN2 if task == "clf" else y_max2)
+        if task == "clf":
+            wild |= np.abs(np.where(alive, M[i], 0.0)) > rule.get("bound", math.inf)
+    return served
+
+
 def rule_label(rule):
     g = rule.get("gamma", 1.0)
     wild = "off" if math.isinf(rule["wild"]) else f"loss > {rule['wild']:g} x zero-loss"
@@ -844,6 +889,29 @@ def _plain(o):
     return o
 
 
+def check(args):
+    """The vectorised replay equals the row-by-row rule (EWA and FTL, both scales)."""
+    native = _native_no_rate()
+    specs, sets = copy_specs(native), candidate_sets(native)
+    rules = [dict(kind="ewa", gamma=0.995, eta=0.1, scale="leader", **GUARDS),
+             dict(kind="ewa", gamma=0.99, eta=1.0, scale="fixed", **GUARDS),
+             dict(kind="ftl", gamma=0.999, **GUARDS)]
+    worst = 0.0
+    for name in (args.streams.split(",") if args.streams else ("wine-class0", "trump-approval", "phishing")):
+        _, y, marg = recordings(name, 2000 if args.quick else args.rows, specs)
+        for sname in (DEFAULT_AUTO, PRIMARY_LR[0]):
+            copies, default, _ = sets[sname]
+            M = np.column_stack([marg[c] for c in copies])
+            for rule in rules:
+                fast, _ = Replay(M, y, STREAMS[name][0], copies.index(default)).serve(rule)
+                slow = serve_rowwise(M, y, STREAMS[name][0], copies.index(default), rule)
+                worst = max(worst, float(np.nanmax(np.abs(fast - slow) / (1.0 + np.abs(slow)))))
+    print(f"largest relative difference, vectorised vs row by row: {worst:.2g}")
+    if worst > 1e-9:
+        raise SystemExit("the vectorised replay differs from the row-by-row rule")
+    return worst
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="cut every stream to 2,000 rows (about a minute)")
@@ -855,7 +923,10 @@ def main(argv=None):
     p.add_argument("--png", default=None, help="chart path (default: --out with .png)")
     p.add_argument("--md", default=None, help="also write the report (markdown tables) here")
     p.add_argument("--refresh", action="store_true", help="record again, ignoring bench/.cache/no_rate")
+    p.add_argument("--check", action="store_true", help="check the vectorised replay against serve_rowwise")
     args = p.parse_args(argv)
+    if args.check:
+        return check(args)
     res = run(args)
     text = report(res)
     print()
