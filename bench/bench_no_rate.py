@@ -287,11 +287,23 @@ def _versions():
             "vowpalwabbit": getattr(vowpalwabbit, "__version__", "?"), "numpy": np.__version__}
 
 
-def recordings(name, n_max, specs, refresh=False, log=print):
+def _build_id():
+    """The compiled kernels streamlr runs (path, size, mtime): a rebuild invalidates the cache."""
+    kdir = os.path.join(os.path.dirname(streamlr.__file__), "_kernels")
+    parts = [os.path.dirname(streamlr.__file__)]
+    for f in sorted(os.listdir(kdir)):
+        if f.endswith((".so", ".pyd")):
+            st = os.stat(os.path.join(kdir, f))
+            parts.append(f"{f}:{st.st_size}:{int(st.st_mtime)}")
+    return ";".join(parts)
+
+
+def recordings(name, n_max, specs, refresh=False, log=print, cache=None):
     """Margins of every copy on stream ``name`` (cached per stream, data and versions)."""
     X, y = load_stream(name, n_max)
-    key = hashlib.sha1(X.tobytes() + y.tobytes() + json.dumps(_versions()).encode()).hexdigest()[:12]
-    path = os.path.join(CACHE, f"{name}-{len(y)}-{key}.npz")
+    key = hashlib.sha1(X.tobytes() + y.tobytes() + json.dumps(_versions()).encode()
+                       + _build_id().encode()).hexdigest()[:12]
+    path = os.path.join(cache or CACHE, f"{name}-{len(y)}-{key}.npz")
     cached = {}
     if os.path.exists(path) and not refresh:
         with np.load(path) as f:
@@ -301,7 +313,7 @@ def recordings(name, n_max, specs, refresh=False, log=print):
         t0 = time.perf_counter()
         for c in todo:
             cached[c] = record(specs[c], X, y, STREAMS[name][0])
-        os.makedirs(CACHE, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         np.savez_compressed(path, **cached)
         log(f"  recorded {len(todo)} copies on {name} ({len(y)} rows) in {time.perf_counter() - t0:.1f} s")
     return X, y, {c: cached[c] for c in specs}
@@ -643,7 +655,7 @@ def run(args):
     t_rec = time.perf_counter()
     data = {}
     for name in names:
-        X, y, marg = recordings(name, n_max, specs, refresh=args.refresh)
+        X, y, marg = recordings(name, n_max, specs, refresh=args.refresh, cache=args.cache)
         data[name] = (X, y, marg)
     t_rec = time.perf_counter() - t_rec
     study = Study(data)
@@ -898,7 +910,7 @@ def check(args):
              dict(kind="ftl", gamma=0.999, **GUARDS)]
     worst = 0.0
     for name in (args.streams.split(",") if args.streams else ("wine-class0", "trump-approval", "phishing")):
-        _, y, marg = recordings(name, 2000 if args.quick else args.rows, specs)
+        _, y, marg = recordings(name, 2000 if args.quick else args.rows, specs, cache=args.cache)
         for sname in (DEFAULT_AUTO, PRIMARY_LR[0]):
             copies, default, _ = sets[sname]
             M = np.column_stack([marg[c] for c in copies])
@@ -922,7 +934,8 @@ def main(argv=None):
     p.add_argument("--out", default=None, help="write the results as JSON here (and the chart beside it)")
     p.add_argument("--png", default=None, help="chart path (default: --out with .png)")
     p.add_argument("--md", default=None, help="also write the report (markdown tables) here")
-    p.add_argument("--refresh", action="store_true", help="record again, ignoring bench/.cache/no_rate")
+    p.add_argument("--refresh", action="store_true", help="record again, ignoring the cached recordings")
+    p.add_argument("--cache", default=None, help=f"where recordings are cached (default {CACHE})")
     p.add_argument("--check", action="store_true", help="check the vectorised replay against serve_rowwise")
     args = p.parse_args(argv)
     if args.check:
