@@ -25,12 +25,15 @@ Losses: log loss of the margin for classification, (prediction - y)^2 for regres
 of the loss of the prediction made before learning the row. A run that diverges
 (``streamlr.DivergenceError`` or a non-finite prediction) has a loss of inf.
 
-Rerun:  python bench/bench_no_rate.py                 (full: 13 streams, ~5 min on 2 cores)
-        python bench/bench_no_rate.py --quick         (streams cut to 2,000 rows, ~1 min)
-        python bench/bench_no_rate.py --out bench/no_rate.json --png bench/no_rate.png
-Run it from anywhere but the repository root's parent package path: it imports the
-*installed* streamlr (``pip install -e .`` or ``pip install .``), River, vowpalwabbit
-and scikit-learn; matplotlib is optional (no chart without it).
+Rerun:  python bench/bench_no_rate.py --out bench/no_rate.json   (full, 13 streams: ~3.5 min on 2 shared
+                                     cores from scratch, ~1.5 min once the recordings are cached; writes
+                                     the JSON and bench/no_rate.png beside it)
+        python bench/bench_no_rate.py --quick                    (streams cut to 2,000 rows: ~40 s)
+        python bench/bench_no_rate.py --check                    (vectorised replay == serve_rowwise)
+Run as a script (``python bench/bench_no_rate.py``, so that bench/ and not the repository root
+comes first on sys.path): it imports the *installed* streamlr (``pip install -e .`` or
+``pip install .``), River, vowpalwabbit and scikit-learn (``pip install ".[bench]"``);
+matplotlib is optional (no chart without it).
 """
 import argparse
 import hashlib
@@ -863,7 +866,7 @@ def chart(res, path):
         vals = np.array([row["ratios"].get(key, math.nan) for row in table], dtype=float)
         shown = np.where(np.isfinite(vals), np.clip(vals, 0.5, top), top)
         pos = x + (k - (len(series) - 1) / 2) * width
-        ax.bar(pos, shown, width, color=color, label=label)
+        ax.bar(pos, shown - 1.0, width, bottom=1.0, color=color, label=label)   # from 1: up is worse
         for p, v in zip(pos, vals, strict=True):
             if not np.isfinite(v) or v > top:
                 ax.text(p, top * 0.9, "inf" if not np.isfinite(v) else "off scale", rotation=90, ha="center",
@@ -875,10 +878,10 @@ def chart(res, path):
     ax.set_xticks(x, [row["stream"] + ("+" if row["held_back"] else "") for row in table], rotation=30,
                   ha="right", fontsize=8)
     ax.set_ylabel("progressive loss / best in hindsight")
-    ax.set_title("No tuned rate, raw features, one pass: loss relative to the best of 26 tuned runs and the "
-                 "River and VW defaults\n(+ held back; dashed line: 1.05; the race is emulated offline from "
-                 "recorded copies)", fontsize=9)
-    ax.legend(fontsize=7, ncol=3, loc="upper left")
+    ax.set_title("No tuned rate, raw features, one pass: progressive loss relative to the best of 26 tuned "
+                 "runs and the River and VW defaults\n(+ held back; dashed line: 1.05; the race is emulated "
+                 "offline from recorded copies)", fontsize=9, pad=26)
+    ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
