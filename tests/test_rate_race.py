@@ -60,10 +60,11 @@ def _reference_race(est_cls, X, y, rates, optimizer, loss, classification, **kw)
             except DivergenceError:
                 alive[c] = False
                 margins[i, c] = np.nan
-    center = kw.get("eta0", 0.01)
-    default = int(np.argmin(np.abs(np.log(rates) - np.log(center))))
-    ref = RaceReference(len(rates), default, _driver.RACE_DISCOUNT, _driver.RACE_ETA,
-                        _driver.RACE_WILD)
+    ref = RaceReference(len(rates), int(np.argmin(rates)), _driver.RACE_DISCOUNT,
+                        _driver.RACE_ETA, _driver.RACE_WILD,
+                        _driver.RACE_BOUND if classification else np.inf,
+                        _driver.RACE_FIRST_ROWS, _driver.RACE_WARMUP, _driver.RACE_PERIOD,
+                        _driver.RACE_AWAKE)
     fn = _loss_fn(loss, classification)
     served = [ref.serve(y[i], margins[i], fn) for i in range(len(X))]
     return ref, np.array(served), copies
@@ -90,6 +91,53 @@ def test_regression_race_matches_standalone_copies_and_reference_rule(optimizer)
     np.testing.assert_allclose(race.predict(X[:5]), X[:5] @ race.coef_ + race.intercept_,
                                rtol=1e-10)
     assert race.lr_ == pytest.approx(float(ref.share @ np.asarray(RATES)), rel=RTOL)
+
+
+@pytest.fixture
+def narrow_early(monkeypatch):
+    # the race narrows after 50 rows, then every 30, to 2 copies
+    monkeypatch.setattr(_driver, "RACE_WARMUP", 50)
+    monkeypatch.setattr(_driver, "RACE_PERIOD", 30)
+    monkeypatch.setattr(_driver, "RACE_AWAKE", 2)
+
+
+@pytest.mark.parametrize("events", [False, True])
+def test_the_race_narrows_to_its_best_copies_as_the_reference(narrow_early, events):
+    X, y = _stream()
+    race = SGDRegressor(learning_rate="auto", auto_rates=RATES, optimizer="adam",
+                        penalty=None, shuffle=False)
+    if events:
+        for i in range(len(X)):
+            race.learn_one(X[i], y[i])
+    else:
+        race.partial_fit(X, y)
+    ref, _, copies = _reference_race(SGDRegressor, X, y, RATES, "adam", "squared_error",
+                                     False, penalty=None)
+    rr = race.rate_race_
+    assert (ref.status == 3).sum() == len(RATES) - 2
+    np.testing.assert_array_equal(race._model.scalars[:, 21], ref.status)
+    np.testing.assert_allclose(race.progressive_loss_, ref.served_loss / ref.served_n, rtol=RTOL)
+    np.testing.assert_allclose(rr["weights"][0], ref.share, rtol=RTOL, atol=1e-300)
+    for c in np.flatnonzero(ref.status != 3):      # the copies still awake learned every row
+        np.testing.assert_array_equal(race._model.w[c], copies[c].coef_)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.integers(1, 90), min_size=1, max_size=6))
+def test_chunking_across_narrowings_changes_nothing(cuts):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_driver, "RACE_WARMUP", 50)
+        mp.setattr(_driver, "RACE_PERIOD", 30)
+        mp.setattr(_driver, "RACE_AWAKE", 2)
+        X, y = _stream(n=300)
+        one = SGDRegressor(learning_rate="auto", optimizer="adam", shuffle=False).partial_fit(X, y)
+        chunked = SGDRegressor(learning_rate="auto", optimizer="adam", shuffle=False)
+        edges = np.unique(np.clip(np.cumsum([0, *cuts]), 0, len(X)))
+        edges = np.append(edges, len(X)) if edges[-1] != len(X) else edges
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            chunked.partial_fit(X[lo:hi], y[lo:hi])
+        np.testing.assert_array_equal(one._model.weight_blocks, chunked._model.weight_blocks)
+        np.testing.assert_array_equal(one._model.scalars, chunked._model.scalars)
 
 
 def test_classification_race_matches_reference_rule():

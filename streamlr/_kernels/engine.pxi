@@ -107,8 +107,10 @@ cdef class Engine:
         ``__dict__`` and its spec objects'): ``is_current`` is False once any
         of them holds another object.
     race : tuple, optional
-        ``(copies, discount, eta, wild)``: the problems are ``copies`` copies
-        of each binary problem racing (race.pxi); None for no race.
+        ``(copies, discount, eta, wild, bound, first_rows, warmup, period,
+        awake)``: the
+        problems are ``copies`` copies of each binary problem racing
+        (race.pxi); None for no race.
     """
     cdef readonly int n_problems
     # the rate race (race.pxi): copies per binary problem (1: none), and the
@@ -155,6 +157,9 @@ cdef class Engine:
     # the snapshot of the running call, and scratch
     cdef char* save
     cdef Py_ssize_t save_cap
+    cdef Py_ssize_t* save_off                 # where each problem's part of `save` starts
+    cdef unsigned char* save_whole            # whether it holds its coordinates too (a
+                                              # race's sleeping copies: only the scalars)
     cdef object save_array                    # owns `save` (a NumPy buffer: large ones
                                               # get transparent huge pages, fewer faults)
     cdef bint saved, saved_full
@@ -170,6 +175,8 @@ cdef class Engine:
 
     def __cinit__(self):
         self.save = NULL
+        self.save_off = NULL
+        self.save_whole = NULL
         self.tmp = NULL
         self.pbuf = NULL
         self.save_cap = 0
@@ -178,6 +185,8 @@ cdef class Engine:
         self.saved = False
 
     def __dealloc__(self):
+        free(self.save_off)
+        free(self.save_whole)
         free(self.tmp)
         free(self.pbuf)
 
@@ -207,10 +216,17 @@ cdef class Engine:
                 raise ValueError(f"a race of {copies} copies does not fit {self.n_problems} problems")
             self.copies = copies
             self.race_rule.copies = copies
-            self.race_rule.discount = float(race[1])
-            self.race_rule.eta = float(race[2])
-            self.race_rule.wild = float(race[3])
+            (self.race_rule.discount, self.race_rule.eta, self.race_rule.wild,
+             self.race_rule.bound, self.race_rule.first_rows, self.race_rule.warmup,
+             self.race_rule.period) = [float(v) for v in race[1:8]]
+            self.race_rule.awake = int(race[8])
+            if self.race_rule.period < 1 or self.race_rule.warmup < 1:
+                raise ValueError("the race narrows after at least one row")
         self.n_outputs = self.n_problems // self.copies
+        self.save_off = <Py_ssize_t*>malloc((self.n_problems + 1) * sizeof(Py_ssize_t))
+        self.save_whole = <unsigned char*>malloc(self.n_problems + 1)
+        if self.save_off == NULL or self.save_whole == NULL:
+            raise MemoryError()
         self.f32 = blk.dtype == _np.float32
         self.dtype = blk.dtype
         self.isz = 4 if self.f32 else 8
@@ -289,6 +305,10 @@ cdef class Engine:
                              + (self.isz if self.averages_d else 0) + (self.isz if self.l1_received_d else 0))
         return (n + 7) & ~7
 
+    cdef inline bint _learns(self, int kk) noexcept nogil:
+        # False for a race's copy that sleeps or left the race
+        return self.copies == 1 or self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] < RACE_OUT
+
     cdef Py_ssize_t _problem_bytes(self) noexcept nogil:
         return (N_SLOTS + self.intercepts_n + self.schedule_state_n) * 8
 
@@ -298,8 +318,13 @@ cdef class Engine:
         """Copy what a call may change, for every problem: all of it
         (``full``), or the coordinates ``indices[:nnz]`` and the scalars."""
         cdef int kk
-        cdef Py_ssize_t touched = self.n_features if full else nnz
-        self._reserve(self.n_problems * (self._problem_bytes() + touched * self._coord_bytes()), 0)
+        cdef Py_ssize_t touched = self.n_features if full else nnz, off = 0
+        for kk in range(self.n_problems):
+            # a race's copy that sleeps or left cannot change but for its scalars
+            self.save_whole[kk] = self._learns(kk)
+            self.save_off[kk] = off
+            off += self._problem_bytes() + (touched * self._coord_bytes() if self.save_whole[kk] else 0)
+        self._reserve(off, 0)
         for kk in range(self.n_problems):
             if self.f32:
                 _save_problem(self, <float*>NULL, kk, indices, nnz, full)
@@ -368,6 +393,8 @@ cdef class Engine:
         if not self.plain:
             return False
         for kk in range(self.n_problems):
+            if not self._learns(kk):
+                continue
             prog = self.prog_proto
             prog.state = self.schedule_state + kk * self.schedule_state_n
             if _scale_may_fold(<Config>(self.cfgs_sparse[kk] if sparse else self.cfgs[kk]),
@@ -500,6 +527,11 @@ cdef class Engine:
             _restore_problem(self, <double*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
         self.scalars[k * N_SLOTS + SLOT_RACE_STATUS] = RACE_OUT
 
+    def race_rows_to_narrowing(self, int b):
+        """Rows binary problem b may learn before its race next narrows
+        (a pass of its copies must stop there: race.pxi)."""
+        return _race_rows_to_narrowing(self.scalars, b, &self.race_rule)
+
     def race_combine(self, int b, targets, const double[:, ::1] margins,
                      const Py_ssize_t[::1] valid):
         """Serve the rows of a block of binary problem b (see race.pxi):
@@ -510,6 +542,8 @@ cdef class Engine:
         cdef Py_ssize_t n = y.shape[0]
         if self.copies < 2 or b < 0 or b >= self.n_outputs:
             raise ValueError("no race, or no such binary problem")
+        if margins.shape[1] > _race_rows_to_narrowing(self.scalars, b, &self.race_rule):
+            raise ValueError("a block of a race must end where the race narrows")
         if margins.shape[0] != self.copies or valid.shape[0] != self.copies or margins.shape[1] < n:
             raise ValueError("one row of margins and one count per copy")
         if cnp.PyArray_TYPE(y) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64) \

@@ -226,6 +226,7 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     R.n_features = d
     R.order = order
     R.n_rows = n_rows
+    cdef Py_ssize_t lo, seg
     for b in range(self.n_outputs):
         for i in range(n_rows):
             if self.mode == 0:
@@ -233,57 +234,66 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
             else:
                 ys[i] = (1.0 if <Py_ssize_t>targets[i] == (b if self.mode == 2 else 1)
                          else <floating>self.neg)
-        alive = 0
-        for c in range(copies):
-            kk = b * copies + c
-            row = self.scalars + kk * N_SLOTS
-            valid[c] = 0
-            if race and row[SLOT_RACE_STATUS] == RACE_OUT:
-                continue
-            cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
-            self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
-            if race:
-                ps.margins = margins + c * n_rows
-            if release:
-                with nogil:
-                    status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
-            else:
-                status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
-            _store(&P.s, row)
-            if race:
-                # a copy that diverges leaves the race, back as it was
-                valid[c] = n_rows if status >= 0 else -status - 1
-                if status < 0 or not _problem_finite(self, <floating*>NULL, kk, indices, nnz_total,
-                                                     full):
-                    _restore_problem(self, <floating*>NULL, kk, indices, nnz_total, full)
-                    row[SLOT_RACE_STATUS] = RACE_OUT
+        lo = 0
+        while lo < n_rows:
+            # a race's segments end where it narrows (race.pxi)
+            seg = min(n_rows - lo, _race_rows_to_narrowing(self.scalars, b, &self.race_rule)) \
+                if race else n_rows
+            R.order = order + lo
+            R.n_rows = seg
+            alive = 0
+            for c in range(copies):
+                kk = b * copies + c
+                row = self.scalars + kk * N_SLOTS
+                valid[c] = 0
+                if race and (row[SLOT_RACE_STATUS] == RACE_OUT
+                             or row[SLOT_RACE_STATUS] == RACE_ASLEEP):
                     continue
-                alive += 1
-            else:
-                if status >= 0 and not _problem_finite(self, <floating*>NULL, kk, indices,
-                                                       nnz_total, full):
-                    status = -2     # the state overflowed (t: updates made + 1)
-                elif status < 0:
-                    status = -1     # update number t made the model non-finite
-                if status < 0:
+                cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
+                self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
+                if race:
+                    ps.margins = margins + c * seg
+                if release:
+                    with nogil:
+                        status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
+                else:
+                    status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
+                _store(&P.s, row)
+                if race:
+                    # a copy that diverges leaves the race, back as it was
+                    valid[c] = seg if status >= 0 else -status - 1
+                    if status < 0 or not _problem_finite(self, <floating*>NULL, kk, indices,
+                                                         nnz_total, full):
+                        _restore_problem(self, <floating*>NULL, kk, indices, nnz_total, full)
+                        row[SLOT_RACE_STATUS] = RACE_OUT
+                        continue
+                    alive += 1
+                else:
+                    if status >= 0 and not _problem_finite(self, <floating*>NULL, kk, indices,
+                                                           nnz_total, full):
+                        status = -2     # the state overflowed (t: updates made + 1)
+                    elif status < 0:
+                        status = -1     # update number t made the model non-finite
+                    if status < 0:
+                        self._restore_all()
+                        self._drop()
+                        self.last_lr = ps.last_eta if isfinite(ps.last_eta) else last_eta
+                        self.last_t = P.t
+                        return status
+                row[SLOT_T] = P.t
+                if isfinite(ps.last_eta):
+                    last_eta = ps.last_eta
+            if race:
+                if alive == 0:
+                    # every copy diverged: the call fails as a single model's would
                     self._restore_all()
                     self._drop()
-                    self.last_lr = ps.last_eta if isfinite(ps.last_eta) else last_eta
+                    self.last_lr = last_eta
                     self.last_t = P.t
-                    return status
-            row[SLOT_T] = P.t
-            if isfinite(ps.last_eta):
-                last_eta = ps.last_eta
-        if race:
-            if alive == 0:
-                # every copy diverged: the call fails as a single model's would
-                self._restore_all()
-                self._drop()
-                self.last_lr = last_eta
-                self.last_t = P.t
-                return -1
-            _race_combine(self.scalars, b, &self.race_rule, self.loss, ys, n_rows, margins,
-                          n_rows, valid)
+                    return -1
+                _race_combine(self.scalars, b, &self.race_rule, self.loss, ys + lo, seg, margins,
+                              seg, valid)
+            lo += seg
     self._drop()
     self.last_lr = _served_rate(self) if race else last_eta
     self.last_t = P.t

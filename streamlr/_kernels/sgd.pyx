@@ -43,9 +43,9 @@ from cpython.dict cimport PyDict_Next, PyDict_Size
 from cpython.ref cimport PyObject
 from cython cimport floating
 from libc.float cimport FLT_MAX, DBL_MAX
-from libc.stdlib cimport realloc, free
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
-from libc.math cimport INFINITY, NAN, exp, fabs, isfinite, log, pow, sqrt
+from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmod, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (
@@ -80,14 +80,15 @@ cdef enum:
     SLOT_RULE = 12      # the update rule's own scalars (RULE_SCALARS of them)
     RULE_SCALARS = 8
     # the rate race (race.pxi): per copy, and per binary problem in its first copy's row
-    SLOT_RACE_LOSS = 20         # the copy's discounted progressive loss
-    SLOT_RACE_STATUS = 21       # 0 racing, 1 never served again (wild), 2 out (diverged)
+    SLOT_RACE_LOSS = 20         # the copy's discounted loss
+    SLOT_RACE_STATUS = 21       # 0 racing, 1 never served again, 2 out (diverged), 3 asleep
     SLOT_RACE_SHARE = 22        # the copy's share of what is served now
-    SLOT_RACE_PRIOR = 23        # the copy's log prior weight
+    SLOT_RACE_DEFAULT = 23      # first copy: the copy that serves before any evidence
     SLOT_SERVED_LOSS = 24       # first copy: progressive loss of what was served, summed
     SLOT_SERVED_N = 25          # first copy: samples served
-    SLOT_TARGET_ABS = 26        # first copy: the targets' absolute values, summed
-    N_SLOTS = 27
+    SLOT_RACE_COUNT = 26        # first copy: the discounted count of rows
+    SLOT_RACE_ZERO_LOSS = 27    # first copy: the largest loss of predicting 0 so far
+    N_SLOTS = 28
 
 cdef enum:
     PENALTY_NONE = 0
@@ -112,9 +113,9 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN,
          "mu_product": SLOT_MU_PRODUCT, "rule": SLOT_RULE,
          "race_loss": SLOT_RACE_LOSS, "race_status": SLOT_RACE_STATUS,
-         "race_share": SLOT_RACE_SHARE, "race_prior": SLOT_RACE_PRIOR,
+         "race_share": SLOT_RACE_SHARE, "race_default": SLOT_RACE_DEFAULT,
          "served_loss": SLOT_SERVED_LOSS, "served_n": SLOT_SERVED_N,
-         "target_abs": SLOT_TARGET_ABS}
+         "race_count": SLOT_RACE_COUNT, "race_zero_loss": SLOT_RACE_ZERO_LOSS}
 # how many scalars an update rule may keep per problem (Optimizer.scalar_state)
 NUM_RULE_SCALARS = RULE_SCALARS
 OPTIMIZERS = optimizer_codes()

@@ -59,21 +59,33 @@ def pass_blocks(rows, between=None):
 
 # -- the rate race ------------------------------------------------------------------
 
-# The serving rule of learning_rate="auto" (see streamlr/_kernels/race.pxi):
-# the discount of the copies' progressive losses, the learning rate of their
-# weights per unit of the served mean loss, and how far (in units of the
-# leader's |decision value| plus the mean |target|) a copy's decision value
-# may stray from the leader's before it is never served again.
-RACE_DISCOUNT = 0.999
-RACE_ETA = 1.0
+# The serving rule of learning_rate="auto" (streamlr/_kernels/race.pxi),
+# chosen from measurements (bench/bench_no_rate.py): the discount of the
+# copies' losses, the learning rate of their shares per unit of the leader's
+# mean loss, the guards (a copy whose loss on a row exceeds RACE_WILD times
+# the largest loss of predicting 0, or, for classifiers, whose |decision
+# value| exceeds RACE_BOUND, is never served again; the default copy serves
+# the first RACE_FIRST_ROWS rows alone).
+RACE_DISCOUNT = 0.995
+RACE_ETA = 0.1
 RACE_WILD = 100.0
+RACE_BOUND = 30.0
+RACE_FIRST_ROWS = 3
+# Its cost: after RACE_WARMUP rows, every RACE_PERIOD rows, only the
+# RACE_AWAKE copies with the lowest discounted loss keep learning.
+RACE_WARMUP = 1024
+RACE_PERIOD = 1024
+RACE_AWAKE = 3
 
 
-def race_rule(model):
-    """The engine's ``race`` argument for ``model`` (None without a race)."""
+def race_rule(est):
+    """The engine's ``race`` argument for ``est``'s model (None without a race)."""
+    model = est._model
     if model.copies == 1:
         return None
-    return (model.copies, RACE_DISCOUNT, RACE_ETA, RACE_WILD)
+    return (model.copies, RACE_DISCOUNT, RACE_ETA, RACE_WILD,
+            RACE_BOUND if est._is_classifier else np.inf, RACE_FIRST_ROWS, RACE_WARMUP,
+            RACE_PERIOD, RACE_AWAKE)
 
 
 # -- one transaction per call -----------------------------------------------------
@@ -142,7 +154,7 @@ def bind(est):
     engine = _k.Engine(
         model, cfgs, cfgs_sparse, loss, mode, neg, int(est.average), program, labels,
         None if names is None else {n: j for j, n in enumerate(names)}, classes,
-        watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(model))
+        watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(est))
     model.engine = engine
     return engine
 
@@ -348,14 +360,17 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
         if est.verbose:
             print(f"-- Epoch {epoch + 1}")
         served_before = first[_k.SLOTS["served_loss"]]
-        for lo in range(0, n_train, block):
+        lo = 0
+        while lo < n_train:
             if lo and BLOCKS.between is not None:
                 BLOCKS.between(b, lo)
-            rows_block = order[lo:lo + block]
+            # a block ends where the race narrows (race.pxi)
+            rows_block = order[lo:lo + min(block, engine.race_rows_to_narrowing(b))]
+            lo += rows_block.shape[0]
             margins = np.zeros((copies, rows_block.shape[0]))
             valid = np.zeros(copies, dtype=np.intp)
             for c, k in enumerate(problems):
-                if scal[k, out] == 2:
+                if scal[k, out] >= 2:    # out of the race, or asleep
                     continue
                 status, t_new, _, _ = engine.run_pass(
                     k, *data, target, call.sample_weight, rows_block, t[c], rates[c],
@@ -368,14 +383,14 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
                 valid[c] = rows_block.shape[0]
                 t[c] = t_new
                 scal[k, _k.SLOTS["t"]] = t_new
-            if not valid.any() and (scal[problems, out] == 2).all():
+            if not valid.any():
                 raise DivergenceError.at(
                     t[0], lr, f"every copy of the rate race diverged (epoch {epoch + 1})")
             engine.race_combine(b, np.ascontiguousarray(target[rows_block]), margins, valid)
         for k in problems:
-            if scal[k, out] != 2 and not engine.finite(k):
+            if scal[k, out] < 2 and not engine.finite(k):
                 engine.race_out(k)
-        if (scal[problems, out] == 2).all():
+        if (scal[problems, out] >= 2).all():    # every copy still learning is out
             raise DivergenceError.at(
                 t[0] - 1, lr, f"every copy of the rate race overflowed (epoch {epoch + 1})")
         share = scal[problems, _k.SLOTS["race_share"]]
@@ -402,7 +417,7 @@ def train(tx, call):
     model.average = int(est.average)
     program = _params.schedule_program(est, call.optimizer, call.loss, model)
     engine = _k.Engine(model, call.configs, call.configs, call.loss, 0, 0.0, int(est.average),
-                       program, race=race_rule(model))
+                       program, race=race_rule(est))
     model.engine = None   # events bind their own engine, for the model's parameters
     X, n = call.X, call.X.shape[0]
     data = as_kernel_input(X)

@@ -99,11 +99,8 @@ class ModelState:
         self.copies = copies
         self.race_rates = None if race_rates is None else tuple(float(r) for r in race_rates)
         if copies > 1:
-            # the race's prior: half its weight on the default copy, which
-            # alone serves until the first row is learned
-            prior = np.full(copies, -np.log(copies - 1.0))
-            prior[default_copy] = 0.0
-            self.scalars[:, SLOTS["race_prior"]] = np.tile(prior, n_problems)
+            # the race's default copy serves until there is evidence
+            self.scalars[:, SLOTS["race_default"]] = default_copy
             self.scalars[:, SLOTS["race_share"]] = np.tile(
                 np.arange(copies) == default_copy, n_problems)
         self.intercept_block = np.empty((k, len(init)), dtype=np.float64)
