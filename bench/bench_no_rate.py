@@ -193,6 +193,8 @@ def copy_specs(native):
             specs[f"vw@{rate_name(r)}"] = ("streamlr", "vw", r)
     for r in VW_RATES:
         specs[f"vw~@{rate_name(r)}"] = ("vw-proxy", None, r)
+    for opt in ("sgd", "adam"):                 # the kernel's race (learning_rate="auto"), as served
+        specs[f"{opt}-auto"] = ("streamlr", opt, "auto")
     specs["river-default"] = ("river", None, None)
     specs["vw-default"] = ("vw", None, None)
     return specs
@@ -203,7 +205,9 @@ def record_streamlr(X, y, task, optimizer, rate):
     est_cls = SGDClassifier if task == "clf" else SGDRegressor
     kw = dict(penalty=None, optimizer=optimizer, shuffle=False,
               loss="log_loss" if task == "clf" else "squared_error")
-    if rate is not None and optimizer in NATIVE_NO_RATE:
+    if rate == "auto":
+        kw.update(learning_rate="auto")
+    elif rate is not None and optimizer in NATIVE_NO_RATE:
         from streamlr.schedules import Constant
         kw.update(learning_rate=Constant(rate))      # the reference's lr (VW's -l)
     elif rate is not None:
@@ -729,6 +733,10 @@ def run(args):
         row["ratios"]["VW default"] = ratio(study.losses[s]["vw-default"], ref_loss)
         part = "tuned" if s in study.tuned else "held"
         row["ratios"]["auto race*"] = set_rows[args.auto_set][part][s]
+        for opt in ("sgd", "adam"):          # the kernel's race, measured (not emulated)
+            row["ratios"][f"lr-auto {opt}"] = ratio(study.losses[s][f"{opt}-auto"], ref_loss)
+            row["ratios"][f"lr-auto {opt} (own)"] = ratio(study.losses[s][f"{opt}-auto"],
+                                                          study.refs[s][opt][1])
         row["ratios"]["lr-auto adam* (own)"] = set_rows[PRIMARY_LR[1]][part][s]
         row["ratios"]["lr-auto sgd* (own)"] = set_rows[PRIMARY_LR[0]][part][s]
         table.append(row)
@@ -798,7 +806,9 @@ def report(res):
     add("")
     add("Progressive loss over the loss of the best in hindsight (the best of plain SGD and Adam at 13 "
         "constant rates 1e-5..10, River's default and VW's default; log loss for clf, squared error for "
-        "reg). Columns with * are emulated offline on the recorded copies with the recommended rule "
+        "reg). `lr-auto sgd/adam (own)` = the kernel's learning_rate=\"auto\" (measured), as a ratio to "
+        "that optimizer's best of its 13 rates. Columns with * are emulated offline on the recorded copies "
+        "with the recommended rule "
         f"({res['recommended']['label']}): `auto race*` = the optimizer=\"auto\" set "
         f"`{res['recommended']['auto_set']}`; `(own)` = learning_rate=\"auto\" over that optimizer's 13 "
         "rates, as a ratio to its own best rate (n/a: every rate diverged). Streams marked + are held back.")
@@ -857,6 +867,7 @@ def chart(res, path):
                               ("schedulefree", "ScheduleFreeAdamW", "#ab47bc")):
         if key in table[0]["ratios"]:
             series.append((label, key, color))
+    series.append(('learning_rate="auto", Adam', "lr-auto adam", "#1e88e5"))
     series.append(('optimizer="auto" race (emulated)', "auto race*", "#d32f2f"))
     top = 1e3
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=72)
@@ -879,8 +890,8 @@ def chart(res, path):
                   ha="right", fontsize=8)
     ax.set_ylabel("progressive loss / best in hindsight")
     ax.set_title("No tuned rate, raw features, one pass: progressive loss relative to the best of 26 tuned "
-                 "runs and the River and VW defaults\n(+ held back; dashed line: 1.05; the race is emulated "
-                 "offline from recorded copies)", fontsize=9, pad=26)
+                 "runs and the River and VW defaults\n(+ held back; dashed line: 1.05; the "
+                 "optimizer=\"auto\" race is emulated offline from recorded copies)", fontsize=9, pad=26)
     ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     fig.savefig(path)

@@ -216,7 +216,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         loss = _params.make_loss(self)
         configs = self._configs(optimizer, loss, sp.issparse(X),
                                 self._problem_weights(class_weight))
-        targets = [self._encode(label_idx, k) for k in range(len(configs))]
+        targets = [self._encode(label_idx, k) for k in range(self._model.n_outputs)]
         scorer = None
         if val_mask is not None and val_mask.any():
             Xv, swv = X[val_mask], sample_weight[val_mask]
