@@ -493,6 +493,8 @@ cdef inline void step_prodigy(floating* w, Py_ssize_t S, Py_ssize_t T,
     cdef floating* b
     cdef Py_ssize_t k
     if si.phase == 1:
+        if not si.lr > 0.0:
+            return      # a rate of 0 skips the sample (finish_prodigy)
         for k in range(nnz):
             b = _blk(w, S, idx, k)
             wj = b[0]
@@ -524,12 +526,14 @@ cdef inline void step_prodigy(floating* w, Py_ssize_t S, Py_ssize_t T,
 
 cdef inline int finish_prodigy(const double* hp, StepInfo* si, bint recount) noexcept nogil:
     # Prodigy between its phases: the new d from the sums of phase 1. Returns
-    # 1 to step, 0 for a sample prodigyopt skips (every s is 0: no gradient
-    # yet; nothing but phase 1's moments changed), -1 if d is not finite. At a
-    # rate of 0 (where prodigyopt fails) d keeps its value; the numerator
-    # still decays and k counts the (null) step.
+    # 1 to step, 0 for a sample prodigyopt skips, -1 if d is not finite. It
+    # skips a sample at a rate of 0 (phase 1 did nothing) and one after which
+    # every s is 0 (no gradient yet, or beta3 = 0 and a zero gradient: only
+    # phase 1's moments changed).
     cdef double* r = si.rule
     cdef double d = r[PRODIGY_D], denom, num, d_hat
+    if not si.lr > 0.0:
+        return 0
     denom = si.acc[1] if recount else r[PRODIGY_S_ABS_SUM] + si.acc[2]
     if denom < 0.0:
         denom = 0.0     # the running sum's rounding
@@ -537,11 +541,10 @@ cdef inline int finish_prodigy(const double* hp, StepInfo* si, bint recount) noe
     if denom == 0.0:
         return 0
     num = hp[2] * r[PRODIGY_NUMERATOR] + (d / hp[4]) * si.c1 * si.acc[0]
-    if si.lr > 0.0:
-        d_hat = hp[5] * num / denom
-        if d_hat > r[PRODIGY_D_MAX]:
-            r[PRODIGY_D_MAX] = d_hat
-        r[PRODIGY_D] = r[PRODIGY_D_MAX]     # min(d_max, d * growth_rate), growth_rate = inf
+    d_hat = hp[5] * num / denom
+    if d_hat > r[PRODIGY_D_MAX]:
+        r[PRODIGY_D_MAX] = d_hat
+    r[PRODIGY_D] = r[PRODIGY_D_MAX]     # min(d_max, d * growth_rate), growth_rate = inf
     r[PRODIGY_NUMERATOR] = num
     r[PRODIGY_K] += 1.0
     d = r[PRODIGY_D]
