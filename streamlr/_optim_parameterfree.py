@@ -173,8 +173,8 @@ class Prodigy(Optimizer):
     (with ``safeguard_warmup``, :math:`s` grows by
     :math:`\frac{d}{d_0} d\, g`). A sample with :math:`\sum_j |s_j| = 0`
     (every gradient so far was 0) stops here, as in the reference: :math:`r`
-    and :math:`k` keep their values and no weight moves. Else, for
-    :math:`\eta_t > 0`,
+    and :math:`k` keep their values and no weight moves (no L1 step
+    either). Else
 
     .. math::
         d_{max} \leftarrow \max\Big(d_{max}, \frac{c\, r}{\sum_j |s_j|}\Big), \quad
@@ -184,9 +184,9 @@ class Prodigy(Optimizer):
 
     with :math:`\delta` of the sample's start (with :math:`\beta_1 = 0`
     there is no :math:`m`: the step is :math:`\delta d g / (\sqrt v + d
-    \epsilon)`). At :math:`\eta_t = 0`, where the reference fails,
-    :math:`d` keeps its value and the weights do not move. The sums run over
-    the coefficients and the intercept (x = 1, no penalty, no decay).
+    \epsilon)`). A sample at :math:`\eta_t = 0` (a warmup's start) changes
+    nothing, as in the reference. The sums run over the coefficients and the
+    intercept (x = 1, no penalty, no decay).
     ``penalty="l2"`` adds :math:`\alpha w` to :math:`g` (the reference's
     coupled decay); the L1 part of ``"l1"``/``"elasticnet"`` is a proximal
     step of size :math:`\delta \alpha\, \mathrm{l1\_ratio}` after the step.
@@ -197,7 +197,7 @@ class Prodigy(Optimizer):
     :math:`|s_j|` stays in the sum :math:`\sum_j |s_j|`, which the model
     keeps as ``s_abs_sum``, moved by the changes of the touched
     coordinates (a dense row counts it again). Storing every zero of a row
-    gives the dense update.
+    gives the dense update, up to the rounding of that running sum.
 
     State: the slots ``exp_avg`` (:math:`m`, absent when
     :math:`\beta_1 = 0`), ``exp_avg_sq`` (:math:`v`), ``s``, ``p0``; the

@@ -19,6 +19,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
@@ -300,6 +302,29 @@ def test_warm_start_restarts_from_the_weights():
     assert_array_equal(warm.optimizer_state_["p0"], coef)
     cold = SGDRegressor(**kw).fit(X, y, coef_init=coef, intercept_init=intercept)
     _assert_bitwise(_all(warm), _all(cold))
+
+
+@settings(max_examples=25, deadline=None)
+@given(b1=st.sampled_from([0.0, 0.5, 0.9]), b2=st.sampled_from([0.9, 0.999]),
+       beta3=st.sampled_from([None, 0.0, 0.3, 0.95]), d0=st.sampled_from([1e-6, 1e-3, 0.1]),
+       d_coef=st.sampled_from([0.3, 1.0, 3.0]), weight_decay=st.sampled_from([0.0, 0.05]),
+       flags=st.integers(0, 3), fit_intercept=st.booleans(), sparse=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_any_parameters_follow_the_reference(b1, b2, beta3, d0, d_coef, weight_decay, flags,
+                                             fit_intercept, sparse, seed):
+    """Dense rows: the reference rule (prodigyopt's, in NumPy); CSR rows: the
+    documented lazy rule."""
+    opt = Prodigy(betas=(b1, b2), beta3=beta3, d0=d0, d_coef=d_coef, weight_decay=weight_decay,
+                  use_bias_correction=bool(flags & 1), safeguard_warmup=bool(flags & 2))
+    X, y = make_regression_data(n_samples=60, n_features=5, seed=seed % 1000, sparse=sparse)
+    est = _reg("squared_error", optimizer=opt, fit_intercept=fit_intercept).partial_fit(X, y)
+    ref = reference_regressor(X, y, opt, eta0=1.0, fit_intercept=fit_intercept)
+    scale = 1e-11 * max(1.0, np.abs(ref["coef"]).max())
+    assert_allclose(est.coef_, ref["coef"], rtol=RTOL, atol=scale)
+    assert_allclose(est.intercept_, ref["intercept"], rtol=RTOL, atol=scale)
+    for name in SCALARS:
+        assert_allclose(est.optimizer_state_[name], ref["state"][name], rtol=RTOL,
+                        atol=1e-11 * abs(ref["state"]["d_numerator"][0]), err_msg=name)
 
 
 # --------------------------------------------------------------------------
