@@ -31,10 +31,12 @@
 #   ``_opt_sample`` calls its step function twice per row: with
 #   ``si.phase == 1`` over the coefficients, then the intercept, to gather
 #   its sums into ``si.acc``; then ``finish_sample`` turns them into the
-#   rule's scalars (``si.rule``) and says whether to step; then with
-#   ``si.phase == 2`` (coefficients, later the intercept) to move the
-#   weights. The other rules never read ``phase`` or ``acc``, and the check
-#   is one comparison per row.
+#   rule's scalars (``si.rule``), says whether to step (a skipped sample
+#   gets no L1 step either) and may set ``si.lr`` to the rate it steps at
+#   (the L1 step's); then with ``si.phase == 2`` (coefficients, later the
+#   intercept) to move the weights. Adding one: its code in
+#   ``two_phase_rule`` and a branch in ``finish_sample``. The other rules
+#   never read ``phase`` or ``acc``; the check is one comparison per row.
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
