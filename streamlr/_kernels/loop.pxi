@@ -74,16 +74,18 @@ cdef inline bint _opt_sample(
     ``w`` holds weights and slots in the layout (S, T) of optimizers.pxd."""
     cdef StepInfo si
     cdef Py_ssize_t k, j
-    cdef double n_prev, n_mid, n_now, thr, one = 1.0, z
+    cdef double n_prev, n_mid, n_now, thr, one = 1.0, z, l2
     cdef double l1_ratio = cfg.l1_ratio
     cdef bint has_l1 = cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET
     cdef bint averaging = cfg.average > 0
+    cdef int go = 1     # a two-phase rule may skip the step (finish_sample)
     if not isfinite(gscale):
         return False
     si.lr = eta
     si.step = step
     si.gscale = gscale
     si.rule = s.rule
+    si.phase = 0
     si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
     per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 
@@ -97,11 +99,35 @@ cdef inline bint _opt_sample(
             if n_mid > n_prev:
                 aw[j] += (n_mid - n_prev) / n_mid * (w[j * S] - aw[j])
 
-    opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
+    if two_phase_rule(cfg.optimizer):
+        # a rule whose step needs sums over the whole problem (Prodigy's d,
+        # optimizers.pxd): phase 1 gathers them over the coefficients and the
+        # intercept, finish_sample updates the rule's scalars, phase 2 (the
+        # calls below) moves the weights, or is skipped with the L1 step
+        si.acc[0] = 0.0
+        si.acc[1] = 0.0
+        si.acc[2] = 0.0
+        si.acc[3] = 0.0
+        si.phase = 1
+        opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
+        if cfg.fit_intercept:
+            l2 = si.l2
+            si.l2 = 0.0
+            oint[0] = s.intercept
+            opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
+            si.l2 = l2
+        go = finish_sample(cfg.optimizer, cfg.hp, &si, idx == NULL)
+        if go < 0:
+            return False
+        si.phase = 2
 
-    if has_l1:
-        # proximal step of the L1 part of the penalty on the touched weights
-        thr = eta * cfg.alpha * l1_ratio
+    if go:
+        opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
+
+    if has_l1 and go:
+        # proximal step of the L1 part of the penalty on the touched weights,
+        # at the step's rate (a two-phase rule's own: finish_sample)
+        thr = si.lr * cfg.alpha * l1_ratio
         for k in range(nnz):
             j = (k if idx == NULL else idx[k]) * S
             z = w[j]
@@ -123,7 +149,8 @@ cdef inline bint _opt_sample(
         si.l2 = 0.0
         si.gscale = gscale
         oint[0] = s.intercept
-        opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
+        if go:
+            opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
         s.intercept = oint[0]
         if not isfinite(s.intercept):
             return False

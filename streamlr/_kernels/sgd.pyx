@@ -52,8 +52,8 @@ from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
 from streamlr._kernels.optimizers cimport (
-    MAX_OPTIMIZERS, OPT_SGD, StepF32, StepF64, StepInfo, fill_step_tables, optimizer_codes,
-    per_sample_constants,
+    MAX_OPTIMIZERS, OPT_SGD, StepF32, StepF64, StepInfo, fill_step_tables, finish_sample,
+    optimizer_codes, per_sample_constants, two_phase_rule,
 )
 
 import numpy as _np
