@@ -36,11 +36,29 @@ def _loss_fn(name, classification):
     return lambda y, p: float(margin_loss(name, y, p))
 
 
-def _reference_race(est_cls, X, y, rates, optimizer, loss, classification, **kw):
+def _standalone(est_cls, optimizer, rate, loss, **kw):
+    """One copy of a race as a model of its own: its rule at its constant rate."""
+    from streamlr.optim import resolve
+    from streamlr.schedules import Constant
+    spec = resolve(optimizer)
+    if rate is None:                       # a rule without a rate
+        return est_cls(optimizer=optimizer, loss=loss, shuffle=False, **kw)
+    if spec.default_rate is not None:      # the rule's own rate, set by a schedule
+        return est_cls(learning_rate=Constant(rate), optimizer=optimizer, loss=loss,
+                       shuffle=False, **kw)
+    return est_cls(learning_rate="constant", eta0=rate, optimizer=optimizer, loss=loss,
+                   shuffle=False, **kw)
+
+
+def _reference_race(est_cls, X, y, rates, optimizer, loss, classification, members=None,
+                    default=None, **kw):
     """Each copy as a standalone model learning row by row, and the
     reference rule serving the rows from their decision values."""
-    copies = [est_cls(learning_rate="constant", eta0=r, optimizer=optimizer, loss=loss,
-                      shuffle=False, **kw) for r in rates]
+    if members is None:
+        members = [(optimizer, r) for r in rates]
+        default = int(np.argmin(rates))
+    rates = [r for _, r in members]
+    copies = [_standalone(est_cls, opt, r, loss, **kw) for opt, r in members]
     margins = np.full((len(X), len(rates)), np.nan)
     alive = [True] * len(rates)
     for i in range(len(X)):
@@ -60,7 +78,7 @@ def _reference_race(est_cls, X, y, rates, optimizer, loss, classification, **kw)
             except DivergenceError:
                 alive[c] = False
                 margins[i, c] = np.nan
-    ref = RaceReference(len(rates), int(np.argmin(rates)), _driver.RACE_DISCOUNT,
+    ref = RaceReference(len(rates), default, _driver.RACE_DISCOUNT,
                         _driver.RACE_ETA, _driver.RACE_WILD,
                         _driver.RACE_BOUND if classification else np.inf,
                         _driver.RACE_FIRST_ROWS, _driver.RACE_WARMUP, _driver.RACE_PERIOD,
@@ -313,3 +331,77 @@ def test_the_race_serves_close_to_the_best_rate_in_hindsight():
     race = SGDRegressor(learning_rate="auto", optimizer="adam", penalty=None, shuffle=False)
     race.partial_fit(X, y)
     assert race.progressive_loss_ <= 1.10 * min(losses)
+
+
+# -- optimizer="auto": a race of update rules and rates --------------------------------
+
+
+# the optimizer string of each rule optimizer="auto" races
+AUTO_NAMES = {"Normalized": "vw", "COCOB": "cocob", "Adam": "adam", "SGD": "sgd"}
+
+
+def _auto_members():
+    from streamlr.linear_model._params import AutoRace
+    race = AutoRace()
+    return [(AUTO_NAMES[type(spec).__name__], rate) for spec, rate in race.members], race.default
+
+
+@pytest.mark.parametrize("classification", [False, True])
+def test_auto_optimizer_race_matches_standalone_copies_and_reference_rule(classification):
+    X, y = _stream(n=300, classification=classification)
+    members, default = _auto_members()
+    est_cls = SGDClassifier if classification else SGDRegressor
+    loss = "log_loss" if classification else "squared_error"
+    race = est_cls(optimizer="auto", loss=loss, penalty=None, shuffle=False)
+    if classification:
+        race.partial_fit(X, y, classes=[0, 1])
+    else:
+        race.partial_fit(X, y)
+    ref, _, copies = _reference_race(est_cls, X, y, None, None, loss, classification,
+                                     members=members, default=default, penalty=None)
+    rr = race.rate_race_
+    assert len(rr["rates"]) == len(members) >= 17
+    np.testing.assert_allclose(race.progressive_loss_, ref.served_loss / ref.served_n, rtol=RTOL)
+    np.testing.assert_allclose(rr["weights"][0], ref.share, rtol=RTOL, atol=1e-300)
+    for c, m in enumerate(copies):
+        np.testing.assert_array_equal(race._model.w[c], m.coef_.ravel())
+    assert race.optimizer_state_ == {}
+
+
+def test_auto_optimizer_chunking_events_and_persistence(tmp_path):
+    X, y = _stream(n=400)
+    one = SGDRegressor(optimizer="auto", shuffle=False).partial_fit(X, y)
+    chunked = SGDRegressor(optimizer="auto", shuffle=False)
+    for lo in range(0, len(X), 70):
+        chunked.partial_fit(X[lo:lo + 70], y[lo:lo + 70])
+    np.testing.assert_array_equal(one.coef_, chunked.coef_)
+    events = SGDRegressor(optimizer="auto", shuffle=False)
+    for i in range(len(X)):
+        events.learn_one(X[i], y[i])
+    np.testing.assert_array_equal(one.coef_, events.coef_)
+    streamlr.save(one, tmp_path / "auto.npz")
+    back = streamlr.load(tmp_path / "auto.npz")
+    for m in (one, back):
+        m.partial_fit(X[:50], y[:50])
+    np.testing.assert_array_equal(one.coef_, back.coef_)
+    assert list(back.rate_race_["optimizers"]) == list(one.rate_race_["optimizers"])
+    np.testing.assert_array_equal(back.rate_race_["rates"], one.rate_race_["rates"])
+    # CSR rows and float32
+    sp_model = SGDRegressor(optimizer="auto", shuffle=False).partial_fit(sp.csr_matrix(X), y)
+    assert np.isfinite(sp_model.progressive_loss_)
+    f32 = SGDRegressor(optimizer="auto", shuffle=False).partial_fit(X.astype(np.float32), y)
+    assert f32.coef_.dtype == np.float32
+
+
+def test_auto_optimizer_refuses_what_it_cannot_do():
+    X, y = _stream(n=50)
+    with pytest.raises(ValueError, match="auto_rates"):
+        SGDRegressor(optimizer="auto", auto_rates=(0.1,)).partial_fit(X, y)
+    with pytest.raises(ValueError, match="average"):
+        SGDRegressor(optimizer="auto", average=True).partial_fit(X, y)
+    with pytest.raises(ValueError, match="pa1"):
+        SGDRegressor(optimizer="auto", learning_rate="pa1", loss="epsilon_insensitive").partial_fit(X, y)
+    m = SGDRegressor(optimizer="auto", shuffle=False).partial_fit(X, y)
+    m.set_params(optimizer="adam", learning_rate="auto")
+    with pytest.raises(ValueError):
+        m.partial_fit(X, y)

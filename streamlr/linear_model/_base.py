@@ -66,6 +66,15 @@ RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one cop
     (``bench/bench_no_rate.py``). ``coef_``, ``intercept_``, every
     prediction, ``progressive_loss_`` and ``lr_`` are what is served;
     ``rate_race_`` shows the race.
+
+    ``optimizer="auto"`` races update rules as well as rates, with the same
+    rule (``learning_rate`` and ``eta0`` ignored): Vowpal Wabbit's
+    normalized update (``"vw"``) at the rates 0.1, 0.5 (its default, which
+    serves first), 2 and 8, ``COCOB``, Adam at 9 rates from 1e-5 to 0.1 and
+    plain SGD at 7 rates from 1e-5 to 0.01: scale-free rules beside
+    scale-sensitive ones, so that neither the rule nor the rate is the
+    user's to choose. Its ``optimizer_state_`` is empty (the copies' rules
+    differ); ``average`` is not available with it.
 """
 
 # partial_fit and predict calls with at most this many rows take the
@@ -214,7 +223,7 @@ class BaseSGD(BaseEstimator):
         status = scal[:, SLOTS["race_status"]].reshape(shape)
         return {
             "rates": np.asarray(model.race_rates),
-            "optimizers": np.asarray([model.optimizer_key[0]] * model.copies, dtype=object),
+            "optimizers": np.asarray(model.race_optimizers, dtype=object),
             "progressive_loss": loss,
             "weights": model.race_shares().copy(),
             "dropped": status == 2,
@@ -282,17 +291,17 @@ class BaseSGD(BaseEstimator):
                    sparse=False):
         # the layout follows the first call's input: interleaved for CSR
         # streams, one array per slot for dense ones (both work for both)
-        rates = _params.race_rates(self, optimizer)
+        members = _params.race_members(self, optimizer)
         self._model = ModelState(
             n_problems, n_features, dtype, average=int(self.average),
             l1=self.penalty in ("l1", "elasticnet"), optimizer=optimizer, coef=coef,
-            intercept=intercept, interleaved=sparse, race_rates=rates,
-            default_copy=0 if rates is None else _params.race_default(self, optimizer, rates))
+            intercept=intercept, interleaved=sparse, members=members,
+            default_copy=0 if members is None else _params.race_default(self, optimizer, members))
 
     def _prepare_model(self, optimizer):
         model = self._model
         model.prepare(optimizer, self.average, self.penalty in ("l1", "elasticnet"),
-                      model.progress.t, _params.race_rates(self, optimizer))
+                      model.progress.t, _params.race_members(self, optimizer))
 
     def _transaction(self, fn):
         return _driver.Transaction(self).run(fn)

@@ -71,7 +71,9 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         The update rule: ``"sgd"`` (scikit-learn's own update) or any string
         or object of :mod:`streamlr.optim` (PyTorch's rules). With another
         rule than plain SGD, ``learning_rate="optimal"`` means a constant
-        ``eta0``, and ``"pa1"``/``"pa2"`` are refused.
+        ``eta0``, and ``"pa1"``/``"pa2"`` are refused. ``"auto"``: a race of
+        update rules and rates (see Notes); ``learning_rate`` and ``eta0``
+        are then ignored.
     gtol : float or None, default=None
         ``fit`` stops once the norm of the full gradient of the regularised
         objective falls below ``gtol`` (checked after each epoch).

@@ -143,7 +143,7 @@ def bind(est):
     # refused by the learning calls themselves (_no_early_stopping)
     optimizer = _params.validate_params(est, for_partial_fit=False)
     model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t,
-                  _params.race_rates(est, optimizer))
+                  _params.race_members(est, optimizer))
     loss = _params.make_loss(est)
     program = _params.schedule_program(est, optimizer, loss, model)
     weights = est._event_problem_weights()

@@ -142,24 +142,76 @@ def _check_auto_rates(est):
 
 
 def racing(est):
-    """Whether ``est`` races copies of its model (``learning_rate="auto"``)."""
-    return isinstance(est.learning_rate, str) and est.learning_rate == "auto"
+    """Whether ``est`` races copies of its model (``learning_rate="auto"`` or
+    ``optimizer="auto"``)."""
+    return (isinstance(est.learning_rate, str) and est.learning_rate == "auto") or auto_optimizer(est)
 
 
-def race_rates(est, optimizer):
-    """The candidate rates of ``est``'s race (float64 array), or None
-    without a race."""
+def auto_optimizer(est):
+    """Whether ``est`` races update rules too (``optimizer="auto"``)."""
+    return isinstance(est.optimizer, str) and est.optimizer == "auto"
+
+
+# optimizer="auto": the (update rule, rate) copies it races, chosen from
+# measurements (bench/bench_no_rate.py): scale-free rules (Vowpal Wabbit's
+# normalized update at four rates, COCOB) and scale-sensitive ones (Adam and
+# plain SGD over log-spaced rates); the default copy is VW's default.
+AUTO_MEMBERS = (
+    *(("vw", r) for r in (0.1, 0.5, 2.0, 8.0)),
+    ("cocob", None),
+    *(("adam", 10.0 ** (k / 2.0)) for k in range(-10, -1)),
+    *(("sgd", 10.0 ** (k / 2.0)) for k in range(-10, -3)),
+)
+AUTO_DEFAULT = ("vw", 0.5)
+
+
+class AutoRace:
+    """What ``optimizer="auto"`` resolves to: the copies of the race, as
+    (update rule spec, rate) pairs (rate None for a rule without one)."""
+
+    kernel = -1
+    takes_rate = True
+    default_rate = None
+    exact_on_sparse = False
+
+    def __init__(self):
+        members = []
+        for name, rate in AUTO_MEMBERS:
+            try:
+                members.append((_registry.resolve_optimizer(name), rate, (name, rate)))
+            except ValueError:   # a rule this build lacks
+                continue
+        self.members = [(spec, rate) for spec, rate, _ in members]
+        tags = [tag for _, _, tag in members]
+        self.default = tags.index(AUTO_DEFAULT) if AUTO_DEFAULT in tags else 0
+
+    def slots(self):
+        return ()
+
+    def __repr__(self):
+        return "'auto'"
+
+
+def race_members(est, optimizer):
+    """The copies of ``est``'s race as (spec, rate) pairs, or None without one."""
+    if isinstance(optimizer, AutoRace):
+        return optimizer.members
     if not racing(est):
         return None
     if getattr(est, "auto_rates", None) is not None:
-        return np.asarray(est.auto_rates, dtype=np.float64)
-    return np.asarray(optimizer.auto_rates(), dtype=np.float64)
+        rates = np.asarray(est.auto_rates, dtype=np.float64)
+    else:
+        rates = np.asarray(optimizer.auto_rates(), dtype=np.float64)
+    return [(optimizer, float(r)) for r in rates]
 
 
-def race_default(est, optimizer, rates):
-    """The copy that serves before any evidence: the smallest rate (measured
-    the safest start: bench/bench_no_rate.py)."""
-    return int(np.argmin(rates))
+def race_default(est, optimizer, members):
+    """The copy that serves before any evidence: VW's default for
+    ``optimizer="auto"``, else the smallest rate (measured the safest
+    start: bench/bench_no_rate.py)."""
+    if isinstance(optimizer, AutoRace):
+        return optimizer.default
+    return int(np.argmin([rate for _, rate in members]))
 
 
 def validate_params(est, for_partial_fit=False):
@@ -168,7 +220,15 @@ def validate_params(est, for_partial_fit=False):
     _check_choices(est)
     _check_numbers(est)
     _check_auto_rates(est)
-    optimizer = _registry.resolve_optimizer(est.optimizer)
+    if auto_optimizer(est):
+        optimizer = AutoRace()
+        if est.auto_rates is not None:
+            raise ValueError("The 'auto_rates' parameter sets the rates of learning_rate='auto'; "
+                             "optimizer='auto' races its own set of update rules and rates")
+        if est.average:
+            raise ValueError("average is not available with optimizer='auto'")
+    else:
+        optimizer = _registry.resolve_optimizer(est.optimizer)
     _check_combinations(est, optimizer, for_partial_fit)
     return optimizer
 
@@ -203,6 +263,8 @@ def _rate_schedule(est, optimizer):
     objects they stand for), or None for the rules that are not a schedule
     of t: ``"adaptive"`` (fit divides it between epochs), pa1/pa2."""
     lr = est.learning_rate
+    if racing(est):
+        return None      # each copy of a race learns at its own constant rate
     if _rate_ignored(est, optimizer):
         # learning_rate and eta0 are ignored: the reference's default rate
         return _sched.from_string("constant", float(optimizer.default_rate), 0.5)
@@ -219,11 +281,13 @@ def make_configs(est, optimizer, loss, sparse, state, weights):
     """The kernel's ``Config`` of each problem: one per binary problem
     (``weights``: its (positive, negative) class weights), or, in a race,
     one per copy of each (copy c of problem b at b * copies + c)."""
-    rates = race_rates(est, optimizer)
-    if rates is None:
+    members = race_members(est, optimizer)
+    if members is None:
         return [make_config(est, optimizer, loss, sparse, state, p, n) for p, n in weights]
-    return [make_config(est, optimizer, loss, sparse, state, p, n, rate=float(r))
-            for p, n in weights for r in rates]
+    # a copy of a rule without a rate (COCOB) takes eta0 for its L1 step alone
+    return [make_config(est, spec, loss, sparse, state, p, n,
+                        rate=float(est.eta0) if rate is None else float(rate))
+            for p, n in weights for spec, rate in members]
 
 
 def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=1.0, rate=None):
