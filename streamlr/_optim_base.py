@@ -4,7 +4,8 @@ Private: the public names are imported from `streamlr.optim`. The rules
 themselves live in ``_optim_sgd`` (SGD and its per-coordinate-rate variants:
 ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``), ``_optim_adam`` (the Adam
 family: ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``) and
-``_optim_ftrl`` (``FTRL``) and ``_optim_parameterfree`` (``COCOB``); string resolution (``resolve``) in
+``_optim_ftrl`` (``FTRL``), ``_optim_parameterfree`` (``COCOB``) and
+``_optim_schedulefree`` (``ScheduleFreeSGD``, ``ScheduleFreeAdamW``); string resolution (``resolve``) in
 ``streamlr.optim``.
 """
 from ._kernels import kernel as _k
@@ -35,6 +36,10 @@ class Optimizer(Spec):
         the rules that need no tuned rate (``Prodigy``: 1.0). A schedule
         object as ``learning_rate`` still sets the rate. None for the rules
         that take the estimator's rate.
+    starts_at_weights : tuple of str
+        The slots that start at the starting weights (``coef_init``,
+        ``intercept_init``, a warm start) rather than at their initial value
+        (the schedule-free rules' ``z``). Empty for the others.
 
     See Also
     --------
@@ -59,6 +64,7 @@ class Optimizer(Spec):
     exact_on_sparse = False
     takes_rate = True
     default_rate = None
+    starts_at_weights = ()
 
     @property
     def kernel(self):

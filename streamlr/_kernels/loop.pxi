@@ -63,6 +63,17 @@ cdef inline double _n_avg(double step, long long average) noexcept nogil:
     return n if n > 0 else 0.0
 
 
+cdef inline double _margin_at_y(const floating* w, Py_ssize_t S, Py_ssize_t T,
+                                const floating* v, const int* idx, Py_ssize_t nnz,
+                                double p, const double* oint, Config cfg) noexcept nogil:
+    # schedule-free: the margin at y = (1 - beta) z + beta x from the margin p
+    # at x and z's (slot 0: w + T, the intercept's at oint[1])
+    cdef double pz = _dot(w + T, S, 1.0, v, idx, nnz)
+    if cfg.fit_intercept:
+        pz += oint[1]
+    return cfg.y_beta * p + (1.0 - cfg.y_beta) * pz
+
+
 cdef inline bint _opt_sample(
     floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
     Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
@@ -83,6 +94,12 @@ cdef inline bint _opt_sample(
     si.gscale = gscale
     si.rule = s.rule
     si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
+    si.c4 = 0.0
+    if cfg.grad_at_y and has_l1:
+        # schedule-free: the rule's own proximal step, on z (the averaged x
+        # follows); never on x itself, which the average would pull back
+        si.c4 = cfg.alpha * l1_ratio
+        has_l1 = False
     per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 
     if averaging and stamp != NULL:
@@ -119,6 +136,7 @@ cdef inline bint _opt_sample(
         # the intercept: a weight with x = 1, without penalty or decay; its
         # block is oint = (intercept, slots...)
         si.l2 = 0.0
+        si.c4 = 0.0
         si.gscale = gscale
         oint[0] = s.intercept
         opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
@@ -152,7 +170,7 @@ cdef Py_ssize_t _epoch(
     cdef const floating* v
     cdef const int* idx
     cdef floating yi, sw, class_weight, norm
-    cdef double p, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
+    cdef double p, pg, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
     cdef double t = P.t, last_eta = ps.last_eta
     cdef double threshold = 1e-9 if floating is double else 1e-6
     cdef int lr = cfg.learning_rate, penalty = cfg.penalty, last_plateau = ps.last_plateau
@@ -219,8 +237,13 @@ cdef Py_ssize_t _epoch(
         class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
 
         if cfg.optimizer != OPT_SGD:
+            pg = p
+            if cfg.grad_at_y:
+                # schedule-free: the gradient at y = (1 - beta) z + beta x,
+                # the progressive loss (above) at x, the point served
+                pg = _margin_at_y(w, S, cfg.slot_stride, v, idx, nnz, p, P.oint, cfg)
             if not _opt_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx, nnz,
-                               loss.dloss(yi, p) * (class_weight * sw), eta,
+                               loss.dloss(yi, pg) * (class_weight * sw), eta,
                                t, cfg):
                 status = -(i + 1)
                 break

@@ -44,6 +44,8 @@ cdef enum:
     OPT_FTRL = 8
     OPT_RADAM = 9
     OPT_COCOB = 10
+    OPT_SCHEDULEFREE_SGD = 12
+    OPT_SCHEDULEFREE_ADAMW = 13
 
 
 cdef inline dict optimizer_codes():
@@ -52,7 +54,8 @@ cdef inline dict optimizer_codes():
     return {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
             "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
             "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL, "radam": OPT_RADAM,
-            "cocob": OPT_COCOB}
+            "cocob": OPT_COCOB, "schedulefree_sgd": OPT_SCHEDULEFREE_SGD,
+            "schedulefree_adamw": OPT_SCHEDULEFREE_ADAMW}
 
 
 cdef struct StepInfo:
@@ -64,7 +67,7 @@ cdef struct StepInfo:
     double c1            # rule-specific per-sample constants
     double c2
     double c3
-    double c4
+    double c4            # (schedule-free: the L1 strength, set by _opt_sample)
     double* rule         # the rule's scalar state of the problem (Optimizer.scalar_state)
 
 
@@ -439,6 +442,82 @@ cdef inline void step_cocob(floating* w, Py_ssize_t S, Py_ssize_t T,
         b[0] = (b[4 * T] + lmax) * b[T] / den + b[5 * T]
 
 
+# Schedule-free SGD and AdamW (Defazio et al. 2024), as the schedulefree
+# package's SGDScheduleFree and AdamWScheduleFree with batch size 1. hp:
+# beta (SGD's momentum, AdamW's beta1), beta2, eps, weight_decay,
+# warmup_steps, r, weight_lr_power (SGD: beta2 = eps = weight_decay = 0).
+# Block: w = x (the averaged point: coef_, every prediction), z, then
+# exp_avg_sq for AdamW. The gradient point y = (1 - beta) z + beta x is never
+# stored: the loop takes the loss's derivative at y's margin (_epoch), and
+# the L2 part of the penalty (and AdamW's weight_decay) at y_j here. Per
+# sample (per_sample_constants): c1 = the warmed-up rate gamma, c2 = ckp1 =
+# weight / weight_sum, c3 = 1 - beta2^k (AdamW's bias correction); c4 = the
+# L1 strength (_opt_sample), whose proximal step acts on z, the SGD sequence.
+# The reference moves y in place: y += ckp1 (z - y) + gamma (beta (1 - ckp1)
+# - 1) d, z -= gamma d. Written for x = (y - (1 - beta) z) / beta this is
+#     z <- z - gamma d,   x <- x + ckp1 (z - x)        (with the new z),
+# which is what is computed. Lazy on sparse rows: an untouched coordinate's
+# x, z (and exp_avg_sq) do not move (densely, x would drift towards z).
+cdef inline double _sf_prox(double z, double thr) noexcept nogil:
+    # soft threshold of z by thr >= 0
+    if z > thr:
+        return z - thr
+    if z < -thr:
+        return z + thr
+    return 0.0
+
+
+cdef inline void step_sf_sgd(floating* w, Py_ssize_t S, Py_ssize_t T,
+                             const floating* x, const int* idx, Py_ssize_t nnz,
+                             const double* hp, StepInfo* si,
+                             long long* stamp) noexcept nogil:
+    cdef double beta = hp[0], gs = si.gscale, l2 = si.l2, lr = si.c1, c = si.c2
+    cdef double thr = si.c1 * si.c4, g, z, xj
+    cdef floating* b
+    cdef Py_ssize_t k
+    for k in range(nnz):
+        b = _blk(w, S, idx, k)
+        xj = b[0]
+        z = b[T]
+        g = gs * x[k]
+        if l2 != 0.0:
+            g = g + l2 * ((1.0 - beta) * z + beta * xj)
+        z = z - lr * g
+        if thr > 0.0:
+            z = _sf_prox(z, thr)
+        b[T] = <floating>z
+        b[0] = <floating>(xj + c * (b[T] - xj))
+
+
+cdef inline void step_sf_adamw(floating* w, Py_ssize_t S, Py_ssize_t T,
+                               const floating* x, const int* idx, Py_ssize_t nnz,
+                               const double* hp, StepInfo* si,
+                               long long* stamp) noexcept nogil:
+    cdef double beta = hp[0], b2 = hp[1], a2 = 1.0 - hp[1], eps = hp[2], wd = hp[3]
+    cdef double gs = si.gscale, l2 = si.l2, lr = si.c1, c = si.c2, inv_bc2 = 1.0 / si.c3
+    cdef double thr = si.c1 * si.c4, g, z, xj, yj, v
+    cdef bint at_y = l2 != 0.0 or wd != 0.0
+    cdef floating* b
+    cdef Py_ssize_t k
+    for k in range(nnz):
+        b = _blk(w, S, idx, k)
+        xj = b[0]
+        z = b[T]
+        g = gs * x[k]
+        yj = 0.0
+        if at_y:
+            yj = (1.0 - beta) * z + beta * xj
+            g = g + l2 * yj
+        v = b2 * b[2 * T] + a2 * g * g
+        b[2 * T] = <floating>v
+        g = g / (sqrt(<double>b[2 * T] * inv_bc2) + eps) + wd * yj
+        z = z - lr * g
+        if thr > 0.0:
+            z = _sf_prox(z, thr)
+        b[T] = <floating>z
+        b[0] = <floating>(xj + c * (b[T] - xj))
+
+
 ctypedef void (*StepF64)(double* w, Py_ssize_t S, Py_ssize_t T, const double* x,
                          const int* idx, Py_ssize_t nnz, const double* hp, StepInfo* si,
                          long long* stamp) noexcept nogil
@@ -476,6 +555,10 @@ cdef inline void fill_step_tables(StepF64* f64, StepF32* f32) noexcept nogil:
     f32[OPT_RADAM] = step_radam[float]
     f64[OPT_COCOB] = step_cocob[double]
     f32[OPT_COCOB] = step_cocob[float]
+    f64[OPT_SCHEDULEFREE_SGD] = step_sf_sgd[double]
+    f32[OPT_SCHEDULEFREE_SGD] = step_sf_sgd[float]
+    f64[OPT_SCHEDULEFREE_ADAMW] = step_sf_adamw[double]
+    f32[OPT_SCHEDULEFREE_ADAMW] = step_sf_adamw[float]
 
 
 cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
@@ -492,9 +575,23 @@ cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
 cdef inline void per_sample_constants(int kind, const double* hp, const double* log_hp,
                                       StepInfo* si, double* mu_product) noexcept nogil:
     # the per-sample factors of the rules (bias corrections, NAdam's mu,
-    # RAdam's rectification); log_hp[i] = log(hp[i]) for the two decay rates
-    # hp[0], hp[1]
-    cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t
+    # RAdam's rectification, the schedule-free weights); log_hp[i] =
+    # log(hp[i]) for the two decay rates hp[0], hp[1]
+    cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t, k, weight
+    if kind == OPT_SCHEDULEFREE_SGD or kind == OPT_SCHEDULEFREE_ADAMW:
+        # the rule's scalars: k (its own step count), weight_sum, lr_max;
+        # hp[4:7] = warmup_steps, r, weight_lr_power
+        k = si.rule[0]
+        si.c1 = si.lr * ((k + 1.0) / hp[4] if k < hp[4] else 1.0)
+        if si.c1 > si.rule[2]:
+            si.rule[2] = si.c1
+        weight = pow(k + 1.0, hp[5]) * pow(si.rule[2], hp[6])
+        si.rule[1] = si.rule[1] + weight
+        # the reference's ZeroDivisionError (no weight yet: a zero rate) is 0
+        si.c2 = weight / si.rule[1] if si.rule[1] != 0.0 else 0.0
+        si.c3 = 1.0 - _pow_t(hp[1], log_hp[1], k + 1.0)
+        si.rule[0] = k + 1.0
+        return
     if kind == OPT_ADAM:
         if hp[4] != 0:
             si.c1 = si.lr / (1.0 - _pow_t(hp[0], log_hp[0], t))

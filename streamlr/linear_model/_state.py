@@ -78,6 +78,10 @@ class ModelState:
             self.weight_blocks[...] = init.astype(dtype)[:, None]
         if coef is not None:
             self.w[...] = coef
+        # slots that start at the starting weights (schedule-free's z)
+        start_slots = [optimizer.slots().index(name) for name in optimizer.starts_at_weights]
+        for i in start_slots:
+            self.slot(i)[...] = self.w
         self.average_weights = np.zeros((k, d if average else 0), dtype=dtype)
         self.l1_received = np.zeros((k, d if l1 and plain else 0), dtype=dtype)
         self.scalars = np.zeros((k, _k.NUM_SLOTS), dtype=np.float64)
@@ -93,6 +97,8 @@ class ModelState:
             self.scalars[:, SLOTS["intercept"]] = intercept
         self.intercept_block = np.empty((k, len(init)), dtype=np.float64)
         self.intercept_block[...] = init
+        for i in start_slots:
+            self.intercept_block[:, 1 + i] = self.scalars[:, SLOTS["intercept"]]
         self.schedule_key = None
         self.schedule_state = np.zeros((k, 0))
         needs_stamp = not plain and (optimizer.needs_stamp() or average)
