@@ -474,14 +474,23 @@ cdef inline void step_sf_sgd(floating* w, Py_ssize_t S, Py_ssize_t T,
     cdef double beta = hp[0], gs = si.gscale, l2 = si.l2, lr = si.c1, c = si.c2
     cdef double thr = si.c1 * si.c4, g, z, xj
     cdef floating* b
+    cdef floating* za = w + T
     cdef Py_ssize_t k
+    if idx == NULL and S == 1 and thr == 0.0:
+        # dense row, one array per slot: a branch-free loop the compiler
+        # vectorises; the same operations as the loop below
+        for k in range(nnz):
+            xj = w[k]
+            z = za[k]
+            g = gs * x[k] + l2 * ((1.0 - beta) * z + beta * xj)
+            za[k] = <floating>(z - lr * g)
+            w[k] = <floating>(xj + c * (za[k] - xj))
+        return
     for k in range(nnz):
         b = _blk(w, S, idx, k)
         xj = b[0]
         z = b[T]
-        g = gs * x[k]
-        if l2 != 0.0:
-            g = g + l2 * ((1.0 - beta) * z + beta * xj)
+        g = gs * x[k] + l2 * ((1.0 - beta) * z + beta * xj)    # the gradient at y
         z = z - lr * g
         if thr > 0.0:
             z = _sf_prox(z, thr)
@@ -495,21 +504,31 @@ cdef inline void step_sf_adamw(floating* w, Py_ssize_t S, Py_ssize_t T,
                                long long* stamp) noexcept nogil:
     cdef double beta = hp[0], b2 = hp[1], a2 = 1.0 - hp[1], eps = hp[2], wd = hp[3]
     cdef double gs = si.gscale, l2 = si.l2, lr = si.c1, c = si.c2, inv_bc2 = 1.0 / si.c3
-    cdef double thr = si.c1 * si.c4, g, z, xj, yj, v
-    cdef bint at_y = l2 != 0.0 or wd != 0.0
+    cdef double thr = si.c1 * si.c4, g, z, xj, yj
     cdef floating* b
+    cdef floating* za = w + T
+    cdef floating* va = w + 2 * T
     cdef Py_ssize_t k
+    if idx == NULL and S == 1 and thr == 0.0:
+        # dense row, one array per slot: a branch-free loop the compiler
+        # vectorises; the same operations as the loop below
+        for k in range(nnz):
+            xj = w[k]
+            z = za[k]
+            yj = (1.0 - beta) * z + beta * xj
+            g = gs * x[k] + l2 * yj
+            va[k] = <floating>(b2 * va[k] + a2 * g * g)
+            g = g / (sqrt(<double>va[k] * inv_bc2) + eps) + wd * yj
+            za[k] = <floating>(z - lr * g)
+            w[k] = <floating>(xj + c * (za[k] - xj))
+        return
     for k in range(nnz):
         b = _blk(w, S, idx, k)
         xj = b[0]
         z = b[T]
-        g = gs * x[k]
-        yj = 0.0
-        if at_y:
-            yj = (1.0 - beta) * z + beta * xj
-            g = g + l2 * yj
-        v = b2 * b[2 * T] + a2 * g * g
-        b[2 * T] = <floating>v
+        yj = (1.0 - beta) * z + beta * xj        # the gradient point
+        g = gs * x[k] + l2 * yj
+        b[2 * T] = <floating>(b2 * b[2 * T] + a2 * g * g)
         g = g / (sqrt(<double>b[2 * T] * inv_bc2) + eps) + wd * yj
         z = z - lr * g
         if thr > 0.0:
@@ -575,23 +594,9 @@ cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
 cdef inline void per_sample_constants(int kind, const double* hp, const double* log_hp,
                                       StepInfo* si, double* mu_product) noexcept nogil:
     # the per-sample factors of the rules (bias corrections, NAdam's mu,
-    # RAdam's rectification, the schedule-free weights); log_hp[i] =
-    # log(hp[i]) for the two decay rates hp[0], hp[1]
-    cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t, k, weight
-    if kind == OPT_SCHEDULEFREE_SGD or kind == OPT_SCHEDULEFREE_ADAMW:
-        # the rule's scalars: k (its own step count), weight_sum, lr_max;
-        # hp[4:7] = warmup_steps, r, weight_lr_power
-        k = si.rule[0]
-        si.c1 = si.lr * ((k + 1.0) / hp[4] if k < hp[4] else 1.0)
-        if si.c1 > si.rule[2]:
-            si.rule[2] = si.c1
-        weight = pow(k + 1.0, hp[5]) * pow(si.rule[2], hp[6])
-        si.rule[1] = si.rule[1] + weight
-        # the reference's ZeroDivisionError (no weight yet: a zero rate) is 0
-        si.c2 = weight / si.rule[1] if si.rule[1] != 0.0 else 0.0
-        si.c3 = 1.0 - _pow_t(hp[1], log_hp[1], k + 1.0)
-        si.rule[0] = k + 1.0
-        return
+    # RAdam's rectification); log_hp[i] = log(hp[i]) for the two decay rates
+    # hp[0], hp[1]. The schedule-free rules have their own (below).
+    cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t
     if kind == OPT_ADAM:
         if hp[4] != 0:
             si.c1 = si.lr / (1.0 - _pow_t(hp[0], log_hp[0], t))
@@ -621,3 +626,24 @@ cdef inline void per_sample_constants(int kind, const double* hp, const double* 
             si.c2 = 1.0
         else:
             si.c2 = 0.0
+
+
+cdef inline void schedulefree_constants(const double* hp, const double* log_hp,
+                                        StepInfo* si) noexcept nogil:
+    # The per-sample factors of the schedule-free rules, advancing their
+    # scalars si.rule = (k, weight_sum, lr_max) once per sample; hp[4:7] =
+    # warmup_steps, r, weight_lr_power. Not a branch of per_sample_constants:
+    # the loop calls it through a pointer (loop.pxi), so that it adds no code
+    # to the inlined per-sample path of the other rules.
+    cdef double k = si.rule[0], weight
+    si.c1 = si.lr * ((k + 1.0) / hp[4] if k < hp[4] else 1.0)
+    if si.c1 > si.rule[2]:
+        si.rule[2] = si.c1
+    weight = pow(si.rule[2], hp[6])
+    if hp[5] != 0.0:
+        weight = pow(k + 1.0, hp[5]) * weight      # (k + 1)^0 is 1: no pow
+    si.rule[1] = si.rule[1] + weight
+    # the reference's ZeroDivisionError (no weight yet: a zero rate) is 0
+    si.c2 = weight / si.rule[1] if si.rule[1] != 0.0 else 0.0
+    si.c3 = 1.0 - _pow_t(hp[1], log_hp[1], k + 1.0)
+    si.rule[0] = k + 1.0

@@ -53,7 +53,7 @@ from streamlr._kernels.schedules cimport (
 )
 from streamlr._kernels.optimizers cimport (
     MAX_OPTIMIZERS, OPT_SCHEDULEFREE_ADAMW, OPT_SCHEDULEFREE_SGD, OPT_SGD, StepF32, StepF64,
-    StepInfo, fill_step_tables, optimizer_codes, per_sample_constants,
+    StepInfo, fill_step_tables, optimizer_codes, per_sample_constants, schedulefree_constants,
 )
 
 import numpy as _np
