@@ -59,7 +59,8 @@ class ScheduleFreeSGD(_ScheduleFree):
     iterates, weighted by the rate. When ``learning_rate`` is a string, it
     and ``eta0`` are ignored and the rate is the reference's default
     :math:`\gamma = 1.0`; a schedule object as ``learning_rate`` sets
-    :math:`\gamma` (the reference's ``lr``) of each update.
+    :math:`\gamma` (the reference's ``lr``) of each update. ``lr_`` is
+    :math:`\gamma`, before the warmup's factor.
 
     Parameters
     ----------
@@ -177,7 +178,8 @@ class ScheduleFreeAdamW(_ScheduleFree):
     needed: when ``learning_rate`` is a string, it and ``eta0`` are ignored
     and the rate is the reference's default :math:`\gamma = 0.0025`; a
     schedule object as ``learning_rate`` sets :math:`\gamma` (the
-    reference's ``lr``) of each update.
+    reference's ``lr``) of each update. ``lr_`` is :math:`\gamma`, before
+    the warmup's factor.
 
     Parameters
     ----------

@@ -306,6 +306,37 @@ def test_one_vs_rest_and_csr_match_the_numpy_reference(opt, sparse, penalty):
     assert_array_equal(est.optimizer_state_["k"], [200.0] * 3)
 
 
+@pytest.mark.parametrize("opt", [ScheduleFreeSGD(momentum=0.8), ScheduleFreeAdamW(weight_decay=0.02)],
+                         ids=["sgd", "adamw"])
+def test_sample_and_class_weights_scale_the_gradient(opt):
+    X, y = _data(150, 5, 15, "clf", 0.5)
+    sw = np.random.RandomState(0).uniform(0.2, 2.0, len(y))
+    sw[[3, 8]] = 0.0
+    cw = {0: 0.7, 1: 1.6}
+    est = SGDClassifier(loss="log_loss", optimizer=opt, penalty="l2", alpha=0.01,
+                        class_weight=cw, shuffle=False)
+    est.partial_fit(X, y, classes=[0, 1], sample_weight=sw)
+    ref = reference_classifier(X, y, opt, "log_loss", class_weight=cw, sample_weight=sw,
+                               eta0=opt.default_rate, penalty="l2", alpha=0.01)
+    _assert_reference(est, ref)
+
+
+def test_divergence_restores_the_model():
+    X, y = _data(80, 5, 16, "reg", 1.0)
+    est = SGDRegressor(optimizer=ScheduleFreeSGD(), learning_rate=S.Constant(0.01),
+                       shuffle=False).partial_fit(X[:40], y[:40])
+    before = [est.coef_.copy(), est.intercept_.copy(), est.t_,
+              {k: v.copy() for k, v in est.optimizer_state_.items()}]
+    est.set_params(learning_rate=S.Constant(1e200))
+    with pytest.raises(streamlr.DivergenceError), np.errstate(all="ignore"):
+        est.partial_fit(X[40:], y[40:])
+    assert_array_equal(est.coef_, before[0])
+    assert_array_equal(est.intercept_, before[1])
+    assert est.t_ == before[2]
+    for key, value in before[3].items():
+        assert_array_equal(est.optimizer_state_[key], value, err_msg=key)
+
+
 def test_csr_is_lazy_and_stored_zeros_give_the_dense_rule():
     X, y = _data(150, 6, 9, "reg", 0.5)
     opt = ScheduleFreeSGD()

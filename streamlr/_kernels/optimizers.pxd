@@ -26,6 +26,10 @@
 #   ``per_sample_constants`` if it has per-sample factors), one entry of
 #   ``optimizer_codes``; then its spec class with its registry row in the
 #   ``streamlr/_optim_*.py`` module of its family.
+# * The schedule-free rules take the gradient at y, not at the served
+#   weights: the loop gets the margin at y and their per-sample factors
+#   (``schedulefree_constants``) through pointers (loop.pxi), out of the
+#   inlined path of the other rules.
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
