@@ -45,7 +45,9 @@ FUZZ = settings(max_examples=int(os.environ.get("STREAMLR_FUZZ_EXAMPLES", "120")
 EXPECTED_ERRORS = re.compile(
     "diverged|NaN or infinity|contains infinity|at least one non-zero|has to be greater than one|"
     "valid labels that are in y|not supported for partial_fit|not in class_weight|"
-    "labels not in classes"
+    "labels not in classes|"
+    # a rule without a rate (COCOB) refuses a schedule object
+    "has no learning rate"
 )
 
 
@@ -349,9 +351,13 @@ def _check_finite_model(est, X_dtype=None):
     assert np.all(np.isfinite(coef)), "coef_ not finite after a successful call"
     assert np.all(np.isfinite(icpt)), "intercept_ not finite after a successful call"
     assert np.isfinite(est.progressive_loss_), "progressive_loss_ not finite"
+    # the rule's scalar state (schedule-free's k): one per binary problem, float64
+    scalars = {name for name, _ in optim.resolve(est.optimizer).scalar_state()}
     for key, a in est.optimizer_state_.items():
         assert np.all(np.isfinite(a)), f"optimizer_state_[{key!r}] not finite"
-        if not key.endswith("_intercept") and key != "mu_product":
+        if key in scalars:
+            assert np.shape(a) == (coef.shape[:1] if coef.ndim == 2 else ()), key
+        elif not key.endswith("_intercept") and key != "mu_product":
             assert np.shape(a) == coef.shape and a.dtype == coef.dtype, key
     assert est.t_ >= 1.0
 
