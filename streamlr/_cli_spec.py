@@ -167,7 +167,8 @@ def parse_optimizer(text):
     ----------
     text : str
         A name (``"adam"``) or a name with parameters
-        (``"adam:betas=(0.9,0.99),amsgrad=True"``).
+        (``"adam:betas=(0.9,0.99),amsgrad=True"``); a rule without a name
+        by its class name (``"ScheduleFreeSGD:momentum=0.5"``).
 
     Returns
     -------
@@ -179,6 +180,11 @@ def parse_optimizer(text):
     UsageError
         For an unknown optimizer or parameters it does not take.
     """
+    # a rule without a string (ScheduleFreeSGD) by its class name
+    by_class = {e.name.lower(): (e.spec, {}) for e in _registry.optimizers() if not e.strings}
+    if text.partition(":")[0].strip().lower() in by_class:
+        name, kwargs = parse_spec(text, by_class, "optimizer")
+        return _build(by_class[name][0], kwargs, text, "optimizer")
     name, kwargs = parse_spec(text, OPTIMIZERS, "optimizer")
     if not kwargs:
         return name

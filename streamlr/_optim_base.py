@@ -4,8 +4,10 @@ Private: the public names are imported from `streamlr.optim`. The rules
 themselves live in ``_optim_sgd`` (SGD and its per-coordinate-rate variants:
 ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``), ``_optim_adam`` (the Adam
 family: ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``) and
-``_optim_ftrl`` (``FTRL``) and ``_optim_parameterfree`` (``COCOB``,
-``Prodigy``); string resolution (``resolve``) in ``streamlr.optim``.
+``_optim_ftrl`` (``FTRL``), ``_optim_parameterfree`` (``COCOB``,
+``Prodigy``) and ``_optim_schedulefree`` (``ScheduleFreeSGD``,
+``ScheduleFreeAdamW``); string resolution (``resolve``) in
+``streamlr.optim``.
 """
 import numpy as np
 
@@ -40,7 +42,8 @@ class Optimizer(Spec):
     starts_at_weights : tuple of str
         The slots that start at the starting weights (``coef_init``,
         ``intercept_init``, a warm start) rather than at their initial value
-        (Prodigy's ``p0``). Empty for the others.
+        (Prodigy's ``p0``, the schedule-free rules' ``z``). Empty for the
+        others.
 
     See Also
     --------

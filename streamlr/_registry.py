@@ -129,7 +129,10 @@ class OptimizerEntry:
         return self.spec(**self.strings[string])
 
     def kernel_rules(self):
-        """The kernel rule names (``spec._kernel``) its strings select."""
+        """The kernel rule names (``spec._kernel``) its strings select (a
+        class without a string, as ``ScheduleFreeSGD``: its own)."""
+        if not self.strings:
+            return (self.spec._kernel,)
         return tuple(dict.fromkeys(self.build(s)._kernel for s in self.strings))
 
 

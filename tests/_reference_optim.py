@@ -49,10 +49,14 @@ class RuleReference:
     their start value, ``decaying(p)`` the {slot: factor} that decay by
     themselves when g = 0 and that the lazy (sparse) semantics still catch
     up. ``scalars`` is the per-problem scalar state (initial values; or a
-    function of ``p`` returning them) and ``advance(p, ctx, t)`` moves it
-    once per sample, before the step. ``eta0`` is a rate the tests run the
-    rule at; ``covers(p)`` says which parameterisations this reference
-    models.
+    function of ``p`` returning them) and
+    ``advance(p, ctx, t)`` moves it once per sample, before the step.
+    ``eta0`` is a rate the tests run the rule at; ``covers(p)`` says which
+    parameterisations this reference models. ``at(p, w, S, b, Sb)``, when
+    set, is the point ``(w_at, b_at)`` where the gradient (and the L2
+    penalty) is taken instead of the served ``(w, b)`` (schedule-free's y);
+    ``own_l1`` says the rule applies the L1 proximal step itself, reading
+    its strength (alpha * l1_ratio) from ``ctx["l1_strength"]``.
 
     A rule whose step couples every coordinate of the problem (Prodigy's d)
     gives ``joint(p, w, b, g, gb, S, Sb, J, t, lr, ctx)`` instead of
@@ -70,6 +74,8 @@ class RuleReference:
     eta0: float = 0.05
     covers: Callable = _always
     joint: Callable | None = None
+    at: Callable | None = None
+    own_l1: bool = False
 
 
 def _sgd(p, w, g, S, J, t, lr, intercept, ctx):
@@ -279,6 +285,59 @@ def _prodigy(p, w, b, g, gb, S, Sb, J, t, lr, ctx):
     return dlr
 
 
+def _sf_beta(p):
+    return p["momentum"] if "momentum" in p else p["betas"][0]
+
+
+def _sf_at(p, w, S, b, Sb):
+    # the gradient point y = (1 - beta) z + beta x
+    beta = _sf_beta(p)
+    return (1.0 - beta) * S["z"] + beta * w, (1.0 - beta) * Sb["z"] + beta * b
+
+
+def _sf_constants(p, ctx, t, lr):
+    """The per-sample quantities (warmed-up rate, ckp1, bias correction),
+    advancing the scalars k, weight_sum, lr_max once per sample t."""
+    if ctx.get("_t") != t:
+        k = ctx["k"]
+        warm = p["warmup_steps"]
+        lr_k = lr * ((k + 1) / warm if k < warm else 1.0)
+        ctx["lr_max"] = max(lr_k, ctx["lr_max"])
+        weight = (k + 1) ** p["r"] * ctx["lr_max"] ** p["weight_lr_power"]
+        ctx["weight_sum"] = ctx["weight_sum"] + weight
+        ckp1 = weight / ctx["weight_sum"] if ctx["weight_sum"] != 0 else 0.0
+        b2 = p["betas"][1] if "betas" in p else 0.0
+        ctx["_c"] = (lr_k, ckp1, 1.0 - b2 ** (k + 1))
+        ctx["k"] = k + 1
+        ctx["_t"] = t
+    return ctx["_c"]
+
+
+def _schedulefree(p, w, g, S, J, t, lr, intercept, ctx):
+    # Defazio et al. 2024, written for the averaged point x = w (see the
+    # docstring of ScheduleFreeSGD): z takes the base step, x follows it
+    lr_k, ckp1, bc2 = _sf_constants(p, ctx, t, lr)
+    z = S["z"]
+    if "betas" in p:
+        beta = p["betas"][0]
+        v = S["exp_avg_sq"]
+        v[J] = p["betas"][1] * v[J] + (1.0 - p["betas"][1]) * g * g
+        d = g / (np.sqrt(v[J] / bc2) + p["eps"])
+        if not intercept:
+            d = d + p["weight_decay"] * ((1.0 - beta) * z[J] + beta * w[J])
+    else:
+        d = g
+    zj = z[J] - lr_k * d
+    thr = 0.0 if intercept else lr_k * ctx.get("l1_strength", 0.0)
+    if thr > 0:
+        zj = np.sign(zj) * np.maximum(np.abs(zj) - thr, 0.0)
+    z[J] = zj
+    w[J] = w[J] + ckp1 * (z[J] - w[J])
+
+
+_SF_SCALARS = {"k": 0.0, "weight_sum": 0.0, "lr_max": -1.0}
+
+
 REFERENCES = {
     # plain SGD (no momentum) is scikit-learn's update, with its quirks;
     # test_parity_sklearn checks it against scikit-learn itself
@@ -312,6 +371,12 @@ REFERENCES = {
     # learning_rate strings run it at its default rate 1.0: eta0 = 1.0 is that
     "Prodigy": RuleReference(None, _prodigy_slots, scalars=_prodigy_scalars, eta0=1.0,
                              joint=_prodigy),
+    # run at their default rate (learning_rate strings are ignored)
+    "ScheduleFreeSGD": RuleReference(
+        _schedulefree, lambda p: ("z",), scalars=_SF_SCALARS, eta0=1.0, at=_sf_at, own_l1=True),
+    "ScheduleFreeAdamW": RuleReference(
+        _schedulefree, lambda p: ("z", "exp_avg_sq"), scalars=_SF_SCALARS, eta0=0.0025,
+        at=_sf_at, own_l1=True),
 }
 
 
@@ -395,6 +460,12 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
             else:
                 raise ValueError(learning_rate)
             cw = weight_pos if target[i] > 0 else weight_neg
+            # the margin p is the served model's; the gradient is taken at
+            # (w_at, b_at), schedule-free's y
+            w_at = w
+            if ref.at is not None:
+                w_at, b_at = ref.at(params, w, S, b, Sb)
+                p = float(np.dot(w_at, x) + (b_at[0] if fit_intercept else b[0]))
             gs = dloss(target[i], p) * cw * sw[i]
             J = stored[i] if lazy else all_j
             if ref.advance is not None:
@@ -403,14 +474,16 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
                 untouched = np.setdiff1d(all_j, J)
                 for s, f in decaying.items():
                     S[s][untouched] *= f
-            g = gs * x[J] + l2 * w[J]
+            g = gs * x[J] + l2 * w_at[J]
+            if ref.own_l1:
+                ctx["l1_strength"] = l1
             if ref.joint is not None:
                 rate = ref.joint(params, w, b, g, np.array([gs]) if fit_intercept else None,
                                  S, Sb, J, t, lr, ctx)
             else:
                 ref.step(params, w, g, S, J, t, lr, False, ctx)
                 rate = lr
-            if l1 > 0 and rate is not None:
+            if l1 > 0 and rate is not None and not ref.own_l1:
                 thr = rate * l1
                 wj = w[J]
                 w[J] = np.sign(wj) * np.maximum(np.abs(wj) - thr, 0.0)
@@ -427,7 +500,9 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
     for s in slots:
         out[s] = S[s]
         out[s + "_intercept"] = Sb[s][0]
-    out.update(ctx)  # per-problem scalar state (NAdam's mu_product, Prodigy's d)
+    # per-problem scalar state (NAdam's mu_product); "_..." and the L1
+    # strength are the reference's own bookkeeping
+    out.update({k: v for k, v in ctx.items() if not k.startswith("_") and k != "l1_strength"})
     return out
 
 

@@ -45,7 +45,9 @@ FUZZ = settings(max_examples=int(os.environ.get("STREAMLR_FUZZ_EXAMPLES", "120")
 EXPECTED_ERRORS = re.compile(
     "diverged|NaN or infinity|contains infinity|at least one non-zero|has to be greater than one|"
     "valid labels that are in y|not supported for partial_fit|not in class_weight|"
-    "labels not in classes"
+    "labels not in classes|"
+    # a rule without a rate (COCOB) refuses a schedule object
+    "has no learning rate"
 )
 
 

@@ -38,7 +38,20 @@ from conftest import (
 import streamlr
 from streamlr import DivergenceError, SGDClassifier, SGDRegressor, _registry, optim, persistence
 from streamlr.cli import parse_optimizer
-from streamlr.optim import COCOB, FTRL, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RMSprop
+from streamlr.optim import (
+    COCOB,
+    FTRL,
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    Adamax,
+    AdamW,
+    NAdam,
+    RMSprop,
+    ScheduleFreeAdamW,
+    ScheduleFreeSGD,
+)
 from streamlr.schedules import Constant, InverseScaling
 
 RTOL = 1e-8
@@ -72,6 +85,9 @@ VARIANTS = [
     ("adamw-amsgrad", AdamW(weight_decay=0.3, amsgrad=True)),
     ("nadam-decay", NAdam(betas=(0.8, 0.99), momentum_decay=0.05)),
     ("ftrl-l1l2", FTRL(beta=0.5, l1=0.05, l2=0.1)),
+    ("sf-sgd", ScheduleFreeSGD()),
+    ("sf-sgd-warmup", ScheduleFreeSGD(momentum=0.5, warmup_steps=10, r=1.0, weight_lr_power=1.0)),
+    ("sf-adamw-decay", ScheduleFreeAdamW(betas=(0.8, 0.99), weight_decay=0.1, warmup_steps=5)),
 ]
 
 # (id, spec, eta0): every rule of the registry and the parameter variants
@@ -316,6 +332,8 @@ def _torch_loop(torch, X, y, cls, kw, lr, alpha):
     # a twin without a rate (parameterfree.COCOB) takes neither lr nor foreach
     kw.update({k: v for k, v in (("lr", lr), ("foreach", False)) if k in accepted})
     opt = cls(groups, **kw)
+    if hasattr(opt, "train"):
+        opt.train()  # schedule-free: gradients at y (the train-mode point)
     Xt = torch.tensor(X, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.float64)
     for i in range(X.shape[0]):
@@ -326,6 +344,8 @@ def _torch_loop(torch, X, y, cls, kw, lr, alpha):
             loss = loss + 0.5 * alpha * (w @ w)
         loss.backward()
         opt.step()
+    if hasattr(opt, "eval"):
+        opt.eval()  # schedule-free: the model served is the averaged point x
     return w, b, opt
 
 
@@ -787,10 +807,10 @@ def test_float32(task, name, sparse):
     assert_allclose(e32.intercept_, e64.intercept_, rtol=1e-4, atol=1e-5)
     s32, s64 = e32.optimizer_state_, e64.optimizer_state_
     assert set(s32) == set(s64)
-    # the rule's scalars (Prodigy's d) stay in double precision, as the kernel keeps them
-    rule_scalars = {name for name, _ in opt.scalar_state()}
+    scalars = {n for n, _ in optim.resolve(opt).scalar_state()}
     for k in s64:
-        assert s32[k].dtype == (np.float64 if k in rule_scalars else np.float32), (k, s32[k].dtype)
+        # the rule's scalar state (step counts, sums) is kept in float64
+        assert s32[k].dtype == (np.float64 if k in scalars else np.float32), (k, s32[k].dtype)
         assert_allclose(s32[k], s64[k], rtol=1e-4, atol=1e-6 * max(1.0, np.abs(s64[k]).max()),
                         err_msg=k)
 

@@ -18,7 +18,9 @@ from streamlr import schedules as S
 from streamlr.testing import model_state, pass_blocks
 
 # every optimizer string of the registry, and a rule with all its slots
-OPTIMIZERS = [*_registry.optimizer_strings(), O.RMSprop(momentum=0.5, centered=True)]
+# (and a rule without a string)
+OPTIMIZERS = [*_registry.optimizer_strings(), O.RMSprop(momentum=0.5, centered=True),
+              O.ScheduleFreeSGD(warmup_steps=10)]
 SCHEDULES = [
     None,  # the optimizer's default string schedule
     S.Warmup(S.CosineWarmRestarts(0.05, 40, 2), 25),

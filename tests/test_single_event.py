@@ -21,7 +21,9 @@ from streamlr import schedules as S
 from streamlr.testing import model_state
 
 # every optimizer string of the registry, and a rule with all its slots
-OPTIMIZERS = [*_registry.optimizer_strings(), O.RMSprop(momentum=0.5, centered=True)]
+# (and a rule without a string)
+OPTIMIZERS = [*_registry.optimizer_strings(), O.RMSprop(momentum=0.5, centered=True),
+              O.ScheduleFreeSGD(warmup_steps=10)]
 SCHEDULES = [None, S.Warmup(S.CosineAnnealing(0.05, 60), 20),
              S.ReduceOnPlateau(0.05, window=7, patience=0)]
 

@@ -65,6 +65,51 @@ cdef inline double _n_avg(double step, long long average) noexcept nogil:
     return n if n > 0 else 0.0
 
 
+cdef double _margin_at_y(const floating* w, Py_ssize_t S, Py_ssize_t T,
+                         const floating* v, const int* idx, Py_ssize_t nnz,
+                         double p, double z_intercept, double beta) noexcept nogil:
+    # schedule-free: the margin at y = (1 - beta) z + beta x from the margin p
+    # at x and z's (slot 0: w + T; z_intercept the intercept's z, or 0). Its
+    # own dot (four chains): a second call of _dot kept the compiler from
+    # inlining _dot into _epoch, for every rule
+    cdef const floating* z = w + T
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef Py_ssize_t k, m = nnz - nnz % 4
+    if idx == NULL:
+        for k in range(0, m, 4):
+            a0 += z[k * S] * v[k]
+            a1 += z[(k + 1) * S] * v[k + 1]
+            a2 += z[(k + 2) * S] * v[k + 2]
+            a3 += z[(k + 3) * S] * v[k + 3]
+        for k in range(m, nnz):
+            a0 += z[k * S] * v[k]
+    else:
+        for k in range(0, m, 4):
+            a0 += z[idx[k] * S] * v[k]
+            a1 += z[idx[k + 1] * S] * v[k + 1]
+            a2 += z[idx[k + 2] * S] * v[k + 2]
+            a3 += z[idx[k + 3] * S] * v[k + 3]
+        for k in range(m, nnz):
+            a0 += z[idx[k] * S] * v[k]
+    return beta * p + (1.0 - beta) * (((a0 + a1) + (a2 + a3)) + z_intercept)
+
+
+# _margin_at_y is called through these pointers, never inlined: it would
+# grow _epoch, the hot loop of every rule, for two rules
+ctypedef double (*MarginF64)(const double* w, Py_ssize_t S, Py_ssize_t T, const double* v,
+                             const int* idx, Py_ssize_t nnz, double p, double z_intercept,
+                             double beta) noexcept nogil
+ctypedef double (*MarginF32)(const float* w, Py_ssize_t S, Py_ssize_t T, const float* v,
+                             const int* idx, Py_ssize_t nnz, double p, double z_intercept,
+                             double beta) noexcept nogil
+cdef MarginF64 MARGIN_AT_Y_F64 = _margin_at_y[double]
+cdef MarginF32 MARGIN_AT_Y_F32 = _margin_at_y[float]
+# and their per-sample factors (optimizers.pxd), likewise
+ctypedef void (*SampleConstants)(const double* hp, const double* log_hp,
+                                 StepInfo* si) noexcept nogil
+cdef SampleConstants SCHEDULEFREE_CONSTANTS = schedulefree_constants
+
+
 cdef inline bint _opt_sample(
     floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
     Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
@@ -87,7 +132,16 @@ cdef inline bint _opt_sample(
     si.rule = s.rule
     si.phase = 0
     si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
-    per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
+    si.c4 = 0.0
+    if cfg.grad_at_y:
+        # schedule-free: the rule's own proximal step, on z (the averaged x
+        # follows); never on x itself, which the average would pull back
+        if has_l1:
+            si.c4 = cfg.alpha * l1_ratio
+            has_l1 = False
+        SCHEDULEFREE_CONSTANTS(cfg.hp, cfg.log_hp, &si)
+    else:
+        per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 
     if averaging and stamp != NULL:
         # lazy average: a coordinate untouched since stamp[j] kept its weight
@@ -147,6 +201,8 @@ cdef inline bint _opt_sample(
         # the intercept: a weight with x = 1, without penalty or decay; its
         # block is oint = (intercept, slots...)
         si.l2 = 0.0
+        if cfg.grad_at_y:
+            si.c4 = 0.0     # schedule-free's L1 strength: none for the intercept
         si.gscale = gscale
         oint[0] = s.intercept
         if go:
@@ -181,7 +237,7 @@ cdef Py_ssize_t _epoch(
     cdef const floating* v
     cdef const int* idx
     cdef floating yi, sw, class_weight, norm
-    cdef double p, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
+    cdef double p, pg, zb, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
     cdef double t = P.t, last_eta = ps.last_eta
     cdef double threshold = 1e-9 if floating is double else 1e-6
     cdef int lr = cfg.learning_rate, penalty = cfg.penalty, last_plateau = ps.last_plateau
@@ -250,8 +306,17 @@ cdef Py_ssize_t _epoch(
         class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
 
         if cfg.optimizer != OPT_SGD:
+            pg = p
+            if cfg.grad_at_y:
+                # schedule-free: the gradient at y = (1 - beta) z + beta x,
+                # the progressive loss (above) at x, the point served
+                zb = P.oint[1] if cfg.fit_intercept else 0.0
+                if floating is double:
+                    pg = MARGIN_AT_Y_F64(w, S, cfg.slot_stride, v, idx, nnz, p, zb, cfg.y_beta)
+                else:
+                    pg = MARGIN_AT_Y_F32(w, S, cfg.slot_stride, v, idx, nnz, p, zb, cfg.y_beta)
             if not _opt_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx, nnz,
-                               loss.dloss(yi, p) * (class_weight * sw), eta,
+                               loss.dloss(yi, pg) * (class_weight * sw), eta,
                                t, cfg):
                 status = -(i + 1)
                 break

@@ -37,6 +37,10 @@
 #   intercept) to move the weights. Adding one: its code in
 #   ``two_phase_rule`` and a branch in ``finish_sample``. The other rules
 #   never read ``phase`` or ``acc``; the check is one comparison per row.
+# * The schedule-free rules take the gradient at y, not at the served
+#   weights: the loop gets the margin at y and their per-sample factors
+#   (``schedulefree_constants``) through pointers (loop.pxi), out of the
+#   inlined path of the other rules.
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
@@ -56,6 +60,8 @@ cdef enum:
     OPT_RADAM = 9
     OPT_COCOB = 10
     OPT_PRODIGY = 11
+    OPT_SCHEDULEFREE_SGD = 12
+    OPT_SCHEDULEFREE_ADAMW = 13
 
 
 cdef inline dict optimizer_codes():
@@ -64,7 +70,9 @@ cdef inline dict optimizer_codes():
     return {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
             "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
             "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL, "radam": OPT_RADAM,
-            "cocob": OPT_COCOB, "prodigy": OPT_PRODIGY}
+            "cocob": OPT_COCOB, "prodigy": OPT_PRODIGY,
+            "schedulefree_sgd": OPT_SCHEDULEFREE_SGD,
+            "schedulefree_adamw": OPT_SCHEDULEFREE_ADAMW}
 
 
 cdef struct StepInfo:
@@ -76,7 +84,7 @@ cdef struct StepInfo:
     double c1            # rule-specific per-sample constants
     double c2
     double c3
-    double c4
+    double c4            # (schedule-free: the L1 strength, set by _opt_sample)
     double* rule         # the rule's scalar state of the problem (Optimizer.scalar_state)
     int phase            # two-phase rules: 1 gathers si.acc, 2 moves the weights
     double acc[4]        # two-phase rules: the sums phase 1 gathers over the problem
@@ -589,6 +597,99 @@ cdef inline int finish_sample(int kind, const double* hp, StepInfo* si,
     if kind == OPT_PRODIGY:
         return finish_prodigy(hp, si, recount)
     return 1
+# Schedule-free SGD and AdamW (Defazio et al. 2024), as the schedulefree
+# package's SGDScheduleFree and AdamWScheduleFree with batch size 1. hp:
+# beta (SGD's momentum, AdamW's beta1), beta2, eps, weight_decay,
+# warmup_steps, r, weight_lr_power (SGD: beta2 = eps = weight_decay = 0).
+# Block: w = x (the averaged point: coef_, every prediction), z, then
+# exp_avg_sq for AdamW. The gradient point y = (1 - beta) z + beta x is never
+# stored: the loop takes the loss's derivative at y's margin (_epoch), and
+# the L2 part of the penalty (and AdamW's weight_decay) at y_j here. Per
+# sample (per_sample_constants): c1 = the warmed-up rate gamma, c2 = ckp1 =
+# weight / weight_sum, c3 = 1 - beta2^k (AdamW's bias correction); c4 = the
+# L1 strength (_opt_sample), whose proximal step acts on z, the SGD sequence.
+# The reference moves y in place: y += ckp1 (z - y) + gamma (beta (1 - ckp1)
+# - 1) d, z -= gamma d. Written for x = (y - (1 - beta) z) / beta this is
+#     z <- z - gamma d,   x <- x + ckp1 (z - x)        (with the new z),
+# which is what is computed. Lazy on sparse rows: an untouched coordinate's
+# x, z (and exp_avg_sq) do not move (densely, x would drift towards z).
+cdef inline double _sf_prox(double z, double thr) noexcept nogil:
+    # soft threshold of z by thr >= 0
+    if z > thr:
+        return z - thr
+    if z < -thr:
+        return z + thr
+    return 0.0
+
+
+cdef inline void step_sf_sgd(floating* w, Py_ssize_t S, Py_ssize_t T,
+                             const floating* x, const int* idx, Py_ssize_t nnz,
+                             const double* hp, StepInfo* si,
+                             long long* stamp) noexcept nogil:
+    cdef double beta = hp[0], gs = si.gscale, l2 = si.l2, lr = si.c1, c = si.c2
+    cdef double thr = si.c1 * si.c4, g, z, xj
+    cdef floating* b
+    cdef floating* za = w + T
+    cdef Py_ssize_t k
+    if idx == NULL and S == 1 and thr == 0.0:
+        # dense row, one array per slot: a branch-free loop the compiler
+        # vectorises; the same operations as the loop below
+        for k in range(nnz):
+            xj = w[k]
+            z = za[k]
+            g = gs * x[k] + l2 * ((1.0 - beta) * z + beta * xj)
+            za[k] = <floating>(z - lr * g)
+            w[k] = <floating>(xj + c * (za[k] - xj))
+        return
+    for k in range(nnz):
+        b = _blk(w, S, idx, k)
+        xj = b[0]
+        z = b[T]
+        g = gs * x[k] + l2 * ((1.0 - beta) * z + beta * xj)    # the gradient at y
+        z = z - lr * g
+        if thr > 0.0:
+            z = _sf_prox(z, thr)
+        b[T] = <floating>z
+        b[0] = <floating>(xj + c * (b[T] - xj))
+
+
+cdef inline void step_sf_adamw(floating* w, Py_ssize_t S, Py_ssize_t T,
+                               const floating* x, const int* idx, Py_ssize_t nnz,
+                               const double* hp, StepInfo* si,
+                               long long* stamp) noexcept nogil:
+    cdef double beta = hp[0], b2 = hp[1], a2 = 1.0 - hp[1], eps = hp[2], wd = hp[3]
+    cdef double gs = si.gscale, l2 = si.l2, lr = si.c1, c = si.c2, inv_bc2 = 1.0 / si.c3
+    cdef double thr = si.c1 * si.c4, g, z, xj, yj
+    cdef floating* b
+    cdef floating* za = w + T
+    cdef floating* va = w + 2 * T
+    cdef Py_ssize_t k
+    if idx == NULL and S == 1 and thr == 0.0:
+        # dense row, one array per slot: a branch-free loop the compiler
+        # vectorises; the same operations as the loop below
+        for k in range(nnz):
+            xj = w[k]
+            z = za[k]
+            yj = (1.0 - beta) * z + beta * xj
+            g = gs * x[k] + l2 * yj
+            va[k] = <floating>(b2 * va[k] + a2 * g * g)
+            g = g / (sqrt(<double>va[k] * inv_bc2) + eps) + wd * yj
+            za[k] = <floating>(z - lr * g)
+            w[k] = <floating>(xj + c * (za[k] - xj))
+        return
+    for k in range(nnz):
+        b = _blk(w, S, idx, k)
+        xj = b[0]
+        z = b[T]
+        yj = (1.0 - beta) * z + beta * xj        # the gradient point
+        g = gs * x[k] + l2 * yj
+        b[2 * T] = <floating>(b2 * b[2 * T] + a2 * g * g)
+        g = g / (sqrt(<double>b[2 * T] * inv_bc2) + eps) + wd * yj
+        z = z - lr * g
+        if thr > 0.0:
+            z = _sf_prox(z, thr)
+        b[T] = <floating>z
+        b[0] = <floating>(xj + c * (b[T] - xj))
 
 
 ctypedef void (*StepF64)(double* w, Py_ssize_t S, Py_ssize_t T, const double* x,
@@ -630,6 +731,10 @@ cdef inline void fill_step_tables(StepF64* f64, StepF32* f32) noexcept nogil:
     f32[OPT_COCOB] = step_cocob[float]
     f64[OPT_PRODIGY] = step_prodigy[double]
     f32[OPT_PRODIGY] = step_prodigy[float]
+    f64[OPT_SCHEDULEFREE_SGD] = step_sf_sgd[double]
+    f32[OPT_SCHEDULEFREE_SGD] = step_sf_sgd[float]
+    f64[OPT_SCHEDULEFREE_ADAMW] = step_sf_adamw[double]
+    f32[OPT_SCHEDULEFREE_ADAMW] = step_sf_adamw[float]
 
 
 cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
@@ -647,7 +752,7 @@ cdef inline void per_sample_constants(int kind, const double* hp, const double* 
                                       StepInfo* si, double* mu_product) noexcept nogil:
     # the per-sample factors of the rules (bias corrections, NAdam's mu,
     # RAdam's rectification); log_hp[i] = log(hp[i]) for the two decay rates
-    # hp[0], hp[1]
+    # hp[0], hp[1]. The schedule-free rules have their own (below).
     cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t, d, n
     if kind == OPT_ADAM:
         if hp[4] != 0:
@@ -690,3 +795,24 @@ cdef inline void per_sample_constants(int kind, const double* hp, const double* 
         si.c2 = (d / hp[4]) * (d if <int>hp[7] & 2 else si.c1)
         si.c3 = d * (1.0 - hp[0])
         si.c4 = d * d * (1.0 - hp[1])
+
+
+cdef inline void schedulefree_constants(const double* hp, const double* log_hp,
+                                        StepInfo* si) noexcept nogil:
+    # The per-sample factors of the schedule-free rules, advancing their
+    # scalars si.rule = (k, weight_sum, lr_max) once per sample; hp[4:7] =
+    # warmup_steps, r, weight_lr_power. Not a branch of per_sample_constants:
+    # the loop calls it through a pointer (loop.pxi), so that it adds no code
+    # to the inlined per-sample path of the other rules.
+    cdef double k = si.rule[0], weight
+    si.c1 = si.lr * ((k + 1.0) / hp[4] if k < hp[4] else 1.0)
+    if si.c1 > si.rule[2]:
+        si.rule[2] = si.c1
+    weight = pow(si.rule[2], hp[6])
+    if hp[5] != 0.0:
+        weight = pow(k + 1.0, hp[5]) * weight      # (k + 1)^0 is 1: no pow
+    si.rule[1] = si.rule[1] + weight
+    # the reference's ZeroDivisionError (no weight yet: a zero rate) is 0
+    si.c2 = weight / si.rule[1] if si.rule[1] != 0.0 else 0.0
+    si.c3 = 1.0 - _pow_t(hp[1], log_hp[1], k + 1.0)
+    si.rule[0] = k + 1.0

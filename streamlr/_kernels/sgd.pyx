@@ -52,8 +52,9 @@ from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
 from streamlr._kernels.optimizers cimport (
-    MAX_OPTIMIZERS, OPT_SGD, StepF32, StepF64, StepInfo, fill_step_tables, finish_sample,
-    optimizer_codes, per_sample_constants, two_phase_rule,
+    MAX_OPTIMIZERS, OPT_SCHEDULEFREE_ADAMW, OPT_SCHEDULEFREE_SGD, OPT_SGD, StepF32, StepF64,
+    StepInfo, fill_step_tables, finish_sample, optimizer_codes, per_sample_constants,
+    schedulefree_constants, two_phase_rule,
 )
 
 import numpy as _np
@@ -197,6 +198,8 @@ cdef class Config:
     cdef double hp_int[8]      # ... for the intercept (no decay, no l1/l2)
     cdef double log_hp[2]      # log(hp[0]), log(hp[1]): the decay rates' logs,
                                # taken here once, not per sample
+    cdef bint grad_at_y        # schedule-free: the gradient is taken at
+    cdef double y_beta         # y = (1 - y_beta) z + y_beta x, not at the served x
 
     def __init__(self, *, int penalty, double alpha, double l1_ratio,
                  bint fit_intercept, int learning_rate, double eta0, double weight_pos,
@@ -216,6 +219,9 @@ cdef class Config:
             self.hp_int[i] = hp_intercept[i] if i < len(hp_intercept) else 0.0
         self.log_hp[0] = log(self.hp[0])
         self.log_hp[1] = log(self.hp[1])
+        self.grad_at_y = (optimizer == OPT_SCHEDULEFREE_SGD
+                          or optimizer == OPT_SCHEDULEFREE_ADAMW)
+        self.y_beta = self.hp[0]
         self.penalty = penalty
         self.alpha = alpha
         # Tsuruoka's split of the penalty, as scikit-learn fixes it

@@ -112,7 +112,7 @@ class ModelState:
                 self.weight_blocks[c::copies, : len(init), :] = init.astype(dtype)[:, None]
         if coef is not None:
             self.w[...] = coef
-        # slots that start at the starting weights (Prodigy's p0)
+        # slots that start at the starting weights (Prodigy's p0, schedule-free's z)
         start_slots = [(c, spec.slots().index(name)) for c, spec in enumerate(specs)
                        for name in spec.starts_at_weights]
         for c, i in start_slots:
