@@ -4,7 +4,8 @@ Private: the public names are imported from `streamlr.optim`. The rules
 themselves live in ``_optim_sgd`` (SGD and its per-coordinate-rate variants:
 ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``), ``_optim_adam`` (the Adam
 family: ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``) and
-``_optim_ftrl`` (``FTRL``) and ``_optim_parameterfree`` (``COCOB``); string resolution (``resolve``) in
+``_optim_ftrl`` (``FTRL``), ``_optim_parameterfree`` (``COCOB``) and
+``_optim_vw`` (``Normalized``); string resolution (``resolve``) in
 ``streamlr.optim``.
 """
 from ._kernels import kernel as _k

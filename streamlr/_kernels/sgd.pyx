@@ -52,8 +52,9 @@ from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
 from streamlr._kernels.optimizers cimport (
-    MAX_OPTIMIZERS, OPT_SGD, StepF32, StepF64, StepInfo, fill_step_tables, optimizer_codes,
-    per_sample_constants,
+    MAX_OPTIMIZERS, OPT_NORMALIZED, OPT_SGD, StepF32, StepF64, StepInfo, VW_ADAPTIVE,
+    VW_INVARIANT, VW_NORMALIZED, VW_POWER_T, fill_step_tables, optimizer_codes,
+    per_sample_constants, vw_apply, vw_average, vw_prepare,
 )
 
 import numpy as _np
