@@ -15,7 +15,8 @@ class Normalized(Optimizer):
     run with its defaults (``--adaptive --normalized --invariant``, rate
     ``-l 0.5``), which needs no tuned rate and is invariant to the scale of
     each feature. When ``learning_rate`` is a string it is ignored (``eta0``
-    too) and the rule runs at VW's rate 0.5; a schedule object as
+    too) and the rule runs at VW's default rate (`default_rate`: 0.5, and 10
+    when not both adaptive and normalized, as VW); a schedule object as
     ``learning_rate`` sets the rate instead (VW's ``-l``) for each update.
 
     Parameters
@@ -114,9 +115,10 @@ class Normalized(Optimizer):
 
     State: ``sum_sq_grad`` (:math:`G`, when adaptive) and ``max_abs_x``
     (:math:`N`, when normalized) per coordinate, with their
-    ``_intercept`` twins; per binary problem ``total_weight`` (:math:`W`),
-    ``normalized_sum_norm_x`` (:math:`S`) and ``t`` (the importance seen,
-    from VW's ``initial_t``): VW's names.
+    ``_intercept`` twins; per binary problem ``total_weight`` (:math:`W`)
+    and ``normalized_sum_norm_x`` (:math:`S`), VW's names, and
+    ``weighted_t`` (:math:`t`, VW's ``t``: the importance seen, from its
+    ``initial_t``).
 
     References
     ----------
@@ -141,7 +143,11 @@ class Normalized(Optimizer):
 
     _kernel = "normalized"
     exact_on_sparse = True
-    default_rate = 0.5
+
+    @property
+    def default_rate(self):
+        """VW's default ``-l``: 0.5 for its default (adaptive and normalized) update, 10 otherwise."""
+        return 0.5 if (self.adaptive and self.normalized) else 10.0
 
     def __init__(self, adaptive=True, normalized=True, invariant=True, power_t=0.5):
         self.adaptive = adaptive
@@ -167,4 +173,4 @@ class Normalized(Optimizer):
     def scalar_state(self):
         # VW's initial_t is 1 for the plain rule (neither adaptive nor normalized)
         t0 = 0.0 if (self.adaptive or self.normalized) else 1.0
-        return (("total_weight", 0.0), ("normalized_sum_norm_x", 0.0), ("t", t0))
+        return (("total_weight", 0.0), ("normalized_sum_norm_x", 0.0), ("weighted_t", t0))

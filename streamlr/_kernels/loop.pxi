@@ -160,7 +160,7 @@ cdef inline bint _normalized_sample(
     and the loss itself (``cur_loss`` is its value at ``p``), not only the
     gradient: its step is the loss's importance-invariant update over the
     whole row (optimizers.pxd, vw_*).
-    The rule's scalars ``s.rule``: total_weight, normalized_sum_norm_x, t."""
+    The rule's scalars ``s.rule``: total_weight, normalized_sum_norm_x, weighted_t."""
     cdef const double* hp = cfg.hp
     cdef double* rule = s.rule
     cdef bint adaptive = hp[VW_ADAPTIVE] != 0, normalized = hp[VW_NORMALIZED] != 0

@@ -228,7 +228,7 @@ class ModelState:
         if self.optimizer_key[1] == _k.OPTIMIZERS["nadam"]:
             out["mu_product"] = self.scalars[:, SLOTS["mu_product"]].astype(self.w.dtype)
         for i, name in enumerate(self.rule_scalars):
-            out[name] = self.scalars[:, SLOTS["rule"] + i].copy()
+            out[name] = self.scalars[:, SLOTS["rule"] + i].astype(self.w.dtype)  # coef_'s dtype
         return out
 
     def progressive_totals(self):
