@@ -45,8 +45,11 @@ class Normalized(Optimizer):
     times the class weight), with prediction :math:`\hat y` and loss
     derivative :math:`\ell'(\hat y)`, visits the nonzero entries
     :math:`x_i` of its row and the intercept (VW's ``Constant`` feature,
-    :math:`x = 1`) twice. With :math:`q = p - 1` (adaptive) or :math:`-1`
-    (not), the first pass updates, for each of them,
+    :math:`x = 1`) twice. With :math:`q = p - 1`, or :math:`q = -1`
+    without adaptive rates at :math:`p = 0.5` (VW 9 computes :math:`q`
+    before reading its flags: without adaptive rates and at another
+    :math:`p` it keeps :math:`p - 1`, which this rule follows), the first
+    pass updates, for each of them,
 
     .. math::
         G_i \leftarrow G_i + h\,\ell'(\hat y)^2 x_i^2, \qquad
@@ -79,11 +82,12 @@ class Normalized(Optimizer):
     :math:`(t + h)^{-p}`, :math:`t` the importance seen before (plus 1 when
     neither adaptive nor normalized: VW's ``initial_t``);
     ``normalized=False`` drops :math:`N`, :math:`S` and :math:`m`. With
-    all three off this is VW's ``--sgd``. VW's loss functions are not
-    halved: its squared loss is :math:`(\hat y - y)^2`, twice
-    ``squared_error``'s, which the adaptive rule does not see (it is
-    invariant to the scale of the loss) but the non-adaptive ones do (VW's
-    rate :math:`\eta` is then this rule's :math:`2\eta`).
+    all three off this is VW's ``--sgd``. VW's squared loss is
+    :math:`(\hat y - y)^2`, twice ``squared_error``'s: the adaptive rule at
+    :math:`p = 0.5` does not see it (it is then invariant to the scale of
+    the loss), the others do (without adaptive rates VW's rate
+    :math:`\eta` is this rule's :math:`2\eta`). Its logistic and hinge
+    losses are these ones (labels -1 and 1).
 
     The invariant updates are closed forms for every loss (hinge,
     perceptron, squared hinge, modified Huber, squared error, Huber,
@@ -91,10 +95,14 @@ class Normalized(Optimizer):
     :math:`D + e^{z}(e^{D} - 1) = a` (:math:`z = y\hat y` the margin) by
     Newton's method to double precision, where VW approximates it (its
     Lambert-W formula is within about 1e-4). A loss without a closed form
-    takes the first-order step :math:`u = -\eta h \ell'(\hat y)`.
+    takes the first-order step :math:`u = -\eta h \ell'(\hat y)`, and so
+    does the perceptron (its flow stops on the decision boundary and would
+    stay there).
 
-    Like VW: a sample whose loss or gradient is 0 changes nothing, nor does
-    one of weight <= 0 (VW requires positive importances), and zero values
+    Like VW: a sample whose loss or gradient is 0 changes nothing (but for
+    a zero prediction with a nonzero gradient: the perceptron's loss is 0
+    on the decision boundary, where every model starts), nor does one of
+    weight <= 0 (VW requires positive importances), and zero values
     are never touched (VW's parser drops them), so a CSR row updates the
     model exactly as its dense row does, with or without explicitly stored
     zeros (also with penalties). Predictions are not clipped to the labels

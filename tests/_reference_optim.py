@@ -236,12 +236,12 @@ def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercep
         return
     t_before = ctx["weighted_t"]
     ctx["weighted_t"] = t_before + imp
-    if not loss.value(y, pred) > 0:
-        return
     d = loss.dloss(y, pred)
-    if d == 0:
+    if d == 0 or not (loss.value(y, pred) > 0 or pred == 0):
         return
-    q = pt - 1.0 if adaptive else -1.0
+    # VW 9's exponent of N^2: power_t - 1, without adaptive rates too, but -1
+    # on its square-root path (power_t = 0.5) without them
+    q = -1.0 if (not adaptive and pt == 0.5) else pt - 1.0
     coords = [(w, S, j, float(x[j])) for j in np.flatnonzero(x)]
     if fit_intercept:
         coords.append((b, Sb, 0, 1.0))
@@ -274,7 +274,7 @@ def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercep
     u = loss.flow(y, pred, scale * ppu) / ppu if invariant else -scale * d
     eta_bar = -u / d  # the penalties act at the update's own rate
     shrink = max(0.0, 1.0 - l2 * eta_bar)
-    for (vec, st, j, xv), r in zip(coords, rates, strict=True):
+    for (vec, _, j, xv), r in zip(coords, rates, strict=True):
         vec[j] = (shrink if vec is w else 1.0) * vec[j] + u * mult * xv * r
     if l1 > 0:
         J = np.flatnonzero(x)

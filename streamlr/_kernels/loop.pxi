@@ -172,13 +172,13 @@ cdef inline bint _normalized_sample(
     cdef Py_ssize_t k, j
     if learn:
         rule[2] = t_before + importance      # VW's t: the importance seen
-        # a sample with zero loss or zero gradient changes nothing (VW's rule)
-        learn = cur_loss > 0.0
-        if learn:
-            d = loss.dloss(y, p)
-            if not isfinite(d):
-                return False
-            learn = d != 0.0
+        # a sample with a zero loss or gradient changes nothing (VW's rule),
+        # but for a zero prediction with a nonzero gradient: the perceptron's
+        # loss is 0 on the decision boundary, where every model starts
+        d = loss.dloss(y, p)
+        if not isfinite(d):
+            return False
+        learn = d != 0.0 and (cur_loss > 0.0 or p == 0.0)
     if cfg.average > 0 and stamp != NULL:
         _average_catch_up(w, S, aw, stamp, idx, nnz, step, cfg.average)
     if learn:

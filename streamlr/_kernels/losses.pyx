@@ -84,8 +84,12 @@ cdef class Hinge(Loss):
         return -y if p * y <= self.threshold else 0.0
 
     cdef double invariant_step(self, double y, double p, double a) noexcept nogil:
-        # p moves at speed a y until the margin y p reaches the threshold
+        # p moves at speed a y until the margin y p reaches the threshold.
+        # The perceptron's (threshold 0) flow stops on the boundary, where
+        # it would stay: it takes the first-order step instead.
         cdef double gap = self.threshold - p * y, yy = y * y
+        if self.threshold <= 0.0:
+            return -a * self.dloss(y, p)
         if gap <= 0.0 or yy == 0.0:
             return 0.0
         return a * y if a * yy < gap else gap / y
@@ -170,7 +174,7 @@ cdef inline double _logistic_flow(double z, double a) noexcept nogil:
     # step, since e^D - 1 >= D) and log1p(a e^-z) (since D >= 0). For z > 0
     # the equation is divided by e^z, which cannot then overflow.
     cdef double c, d, D, Dn, g, gp
-    cdef int it
+    cdef int _it
     if z > 0.0:
         c = exp(-z)
         D = a * c / (1.0 + c)
@@ -181,7 +185,7 @@ cdef inline double _logistic_flow(double z, double a) noexcept nogil:
         g = log1p(a / d) if d > 0.0 else D
     if g < D:
         D = g
-    for it in range(100):
+    for _it in range(100):
         if z > 0.0:
             g = expm1(D) + (D - a) * c
             gp = exp(D) + c
@@ -321,7 +325,7 @@ cdef class SquaredEpsilonInsensitive(Loss):
         cdef double r = p - y, excess = fabs(r) - self.epsilon
         if excess <= 0.0:
             return 0.0
-        return copysign(excess * expm1(-2.0 * a), r)
+        return -copysign(-excess * expm1(-2.0 * a), r)
 
 
 # name -> (class, takes epsilon?, positional args)

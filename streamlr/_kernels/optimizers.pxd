@@ -463,9 +463,13 @@ cdef enum:
     VW_POWER_T = 3
 
 cdef inline double vw_norm_power(const double* hp) noexcept nogil:
-    # the exponent q of N^2 in the rate (and of the global average):
-    # power_t - 1 with adaptive rates, -1 without
-    return hp[VW_POWER_T] - 1.0 if hp[VW_ADAPTIVE] != 0 else -1.0
+    # the exponent q of N^2 in the rate (and of the global average): power_t
+    # - 1, also without adaptive rates, as VW 9 computes it (gd_setup sets
+    # it before reading the flags), except at power_t = 0.5 without them,
+    # where VW's square-root path takes -1
+    if hp[VW_ADAPTIVE] == 0 and hp[VW_POWER_T] == 0.5:
+        return -1.0
+    return hp[VW_POWER_T] - 1.0
 
 
 cdef inline double vw_rate(double G, double N, const double* hp) noexcept nogil:
@@ -548,7 +552,7 @@ cdef inline void vw_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floatin
     # (step = u * the global normalizer; shrink: the L2 part of the penalty)
     cdef bint adaptive = hp[VW_ADAPTIVE] != 0
     cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
-    cdef double xv, ax, G = 0.0, N = 0.0
+    cdef double xv, G = 0.0, N = 0.0
     cdef floating* b
     for k in range(nnz):
         xv = x[k]
