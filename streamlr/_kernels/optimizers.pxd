@@ -514,7 +514,32 @@ cdef inline void vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const float
     cdef bint adaptive = hp[VW_ADAPTIVE] != 0, normalized = hp[VW_NORMALIZED] != 0
     cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
     cdef double xv, ax, x2, n_old, G = 0.0, N = 0.0, q = vw_norm_power(hp), r
+    cdef double ppu = 0.0, nx = 0.0
     cdef floating* b
+    if adaptive and normalized and hp[VW_POWER_T] == 0.5:
+        # VW's default: rate 1 / (sqrt(G) N), the weight rescaled by N_old / |x|
+        for k in range(nnz):
+            xv = x[k]
+            if xv == 0.0:
+                continue
+            b = _blk(w, S, idx, k)
+            ax = fabs(xv)
+            if ax < 1.084202e-19:
+                ax = 1.084202e-19
+            x2 = ax * ax
+            b[T] = b[T] + g2 * x2
+            G = b[T]
+            N = b[2 * T]
+            if ax > N:
+                if N > 0.0:
+                    b[0] = b[0] * (N / ax)
+                b[2 * T] = ax
+                N = b[2 * T]
+            nx += x2 / (N * N)
+            ppu += x2 / (sqrt(G) * N)
+        pred_per_update[0] += ppu
+        norm_x[0] += nx
+        return
     for k in range(nnz):
         xv = x[k]
         if xv == 0.0:
@@ -554,6 +579,17 @@ cdef inline void vw_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floatin
     cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
     cdef double xv, G = 0.0, N = 0.0
     cdef floating* b
+    if adaptive and hp[VW_NORMALIZED] != 0 and hp[VW_POWER_T] == 0.5:
+        # VW's default (vw_prepare's fast path)
+        for k in range(nnz):
+            xv = x[k]
+            if xv == 0.0:
+                continue
+            b = _blk(w, S, idx, k)
+            if fabs(xv) < 1.084202e-19:
+                xv = 1.084202e-19 if xv > 0 else -1.084202e-19
+            b[0] = shrink * b[0] + step * xv / (sqrt(<double>b[T]) * b[2 * T])
+        return
     for k in range(nnz):
         xv = x[k]
         if xv == 0.0:
