@@ -4,10 +4,12 @@ Private: the public names are imported from `streamlr.optim`. The rules
 themselves live in ``_optim_sgd`` (SGD and its per-coordinate-rate variants:
 ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``), ``_optim_adam`` (the Adam
 family: ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``) and
-``_optim_ftrl`` (``FTRL``), ``_optim_parameterfree`` (``COCOB``) and
-``_optim_vw`` (``Normalized``); string resolution (``resolve``) in
-``streamlr.optim``.
+``_optim_ftrl`` (``FTRL``), ``_optim_parameterfree`` (``COCOB``,
+``Prodigy``) and ``_optim_vw`` (``Normalized``); string resolution
+(``resolve``) in ``streamlr.optim``.
 """
+import numpy as np
+
 from ._kernels import kernel as _k
 from ._spec import Spec
 
@@ -36,6 +38,10 @@ class Optimizer(Spec):
         the rules that need no tuned rate (``Prodigy``: 1.0). A schedule
         object as ``learning_rate`` still sets the rate. None for the rules
         that take the estimator's rate.
+    starts_at_weights : tuple of str
+        The slots that start at the starting weights (``coef_init``,
+        ``intercept_init``, a warm start) rather than at their initial value
+        (Prodigy's ``p0``). Empty for the others.
 
     See Also
     --------
@@ -60,6 +66,7 @@ class Optimizer(Spec):
     exact_on_sparse = False
     takes_rate = True
     default_rate = None
+    starts_at_weights = ()
 
     @property
     def kernel(self):
@@ -131,6 +138,43 @@ class Optimizer(Spec):
             the model. Empty for the rules without one.
         """
         return ()
+
+    def auto_rates(self):
+        """Return the candidate rates of ``learning_rate="auto"``.
+
+        Returns
+        -------
+        tuple of float
+            Log-spaced rates, two per decade: 13 from 1e-5 to 10 for a rule
+            that takes the estimator's rate, and 9 around ``default_rate``
+            (a hundredth to a hundred times it) for a rule that has its own.
+        """
+        if self.default_rate is not None:
+            return tuple(float(self.default_rate) * 10.0 ** (k / 2.0) for k in range(-4, 5))
+        return tuple(10.0 ** (k / 2.0) for k in range(-10, 3))
+
+    def mix_scalar_state(self, copies, base, state):
+        """Return the scalar state of a model averaged from copies (`streamlr.dask.mix`).
+
+        Parameters
+        ----------
+        copies : list of dict
+            Each copy's scalar state (`scalar_state`), ``{name: (K,) array}``.
+        base : dict or None
+            The scalar state of the model the copies started from; None when
+            they started unfitted.
+        state : dict
+            The averaged model's slots, ``{name: (K, d) array}``, and
+            ``{<name>_intercept: (K,) array}``.
+
+        Returns
+        -------
+        dict
+            ``{name: (K,) array}`` for every name of `scalar_state`: the
+            copies' mean, unless the rule says otherwise.
+        """
+        return {name: np.mean([c[name] for c in copies], axis=0)
+                for name, _ in self.scalar_state()}
 
     def needs_stamp(self):
         """Return whether the kernel stamps each coordinate with its last update.

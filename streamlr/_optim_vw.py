@@ -2,6 +2,8 @@
 
 Private: import the class from `streamlr.optim`.
 """
+import numpy as np
+
 from ._optim_base import Optimizer
 from ._registry import register_optimizer
 from ._spec import check_bool, check_real
@@ -182,3 +184,12 @@ class Normalized(Optimizer):
         # VW's initial_t is 1 for the plain rule (neither adaptive nor normalized)
         t0 = 0.0 if (self.adaptive or self.normalized) else 1.0
         return (("total_weight", 0.0), ("normalized_sum_norm_x", 0.0), ("weighted_t", t0))
+
+    def mix_scalar_state(self, copies, base, state):
+        # VW's merge adds total_weight and normalized_sum_norm_x (and t): each
+        # counts every copy's samples since base, as the model's t does
+        out = {}
+        for name, initial in self.scalar_state():
+            start = base[name] if base is not None else initial
+            out[name] = start + np.sum([c[name] - start for c in copies], axis=0)
+        return out

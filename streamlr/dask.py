@@ -152,6 +152,10 @@ def mix(models, base=None):
     sample any copy learned: ``t_`` and the progressive loss add up the
     copies' progress since ``base`` (None: the copies started unfitted), so a
     schedule of the mixed model continues at the total number of updates.
+    An update rule's own scalars (`streamlr.optim.Optimizer.scalar_state`)
+    mix as the rule says (``mix_scalar_state``): ``Prodigy`` averages ``d``,
+    ``d_max`` and ``d_numerator``, counts ``k`` as ``t`` and sums the
+    averaged ``|s|`` again.
     A stateful schedule (``ReduceOnPlateau``) keeps the first copy's state.
     The copies are not changed.
 
@@ -204,6 +208,23 @@ def mix(models, base=None):
         st.slot(i)[...] = np.mean([s[name] for s in opt_states], axis=0)
         st.intercept_block[:, 1 + i] = np.mean([s[name + "_intercept"] for s in opt_states],
                                                axis=0)
+    if st.rule_scalars:
+        # the rule's own scalars (Prodigy's d): mixed as the rule says
+        from .optim import resolve
+
+        cols = {name: slots["rule"] + i for i, name in enumerate(st.rule_scalars)}
+
+        def scalars(s):
+            return {name: s.scalars[:, c].copy() for name, c in cols.items()}
+
+        mixed = {}
+        for i, name in enumerate(st.optimizer_key[2]):
+            mixed[name] = st.slot(i)
+            mixed[name + "_intercept"] = st.intercept_block[:, 1 + i]
+        values = resolve(models[0].optimizer).mix_scalar_state(
+            [scalars(s) for s in states], None if base_state is None else scalars(base_state), mixed)
+        for name, c in cols.items():
+            st.scalars[:, c] = values[name]
     if st.last_update.size:  # every coordinate is caught up to now
         st.last_update[...] = (st.scalars[:, [slots["t"]]] - 1.0).astype(np.int64)
     progress = st.progress

@@ -25,7 +25,7 @@ are defined in private modules by family:
   `RMSprop`, `Adadelta`;
 * ``_optim_adam``: `Adam` (and AMSGrad), `AdamW`, `Adamax`, `NAdam`, `RAdam`;
 * ``_optim_ftrl``: `FTRL`;
-* ``_optim_parameterfree``: `COCOB` (no learning rate);
+* ``_optim_parameterfree``: `COCOB` (no learning rate), `Prodigy` (no tuned rate);
 * ``_optim_vw``: `Normalized` (Vowpal Wabbit's default update).
 
 Adding a rule: its step in ``_kernels/optimizers.pxd``, a class in the module
@@ -45,7 +45,7 @@ from ._optim_base import Optimizer  # noqa: F401
 from ._optim_sgd import SGD, Adagrad, RMSprop, Adadelta  # noqa: F401
 from ._optim_adam import Adam, AdamW, Adamax, NAdam, RAdam  # noqa: F401
 from ._optim_ftrl import FTRL  # noqa: F401
-from ._optim_parameterfree import COCOB  # noqa: F401
+from ._optim_parameterfree import COCOB, Prodigy  # noqa: F401
 from ._optim_vw import Normalized  # noqa: F401
 # isort: on
 

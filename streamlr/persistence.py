@@ -132,6 +132,10 @@ def _fitted(est):
                           list(meta["optimizer_key"][2])],
         "decays": meta["decays"],
         "rule_scalars": list(meta["rule_scalars"]),
+        "race_rates": None if meta["race_rates"] is None else [
+            None if r != r else r for r in meta["race_rates"]],
+        "race_optimizers": None if meta["race_optimizers"] is None else list(meta["race_optimizers"]),
+        "race_kernels": None if meta["race_kernels"] is None else list(meta["race_kernels"]),
         "interleaved": meta["interleaved"],
         "average": meta["average"],
         "schedule_repr": None if key is None else key[0],
@@ -326,6 +330,10 @@ def _state_dict(version, sc, arrays):
         "optimizer_key": (sc[opt_key][0], int(sc[opt_key][1]), tuple(sc[opt_key][2])),
         "decays": sc["decays"],
         "rule_scalars": tuple(sc.get("rule_scalars", ())),
+        "race_rates": None if sc.get("race_rates") is None else [
+            float("nan") if r is None else r for r in sc["race_rates"]],
+        "race_optimizers": sc.get("race_optimizers"),
+        "race_kernels": sc.get("race_kernels"),
         "interleaved": sc["interleaved"],
         "average": sc["average"],
         "schedule_key": schedule_key,

@@ -48,20 +48,26 @@ class RuleReference:
     scalar state. ``slots(p)`` names the state arrays, ``initial(p, slot)``
     their start value, ``decaying(p)`` the {slot: factor} that decay by
     themselves when g = 0 and that the lazy (sparse) semantics still catch
-    up. ``scalars`` is the per-problem scalar state (initial values) and
-    ``advance(p, ctx, t)`` moves it once per sample, before the step.
-    ``eta0`` is a rate the tests run the rule at; ``covers(p)`` says which
-    parameterisations this reference models.
+    up. ``scalars`` is the per-problem scalar state (initial values; or a
+    function of ``p`` returning them) and ``advance(p, ctx, t)`` moves it
+    once per sample, before the step. ``eta0`` is a rate the tests run the
+    rule at; ``covers(p)`` says which parameterisations this reference
+    models.
 
-    A rule that is not a per-coordinate step of the gradient (Vowpal
-    Wabbit's, ``Normalized``) gives ``row(p, w, b, x, y, pred, loss, imp,
-    lr, S, Sb, ctx, fit_intercept, l2, l1)`` instead, which updates the
-    whole row (``x`` its dense values, ``pred`` the prediction, ``loss`` a
-    ``LossFunctions`` of the sample's loss, ``imp`` its importance) and the
-    intercept ``b``; ``scalars`` may then be a function of ``p``.
+    A rule whose step couples every coordinate of the problem (Prodigy's d)
+    gives ``joint(p, w, b, g, gb, S, Sb, J, t, lr, ctx)`` instead of
+    ``step``: one step of the coefficients J and the intercept together
+    (``gb`` None without one); it returns the rate the L1 proximal step
+    takes, or None for a skipped sample (no proximal step).
+
+    A rule that is not a step of the gradient (Vowpal Wabbit's,
+    ``Normalized``) gives ``row(p, w, b, x, y, pred, loss, imp, lr, S, Sb,
+    ctx, fit_intercept, l2, l1)`` instead, which updates the whole row (``x``
+    its dense values, ``pred`` the prediction, ``loss`` a ``LossFunctions``
+    of the sample's loss, ``imp`` its importance) and the intercept ``b``.
     """
 
-    step: Callable
+    step: Callable | None
     slots: Callable
     initial: Callable = lambda p, slot: 0.0
     decaying: Callable = lambda p: {}
@@ -69,6 +75,7 @@ class RuleReference:
     advance: Callable | None = None
     eta0: float = 0.05
     covers: Callable = _always
+    joint: Callable | None = None
     row: Callable | None = None
 
 
@@ -226,6 +233,59 @@ def _cocob(p, w, g, S, J, t, lr, intercept, ctx):
     w[J] = (R[J] + L[J]) * theta[J] / den + x0[J]
 
 
+def _prodigy_scalars(p):
+    d0 = float(p["d0"])
+    return {"d": d0, "d_max": d0, "d_numerator": 0.0, "k": 0.0, "s_abs_sum": 0.0}
+
+
+def _prodigy_slots(p):
+    return (("exp_avg",) if p["betas"][0] > 0 else ()) + ("exp_avg_sq", "s", "p0")
+
+
+def _prodigy(p, w, b, g, gb, S, Sb, J, t, lr, ctx):
+    # Mishchenko & Defazio 2024, in the order of prodigyopt.Prodigy with
+    # growth_rate=inf and lr the schedule's rate: one d for the coefficients
+    # J and the intercept. Lazy rows: the coordinates outside J keep their
+    # state, and their |s| stays in the sum of |s| (taken over all of them).
+    if not lr > 0:
+        return None  # a rate of 0: the reference leaves everything as it is
+    b1, b2 = p["betas"]
+    b3 = np.sqrt(b2) if p["beta3"] is None else p["beta3"]
+    d, d0, k = ctx["d"], p["d0"], ctx["k"]
+    dlr = d * lr
+    if p["use_bias_correction"]:
+        dlr = dlr * (np.sqrt(1.0 - b2 ** (k + 1)) / (1.0 - b1 ** (k + 1)))
+    s_factor = (d / d0) * (d if p["safeguard_warmup"] else dlr)
+    parts = [(w, g, S, J, p["weight_decay"])]
+    if gb is not None:
+        parts.append((b, gb, Sb, np.zeros(1, dtype=np.intp), 0.0))
+    dot = 0.0
+    for x, gx, St, idx, _ in parts:
+        dot += float(gx @ (St["p0"][idx] - x[idx]))
+        if b1 > 0:
+            St["exp_avg"][idx] = b1 * St["exp_avg"][idx] + d * (1.0 - b1) * gx
+        St["exp_avg_sq"][idx] = b2 * St["exp_avg_sq"][idx] + d * d * (1.0 - b2) * gx * gx
+        St["s"][idx] = b3 * St["s"][idx] + s_factor * gx
+    denom = float(np.abs(S["s"]).sum() + np.abs(Sb["s"]).sum())
+    ctx["s_abs_sum"] = denom
+    if denom == 0.0:
+        return None  # no gradient yet: the reference returns before the step
+    numerator = b3 * ctx["d_numerator"] + (d / d0) * dlr * dot
+    ctx["d_max"] = max(ctx["d_max"], p["d_coef"] * numerator / denom)
+    ctx["d"] = ctx["d_max"]
+    ctx["d_numerator"] = numerator
+    ctx["k"] = k + 1.0
+    d = ctx["d"]
+    for x, gx, St, idx, decay in parts:
+        den = np.sqrt(St["exp_avg_sq"][idx]) + d * p["eps"]
+        x[idx] = x[idx] - decay * dlr * x[idx]
+        if b1 > 0:
+            x[idx] = x[idx] - dlr * St["exp_avg"][idx] / den
+        else:
+            x[idx] = x[idx] - dlr * d * gx / den
+    return dlr
+
+
 def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercept, l2, l1):
     # Vowpal Wabbit's update (gd.cc), written from the documented formulas of
     # streamlr.optim.Normalized: two passes over the nonzero entries of the
@@ -322,6 +382,9 @@ REFERENCES = {
     "COCOB": RuleReference(
         _cocob, lambda p: ("sum_negative_gradients", "grad_norm_sum", "L", "reward", "x0"),
         initial=lambda p, slot: float(p["eps"]) if slot == "L" else 0.0),
+    # learning_rate strings run it at its default rate 1.0: eta0 = 1.0 is that
+    "Prodigy": RuleReference(None, _prodigy_slots, scalars=_prodigy_scalars, eta0=1.0,
+                             joint=_prodigy),
     # the rule runs at its default rate (learning_rate strings are ignored)
     "Normalized": RuleReference(
         _no_step,
@@ -428,12 +491,17 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
                 for s, f in decaying.items():
                     S[s][untouched] *= f
             g = gs * x[J] + l2 * w[J]
-            ref.step(params, w, g, S, J, t, lr, False, ctx)
-            if l1 > 0:
-                thr = lr * l1
+            if ref.joint is not None:
+                rate = ref.joint(params, w, b, g, np.array([gs]) if fit_intercept else None,
+                                 S, Sb, J, t, lr, ctx)
+            else:
+                ref.step(params, w, g, S, J, t, lr, False, ctx)
+                rate = lr
+            if l1 > 0 and rate is not None:
+                thr = rate * l1
                 wj = w[J]
                 w[J] = np.sign(wj) * np.maximum(np.abs(wj) - thr, 0.0)
-            if fit_intercept:
+            if fit_intercept and ref.joint is None:
                 ref.step(params, b, np.array([gs]), Sb, zero, t, lr, True, ctx)
             if average and t >= average:
                 sum_w += w
@@ -446,7 +514,7 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
     for s in slots:
         out[s] = S[s]
         out[s + "_intercept"] = Sb[s][0]
-    out.update(ctx)  # per-problem scalar state (NAdam's mu_product)
+    out.update(ctx)  # per-problem scalar state (NAdam's mu_product, Prodigy's d)
     return out
 
 

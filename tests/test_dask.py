@@ -63,7 +63,7 @@ def _sequential(model, X, y, blocks, classes=(0, 1)):
 # -- fit_parallel ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam", "nadam", "ftrl"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "nadam", "ftrl", "prodigy"])
 def test_one_split_is_sequential_partial_fit(client, data, optimizer):
     X, y = data
     dX, dy = _dask(X, y)

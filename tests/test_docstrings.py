@@ -161,8 +161,8 @@ def _signature(func):
 
 
 @pytest.mark.parametrize("cls, extra", [
-    ("SGDClassifier", {"optimizer", "gtol", "n_jobs"}),
-    ("SGDRegressor", {"optimizer", "gtol"}),
+    ("SGDClassifier", {"optimizer", "gtol", "n_jobs", "auto_rates"}),
+    ("SGDRegressor", {"optimizer", "gtol", "auto_rates"}),
 ])
 def test_estimators_document_their_own_parameters(cls, extra):
     assert extra <= _documented(getattr(streamlr, cls))

@@ -83,6 +83,10 @@ def _optimizer_objects():
         st.builds(optim.NAdam, betas=betas, eps=eps, momentum_decay=st.floats(0.0, 0.1)),
         st.builds(optim.FTRL, beta=st.floats(0.0, 2.0), l1=st.floats(0.0, 1.0),
                   l2=st.floats(0.0, 1.0)),
+        st.builds(optim.Prodigy, betas=betas, beta3=st.none() | st.floats(0.0, 0.99), eps=eps,
+                  d0=log_uniform(1e-8, 1.0), d_coef=st.floats(0.1, 3.0),
+                  weight_decay=st.floats(0.0, 0.5), use_bias_correction=st.booleans(),
+                  safeguard_warmup=st.booleans()),
     )
 
 
@@ -157,7 +161,10 @@ def configs(draw, classifier, lr=None, eta0=None, safe=False):
         rates += ["pa1", "pa2"]
     if lr is None:
         lr = log_uniform(1e-4, 0.05) if safe else log_uniform(1e-6, 10.0)
-    learning_rate = draw(st.sampled_from(rates) | schedules(lr))
+    # a rule without a rate (COCOB) refuses a schedule object
+    takes_rate = optim.resolve(copy.deepcopy(optimizer)).takes_rate
+    learning_rate = draw(st.sampled_from(rates) | schedules(lr) if takes_rate
+                         else st.sampled_from(rates))
     penalty = draw(st.sampled_from(PENALTIES))
     alpha = draw(st.sampled_from([0.0, 1e-10, 1e-4, 0.01]) | st.floats(0.0, 0.1 if safe else 2.0))
     needs_alpha = (learning_rate == "optimal" and plain) or (
@@ -349,9 +356,13 @@ def _check_finite_model(est, X_dtype=None):
     assert np.all(np.isfinite(coef)), "coef_ not finite after a successful call"
     assert np.all(np.isfinite(icpt)), "intercept_ not finite after a successful call"
     assert np.isfinite(est.progressive_loss_), "progressive_loss_ not finite"
+    # the rule's scalars (Prodigy's d): one per binary problem, in float64
+    rule = {name for name, _ in optim.resolve(copy.deepcopy(est.optimizer)).scalar_state()}
     for key, a in est.optimizer_state_.items():
         assert np.all(np.isfinite(a)), f"optimizer_state_[{key!r}] not finite"
-        if not key.endswith("_intercept") and key != "mu_product":
+        if key in rule:
+            assert np.shape(a) == icpt.shape[:coef.ndim - 1] and a.dtype == np.float64, key
+        elif not key.endswith("_intercept") and key != "mu_product":
             assert np.shape(a) == coef.shape and a.dtype == coef.dtype, key
     assert est.t_ >= 1.0
 

@@ -126,15 +126,15 @@ def _assert_matches_reference(est, ref, rtol=RTOL, atol=ATOL):
     assert_allclose(est.intercept_, ref["intercept"], rtol=rtol, atol=atol, err_msg="intercept_")
     state = est.optimizer_state_
     assert set(state) == set(ref["state"]), (sorted(state), sorted(ref["state"]))
-    rule_scalars = {name for name, _ in est.optimizer.scalar_state()}
+    rule_scalars = {name for name, _ in optim.resolve(est.optimizer).scalar_state()}
     for name, expected in ref["state"].items():
         got = state[name]
         if name.endswith("_intercept"):
             assert got.shape == np.shape(est.intercept_), name
-        elif name in rule_scalars:  # one per binary problem; 0-d for a regressor
-            assert got.shape == np.shape(est.intercept_)[:np.ndim(est.coef_) - 1], name
         elif name == "mu_product":
             assert got.shape == (np.atleast_2d(est.coef_).shape[0],), name
+        elif name in rule_scalars:  # one per binary problem, 0-d for a regressor
+            assert got.shape == np.shape(est.intercept_)[:np.ndim(est.coef_) - 1], name
         else:
             assert got.shape == np.shape(est.coef_), name
         assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=name)
@@ -359,6 +359,12 @@ def test_matches_torch(name, entry, penalty):
         assert_allclose(state[key + "_intercept"], sb[key].detach().numpy(), rtol=RTOL,
                         atol=ATOL, err_msg=key + "_intercept")
         expected_keys |= {key, key + "_intercept"}
+    # the rule's scalars (Prodigy's d): the twin keeps them in its param groups
+    group = topt.param_groups[0]
+    for key, _ in opt.scalar_state():
+        if key in group:
+            assert_allclose(state[key], float(group[key]), rtol=RTOL, atol=ATOL, err_msg=key)
+        expected_keys.add(key)
     assert set(state) == expected_keys
 
 
@@ -782,8 +788,10 @@ def test_float32(task, name, sparse):
     assert_allclose(e32.intercept_, e64.intercept_, rtol=1e-4, atol=1e-5)
     s32, s64 = e32.optimizer_state_, e64.optimizer_state_
     assert set(s32) == set(s64)
+    # the rule's scalars (Prodigy's d) stay in double precision, as the kernel keeps them
+    rule_scalars = {name for name, _ in opt.scalar_state()}
     for k in s64:
-        assert s32[k].dtype == np.float32, (k, s32[k].dtype)
+        assert s32[k].dtype == (np.float64 if k in rule_scalars else np.float32), (k, s32[k].dtype)
         assert_allclose(s32[k], s64[k], rtol=1e-4, atol=1e-6 * max(1.0, np.abs(s64[k]).max()),
                         err_msg=k)
 

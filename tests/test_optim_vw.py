@@ -24,6 +24,8 @@ Oracles:
   gradient flow of the loss, integrated numerically, and its semigroup law.
 """
 
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -357,6 +359,23 @@ def test_save_load_resumes_bitwise(tmp_path):
         assert_array_equal(loaded.optimizer_state_[name], value, err_msg=name)
 
 
+def test_mix_adds_the_global_sums():
+    """streamlr.dask.mix: VW's sums count every copy's samples, as VW's merge."""
+    from streamlr.dask import mix
+
+    X, y, _, sw = _stream(seed=13, n=120)
+    base = SGDRegressor(optimizer="vw", shuffle=False).partial_fit(X[:40], y[:40])
+    copies = []
+    for a, b in ((40, 80), (80, 120)):
+        copies.append(copy.deepcopy(base).partial_fit(X[a:b], y[a:b], sample_weight=sw[a:b]))
+    mixed = mix(copies, base=base)
+    for name in ("total_weight", "normalized_sum_norm_x", "weighted_t"):
+        start = base.optimizer_state_[name]
+        want = start + sum(c.optimizer_state_[name] - start for c in copies)
+        assert_allclose(mixed.optimizer_state_[name], want, rtol=1e-12, err_msg=name)
+    assert_allclose(mixed.optimizer_state_["weighted_t"], 40 + sw[40:].sum(), rtol=1e-12)
+
+
 def test_float32():
     X, y, _, sw = _stream(seed=11, n=150)
     e64 = SGDRegressor(optimizer="vw", shuffle=False).partial_fit(X, y, sample_weight=sw)
@@ -365,8 +384,11 @@ def test_float32():
     assert e32.coef_.dtype == np.float32
     scale = np.abs(e64.coef_).max()
     assert_allclose(e32.coef_, e64.coef_, rtol=0, atol=1e-4 * scale)
+    rule_scalars = {name for name, _ in Normalized().scalar_state()}
     for name, value in e64.optimizer_state_.items():
-        assert e32.optimizer_state_[name].dtype == np.float32, name
+        # slots have coef_'s dtype; the rule's scalars are float64
+        dtype = np.float64 if name in rule_scalars else np.float32
+        assert e32.optimizer_state_[name].dtype == dtype, name
         assert_allclose(e32.optimizer_state_[name], value, rtol=1e-4, err_msg=name)
 
 

@@ -106,8 +106,18 @@ cdef class Engine:
         Dicts whose contents the engine was built from (the estimator's
         ``__dict__`` and its spec objects'): ``is_current`` is False once any
         of them holds another object.
+    race : tuple, optional
+        ``(copies, discount, eta, wild, bound, first_rows, warmup, period,
+        awake)``: the
+        problems are ``copies`` copies of each binary problem racing
+        (race.pxi); None for no race.
     """
     cdef readonly int n_problems
+    # the rate race (race.pxi): copies per binary problem (1: none), and the
+    # values a prediction has: one per binary problem
+    cdef readonly int copies
+    cdef readonly int n_outputs
+    cdef RaceRule race_rule
     cdef readonly Py_ssize_t n_features
     cdef readonly bint f32
     cdef readonly long long average
@@ -147,6 +157,9 @@ cdef class Engine:
     # the snapshot of the running call, and scratch
     cdef char* save
     cdef Py_ssize_t save_cap
+    cdef Py_ssize_t* save_off                 # where each problem's part of `save` starts
+    cdef unsigned char* save_whole            # whether it holds its coordinates too (a
+                                              # race's sleeping copies: only the scalars)
     cdef object save_array                    # owns `save` (a NumPy buffer: large ones
                                               # get transparent huge pages, fewer faults)
     cdef bint saved, saved_full
@@ -162,6 +175,8 @@ cdef class Engine:
 
     def __cinit__(self):
         self.save = NULL
+        self.save_off = NULL
+        self.save_whole = NULL
         self.tmp = NULL
         self.pbuf = NULL
         self.save_cap = 0
@@ -170,12 +185,14 @@ cdef class Engine:
         self.saved = False
 
     def __dealloc__(self):
+        free(self.save_off)
+        free(self.save_whole)
         free(self.tmp)
         free(self.pbuf)
 
     def __init__(self, state, list cfgs, list cfgs_sparse, Loss loss, int mode, double neg,
                  long long average, program=None, dict labels=None, dict names=None,
-                 tuple classes=None, watched=(), bint verbose=False):
+                 tuple classes=None, watched=(), bint verbose=False, race=None):
         cdef cnp.ndarray blk = state.weight_blocks, aw = state.average_weights
         cdef cnp.ndarray q = state.l1_received, stamp = state.last_update
         cdef cnp.ndarray scal = state.scalars, oint = state.intercept_block
@@ -191,6 +208,25 @@ cdef class Engine:
         self.n_problems = blk.shape[0]
         if len(cfgs) != self.n_problems or len(cfgs_sparse) != self.n_problems:
             raise ValueError("one Config per problem")
+        self.copies = 1
+        self.race_rule.copies = 1
+        if race is not None:
+            copies = int(race[0])
+            if copies < 1 or copies > MAX_COPIES or self.n_problems % copies:
+                raise ValueError(f"a race of {copies} copies does not fit {self.n_problems} problems")
+            self.copies = copies
+            self.race_rule.copies = copies
+            (self.race_rule.discount, self.race_rule.eta, self.race_rule.wild,
+             self.race_rule.bound, self.race_rule.first_rows, self.race_rule.warmup,
+             self.race_rule.period) = [float(v) for v in race[1:8]]
+            self.race_rule.awake = int(race[8])
+            if self.race_rule.period < 1 or self.race_rule.warmup < 1:
+                raise ValueError("the race narrows after at least one row")
+        self.n_outputs = self.n_problems // self.copies
+        self.save_off = <Py_ssize_t*>malloc((self.n_problems + 1) * sizeof(Py_ssize_t))
+        self.save_whole = <unsigned char*>malloc(self.n_problems + 1)
+        if self.save_off == NULL or self.save_whole == NULL:
+            raise MemoryError()
         self.f32 = blk.dtype == _np.float32
         self.dtype = blk.dtype
         self.isz = 4 if self.f32 else 8
@@ -269,6 +305,10 @@ cdef class Engine:
                              + (self.isz if self.averages_d else 0) + (self.isz if self.l1_received_d else 0))
         return (n + 7) & ~7
 
+    cdef inline bint _learns(self, int kk) noexcept nogil:
+        # False for a race's copy that sleeps or left the race
+        return self.copies == 1 or self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] < RACE_OUT
+
     cdef Py_ssize_t _problem_bytes(self) noexcept nogil:
         return (N_SLOTS + self.intercepts_n + self.schedule_state_n) * 8
 
@@ -278,8 +318,13 @@ cdef class Engine:
         """Copy what a call may change, for every problem: all of it
         (``full``), or the coordinates ``indices[:nnz]`` and the scalars."""
         cdef int kk
-        cdef Py_ssize_t touched = self.n_features if full else nnz
-        self._reserve(self.n_problems * (self._problem_bytes() + touched * self._coord_bytes()), 0)
+        cdef Py_ssize_t touched = self.n_features if full else nnz, off = 0
+        for kk in range(self.n_problems):
+            # a race's copy that sleeps or left cannot change but for its scalars
+            self.save_whole[kk] = self._learns(kk)
+            self.save_off[kk] = off
+            off += self._problem_bytes() + (touched * self._coord_bytes() if self.save_whole[kk] else 0)
+        self._reserve(off, 0)
         for kk in range(self.n_problems):
             if self.f32:
                 _save_problem(self, <float*>NULL, kk, indices, nnz, full)
@@ -348,6 +393,8 @@ cdef class Engine:
         if not self.plain:
             return False
         for kk in range(self.n_problems):
+            if not self._learns(kk):
+                continue
             prog = self.prog_proto
             prog.state = self.schedule_state + kk * self.schedule_state_n
             if _scale_may_fold(<Config>(self.cfgs_sparse[kk] if sparse else self.cfgs[kk]),
@@ -361,7 +408,8 @@ cdef class Engine:
 
     def run_pass(self, int k, values, indices, indptr, targets, sample_weight,
                  const Py_ssize_t[::1] order, double t, double eta_adaptive=0.0,
-                 bint track_objective=False, bint plateau_streaming=True, sums=None):
+                 bint track_objective=False, bint plateau_streaming=True, sums=None,
+                 margins=None):
         """One pass of problem ``k`` over the rows ``order`` (without the GIL).
 
         ``values, indices, indptr``: CSR arrays (structure checked by the
@@ -372,6 +420,8 @@ cdef class Engine:
         in the model's dtype. ``t``: scikit-learn's update counter at the
         first row. ``sums``: running (loss, objective) sums, a float64 array
         of 2, continued and updated (so that blocks of a pass add up as one).
+        ``margins``: a float64 array of len(order), or None; if given it
+        receives the decision value made of each row before learning it.
 
         Returns ``(status, t, last_eta, last_plateau)``: status is the number
         of rows visited, or -(i + 1) if row ``order[i]`` made the model
@@ -381,7 +431,7 @@ cdef class Engine:
         """
         cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = targets
         cdef cnp.ndarray sw = sample_weight
-        cdef cnp.ndarray s2
+        cdef cnp.ndarray s2, mg
         cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
         cdef bint dense = ptr.shape[0] == 0
         cdef Py_ssize_t n_rows = order.shape[0]
@@ -411,6 +461,12 @@ cdef class Engine:
         R.n_features = self.n_features
         R.order = &order[0]
         R.n_rows = n_rows
+        if margins is not None:
+            mg = margins
+            if cnp.PyArray_TYPE(mg) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(mg) \
+                    or mg.shape[0] < n_rows:
+                raise ValueError("margins must be a C-contiguous float64 array of one value per row")
+            ps.margins = <double*>cnp.PyArray_DATA(mg)
         if sums is not None:
             s2 = sums
             ps.sum_loss = (<double*>cnp.PyArray_DATA(s2))[0]
@@ -448,6 +504,7 @@ cdef class Engine:
         ps.sum_objective = 0.0
         ps.last_eta = NAN
         ps.last_plateau = -1
+        ps.margins = NULL
 
     cdef void _problem(self, Problem* P, int k) noexcept nogil:
         """Pointers to problem k's state."""
@@ -456,6 +513,52 @@ cdef class Engine:
         P.q = self.l1_received + k * self.l1_received_d * self.isz if self.l1_received_d else NULL
         P.oint = self.intercepts + k * self.intercepts_n if self.intercepts_n else NULL
         P.stamp = self.last_update + k * self.last_update_d if self.last_update_d else NULL
+
+    # -- the rate race (general path) ------------------------------------------------
+
+    def race_out(self, int k):
+        """Copy k leaves the race: its state goes back to the snapshot of the
+        call and it is never served or trained again."""
+        if not self.saved:
+            raise RuntimeError("race_out() restores from a snapshot")
+        if self.f32:
+            _restore_problem(self, <float*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
+        else:
+            _restore_problem(self, <double*>NULL, k, self.saved_idx, self.saved_nnz, self.saved_full)
+        self.scalars[k * N_SLOTS + SLOT_RACE_STATUS] = RACE_OUT
+
+    def race_rows_to_narrowing(self, int b):
+        """Rows binary problem b may learn before its race next narrows
+        (a pass of its copies must stop there: race.pxi)."""
+        return _race_rows_to_narrowing(self.scalars, b, &self.race_rule)
+
+    def race_combine(self, int b, targets, const double[:, ::1] margins,
+                     const Py_ssize_t[::1] valid):
+        """Serve the rows of a block of binary problem b (see race.pxi):
+        ``targets`` in the model's dtype (the loss's encoding), ``margins``
+        (copies, rows) as ``run_pass`` recorded them, ``valid[c]`` the rows
+        with a value for copy c."""
+        cdef cnp.ndarray y = targets
+        cdef Py_ssize_t n = y.shape[0]
+        if self.copies < 2 or b < 0 or b >= self.n_outputs:
+            raise ValueError("no race, or no such binary problem")
+        if margins.shape[1] > _race_rows_to_narrowing(self.scalars, b, &self.race_rule):
+            raise ValueError("a block of a race must end where the race narrows")
+        if margins.shape[0] != self.copies or valid.shape[0] != self.copies or margins.shape[1] < n:
+            raise ValueError("one row of margins and one count per copy")
+        if cnp.PyArray_TYPE(y) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64) \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(y):
+            raise ValueError("targets must be C-contiguous in the model's dtype")
+        if n == 0:
+            return
+        if self.f32:
+            _race_combine(self.scalars, b, &self.race_rule, self.loss,
+                          <const float*>cnp.PyArray_DATA(y), n, &margins[0, 0],
+                          margins.shape[1], &valid[0])
+        else:
+            _race_combine(self.scalars, b, &self.race_rule, self.loss,
+                          <const double*>cnp.PyArray_DATA(y), n, &margins[0, 0],
+                          margins.shape[1], &valid[0])
 
     def plateau_step(self, int k, int node, double metric):
         """One ReduceOnPlateau step of problem k's node ``node`` on ``metric``
@@ -532,14 +635,14 @@ cdef class Engine:
         """Decision value of every problem for one event, into ``out`` (K),
         with the model's weights as ``coef_`` shows them (``averaged``: the
         average from update ``average`` on)."""
-        if out.shape[0] != self.n_problems:
-            raise ValueError("out must hold one value per problem")
+        if out.shape[0] != self.n_outputs:
+            raise ValueError("out must hold one value per binary problem")
         _decide_event(self, x, averaged, average, &out[0])
 
     def predict_one(self, x, bint averaged, long long average):
         """The prediction for one event: the label (classifiers; ``classes``)
         or the value (regression), with the weights as ``decision_one``."""
-        cdef int K = self.n_problems, k, best = 0
+        cdef int K = self.n_outputs, k, best = 0
         cdef void* p
         if K > self.pbuf_cap:
             p = realloc(self.pbuf, K * sizeof(double))

@@ -123,12 +123,26 @@ cdef double _event_target(Engine self, y) except? -1.0:
 
 
 cdef double _progressive_loss(Engine self):
+    # a race serves its own predictions: their loss, not its copies'
     cdef double n = 0.0, total = 0.0
     cdef int k
-    for k in range(self.n_problems):
-        n += self.scalars[k * N_SLOTS + SLOT_N_SEEN]
-        total += self.scalars[k * N_SLOTS + SLOT_LOSS_SUM]
+    for k in range(0, self.n_problems, self.copies):
+        if self.copies > 1:
+            n += self.scalars[k * N_SLOTS + SLOT_SERVED_N]
+            total += self.scalars[k * N_SLOTS + SLOT_SERVED_LOSS]
+        else:
+            n += self.scalars[k * N_SLOTS + SLOT_N_SEEN]
+            total += self.scalars[k * N_SLOTS + SLOT_LOSS_SUM]
     return total / n if n else float("nan")
+
+
+cdef double _served_rate(Engine self):
+    # the rate of what a race serves: its copies' rates, weighted by share
+    cdef double lr = 0.0
+    cdef int k
+    for k in range(self.n_problems):
+        lr += self.scalars[k * N_SLOTS + SLOT_RACE_SHARE] * (<Config>self.cfgs[k]).eta0
+    return lr / self.n_outputs
 
 
 cdef Py_ssize_t _learn(Engine self, const void* values, const int* indices, const int* indptr,
@@ -187,7 +201,9 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     for i in range(n_rows):
         ws[i] = <floating>sw[i]
         order[i] = i
-    # 3. the loop, problem by problem (one-vs-rest problems are independent)
+    # 3. the loop, problem by problem (one-vs-rest problems are independent;
+    # in a race, each copy of a binary problem records its decision values,
+    # then the race serves the rows from them)
     cdef Config cfg
     cdef Problem P
     cdef Rows R
@@ -197,42 +213,89 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     cdef SchedProgram prog
     cdef double* row
     cdef bint release = nnz_total * self.n_slots_blk * K > NOGIL_WORK
+    cdef int copies = self.copies, b, c, alive
+    cdef bint race = copies > 1
+    cdef double* margins = NULL
+    cdef Py_ssize_t valid[MAX_COPIES]
+    cdef object margin_buf
+    if race:
+        margin_buf = _np.empty(copies * n_rows, dtype=_np.float64)
+        margins = <double*>cnp.PyArray_DATA(<cnp.ndarray>margin_buf)
     R.indices = indices
     R.indptr = indptr
     R.n_features = d
     R.order = order
     R.n_rows = n_rows
-    for kk in range(K):
-        cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
+    cdef Py_ssize_t lo, seg
+    for b in range(self.n_outputs):
         for i in range(n_rows):
             if self.mode == 0:
                 ys[i] = <floating>targets[i]
             else:
-                ys[i] = (1.0 if <Py_ssize_t>targets[i] == (kk if self.mode == 2 else 1)
+                ys[i] = (1.0 if <Py_ssize_t>targets[i] == (b if self.mode == 2 else 1)
                          else <floating>self.neg)
-        row = self.scalars + kk * N_SLOTS
-        self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
-        if release:
-            with nogil:
-                status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
-        else:
-            status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
-        _store(&P.s, row)
-        if status >= 0 and not _problem_finite(self, <floating*>NULL, kk, indices, nnz_total, full):
-            status = -2     # the state overflowed (t: updates made + 1)
-        elif status < 0:
-            status = -1     # update number t made the model non-finite
-        if status < 0:
-            self._restore_all()
-            self._drop()
-            self.last_lr = ps.last_eta if isfinite(ps.last_eta) else last_eta
-            self.last_t = P.t
-            return status
-        row[SLOT_T] = P.t
-        if isfinite(ps.last_eta):
-            last_eta = ps.last_eta
+        lo = 0
+        while lo < n_rows:
+            # a race's segments end where it narrows (race.pxi)
+            seg = min(n_rows - lo, _race_rows_to_narrowing(self.scalars, b, &self.race_rule)) \
+                if race else n_rows
+            R.order = order + lo
+            R.n_rows = seg
+            alive = 0
+            for c in range(copies):
+                kk = b * copies + c
+                row = self.scalars + kk * N_SLOTS
+                valid[c] = 0
+                if race and (row[SLOT_RACE_STATUS] == RACE_OUT
+                             or row[SLOT_RACE_STATUS] == RACE_ASLEEP):
+                    continue
+                cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
+                self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
+                if race:
+                    ps.margins = margins + c * seg
+                if release:
+                    with nogil:
+                        status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
+                else:
+                    status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
+                _store(&P.s, row)
+                if race:
+                    # a copy that diverges leaves the race, back as it was
+                    valid[c] = seg if status >= 0 else -status - 1
+                    if status < 0 or not _problem_finite(self, <floating*>NULL, kk, indices,
+                                                         nnz_total, full):
+                        _restore_problem(self, <floating*>NULL, kk, indices, nnz_total, full)
+                        row[SLOT_RACE_STATUS] = RACE_OUT
+                        continue
+                    alive += 1
+                else:
+                    if status >= 0 and not _problem_finite(self, <floating*>NULL, kk, indices,
+                                                           nnz_total, full):
+                        status = -2     # the state overflowed (t: updates made + 1)
+                    elif status < 0:
+                        status = -1     # update number t made the model non-finite
+                    if status < 0:
+                        self._restore_all()
+                        self._drop()
+                        self.last_lr = ps.last_eta if isfinite(ps.last_eta) else last_eta
+                        self.last_t = P.t
+                        return status
+                row[SLOT_T] = P.t
+                if isfinite(ps.last_eta):
+                    last_eta = ps.last_eta
+            if race:
+                if alive == 0:
+                    # every copy diverged: the call fails as a single model's would
+                    self._restore_all()
+                    self._drop()
+                    self.last_lr = last_eta
+                    self.last_t = P.t
+                    return -1
+                _race_combine(self.scalars, b, &self.race_rule, self.loss, ys + lo, seg, margins,
+                              seg, valid)
+            lo += seg
     self._drop()
-    self.last_lr = last_eta
+    self.last_lr = _served_rate(self) if race else last_eta
     self.last_t = P.t
     self.last_progressive = _progressive_loss(self)
     return n_rows

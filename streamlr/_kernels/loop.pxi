@@ -39,6 +39,8 @@ cdef struct Pass:
     double sum_objective        # calls, so that blocks add up as one call)
     double last_eta             # rate of the last update made (NaN if none)
     int last_plateau            # ReduceOnPlateau node that set the last rate
+    double* margins             # if set: the decision value of each row visited,
+                                # before learning from it (the rate race's input)
 
 
 # the update rules' step functions by kernel code (optimizers.pxd)
@@ -105,27 +107,53 @@ cdef inline bint _opt_sample(
     ``w`` holds weights and slots in the layout (S, T) of optimizers.pxd."""
     cdef StepInfo si
     cdef Py_ssize_t k, j
-    cdef double thr, one = 1.0, z
+    cdef double thr, one = 1.0, z, l2
     cdef double l1_ratio = cfg.l1_ratio
     cdef bint has_l1 = cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET
     cdef bint averaging = cfg.average > 0
+    cdef int go = 1     # a two-phase rule may skip the step (finish_sample)
     if not isfinite(gscale):
         return False
     si.lr = eta
     si.step = step
     si.gscale = gscale
     si.rule = s.rule
+    si.phase = 0
     si.l2 = cfg.alpha * (1.0 - l1_ratio) if cfg.penalty >= PENALTY_L2 else 0.0
     per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 
     if averaging and stamp != NULL:
         _average_catch_up(w, S, aw, stamp, idx, nnz, step, cfg.average)
 
-    opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
+    if two_phase_rule(cfg.optimizer):
+        # a rule whose step needs sums over the whole problem (Prodigy's d,
+        # optimizers.pxd): phase 1 gathers them over the coefficients and the
+        # intercept, finish_sample updates the rule's scalars, phase 2 (the
+        # calls below) moves the weights, or is skipped with the L1 step
+        si.acc[0] = 0.0
+        si.acc[1] = 0.0
+        si.acc[2] = 0.0
+        si.acc[3] = 0.0
+        si.phase = 1
+        opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
+        if cfg.fit_intercept:
+            l2 = si.l2
+            si.l2 = 0.0
+            oint[0] = s.intercept
+            opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
+            si.l2 = l2
+        go = finish_sample(cfg.optimizer, cfg.hp, &si, idx == NULL)
+        if go < 0:
+            return False
+        si.phase = 2
 
-    if has_l1:
-        # proximal step of the L1 part of the penalty on the touched weights
-        thr = eta * cfg.alpha * l1_ratio
+    if go:
+        opt_step(cfg.optimizer, w, S, T, v, idx, nnz, cfg.hp, &si, stamp)
+
+    if has_l1 and go:
+        # proximal step of the L1 part of the penalty on the touched weights,
+        # at the step's rate (a two-phase rule's own: finish_sample)
+        thr = si.lr * cfg.alpha * l1_ratio
         for k in range(nnz):
             j = (k if idx == NULL else idx[k]) * S
             z = w[j]
@@ -139,7 +167,8 @@ cdef inline bint _opt_sample(
         si.l2 = 0.0
         si.gscale = gscale
         oint[0] = s.intercept
-        opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
+        if go:
+            opt_step(cfg.optimizer, oint, 1, 1, &one, NULL, 1, cfg.hp_int, &si, NULL)
         s.intercept = oint[0]
         if not isfinite(s.intercept):
             return False
@@ -297,6 +326,8 @@ cdef Py_ssize_t _epoch(
         if not isfinite(p):
             status = -(i + 1)
             break
+        if ps.margins != NULL:
+            ps.margins[i] = p
         if lr == LR_SCHEDULE:
             # the schedule's clock is the number of updates already made
             plateau = -1

@@ -26,16 +26,29 @@
 #   ``per_sample_constants`` if it has per-sample factors), one entry of
 #   ``optimizer_codes``; then its spec class with its registry row in the
 #   ``streamlr/_optim_*.py`` module of its family.
-# * One rule is not a per-coordinate step: Vowpal Wabbit's (OPT_NORMALIZED)
-#   needs two passes over the row, the intercept included, with the loss's
-#   importance-invariant update in between. Its coordinate passes are
-#   ``vw_prepare`` and ``vw_apply`` below; ``_normalized_sample`` (loop.pxi)
-#   runs them, and ``_epoch`` calls it instead of ``_opt_sample``.
+# * Two-phase rules (``two_phase_rule``): a rule whose step needs sums over
+#   every coordinate of the problem, the intercept included (Prodigy's d).
+#   ``_opt_sample`` calls its step function twice per row: with
+#   ``si.phase == 1`` over the coefficients, then the intercept, to gather
+#   its sums into ``si.acc``; then ``finish_sample`` turns them into the
+#   rule's scalars (``si.rule``), says whether to step (a skipped sample
+#   gets no L1 step either) and may set ``si.lr`` to the rate it steps at
+#   (the L1 step's); then with ``si.phase == 2`` (coefficients, later the
+#   intercept) to move the weights. Adding one: its code in
+#   ``two_phase_rule`` and a branch in ``finish_sample``. The other rules
+#   never read ``phase`` or ``acc``; the check is one comparison per row.
+# * One rule needs the loss itself, not only its gradient: Vowpal Wabbit's
+#   (OPT_NORMALIZED) passes over the row twice too, the intercept included,
+#   but its step in between is the loss's importance-invariant update, a
+#   function of the label and the prediction (``Loss.invariant_step``).
+#   Its passes are ``vw_prepare`` and ``vw_apply`` below;
+#   ``_normalized_sample`` (loop.pxi) runs them, and ``_epoch`` calls it
+#   instead of ``_opt_sample`` (one comparison per row for the others).
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
 from cython cimport floating
-from libc.math cimport fabs, log, pow, sqrt
+from libc.math cimport fabs, isfinite, log, pow, sqrt
 
 cdef enum:
     OPT_SGD = 0          # plain SGD: scikit-learn's loop, not dispatched here
@@ -49,6 +62,7 @@ cdef enum:
     OPT_FTRL = 8
     OPT_RADAM = 9
     OPT_COCOB = 10
+    OPT_PRODIGY = 11
     OPT_NORMALIZED = 14  # Vowpal Wabbit's rule: run by _normalized_sample (loop.pxi), not the tables
 
 
@@ -58,7 +72,7 @@ cdef inline dict optimizer_codes():
     return {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "adagrad": OPT_ADAGRAD,
             "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adam": OPT_ADAM,
             "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL, "radam": OPT_RADAM,
-            "cocob": OPT_COCOB, "normalized": OPT_NORMALIZED}
+            "cocob": OPT_COCOB, "prodigy": OPT_PRODIGY, "normalized": OPT_NORMALIZED}
 
 
 cdef struct StepInfo:
@@ -72,6 +86,8 @@ cdef struct StepInfo:
     double c3
     double c4
     double* rule         # the rule's scalar state of the problem (Optimizer.scalar_state)
+    int phase            # two-phase rules: 1 gathers si.acc, 2 moves the weights
+    double acc[4]        # two-phase rules: the sums phase 1 gathers over the problem
 
 
 cdef inline floating* _blk(floating* w, Py_ssize_t S, const int* idx,
@@ -602,6 +618,142 @@ cdef inline void vw_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floatin
         if hp[VW_NORMALIZED] != 0:
             N = b[iN]
         b[0] = shrink * b[0] + step * xv * vw_rate(G, N, hp)
+# Prodigy (prodigyopt.Prodigy with lr = the rate and growth_rate = inf;
+# Mishchenko & Defazio 2024): Adam's step scaled by d, an estimate of the
+# distance to the solution, one per problem for its coefficients and its
+# intercept together. A two-phase rule (see the header). hp: beta1, beta2,
+# beta3, eps, d0, d_coef, weight_decay (decoupled, 0 for the intercept), flags
+# (1: bias correction, 2: safeguard warmup). Block: w, exp_avg (if
+# beta1 > 0), exp_avg_sq, s, p0 (the starting weight, which the estimator
+# writes when it creates the state). Scalars (si.rule): PRODIGY_* below.
+# Phase 1, with the d of the sample's start (c1 = dlr, c2 the factor of s,
+# c3 = d (1 - beta1), c4 = d^2 (1 - beta2); per_sample_constants):
+#   acc[0] += g (p0 - w); exp_avg = beta1 exp_avg + c3 g;
+#   exp_avg_sq = beta2 exp_avg_sq + c4 g^2; s = beta3 s + c2 g;
+#   acc[1] += |s| (the sum over the row), acc[2] += |s| - |s before|.
+# finish_prodigy: the new d, then c3 = d eps, c4 = -dlr d. Phase 2:
+#   w = w - weight_decay dlr w, then w -= dlr exp_avg / (sqrt(exp_avg_sq) + d eps)
+#   (beta1 = 0: w += c4 g / (sqrt(exp_avg_sq) + d eps)).
+# Lazy on sparse rows: only the row's coordinates (and the intercept) are
+# updated; an untouched coordinate keeps its weight, moments and s, and its
+# |s| stays in the sum of |s|, which s_abs_sum keeps across rows (a dense row
+# recounts it: acc[1]; a sparse row moves it by acc[2]).
+cdef enum:
+    PRODIGY_D = 0
+    PRODIGY_D_MAX = 1
+    PRODIGY_NUMERATOR = 2
+    PRODIGY_K = 3            # the steps taken (skipped samples do not count)
+    PRODIGY_S_ABS_SUM = 4    # the sum of |s| over the problem's coordinates
+
+cdef inline void step_prodigy(floating* w, Py_ssize_t S, Py_ssize_t T,
+                              const floating* x, const int* idx, Py_ssize_t nnz,
+                              const double* hp, StepInfo* si,
+                              long long* stamp) noexcept nogil:
+    cdef double b1 = hp[0], b2 = hp[1], b3 = hp[2], gs = si.gscale, l2 = si.l2
+    cdef double c1 = si.c1, c2 = si.c2, c3 = si.c3, c4 = si.c4, decay = -hp[6] * si.c1
+    cdef double g, wj, s_old, s_new, den, num = 0.0, total = 0.0, change = 0.0
+    cdef bint momentum = b1 > 0.0
+    cdef Py_ssize_t om = T if momentum else 0
+    cdef Py_ssize_t ov = om + T
+    cdef Py_ssize_t os = ov + T
+    cdef Py_ssize_t op = os + T
+    cdef floating* b
+    cdef floating* ma
+    cdef floating* va
+    cdef Py_ssize_t k
+    if si.phase == 1:
+        if not si.lr > 0.0:
+            return      # a rate of 0 skips the sample (finish_prodigy)
+        for k in range(nnz):
+            b = _blk(w, S, idx, k)
+            wj = b[0]
+            g = gs * x[k] + l2 * wj
+            num += g * (b[op] - wj)
+            if momentum:
+                b[om] = b1 * b[om] + c3 * g
+            b[ov] = b2 * b[ov] + c4 * g * g
+            s_old = fabs(<double>b[os])
+            b[os] = b3 * b[os] + c2 * g
+            s_new = fabs(<double>b[os])     # as stored (float32 slots: rounded)
+            total += s_new
+            change += s_new - s_old
+        si.acc[0] += num
+        si.acc[1] += total
+        si.acc[2] += change
+        return
+    if idx == NULL and S == 1:
+        # dense row, one array per slot: branch-free loops the compiler
+        # vectorises; the same operations, in the same order, as the loop below
+        ma = w + om
+        va = w + ov
+        if momentum:
+            for k in range(nnz):
+                wj = w[k]
+                wj = wj + decay * wj
+                w[k] = wj - c1 * (ma[k] / (sqrt(<double>va[k]) + c3))
+        else:
+            for k in range(nnz):
+                wj = w[k]
+                g = gs * x[k] + l2 * wj
+                wj = wj + decay * wj
+                w[k] = wj + c4 * (g / (sqrt(<double>va[k]) + c3))
+        return
+    for k in range(nnz):
+        b = _blk(w, S, idx, k)
+        wj = b[0]
+        g = gs * x[k] + l2 * wj
+        den = sqrt(<double>b[ov]) + c3
+        wj = wj + decay * wj
+        if momentum:
+            b[0] = wj - c1 * (b[om] / den)
+        else:
+            b[0] = wj + c4 * (g / den)
+
+
+cdef inline int finish_prodigy(const double* hp, StepInfo* si, bint recount) noexcept nogil:
+    # Prodigy between its phases: the new d from the sums of phase 1. Returns
+    # 1 to step, 0 for a sample prodigyopt skips, -1 if d is not finite. It
+    # skips a sample at a rate of 0 (phase 1 did nothing) and one after which
+    # every s is 0 (no gradient yet, or beta3 = 0 and a zero gradient: only
+    # phase 1's moments changed).
+    cdef double* r = si.rule
+    cdef double d = r[PRODIGY_D], denom, num, d_hat
+    if not si.lr > 0.0:
+        return 0
+    denom = si.acc[1] if recount else r[PRODIGY_S_ABS_SUM] + si.acc[2]
+    if denom < 0.0:
+        denom = 0.0     # the running sum's rounding
+    r[PRODIGY_S_ABS_SUM] = denom
+    if denom == 0.0:
+        return 0
+    num = hp[2] * r[PRODIGY_NUMERATOR] + (d / hp[4]) * si.c1 * si.acc[0]
+    d_hat = hp[5] * num / denom
+    if d_hat > r[PRODIGY_D_MAX]:
+        r[PRODIGY_D_MAX] = d_hat
+    r[PRODIGY_D] = r[PRODIGY_D_MAX]     # min(d_max, d * growth_rate), growth_rate = inf
+    r[PRODIGY_NUMERATOR] = num
+    r[PRODIGY_K] += 1.0
+    d = r[PRODIGY_D]
+    si.c3 = d * hp[3]
+    si.c4 = -si.c1 * d
+    si.lr = si.c1       # the step's rate dlr: the L1 proximal step's
+    return 1 if isfinite(d) and isfinite(num) else -1
+
+
+cdef inline bint two_phase_rule(int kind) noexcept nogil:
+    # the rules whose step needs sums over the whole problem (see the header)
+    return kind == OPT_PRODIGY
+
+
+cdef inline int finish_sample(int kind, const double* hp, StepInfo* si,
+                              bint recount) noexcept nogil:
+    # a two-phase rule between its phases: 1 to step, 0 to skip the step (and
+    # the L1 proximal step), -1 if its scalars are no longer finite. It may set
+    # si.lr to the rate it steps at, which the L1 proximal step then takes.
+    # ``recount``: every coordinate was in phase 1 (a dense row)
+    if kind == OPT_PRODIGY:
+        return finish_prodigy(hp, si, recount)
+    return 1
 
 
 ctypedef void (*StepF64)(double* w, Py_ssize_t S, Py_ssize_t T, const double* x,
@@ -641,6 +793,8 @@ cdef inline void fill_step_tables(StepF64* f64, StepF32* f32) noexcept nogil:
     f32[OPT_RADAM] = step_radam[float]
     f64[OPT_COCOB] = step_cocob[double]
     f32[OPT_COCOB] = step_cocob[float]
+    f64[OPT_PRODIGY] = step_prodigy[double]
+    f32[OPT_PRODIGY] = step_prodigy[float]
 
 
 cdef inline double _pow_t(double b, double log_b, double t) noexcept nogil:
@@ -659,7 +813,7 @@ cdef inline void per_sample_constants(int kind, const double* hp, const double* 
     # the per-sample factors of the rules (bias corrections, NAdam's mu,
     # RAdam's rectification); log_hp[i] = log(hp[i]) for the two decay rates
     # hp[0], hp[1]
-    cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t
+    cdef double t = si.step, mu, mu_next, b2t, rho_inf, rho_t, d, n
     if kind == OPT_ADAM:
         if hp[4] != 0:
             si.c1 = si.lr / (1.0 - _pow_t(hp[0], log_hp[0], t))
@@ -689,3 +843,15 @@ cdef inline void per_sample_constants(int kind, const double* hp, const double* 
             si.c2 = 1.0
         else:
             si.c2 = 0.0
+    elif kind == OPT_PRODIGY:
+        # with the d of the sample's start; the bias correction at Prodigy's
+        # own step count k + 1 (skipped samples do not count)
+        d = si.rule[PRODIGY_D]
+        n = si.rule[PRODIGY_K] + 1.0
+        si.c1 = d * si.lr
+        if <int>hp[7] & 1:
+            si.c1 = si.c1 * (sqrt(1.0 - _pow_t(hp[1], log_hp[1], n))
+                             / (1.0 - _pow_t(hp[0], log_hp[0], n)))
+        si.c2 = (d / hp[4]) * (d if <int>hp[7] & 2 else si.c1)
+        si.c3 = d * (1.0 - hp[0])
+        si.c4 = d * d * (1.0 - hp[1])

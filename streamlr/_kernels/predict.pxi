@@ -40,7 +40,14 @@ cdef void _decide_row(Engine self, const floating* v, const int* idx, Py_ssize_t
     cdef floating* w
     cdef floating* aw
     cdef double* row
+    cdef bint race = self.copies > 1
+    if race:
+        # a race serves the share-weighted sum of its copies' decision values
+        for kk in range(self.n_outputs):
+            out[kk] = 0.0
     for kk in range(self.n_problems):
+        if race and self.scalars[kk * N_SLOTS + SLOT_RACE_SHARE] == 0.0:
+            continue
         w = <floating*>self.weights + kk * per
         aw = <floating*>self.averages + kk * self.averages_d
         row = self.scalars + kk * N_SLOTS
@@ -66,7 +73,10 @@ cdef void _decide_row(Engine self, const floating* v, const int* idx, Py_ssize_t
                 c = _lazy_average(aw[j], w[j * self.cs], n_prev, n_last)
                 acc += c * <double>v[k]
             b = row[SLOT_AVG_INTERCEPT]
-        out[kk] = <floating>acc + <floating>b
+        if race:
+            out[kk // self.copies] += row[SLOT_RACE_SHARE] * <double>(<floating>acc + <floating>b)
+        else:
+            out[kk] = <floating>acc + <floating>b
 
 
 cdef int _decide_rows(Engine self, values, indices, indptr, Py_ssize_t n_rows, bint averaged,
@@ -75,8 +85,8 @@ cdef int _decide_rows(Engine self, values, indices, indptr, Py_ssize_t n_rows, b
     cdef cnp.ndarray v = values, ind = indices, ptr = indptr
     cdef Py_ssize_t i, d = self.n_features
     cdef bint dense = ptr.shape[0] == 0
-    if out.shape[0] != n_rows or out.shape[1] != self.n_problems:
-        raise ValueError("out must be (n_rows, n_problems)")
+    if out.shape[0] != n_rows or out.shape[1] != self.n_outputs:
+        raise ValueError("out must be (n_rows, n_outputs)")
     if cnp.PyArray_TYPE(v) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64):
         raise ValueError("values must have the model's dtype")
     if dense and v.shape[0] != n_rows * d:

@@ -43,9 +43,9 @@ from cpython.dict cimport PyDict_Next, PyDict_Size
 from cpython.ref cimport PyObject
 from cython cimport floating
 from libc.float cimport FLT_MAX, DBL_MAX
-from libc.stdlib cimport realloc, free
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
-from libc.math cimport NAN, fabs, isfinite, log, pow, sqrt
+from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmod, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (
@@ -53,8 +53,8 @@ from streamlr._kernels.schedules cimport (
 )
 from streamlr._kernels.optimizers cimport (
     MAX_OPTIMIZERS, OPT_NORMALIZED, OPT_SGD, StepF32, StepF64, StepInfo, VW_ADAPTIVE,
-    VW_INVARIANT, VW_NORMALIZED, VW_POWER_T, fill_step_tables, optimizer_codes,
-    per_sample_constants, vw_apply, vw_average, vw_prepare,
+    VW_INVARIANT, VW_NORMALIZED, VW_POWER_T, fill_step_tables, finish_sample, optimizer_codes,
+    per_sample_constants, two_phase_rule, vw_apply, vw_average, vw_prepare,
 )
 
 import numpy as _np
@@ -80,7 +80,16 @@ cdef enum:
     SLOT_MU_PRODUCT = 11
     SLOT_RULE = 12      # the update rule's own scalars (RULE_SCALARS of them)
     RULE_SCALARS = 8
-    N_SLOTS = 20
+    # the rate race (race.pxi): per copy, and per binary problem in its first copy's row
+    SLOT_RACE_LOSS = 20         # the copy's discounted loss
+    SLOT_RACE_STATUS = 21       # 0 racing, 1 never served again, 2 out (diverged), 3 asleep
+    SLOT_RACE_SHARE = 22        # the copy's share of what is served now
+    SLOT_RACE_DEFAULT = 23      # first copy: the copy that serves before any evidence
+    SLOT_SERVED_LOSS = 24       # first copy: progressive loss of what was served, summed
+    SLOT_SERVED_N = 25          # first copy: samples served
+    SLOT_RACE_COUNT = 26        # first copy: the discounted count of rows
+    SLOT_RACE_ZERO_LOSS = 27    # first copy: the largest loss of predicting 0 so far
+    N_SLOTS = 28
 
 cdef enum:
     PENALTY_NONE = 0
@@ -103,7 +112,11 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "average_intercept": SLOT_AVG_INTERCEPT, "l1_u": SLOT_L1_U,
          "sq_norm": SLOT_SQNORM, "l1_norm": SLOT_L1NORM, "t": SLOT_T,
          "loss_sum": SLOT_LOSS_SUM, "n_seen": SLOT_N_SEEN,
-         "mu_product": SLOT_MU_PRODUCT, "rule": SLOT_RULE}
+         "mu_product": SLOT_MU_PRODUCT, "rule": SLOT_RULE,
+         "race_loss": SLOT_RACE_LOSS, "race_status": SLOT_RACE_STATUS,
+         "race_share": SLOT_RACE_SHARE, "race_default": SLOT_RACE_DEFAULT,
+         "served_loss": SLOT_SERVED_LOSS, "served_n": SLOT_SERVED_N,
+         "race_count": SLOT_RACE_COUNT, "race_zero_loss": SLOT_RACE_ZERO_LOSS}
 # how many scalars an update rule may keep per problem (Optimizer.scalar_state)
 NUM_RULE_SCALARS = RULE_SCALARS
 OPTIMIZERS = optimizer_codes()
@@ -224,6 +237,7 @@ cdef class Config:
 include "rows.pxi"
 include "plain_sgd.pxi"
 include "loop.pxi"
+include "race.pxi"
 include "progress.pxi"
 include "materialize.pxi"
 include "engine.pxi"

@@ -7,8 +7,7 @@
 
 cdef void _save_problem(Engine self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
                         bint dense) noexcept nogil:
-    cdef char* p = self.save + kk * (self._problem_bytes() + (
-        self.n_features if dense else nnz) * self._coord_bytes())
+    cdef char* p = self.save + self.save_off[kk]
     cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
     cdef floating* blk = <floating*>self.weights + kk * per
     memcpy(p, self.scalars + kk * N_SLOTS, N_SLOTS * 8)
@@ -17,6 +16,8 @@ cdef void _save_problem(Engine self, floating* tag, int kk, const int* indices, 
     p += self.intercepts_n * 8
     memcpy(p, self.schedule_state + kk * self.schedule_state_n, self.schedule_state_n * 8)
     p += self.schedule_state_n * 8
+    if not self.save_whole[kk]:
+        return
     if dense:
         memcpy(p, blk, per * sizeof(floating))
         p += per * sizeof(floating)
@@ -50,8 +51,7 @@ cdef void _save_problem(Engine self, floating* tag, int kk, const int* indices, 
 cdef void _restore_problem(Engine self, floating* tag, int kk, const int* indices,
                            Py_ssize_t nnz, bint dense) noexcept nogil:
     cdef Py_ssize_t cb = self._coord_bytes()
-    cdef char* p = self.save + kk * (self._problem_bytes() + (
-        self.n_features if dense else nnz) * cb)
+    cdef char* p = self.save + self.save_off[kk]
     cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
     cdef floating* blk = <floating*>self.weights + kk * per
     memcpy(self.scalars + kk * N_SLOTS, p, N_SLOTS * 8)
@@ -60,6 +60,8 @@ cdef void _restore_problem(Engine self, floating* tag, int kk, const int* indice
     p += self.intercepts_n * 8
     memcpy(self.schedule_state + kk * self.schedule_state_n, p, self.schedule_state_n * 8)
     p += self.schedule_state_n * 8
+    if not self.save_whole[kk]:
+        return
     if dense:
         memcpy(blk, p, per * sizeof(floating))
         p += per * sizeof(floating)

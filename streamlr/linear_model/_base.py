@@ -44,6 +44,39 @@ SHARED_PARAMETERS = """    penalty : {"l2", "l1", "elasticnet"} or None, default
         The epsilon of ``"huber"`` and the epsilon-insensitive losses.
 """
 
+# The Notes both estimators carry on learning_rate="auto".
+RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one copy of the model
+    per candidate rate (``auto_rates``, default the optimizer's
+    `~streamlr.optim.Optimizer.auto_rates`) in the same compiled pass, each
+    at its constant rate, and serves the exponentially weighted average of
+    the copies (Hedge / the aggregating algorithm). Each copy keeps a
+    discounted loss :math:`S_c \\leftarrow 0.995 S_c + \\ell_c` and the race
+    a discounted count :math:`n \\leftarrow 0.995 n + 1`; before each row,
+    copy c's share is :math:`\\propto \\exp(-0.1 (S_c - S^*) / (S^*/n))`,
+    :math:`S^*` the leader's, so the leader's mean recent loss sets the
+    scale. Guards: the smallest rate serves alone for the first 3 rows; a
+    copy whose loss on a row exceeds 100 times the largest loss of
+    predicting 0 seen so far, or (classifiers) whose decision value exceeds
+    30 in magnitude, is never served again (it keeps learning); a copy that
+    diverges leaves the race; a call fails (and rolls back) only when every
+    copy diverged. After 1024 rows, and every 1024 rows after that, only the
+    3 copies with the lowest :math:`S_c` keep learning: a race costs about
+    three models. These constants were chosen from measurements on
+    raw-feature streams, held-back streams included
+    (``bench/bench_no_rate.py``). ``coef_``, ``intercept_``, every
+    prediction, ``progressive_loss_`` and ``lr_`` are what is served;
+    ``rate_race_`` shows the race.
+
+    ``optimizer="auto"`` races update rules as well as rates, with the same
+    rule (``learning_rate`` and ``eta0`` ignored): Vowpal Wabbit's
+    normalized update (``"vw"``) at the rates 0.1, 0.5 (its default, which
+    serves first), 2 and 8, ``COCOB``, Adam at 9 rates from 1e-5 to 0.1 and
+    plain SGD at 7 rates from 1e-5 to 0.01: scale-free rules beside
+    scale-sensitive ones, so that neither the rule nor the rate is the
+    user's to choose. Its ``optimizer_state_`` is empty (the copies' rules
+    differ); ``average`` is not available with it.
+"""
+
 # partial_fit and predict calls with at most this many rows take the
 # bound engine's compiled path (the same loop, without per-call set-up)
 SMALL_CALL_ROWS = 64
@@ -167,6 +200,37 @@ class BaseSGD(BaseEstimator):
         return out
 
     @property
+    def rate_race_(self):
+        """The rate race of ``learning_rate="auto"`` (see Notes).
+
+        A dict: ``rates`` (K,), the candidates; ``optimizers`` (K,), the
+        update rule of each copy; ``progressive_loss`` (n_problems, K), each
+        copy's mean loss on the rows it learned; ``weights`` (n_problems,
+        K), each copy's share of what is served now; ``dropped``
+        (n_problems, K), True for a copy that diverged and left the race;
+        ``never_served`` (n_problems, K), True for a copy that made a wild
+        prediction. Regressors and binary classifiers have one row.
+        """
+        model = self._fitted_model("rate_race_")
+        if model.copies == 1:
+            raise AttributeError(f"{type(self).__name__} has no rate race: "
+                                 "learning_rate is not 'auto'")
+        shape = (model.n_outputs, model.copies)
+        scal = model.scalars
+        seen = scal[:, SLOTS["n_seen"]].reshape(shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loss = np.where(seen > 0, scal[:, SLOTS["loss_sum"]].reshape(shape) / seen, np.nan)
+        status = scal[:, SLOTS["race_status"]].reshape(shape)
+        return {
+            "rates": np.asarray(model.race_rates),
+            "optimizers": np.asarray(model.race_optimizers, dtype=object),
+            "progressive_loss": loss,
+            "weights": model.race_shares().copy(),
+            "dropped": status == 2,
+            "never_served": status == 1,
+        }
+
+    @property
     def schedule_state_(self):
         """The state of a stateful schedule (``ReduceOnPlateau``).
 
@@ -227,15 +291,17 @@ class BaseSGD(BaseEstimator):
                    sparse=False):
         # the layout follows the first call's input: interleaved for CSR
         # streams, one array per slot for dense ones (both work for both)
+        members = _params.race_members(self, optimizer)
         self._model = ModelState(
             n_problems, n_features, dtype, average=int(self.average),
             l1=self.penalty in ("l1", "elasticnet"), optimizer=optimizer, coef=coef,
-            intercept=intercept, interleaved=sparse)
+            intercept=intercept, interleaved=sparse, members=members,
+            default_copy=0 if members is None else _params.race_default(self, optimizer, members))
 
     def _prepare_model(self, optimizer):
         model = self._model
         model.prepare(optimizer, self.average, self.penalty in ("l1", "elasticnet"),
-                      model.progress.t)
+                      model.progress.t, _params.race_members(self, optimizer))
 
     def _transaction(self, fn):
         return _driver.Transaction(self).run(fn)
@@ -300,7 +366,7 @@ class BaseSGD(BaseEstimator):
     def _decision_one(self, x):
         model = self._fitted_model("decision")
         engine = _driver.current_engine(self)
-        out = np.empty(engine.n_problems)
+        out = np.empty(engine.n_outputs)
         engine.decision_one(x, model.averaged(), model.average, out)
         return out
 
@@ -341,7 +407,7 @@ class BaseSGD(BaseEstimator):
         if d != engine.n_features:
             return None
         values, indices, indptr = as_kernel_input(X, dtype)
-        out = np.empty((n, engine.n_problems))
+        out = np.empty((n, engine.n_outputs))
         engine.decision_rows(values, indices, indptr, n, model.averaged(), model.average, out)
         return out.astype(dtype, copy=False)
 
@@ -364,5 +430,4 @@ class BaseSGD(BaseEstimator):
         return _driver.train(tx, call)
 
     def _configs(self, optimizer, loss, sparse, weights):
-        return [_params.make_config(self, optimizer, loss, sparse, self._model, p, n)
-                for p, n in weights]
+        return _params.make_configs(self, optimizer, loss, sparse, self._model, weights)

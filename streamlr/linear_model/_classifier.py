@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _registry
 from .._kernels import kernel as _k
 from . import _driver, _params
-from ._base import SHARED_PARAMETERS, BaseSGD
+from ._base import RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_validation_rows_finite
 from ._stopping import validation_mask
 
@@ -42,7 +42,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         Seeds the shuffling and the ``early_stopping`` split.
     learning_rate : str or streamlr.schedules.Schedule, default="optimal"
         scikit-learn's strings (``"constant"``, ``"optimal"``,
-        ``"invscaling"``, ``"adaptive"``, ``"pa1"``, ``"pa2"``) or any schedule
+        ``"invscaling"``, ``"adaptive"``, ``"pa1"``, ``"pa2"``), ``"auto"``
+        (no rate to choose: a rate race, see Notes) or any schedule
         object of :mod:`streamlr.schedules`, evaluated in the loop on the
         model's update counter. The strings are the objects they stand for
         (``"optimal"`` is ``Optimal()``).
@@ -70,10 +71,16 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         The update rule: ``"sgd"`` (scikit-learn's own update) or any string
         or object of :mod:`streamlr.optim` (PyTorch's rules). With another
         rule than plain SGD, ``learning_rate="optimal"`` means a constant
-        ``eta0``, and ``"pa1"``/``"pa2"`` are refused.
+        ``eta0``, and ``"pa1"``/``"pa2"`` are refused. ``"auto"``: a race of
+        update rules and rates (see Notes); ``learning_rate`` and ``eta0``
+        are then ignored.
     gtol : float or None, default=None
         ``fit`` stops once the norm of the full gradient of the regularised
         objective falls below ``gtol`` (checked after each epoch).
+    auto_rates : sequence of float or None, default=None
+        The candidate rates of ``learning_rate="auto"`` (None: the
+        optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
+        each finite and > 0.
 
     Attributes
     ----------
@@ -89,9 +96,13 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         (t, lr, progressive loss) after each epoch or call.
     progressive_loss_ : float
         Mean loss of every sample just before the model learned from it.
+    rate_race_ : dict
+        The copies of ``learning_rate="auto"``: their rates, losses and
+        shares of what is served (see Notes).
 
     Notes
     -----
+%(rate_race_notes)s
     Differences from scikit-learn, on purpose:
 
     * State carries across ``partial_fit`` calls: the L1 cumulative penalty
@@ -116,7 +127,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                  epsilon=0.1, n_jobs=None, random_state=None, learning_rate="optimal",
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
-                 optimizer="sgd", gtol=None):
+                 optimizer="sgd", gtol=None, auto_rates=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -140,6 +151,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self.average = average
         self.optimizer = optimizer
         self.gtol = gtol
+        self.auto_rates = auto_rates
 
     # -- targets ----------------------------------------------------------------------
 
@@ -206,7 +218,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         loss = _params.make_loss(self)
         configs = self._configs(optimizer, loss, sp.issparse(X),
                                 self._problem_weights(class_weight))
-        targets = [self._encode(label_idx, k) for k in range(len(configs))]
+        targets = [self._encode(label_idx, k) for k in range(self._model.n_outputs)]
         scorer = None
         if val_mask is not None and val_mask.any():
             Xv, swv = X[val_mask], sample_weight[val_mask]
@@ -509,4 +521,5 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return np.log(self.predict_proba(X))
 
 
-SGDClassifier.__doc__ = SGDClassifier.__doc__ % {"shared_parameters": SHARED_PARAMETERS}
+SGDClassifier.__doc__ = SGDClassifier.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
+                                            "rate_race_notes": RATE_RACE_NOTES}

@@ -57,6 +57,37 @@ def pass_blocks(rows, between=None):
         BLOCKS.rows, BLOCKS.between = old
 
 
+# -- the rate race ------------------------------------------------------------------
+
+# The serving rule of learning_rate="auto" (streamlr/_kernels/race.pxi),
+# chosen from measurements (bench/bench_no_rate.py): the discount of the
+# copies' losses, the learning rate of their shares per unit of the leader's
+# mean loss, the guards (a copy whose loss on a row exceeds RACE_WILD times
+# the largest loss of predicting 0, or, for classifiers, whose |decision
+# value| exceeds RACE_BOUND, is never served again; the default copy serves
+# the first RACE_FIRST_ROWS rows alone).
+RACE_DISCOUNT = 0.995
+RACE_ETA = 0.1
+RACE_WILD = 100.0
+RACE_BOUND = 30.0
+RACE_FIRST_ROWS = 3
+# Its cost: after RACE_WARMUP rows, every RACE_PERIOD rows, only the
+# RACE_AWAKE copies with the lowest discounted loss keep learning.
+RACE_WARMUP = 1024
+RACE_PERIOD = 1024
+RACE_AWAKE = 3
+
+
+def race_rule(est):
+    """The engine's ``race`` argument for ``est``'s model (None without a race)."""
+    model = est._model
+    if model.copies == 1:
+        return None
+    return (model.copies, RACE_DISCOUNT, RACE_ETA, RACE_WILD,
+            RACE_BOUND if est._is_classifier else np.inf, RACE_FIRST_ROWS, RACE_WARMUP,
+            RACE_PERIOD, RACE_AWAKE)
+
+
 # -- one transaction per call -----------------------------------------------------
 
 
@@ -111,18 +142,19 @@ def bind(est):
     # predictions use the engine too: early_stopping (a fit-only setting) is
     # refused by the learning calls themselves (_no_early_stopping)
     optimizer = _params.validate_params(est, for_partial_fit=False)
-    model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t)
+    model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t,
+                  _params.race_members(est, optimizer))
     loss = _params.make_loss(est)
     program = _params.schedule_program(est, optimizer, loss, model)
     weights = est._event_problem_weights()
-    cfgs = [_params.make_config(est, optimizer, loss, False, model, p, n) for p, n in weights]
-    cfgs_sparse = [_params.make_config(est, optimizer, loss, True, model, p, n) for p, n in weights]
+    cfgs = _params.make_configs(est, optimizer, loss, False, model, weights)
+    cfgs_sparse = _params.make_configs(est, optimizer, loss, True, model, weights)
     mode, neg, labels, classes = est._target_encoding()
     names = getattr(est, "feature_names_in_", None)
     engine = _k.Engine(
         model, cfgs, cfgs_sparse, loss, mode, neg, int(est.average), program, labels,
         None if names is None else {n: j for j, n in enumerate(names)}, classes,
-        watched=_params.watched_dicts(est), verbose=bool(est.verbose))
+        watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(est))
     model.engine = engine
     return engine
 
@@ -303,6 +335,79 @@ def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
     return epoch + 1, rows, lr, gtol is not None and gtol.unmet
 
 
+def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
+    """All epochs of binary problem b of a race: its copies learn each block
+    of rows side by side, then the race serves the block (race.pxi). Returns
+    what ``_problem_epochs`` does."""
+    est, model = call.est, call.est._model
+    copies = model.copies
+    problems = [b * copies + c for c in range(copies)]
+    streaming, n, train_idx = call.streaming, call.X.shape[0], call.train_idx
+    n_train = train_idx.shape[0]
+    scal = model.scalars
+    first = scal[problems[0]]
+    rng = np.random.RandomState(seed) if est.shuffle else None
+    t = [scal[k, _k.SLOTS["t"]] if streaming else t_start for k in problems]
+    rates = [call.configs[k].eta0 for k in problems]
+    target = call.targets[b]
+    lr, rows = lr_start, []
+    stop = None if streaming else NoImprovement(
+        est.tol, est.n_iter_no_change, None, call.val_scorer if est.early_stopping else None)
+    out = _k.SLOTS["race_status"]
+    block = BLOCKS.rows
+    for epoch in range(call.max_iter):
+        order = rng.permutation(train_idx) if est.shuffle else train_idx
+        if est.verbose:
+            print(f"-- Epoch {epoch + 1}")
+        served_before = first[_k.SLOTS["served_loss"]]
+        lo = 0
+        while lo < n_train:
+            if lo and BLOCKS.between is not None:
+                BLOCKS.between(b, lo)
+            # a block ends where the race narrows (race.pxi)
+            rows_block = order[lo:lo + min(block, engine.race_rows_to_narrowing(b))]
+            lo += rows_block.shape[0]
+            margins = np.zeros((copies, rows_block.shape[0]))
+            valid = np.zeros(copies, dtype=np.intp)
+            for c, k in enumerate(problems):
+                if scal[k, out] >= 2:    # out of the race, or asleep
+                    continue
+                status, t_new, _, _ = engine.run_pass(
+                    k, *data, target, call.sample_weight, rows_block, t[c], rates[c],
+                    False, streaming, None, margins[c])
+                if status < 0:
+                    raise_if_row_invalid(call.X, rows_block[-status - 1])
+                    valid[c] = -status - 1
+                    engine.race_out(k)       # this copy diverged: it leaves the race
+                    continue
+                valid[c] = rows_block.shape[0]
+                t[c] = t_new
+                scal[k, _k.SLOTS["t"]] = t_new
+            if not valid.any():
+                raise DivergenceError.at(
+                    t[0], lr, f"every copy of the rate race diverged (epoch {epoch + 1})")
+            engine.race_combine(b, np.ascontiguousarray(target[rows_block]), margins, valid)
+        for k in problems:
+            if scal[k, out] < 2 and not engine.finite(k):
+                engine.race_out(k)
+        if (scal[problems, out] >= 2).all():    # every copy still learning is out
+            raise DivergenceError.at(
+                t[0] - 1, lr, f"every copy of the rate race overflowed (epoch {epoch + 1})")
+        share = scal[problems, _k.SLOTS["race_share"]]
+        lr = float(share @ np.asarray(rates))
+        served_n = first[_k.SLOTS["served_n"]]
+        rows.append((t_start - 1.0 + (epoch + 1) * n, lr,
+                     first[_k.SLOTS["served_loss"]] / served_n if served_n else np.nan))
+        if stop is None:
+            continue
+        mean = (first[_k.SLOTS["served_loss"]] - served_before) / n_train
+        done, _ = stop.after_epoch(b, epoch, mean, mean, lr, t_start + (epoch + 1) * n, 0.0,
+                                   est._progressive_loss, est.verbose)
+        if done:
+            break
+    return epoch + 1, rows, lr, False
+
+
 def train(tx, call):
     """Run ``call`` (up to ``max_iter`` epochs of every binary problem) on
     the estimator's model and record t_, n_iter_, lr_ and the history.
@@ -312,7 +417,7 @@ def train(tx, call):
     model.average = int(est.average)
     program = _params.schedule_program(est, call.optimizer, call.loss, model)
     engine = _k.Engine(model, call.configs, call.configs, call.loss, 0, 0.0, int(est.average),
-                       program)
+                       program, race=race_rule(est))
     model.engine = None   # events bind their own engine, for the model's parameters
     X, n = call.X, call.X.shape[0]
     data = as_kernel_input(X)
@@ -322,10 +427,16 @@ def train(tx, call):
     tx.snapshot(engine, cols)
     progress = model.progress
     t_start, lr_start = float(progress.t), progress.lr
-    seeds_ = seeds(est, len(call.configs))
-    results = map_problems(
-        est, lambda k: _problem_epochs(call, engine, data, k, seeds_[k], t_start, lr_start),
-        len(call.configs))
+    if model.copies > 1:
+        seeds_ = seeds(est, model.n_outputs)
+        results = map_problems(
+            est, lambda b: _race_epochs(call, engine, data, b, seeds_[b], t_start, lr_start),
+            model.n_outputs)
+    else:
+        seeds_ = seeds(est, len(call.configs))
+        results = map_problems(
+            est, lambda k: _problem_epochs(call, engine, data, k, seeds_[k], t_start, lr_start),
+            len(call.configs))
     n_iter, history, gtol_unmet = 0, [], False
     for n_iter_k, rows, lr, unmet in results:
         n_iter = max(n_iter, n_iter_k)

@@ -16,6 +16,8 @@ from ..optim import Optimizer
 
 # scikit-learn's smaller intercept step on sparse input (plain SGD only)
 SPARSE_INTERCEPT_DECAY = 0.01
+# the most copies a race may have (the kernel's MAX_COPIES)
+MAX_COPIES = 64
 
 
 def loss_names(is_classifier):
@@ -52,9 +54,10 @@ def _check_choices(est):
             f"or None; got {est.penalty!r}.")
     if isinstance(est.learning_rate, _sched.Schedule):
         est.learning_rate._validate()
-    elif not isinstance(est.learning_rate, str) or est.learning_rate not in _k.LEARNING_RATES:
+    elif not isinstance(est.learning_rate, str) or (
+            est.learning_rate not in _k.LEARNING_RATES and est.learning_rate != "auto"):
         raise ValueError(
-            f"The 'learning_rate' parameter must be one of {sorted(_k.LEARNING_RATES)} "
+            f"The 'learning_rate' parameter must be one of {sorted([*_k.LEARNING_RATES, 'auto'])} "
             f"or a streamlr.schedules object; got {est.learning_rate!r}.")
 
 
@@ -101,6 +104,13 @@ def _check_combinations(est, optimizer, for_partial_fit):
         needed = "hinge" if est._is_classifier else "epsilon_insensitive"
         if est.loss != needed:
             raise ValueError(f"Learning rate '{est.learning_rate}' only works with loss '{needed}'.")
+    if racing(est) and est.gtol is not None:
+        raise ValueError("gtol is not available with learning_rate='auto' (its copies "
+                         "each have their own gradient)")
+    if not optimizer.takes_rate and racing(est):
+        raise ValueError(
+            f"{type(optimizer).__name__} has no learning rate: learning_rate='auto' has "
+            f"no rates to race")
     if not optimizer.takes_rate and isinstance(est.learning_rate, _sched.Schedule):
         raise ValueError(
             f"{type(optimizer).__name__} has no learning rate: it cannot be combined "
@@ -113,12 +123,112 @@ def _check_combinations(est, optimizer, for_partial_fit):
             f"it cannot be combined with optimizer={est.optimizer!r}")
 
 
+def _check_auto_rates(est):
+    rates = getattr(est, "auto_rates", None)
+    if rates is None:
+        return
+    if isinstance(rates, (str, bytes)) or not hasattr(rates, "__len__"):
+        raise ValueError(f"The 'auto_rates' parameter must be None or a sequence of rates; "
+                         f"got {rates!r}.")
+    try:
+        values = np.asarray(rates, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"The 'auto_rates' parameter must hold numbers; got {rates!r}.") from None
+    if values.ndim != 1 or not 1 <= values.size <= MAX_COPIES:
+        raise ValueError(f"The 'auto_rates' parameter must hold 1 to {MAX_COPIES} rates; "
+                         f"got {rates!r}.")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"The 'auto_rates' parameter must hold finite rates > 0; got {rates!r}.")
+
+
+def racing(est):
+    """Whether ``est`` races copies of its model (``learning_rate="auto"`` or
+    ``optimizer="auto"``)."""
+    return (isinstance(est.learning_rate, str) and est.learning_rate == "auto") or auto_optimizer(est)
+
+
+def auto_optimizer(est):
+    """Whether ``est`` races update rules too (``optimizer="auto"``)."""
+    return isinstance(est.optimizer, str) and est.optimizer == "auto"
+
+
+# optimizer="auto": the (update rule, rate) copies it races, chosen from
+# measurements (bench/bench_no_rate.py): scale-free rules (Vowpal Wabbit's
+# normalized update at four rates, COCOB) and scale-sensitive ones (Adam and
+# plain SGD over log-spaced rates); the default copy is VW's default.
+AUTO_MEMBERS = (
+    *(("vw", r) for r in (0.1, 0.5, 2.0, 8.0)),
+    ("cocob", None),
+    *(("adam", 10.0 ** (k / 2.0)) for k in range(-10, -1)),
+    *(("sgd", 10.0 ** (k / 2.0)) for k in range(-10, -3)),
+)
+AUTO_DEFAULT = ("vw", 0.5)
+
+
+class AutoRace:
+    """What ``optimizer="auto"`` resolves to: the copies of the race, as
+    (update rule spec, rate) pairs (rate None for a rule without one)."""
+
+    kernel = -1
+    takes_rate = True
+    default_rate = None
+    exact_on_sparse = False
+
+    def __init__(self):
+        members = []
+        for name, rate in AUTO_MEMBERS:
+            try:
+                members.append((_registry.resolve_optimizer(name), rate, (name, rate)))
+            except ValueError:   # a rule this build lacks
+                continue
+        self.members = [(spec, rate) for spec, rate, _ in members]
+        tags = [tag for _, _, tag in members]
+        self.default = tags.index(AUTO_DEFAULT) if AUTO_DEFAULT in tags else 0
+
+    def slots(self):
+        return ()
+
+    def __repr__(self):
+        return "'auto'"
+
+
+def race_members(est, optimizer):
+    """The copies of ``est``'s race as (spec, rate) pairs, or None without one."""
+    if isinstance(optimizer, AutoRace):
+        return optimizer.members
+    if not racing(est):
+        return None
+    if getattr(est, "auto_rates", None) is not None:
+        rates = np.asarray(est.auto_rates, dtype=np.float64)
+    else:
+        rates = np.asarray(optimizer.auto_rates(), dtype=np.float64)
+    return [(optimizer, float(r)) for r in rates]
+
+
+def race_default(est, optimizer, members):
+    """The copy that serves before any evidence: VW's default for
+    ``optimizer="auto"``, else the smallest rate (measured the safest
+    start: bench/bench_no_rate.py)."""
+    if isinstance(optimizer, AutoRace):
+        return optimizer.default
+    return int(np.argmin([rate for _, rate in members]))
+
+
 def validate_params(est, for_partial_fit=False):
     """Check every hyperparameter of ``est`` (ValueError naming the first bad
     one) and return its resolved optimizer spec."""
     _check_choices(est)
     _check_numbers(est)
-    optimizer = _registry.resolve_optimizer(est.optimizer)
+    _check_auto_rates(est)
+    if auto_optimizer(est):
+        optimizer = AutoRace()
+        if est.auto_rates is not None:
+            raise ValueError("The 'auto_rates' parameter sets the rates of learning_rate='auto'; "
+                             "optimizer='auto' races its own set of update rules and rates")
+        if est.average:
+            raise ValueError("average is not available with optimizer='auto'")
+    else:
+        optimizer = _registry.resolve_optimizer(est.optimizer)
     _check_combinations(est, optimizer, for_partial_fit)
     return optimizer
 
@@ -131,15 +241,17 @@ def make_loss(est):
 
 def _rate_ignored(est, optimizer):
     """Whether the rule runs at its own default rate: it has one
-    (``Optimizer.default_rate``) and ``learning_rate`` is a string."""
-    return optimizer.default_rate is not None and not isinstance(est.learning_rate, _sched.Schedule)
+    (``Optimizer.default_rate``) and ``learning_rate`` is a string other
+    than ``"auto"``."""
+    return (optimizer.default_rate is not None and not isinstance(est.learning_rate, _sched.Schedule)
+            and not racing(est))
 
 
 def adaptive_factor(est, optimizer=None):
     """The factor of the adaptive rate (divided when fit stops improving),
     or None when the rate is not adaptive."""
     lr = est.learning_rate
-    if optimizer is not None and _rate_ignored(est, optimizer):
+    if (optimizer is not None and _rate_ignored(est, optimizer)) or racing(est):
         return None
     if isinstance(lr, _sched.Adaptive):
         return float(lr.factor)
@@ -151,10 +263,12 @@ def _rate_schedule(est, optimizer):
     objects they stand for), or None for the rules that are not a schedule
     of t: ``"adaptive"`` (fit divides it between epochs), pa1/pa2."""
     lr = est.learning_rate
+    if racing(est):
+        return None      # each copy of a race learns at its own constant rate
     if _rate_ignored(est, optimizer):
         # learning_rate and eta0 are ignored: the reference's default rate
         return _sched.from_string("constant", float(optimizer.default_rate), 0.5)
-    if isinstance(lr, _sched.Adaptive) or lr in ("adaptive", "pa1", "pa2"):
+    if isinstance(lr, _sched.Adaptive) or lr in ("adaptive", "pa1", "pa2", "auto"):
         return None
     if isinstance(lr, _sched.Schedule):
         return lr
@@ -163,11 +277,29 @@ def _rate_schedule(est, optimizer):
     return _sched.from_string(lr, float(est.eta0), float(est.power_t))
 
 
-def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=1.0):
-    """The kernel's ``Config`` of one binary problem."""
+def make_configs(est, optimizer, loss, sparse, state, weights):
+    """The kernel's ``Config`` of each problem: one per binary problem
+    (``weights``: its (positive, negative) class weights), or, in a race,
+    one per copy of each (copy c of problem b at b * copies + c)."""
+    members = race_members(est, optimizer)
+    if members is None:
+        return [make_config(est, optimizer, loss, sparse, state, p, n) for p, n in weights]
+    # a copy of a rule without a rate (COCOB) takes eta0 for its L1 step alone
+    return [make_config(est, spec, loss, sparse, state, p, n,
+                        rate=float(est.eta0) if rate is None else float(rate))
+            for p, n in weights for spec, rate in members]
+
+
+def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=1.0, rate=None):
+    """The kernel's ``Config`` of one binary problem (``rate``: a race's
+    copy, learning at that constant rate)."""
     plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
     learning_rate, eta0 = est.learning_rate, float(est.eta0)
-    if _rate_ignored(est, optimizer):
+    if rate is not None:
+        # a copy of a race: a constant rate, the kernel's "adaptive" rule
+        # (which fit never divides in a race)
+        learning_rate, eta0 = "adaptive", rate
+    elif _rate_ignored(est, optimizer):
         learning_rate = _rate_schedule(est, optimizer)
     elif isinstance(learning_rate, _sched.Adaptive):
         # fit divides the rate when it stops improving; a stream sees it constant

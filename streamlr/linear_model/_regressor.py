@@ -7,7 +7,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
 from . import _driver, _params
-from ._base import SHARED_PARAMETERS, BaseSGD
+from ._base import RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_targets_finite, check_validation_rows_finite
 from ._stopping import validation_mask
 
@@ -32,7 +32,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         Seeds the shuffling and the ``early_stopping`` split.
     learning_rate : str or streamlr.schedules.Schedule, default="invscaling"
         scikit-learn's strings (``"constant"``, ``"optimal"``,
-        ``"invscaling"``, ``"adaptive"``, ``"pa1"``, ``"pa2"``) or any schedule
+        ``"invscaling"``, ``"adaptive"``, ``"pa1"``, ``"pa2"``), ``"auto"``
+        (no rate to choose: a rate race, see Notes) or any schedule
         object of :mod:`streamlr.schedules`.
     eta0 : float, default=0.01
         The initial (or constant) rate.
@@ -54,21 +55,28 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         The update rule (see :class:`SGDClassifier`).
     gtol : float or None, default=None
         ``fit`` stops once the full gradient's norm falls below it.
+    auto_rates : sequence of float or None, default=None
+        The candidate rates of ``learning_rate="auto"`` (None: the
+        optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
+        each finite and > 0.
 
     Attributes
     ----------
     coef_, intercept_, n_features_in_, feature_names_in_, n_iter_, t_
         As scikit-learn's.
-    optimizer_state_, schedule_state_, lr_, lr_history_, progressive_loss_
+    optimizer_state_, schedule_state_, lr_, lr_history_, progressive_loss_, rate_race_
         As :class:`SGDClassifier`'s.
-    """
+
+    Notes
+    -----
+%(rate_race_notes)s    """
 
     def __init__(self, loss="squared_error", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
                  fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0,
                  epsilon=0.1, random_state=None, learning_rate="invscaling", eta0=0.01,
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
-                 gtol=None):
+                 gtol=None, auto_rates=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -90,6 +98,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.average = average
         self.optimizer = optimizer
         self.gtol = gtol
+        self.auto_rates = auto_rates
 
     def _target_encoding(self):
         return 0, 0.0, None, None
@@ -253,4 +262,5 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         return self._decision(X).ravel()
 
 
-SGDRegressor.__doc__ = SGDRegressor.__doc__ % {"shared_parameters": SHARED_PARAMETERS}
+SGDRegressor.__doc__ = SGDRegressor.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
+                                            "rate_race_notes": RATE_RACE_NOTES}

@@ -21,6 +21,15 @@ ARRAYS = ("weight_blocks", "average_weights", "l1_received", "last_update", "sca
           "intercept_block", "schedule_state")
 
 
+# the optimizer_key of a race of different update rules (optimizer="auto")
+MIXED_KEY = ("AutoRace", -1, ())
+
+
+def _spec_key(spec):
+    """What identifies an update rule's state: its class, kernel rule and slots."""
+    return (type(spec).__name__, int(spec.kernel), tuple(spec.slots()))
+
+
 class ModelState:
     """Training state of K binary problems over d features.
 
@@ -54,48 +63,88 @@ class ModelState:
     """
 
     def __init__(self, n_problems, n_features, dtype, *, average, l1, optimizer, coef=None,
-                 intercept=None, interleaved=False):
-        k, d = n_problems, n_features
-        plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
-        self.optimizer_key = (type(optimizer).__name__, optimizer.kernel, optimizer.slots())
-        self.decays = optimizer.decays()
-        rule = tuple(optimizer.scalar_state())
-        if len(rule) > _k.NUM_RULE_SCALARS:
-            raise ValueError(f"{type(optimizer).__name__} keeps more than "
-                             f"{_k.NUM_RULE_SCALARS} scalars per problem")
-        self.rule_scalars = tuple(name for name, _ in rule)
-        init = np.asarray((0.0,) + tuple(optimizer.initial_values()), dtype=np.float64)
+                 intercept=None, interleaved=False, members=None, default_copy=0):
+        # a race (members: (spec, rate) of each copy) holds its copies of
+        # each binary problem side by side: copy c of problem b is row b * R + c
+        specs = [optimizer] if members is None else [spec for spec, _ in members]
+        copies = 1 if members is None else len(specs)
+        k, d = n_problems * copies, n_features
+        if coef is not None and copies > 1:
+            coef = np.repeat(np.asarray(coef).reshape(n_problems, d), copies, axis=0)
+        if intercept is not None and copies > 1:
+            intercept = np.repeat(np.asarray(intercept, dtype=np.float64).reshape(-1), copies)
+        keys = [_spec_key(spec) for spec in specs]
+        mixed = len(set(keys)) > 1
+        self.optimizer_key = MIXED_KEY if mixed else keys[0]
+        self.copies = copies
+        self.race_rates = None if members is None else tuple(
+            float("nan") if rate is None else float(rate) for _, rate in members)
+        self.race_optimizers = None if members is None else tuple(key[0] for key in keys)
+        self.race_kernels = None if members is None else tuple(int(key[1]) for key in keys)
+        plain = self.plain
+        if mixed and any(spec.decays() for spec in specs):
+            raise ValueError("a race of different update rules cannot hold rules whose "
+                             "slots decay on sparse rows")
+        self.decays = {} if mixed else specs[0].decays()
+        rules = [tuple(spec.scalar_state()) for spec in specs]
+        for spec, rule in zip(specs, rules, strict=True):
+            if len(rule) > _k.NUM_RULE_SCALARS:
+                raise ValueError(f"{type(spec).__name__} keeps more than "
+                                 f"{_k.NUM_RULE_SCALARS} scalars per problem")
+        self.rule_scalars = () if mixed else tuple(name for name, _ in rules[0])
+        inits = [np.asarray((0.0,) + tuple(spec.initial_values()), dtype=np.float64)
+                 for spec in specs]
+        width = max(len(init) for init in inits)
         if FORCED_LAYOUT[0] is not None:
             interleaved = FORCED_LAYOUT[0]
-        self.interleaved = bool(interleaved) and len(init) > 1
+        # plain SGD reads its weights contiguously: a mixed race keeps slot arrays
+        self.interleaved = bool(interleaved) and width > 1 and not (mixed and plain)
         if self.interleaved:
             # blocks padded to a power of two never straddle two cache lines
-            size = 1 << (len(init) - 1).bit_length()
+            size = 1 << (width - 1).bit_length()
             self.weight_blocks = np.zeros((k, d, size), dtype=dtype)
-            self.weight_blocks[..., : len(init)] = init.astype(dtype)
         else:
-            self.weight_blocks = np.empty((k, len(init), d), dtype=dtype)
-            self.weight_blocks[...] = init.astype(dtype)[:, None]
+            self.weight_blocks = np.zeros((k, width, d), dtype=dtype)
+        for c, init in enumerate(inits):
+            if self.interleaved:
+                self.weight_blocks[c::copies, :, : len(init)] = init.astype(dtype)
+            else:
+                self.weight_blocks[c::copies, : len(init), :] = init.astype(dtype)[:, None]
         if coef is not None:
             self.w[...] = coef
+        # slots that start at the starting weights (Prodigy's p0)
+        start_slots = [(c, spec.slots().index(name)) for c, spec in enumerate(specs)
+                       for name in spec.starts_at_weights]
+        for c, i in start_slots:
+            self.slot(i)[c::copies] = self.w[c::copies]
         self.average_weights = np.zeros((k, d if average else 0), dtype=dtype)
         self.l1_received = np.zeros((k, d if l1 and plain else 0), dtype=dtype)
         self.scalars = np.zeros((k, _k.NUM_SLOTS), dtype=np.float64)
         self.scalars[:, SLOTS["wscale"]] = 1.0
         self.scalars[:, SLOTS["average_b"]] = 1.0
         self.scalars[:, SLOTS["mu_product"]] = 1.0
-        for i, (_, value) in enumerate(rule):
-            self.scalars[:, SLOTS["rule"] + i] = value
+        for c, rule in enumerate(rules):
+            for i, (_, value) in enumerate(rule):
+                self.scalars[c::copies, SLOTS["rule"] + i] = value
         # the kernel's own t: scikit-learn's t_ except where its kernel does
         # not tick (a zero row under pa1); kept so chunking stays invisible
         self.scalars[:, SLOTS["t"]] = 1.0
         if intercept is not None:
             self.scalars[:, SLOTS["intercept"]] = intercept
-        self.intercept_block = np.empty((k, len(init)), dtype=np.float64)
-        self.intercept_block[...] = init
+        if copies > 1:
+            # the race's default copy serves until there is evidence
+            self.scalars[:, SLOTS["race_default"]] = default_copy
+            self.scalars[:, SLOTS["race_share"]] = np.tile(
+                np.arange(copies) == default_copy, n_problems)
+        self.intercept_block = np.zeros((k, width), dtype=np.float64)
+        for c, init in enumerate(inits):
+            self.intercept_block[c::copies, : len(init)] = init
+        for c, i in start_slots:
+            self.intercept_block[c::copies, 1 + i] = self.scalars[c::copies, SLOTS["intercept"]]
         self.schedule_key = None
         self.schedule_state = np.zeros((k, 0))
-        needs_stamp = not plain and (optimizer.needs_stamp() or average)
+        needs_stamp = any(key[1] != _k.OPTIMIZERS["sgd"] and (spec.needs_stamp() or average)
+                          for spec, key in zip(specs, keys, strict=True))
         self.last_update = np.zeros((k, d if needs_stamp else 0), dtype=np.int64)
         self.average = int(average)
         self.progress = _k.Progress()
@@ -123,7 +172,16 @@ class ModelState:
 
     @property
     def plain(self):
+        """Whether plain SGD learns (some copy of) the model: its weight scale,
+        cumulative L1 penalty and averaging state are then in use."""
+        if getattr(self, "race_kernels", None) is not None:
+            return _k.OPTIMIZERS["sgd"] in self.race_kernels
         return self.optimizer_key[1] == _k.OPTIMIZERS["sgd"]
+
+    @property
+    def mixed(self):
+        """Whether the copies of a race learn by different update rules."""
+        return self.optimizer_key == MIXED_KEY
 
     @property
     def n_problems(self):
@@ -132,16 +190,22 @@ class ModelState:
     def last_step(self, k):
         return self.scalars[k, SLOTS["t"]] - 1.0
 
-    def prepare(self, optimizer, average, l1, t):
-        """Before training on existing state: check the optimizer, copy
+    def prepare(self, optimizer, average, l1, t, members=None):
+        """Before training on existing state: check the optimizer (and the
+        race's copies, ``members``: None without a race), copy
         arrays that are read-only or not C-contiguous (a model loaded from a
         memory map), and grow the optional arrays when set_params switched
         averaging or L1 on between calls. Drops the engine if any array
         changed."""
-        if self.optimizer_key != (type(optimizer).__name__, optimizer.kernel, optimizer.slots()):
+        if self.optimizer_key != _spec_key(optimizer):
             raise ValueError(
                 f"optimizer={optimizer!r} differs from the optimizer this model was "
                 f"trained with ({self.optimizer_key[0]}); call fit to start a new model")
+        if not self.race_matches(members):
+            raise ValueError(
+                "learning_rate='auto' races the rates this model was trained with "
+                f"({self.race_rates}); changing the race or leaving it needs a new "
+                "model: call fit")
         changed = False
         for name in ARRAYS:
             a = getattr(self, name)
@@ -192,12 +256,39 @@ class ModelState:
         return bool(self.average) and self.average <= self.progress.t - 1
 
     def materialize(self, averaged=None):
-        """(coef, intercept) of all K problems as the model predicts with them."""
+        """(coef, intercept) of all binary problems as the model predicts
+        with them (a race: its copies weighted by their shares)."""
         if averaged is None:
             averaged = self.averaged()
         parts = [self.model(k, averaged, self.average) for k in range(self.n_problems)]
         coef = np.array([c for c, _ in parts], dtype=self.w.dtype).reshape(self.w.shape)
-        return coef, np.array([b for _, b in parts]).astype(self.w.dtype)
+        intercept = np.array([b for _, b in parts])
+        if self.copies > 1:
+            share = self.race_shares()
+            coef = np.einsum("bc,bcd->bd", share, coef.reshape(share.shape + coef.shape[1:]),
+                             dtype=np.float64).astype(self.w.dtype)
+            intercept = (share * intercept.reshape(share.shape)).sum(axis=1)
+        return coef, intercept.astype(self.w.dtype)
+
+    @property
+    def n_outputs(self):
+        """The binary problems (a race has ``copies`` problems for each)."""
+        return self.n_problems // self.copies
+
+    def race_shares(self):
+        """(binary problems, copies): each copy's share of what is served."""
+        return self.scalars[:, SLOTS["race_share"]].reshape(self.n_outputs, self.copies)
+
+    def race_matches(self, members):
+        """Whether the model races exactly ``members`` ((spec, rate) of each
+        copy; None: no race)."""
+        if members is None:
+            return self.copies == 1
+        rates = [float("nan") if rate is None else float(rate) for _, rate in members]
+        return (self.race_rates is not None
+                and np.array_equal(self.race_rates, rates, equal_nan=True)
+                and self.race_optimizers == tuple(_spec_key(s)[0] for s, _ in members)
+                and self.race_kernels == tuple(int(_spec_key(s)[1]) for s, _ in members))
 
     def set_coef(self, value):
         value = np.asarray(value, dtype=self.w.dtype).reshape(self.w.shape)
@@ -214,6 +305,11 @@ class ModelState:
         self.scalars[:, SLOTS["average_intercept"]] = value
 
     def optimizer_state(self):
+        if self.mixed:
+            return {}   # copies of different rules: rate_race_ describes them
+        return self._optimizer_state()
+
+    def _optimizer_state(self):
         """{name: (K, d) array} of each slot as the dense rule would hold it
         now, {name_intercept: (K,)} and NAdam's ``mu_product``."""
         names = self.optimizer_key[2]
@@ -228,11 +324,15 @@ class ModelState:
         if self.optimizer_key[1] == _k.OPTIMIZERS["nadam"]:
             out["mu_product"] = self.scalars[:, SLOTS["mu_product"]].astype(self.w.dtype)
         for i, name in enumerate(self.rule_scalars):
-            out[name] = self.scalars[:, SLOTS["rule"] + i].astype(self.w.dtype)  # coef_'s dtype
+            out[name] = self.scalars[:, SLOTS["rule"] + i].copy()
         return out
 
     def progressive_totals(self):
-        """(summed progressive loss, samples counted) over all problems."""
+        """(summed progressive loss, samples counted) over all problems (a
+        race: of what it served)."""
+        if self.copies > 1:
+            first = self.scalars[:: self.copies]
+            return first[:, SLOTS["served_loss"]].sum(), first[:, SLOTS["served_n"]].sum()
         return (self.scalars[:, SLOTS["loss_sum"]].sum(), self.scalars[:, SLOTS["n_seen"]].sum())
 
     # -- a flat, named view (persistence, mixing, tests) ------------------------------
@@ -248,6 +348,9 @@ class ModelState:
                               tuple(self.optimizer_key[2])),
             "decays": dict(self.decays),
             "rule_scalars": tuple(self.rule_scalars),
+            "race_rates": None if self.race_rates is None else tuple(self.race_rates),
+            "race_optimizers": self.race_optimizers,
+            "race_kernels": self.race_kernels,
             "interleaved": bool(self.interleaved),
             "average": int(self.average),
             "schedule_key": self.schedule_key,
@@ -270,6 +373,12 @@ class ModelState:
         self.optimizer_key = (key[0], int(key[1]), tuple(key[2]))
         self.decays = {k: float(v) for k, v in meta["decays"].items()}
         self.rule_scalars = tuple(meta.get("rule_scalars", ()))
+        rates = meta.get("race_rates")
+        self.race_rates = None if rates is None else tuple(float(r) for r in rates)
+        self.copies = 1 if rates is None else len(rates)
+        names, kernels = meta.get("race_optimizers"), meta.get("race_kernels")
+        self.race_optimizers = None if names is None else tuple(names)
+        self.race_kernels = None if kernels is None else tuple(int(k) for k in kernels)
         if self.scalars.shape[1] < _k.NUM_SLOTS:
             # saved before the rules' own scalars existed (none then used them)
             pad = np.zeros((self.scalars.shape[0], _k.NUM_SLOTS - self.scalars.shape[1]))

@@ -1,0 +1,203 @@
+# The rate race (learning_rate="auto"): R copies of each binary problem
+# learn side by side, one per candidate rate, and the model serves a
+# weighted average of them. Included by sgd.pyx, after loop.pxi.
+#
+# The copies are problems of the engine like any other (copy c of binary
+# problem b is problem b * R + c): each learns from its own predictions with
+# its own rate, through the one per-sample loop, which records the decision
+# value it made of each row before learning from it (Pass.margins). What is
+# served depends on the copies only through those values, so it is computed
+# afterwards, row by row in order, by ``_race_combine``. Chunking a call, or
+# visiting a block of rows copy after copy, changes nothing.
+#
+# The serving rule, chosen from measurements (bench/bench_no_rate.py, on
+# raw-feature streams, with held-back streams): exponentially weighted
+# averaging (Hedge / Vovk's aggregating algorithm; Cesa-Bianchi and Lugosi,
+# "Prediction, Learning, and Games", ch. 2-3) of the copies' decision values,
+# which serves the share-weighted average of their weights (what coef_
+# shows). Each copy keeps a discounted loss S_c <- discount * S_c + loss_c
+# and the race a discounted count n <- discount * n + 1; before a row,
+#     share_c ~ exp(-eta * (S_c - S_min) / (S_min / n))
+# over the copies served, S_min the leader's: the leader's mean recent loss
+# sets the scale, so eta is free of the loss's units. Guards:
+#   * the default copy (the smallest rate) serves alone for the first
+#     ``first_rows`` rows, before any evidence;
+#   * a copy whose loss on a row exceeds ``wild`` times the largest loss of
+#     predicting 0 seen so far, or (classifiers) whose |decision value|
+#     exceeds ``bound``, is never served again; it keeps learning and its
+#     loss keeps counting (if no copy is left to serve, the one with the
+#     lowest S serves);
+#   * a copy whose prediction or state became non-finite leaves the race (its
+#     state goes back to the call's start).
+#
+# What it costs: every copy learns every row, so R copies cost about R
+# models. To bound that, the race narrows: once ``warmup`` rows have been
+# served, every ``period`` rows (counted per binary problem, so the same
+# rows whatever the chunking) only the ``awake`` copies with the lowest
+# discounted loss stay in; the others sleep (they neither learn nor serve,
+# and keep their state). Passes are cut at those rows, so that no copy learns
+# a row past the point where it fell asleep.
+
+cdef enum:
+    MAX_COPIES = 64
+    RACE_RACING = 0
+    RACE_WILD = 1
+    RACE_OUT = 2
+    RACE_ASLEEP = 3
+
+
+# a copy's loss on a row counts at most this much (an overflowing loss would
+# otherwise stop the discounted sums from ever forgetting it)
+cdef double RACE_BIG_LOSS = 1e100
+
+
+cdef struct RaceRule:
+    int copies          # R: copies per binary problem (1: no race)
+    double discount     # of the copies' losses and of the count
+    double eta          # the learning rate of the shares, per unit of the leader's mean loss
+    double wild         # a loss above wild * (largest loss of predicting 0) bans a copy
+    double bound        # so does a |decision value| above it (inf: no bound)
+    double first_rows   # rows the default copy serves alone
+    double warmup       # rows served before the race narrows
+    double period       # rows between two narrowings
+    int awake           # copies that stay in at a narrowing
+
+
+cdef inline void _race_shares(double* scalars, int b, const RaceRule* rule, const Py_ssize_t* valid,
+                              Py_ssize_t i, double* share) noexcept nogil:
+    """The shares of binary problem b's copies before row i (valid: rows with
+    a decision value per copy; NULL: every copy still learning)."""
+    cdef int R = rule.copies, c, pick = -1, default = <int>scalars[
+        (<Py_ssize_t>b * R) * N_SLOTS + SLOT_RACE_DEFAULT]
+    cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
+    cdef double* row
+    cdef double lead = INFINITY, fallback = INFINITY, n = first[SLOT_RACE_COUNT], eta, total
+    cdef bint eligible[MAX_COPIES]
+    cdef bint any_eligible = False
+    for c in range(R):
+        share[c] = 0.0
+        row = first + c * N_SLOTS
+        eligible[c] = False
+        if not (row[SLOT_RACE_STATUS] == RACE_RACING or row[SLOT_RACE_STATUS] == RACE_WILD) or (
+                valid != NULL and i >= valid[c]):
+            continue
+        if row[SLOT_RACE_LOSS] < fallback or pick < 0:
+            fallback, pick = row[SLOT_RACE_LOSS], c
+        if row[SLOT_RACE_STATUS] == RACE_RACING:
+            eligible[c] = True
+            any_eligible = True
+            if row[SLOT_RACE_LOSS] < lead:
+                lead = row[SLOT_RACE_LOSS]
+    if not any_eligible:
+        if pick >= 0:            # only copies never served again are left: the best
+            share[pick] = 1.0
+        return
+    if first[SLOT_SERVED_N] < rule.first_rows and eligible[default]:
+        share[default] = 1.0     # before any evidence, the default copy
+        return
+    if n > 0 and lead > 0 and lead < INFINITY:
+        eta = rule.eta / (lead / n)
+        total = 0.0
+        for c in range(R):
+            if eligible[c]:
+                share[c] = exp(-eta * (first[c * N_SLOTS + SLOT_RACE_LOSS] - lead))
+                total += share[c]
+        for c in range(R):
+            share[c] /= total
+        return
+    # a leader without loss: follow it (the default copy among equals)
+    pick = -1
+    for c in range(R):
+        if eligible[c] and first[c * N_SLOTS + SLOT_RACE_LOSS] - lead <= 1e-12 * fabs(lead):
+            if pick < 0 or c == default:
+                pick = c
+    share[pick] = 1.0
+
+
+cdef inline Py_ssize_t _race_rows_to_narrowing(const double* scalars, int b,
+                                               const RaceRule* rule) noexcept nogil:
+    """Rows binary problem b may learn before the race next narrows (a
+    pass stops there, so that the copies put to sleep learn no further)."""
+    cdef double n = scalars[(<Py_ssize_t>b * rule.copies) * N_SLOTS + SLOT_SERVED_N]
+    cdef double at
+    if rule.awake >= rule.copies:
+        return 1 << 62
+    if n < rule.warmup:
+        at = rule.warmup
+    else:
+        at = (floor((n - rule.warmup) / rule.period) + 1.0) * rule.period + rule.warmup
+    return <Py_ssize_t>(at - n)
+
+
+cdef void _race_narrow(double* scalars, int b, const RaceRule* rule) noexcept nogil:
+    """Keep the ``awake`` copies of b with the lowest discounted loss (the
+    racing ones first); the others that still learn fall asleep."""
+    cdef int R = rule.copies, c, j, kept = 0, best
+    cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
+    cdef bint keep[MAX_COPIES]
+    cdef int level
+    for c in range(R):
+        keep[c] = False
+    for level in range(RACE_RACING, RACE_OUT):
+        while kept < rule.awake:
+            best = -1
+            for c in range(R):
+                if not keep[c] and first[c * N_SLOTS + SLOT_RACE_STATUS] == level and (
+                        best < 0 or first[c * N_SLOTS + SLOT_RACE_LOSS]
+                        < first[best * N_SLOTS + SLOT_RACE_LOSS]):
+                    best = c
+            if best < 0:
+                break
+            keep[best] = True
+            kept += 1
+    for c in range(R):
+        j = c * N_SLOTS + SLOT_RACE_STATUS
+        if not keep[c] and (first[j] == RACE_RACING or first[j] == RACE_WILD):
+            first[j] = RACE_ASLEEP
+
+
+cdef void _race_combine(double* scalars, int b, const RaceRule* rule, Loss loss,
+                        const floating* ys, Py_ssize_t n_rows, const double* margins,
+                        Py_ssize_t stride, const Py_ssize_t* valid) noexcept nogil:
+    """Serve rows 0..n_rows-1 of binary problem b from its copies' decision
+    values ``margins[c * stride + i]`` (valid for i < valid[c]): add the
+    served progressive loss, update each copy's discounted loss and status,
+    then store the shares that serve from now on (SLOT_RACE_SHARE)."""
+    cdef int R = rule.copies, c
+    cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
+    cdef double* row
+    cdef double share[MAX_COPIES]
+    cdef double served, loss_c, y, m, zero
+    cdef Py_ssize_t i
+    for i in range(n_rows):
+        y = ys[i]
+        _race_shares(scalars, b, rule, valid, i, share)
+        served = 0.0
+        for c in range(R):
+            if share[c] > 0.0:
+                served += share[c] * margins[c * stride + i]
+        first[SLOT_SERVED_LOSS] += loss.loss(y, served)
+        first[SLOT_SERVED_N] += 1.0
+        first[SLOT_RACE_COUNT] = rule.discount * first[SLOT_RACE_COUNT] + 1.0
+        zero = loss.loss(y, 0.0)
+        if zero > first[SLOT_RACE_ZERO_LOSS]:
+            first[SLOT_RACE_ZERO_LOSS] = zero
+        for c in range(R):
+            row = first + c * N_SLOTS
+            if i >= valid[c] or not (row[SLOT_RACE_STATUS] == RACE_RACING
+                                     or row[SLOT_RACE_STATUS] == RACE_WILD):
+                continue
+            m = margins[c * stride + i]
+            loss_c = loss.loss(y, m)
+            row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
+                loss_c if loss_c < RACE_BIG_LOSS else RACE_BIG_LOSS)
+            if row[SLOT_RACE_STATUS] == RACE_RACING and (
+                    not loss_c <= rule.wild * first[SLOT_RACE_ZERO_LOSS]
+                    or fabs(m) > rule.bound):
+                row[SLOT_RACE_STATUS] = RACE_WILD
+        if rule.awake < R and first[SLOT_SERVED_N] >= rule.warmup and fmod(
+                first[SLOT_SERVED_N] - rule.warmup, rule.period) == 0.0:
+            _race_narrow(scalars, b, rule)
+    _race_shares(scalars, b, rule, NULL, 0, share)
+    for c in range(R):
+        first[c * N_SLOTS + SLOT_RACE_SHARE] = share[c]

@@ -1,0 +1,71 @@
+"""A NumPy reference of the rate race's serving rule (learning_rate="auto").
+
+Deliberately naive: it takes each copy's decision values (recorded from
+standalone single-rate models, one row at a time) and serves the rows one
+after another with the documented rule (streamlr/_kernels/race.pxi), in
+plain Python.
+"""
+import numpy as np
+
+RACING, WILD, OUT, ASLEEP = 0, 1, 2, 3
+
+
+class RaceReference:
+    """The serving rule of one binary problem with ``copies`` copies."""
+
+    def __init__(self, copies, default_copy, discount, eta, wild, bound=np.inf, first_rows=3,
+                 warmup=np.inf, period=1, awake=None):
+        self.default = default_copy
+        self.loss = np.zeros(copies)
+        self.status = np.zeros(copies, dtype=int)
+        self.discount, self.eta, self.wild, self.bound = discount, eta, wild, bound
+        self.first_rows, self.warmup, self.period = first_rows, warmup, period
+        self.awake = copies if awake is None else awake
+        self.served_loss, self.served_n, self.count, self.zero_loss = 0.0, 0, 0.0, 0.0
+        self.share = (np.arange(copies) == default_copy).astype(float)
+
+    def shares(self, available):
+        share = np.zeros(len(self.loss))
+        learning = available & ((self.status == RACING) | (self.status == WILD))
+        eligible = learning & (self.status == RACING)
+        if not eligible.any():
+            if learning.any():
+                share[np.flatnonzero(learning)[np.argmin(self.loss[learning])]] = 1.0
+            return share
+        if self.served_n < self.first_rows and eligible[self.default]:
+            share[self.default] = 1.0
+            return share
+        lead = self.loss[eligible].min()
+        if self.count > 0 and 0 < lead < np.inf:
+            eta = self.eta / (lead / self.count)
+            share[eligible] = np.exp(-eta * (self.loss[eligible] - lead))
+            return share / share.sum()
+        tied = eligible & (self.loss - lead <= 1e-12 * abs(lead))
+        share[self.default if tied[self.default] else int(np.argmax(tied))] = 1.0
+        return share
+
+    def serve(self, y, margins, loss_fn):
+        """Serve one row: ``margins`` (copies,) with NaN for a copy without
+        a value. Returns the served decision value."""
+        available = np.isfinite(margins)
+        share = self.shares(available)
+        served = float(sum(share[c] * margins[c] for c in np.flatnonzero(share > 0)))
+        self.served_loss += loss_fn(y, served)
+        self.served_n += 1
+        self.count = self.discount * self.count + 1.0
+        self.zero_loss = max(self.zero_loss, loss_fn(y, 0.0))
+        for c in np.flatnonzero(available & (self.status <= WILD)):
+            loss_c = loss_fn(y, margins[c])
+            self.loss[c] = self.discount * self.loss[c] + min(loss_c, 1e100)
+            if self.status[c] == RACING and (not loss_c <= self.wild * self.zero_loss
+                                             or abs(margins[c]) > self.bound):
+                self.status[c] = WILD
+        if (self.awake < len(self.loss) and self.served_n >= self.warmup
+                and (self.served_n - self.warmup) % self.period == 0):
+            # the race narrows: the best `awake` copies (racing ones first) stay
+            learning = np.flatnonzero(self.status <= WILD)
+            ranked = sorted(learning, key=lambda c: (self.status[c], self.loss[c]))
+            for c in ranked[self.awake:]:
+                self.status[c] = ASLEEP
+        self.share = self.shares(np.ones(len(self.loss), dtype=bool))
+        return served
