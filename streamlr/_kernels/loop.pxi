@@ -178,7 +178,8 @@ cdef inline bint _opt_sample(
     return True
 
 
-cdef inline bint _normalized_sample(
+# not inline: its code stays out of _epoch's loop for the other rules
+cdef bint _normalized_sample(
     floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
     Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
     Loss loss, double y, double p, double cur_loss, double importance, double eta, double step,
