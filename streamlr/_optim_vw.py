@@ -91,9 +91,9 @@ class Normalized(Optimizer):
     :math:`\eta` is this rule's :math:`2\eta`). Its logistic and hinge
     losses are these ones (labels -1 and 1).
 
-    The invariant updates are closed forms for every loss (hinge,
-    perceptron, squared hinge, modified Huber, squared error, Huber,
-    epsilon-insensitive and its square); the logistic one solves
+    The invariant updates are closed forms for every loss (hinge, squared
+    hinge, modified Huber, squared error, Huber, epsilon-insensitive and its
+    square); the logistic one solves
     :math:`D + e^{z}(e^{D} - 1) = a` (:math:`z = y\hat y` the margin) by
     Newton's method to double precision, where VW approximates it (its
     Lambert-W formula is within about 1e-4). A loss without a closed form
@@ -101,10 +101,12 @@ class Normalized(Optimizer):
     does the perceptron (its flow stops on the decision boundary and would
     stay there).
 
-    Like VW: a sample whose loss or gradient is 0 changes nothing (but for
-    a zero prediction with a nonzero gradient: the perceptron's loss is 0
-    on the decision boundary, where every model starts), nor does one of
-    weight <= 0 (VW requires positive importances), and zero values
+    Like VW: a sample whose loss or gradient is 0 changes nothing but
+    :math:`t` (but for a zero prediction with a nonzero gradient: the
+    perceptron's loss is 0 on the decision boundary, where every model
+    starts), one of weight <= 0 nothing at all (VW requires positive
+    importances), a row without nonzero entries (nor intercept) only
+    :math:`W` and :math:`t`, and zero values
     are never touched (VW's parser drops them), so a CSR row updates the
     model exactly as its dense row does, with or without explicitly stored
     zeros (also with penalties). Predictions are not clipped to the labels
