@@ -5,9 +5,9 @@ themselves live in ``_optim_sgd`` (SGD and its per-coordinate-rate variants:
 ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``), ``_optim_adam`` (the Adam
 family: ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``) and
 ``_optim_ftrl`` (``FTRL``), ``_optim_parameterfree`` (``COCOB``,
-``Prodigy``) and ``_optim_schedulefree`` (``ScheduleFreeSGD``,
-``ScheduleFreeAdamW``); string resolution (``resolve``) in
-``streamlr.optim``.
+``Prodigy``), ``_optim_schedulefree`` (``ScheduleFreeSGD``,
+``ScheduleFreeAdamW``) and ``_optim_vw`` (``Normalized``); string
+resolution (``resolve``) in ``streamlr.optim``.
 """
 import numpy as np
 

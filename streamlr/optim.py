@@ -28,6 +28,7 @@ are defined in private modules by family:
 * ``_optim_parameterfree``: `COCOB` (no learning rate), `Prodigy` (no tuned rate);
 * ``_optim_schedulefree``: `ScheduleFreeSGD`, `ScheduleFreeAdamW` (no
   schedule: the model served is a weighted average of the iterates).
+* ``_optim_vw``: `Normalized` (Vowpal Wabbit's default update).
 
 Adding a rule: its step in ``_kernels/optimizers.pxd``, a class in the module
 of its family with ``_kernel``, ``slots``, ``hyperparameters`` (and
@@ -48,6 +49,7 @@ from ._optim_adam import Adam, AdamW, Adamax, NAdam, RAdam  # noqa: F401
 from ._optim_ftrl import FTRL  # noqa: F401
 from ._optim_parameterfree import COCOB, Prodigy  # noqa: F401
 from ._optim_schedulefree import ScheduleFreeSGD, ScheduleFreeAdamW  # noqa: F401
+from ._optim_vw import Normalized  # noqa: F401
 # isort: on
 
 # the strings, resolution and public names: from the registry rows above

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, wrightomega
 
 # --------------------------------------------------------------------------
 # the rules, keyed by the registry's name (the spec class name)
@@ -63,6 +63,12 @@ class RuleReference:
     ``step``: one step of the coefficients J and the intercept together
     (``gb`` None without one); it returns the rate the L1 proximal step
     takes, or None for a skipped sample (no proximal step).
+
+    A rule that is not a step of the gradient (Vowpal Wabbit's,
+    ``Normalized``) gives ``row(p, w, b, x, y, pred, loss, imp, lr, S, Sb,
+    ctx, fit_intercept, l2, l1)`` instead, which updates the whole row (``x``
+    its dense values, ``pred`` the prediction, ``loss`` a ``LossFunctions``
+    of the sample's loss, ``imp`` its importance) and the intercept ``b``.
     """
 
     step: Callable | None
@@ -76,6 +82,7 @@ class RuleReference:
     joint: Callable | None = None
     at: Callable | None = None
     own_l1: bool = False
+    row: Callable | None = None
 
 
 def _sgd(p, w, g, S, J, t, lr, intercept, ctx):
@@ -336,6 +343,70 @@ def _schedulefree(p, w, g, S, J, t, lr, intercept, ctx):
 
 
 _SF_SCALARS = {"k": 0.0, "weight_sum": 0.0, "lr_max": -1.0}
+def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercept, l2, l1):
+    # Vowpal Wabbit's update (gd.cc), written from the documented formulas of
+    # streamlr.optim.Normalized: two passes over the nonzero entries of the
+    # row and the intercept (x = 1), the loss's invariant update in between
+    adaptive, normalized, invariant, pt = (p["adaptive"], p["normalized"], p["invariant"],
+                                           float(p["power_t"]))
+    if imp <= 0:
+        return
+    t_before = ctx["weighted_t"]
+    ctx["weighted_t"] = t_before + imp
+    d = loss.dloss(y, pred)
+    if d == 0 or not (loss.value(y, pred) > 0 or pred == 0):
+        return
+    # VW 9's exponent of N^2: power_t - 1, without adaptive rates too, but -1
+    # on its square-root path (power_t = 0.5) without them
+    q = -1.0 if (not adaptive and pt == 0.5) else pt - 1.0
+    coords = [(w, S, j, float(x[j])) for j in np.flatnonzero(x)]
+    if fit_intercept:
+        coords.append((b, Sb, 0, 1.0))
+    rates, ppu, norm_x = [], 0.0, 0.0
+    for vec, st, j, xv in coords:
+        r = 1.0
+        if adaptive:
+            st["sum_sq_grad"][j] += imp * d * d * xv * xv
+            r = st["sum_sq_grad"][j] ** -pt
+        if normalized:
+            n = st["max_abs_x"]
+            if abs(xv) > n[j]:
+                if n[j] > 0:
+                    vec[j] *= (abs(xv) / n[j]) ** (2.0 * q)
+                n[j] = abs(xv)
+            norm_x += (xv / n[j]) ** 2
+            r *= (n[j] ** 2) ** q
+        rates.append(r)
+        ppu += xv * xv * r
+    mult = 1.0
+    if normalized:
+        ctx["total_weight"] += imp
+        ctx["normalized_sum_norm_x"] += imp * norm_x
+        if ctx["normalized_sum_norm_x"] > 0:
+            mult = (ctx["normalized_sum_norm_x"] / ctx["total_weight"]) ** q
+        ppu *= mult
+    if not ppu > 0:
+        return
+    scale = lr * imp * (1.0 if adaptive else (t_before + imp) ** -pt)
+    u = loss.flow(y, pred, scale * ppu) / ppu if invariant else -scale * d
+    eta_bar = -u / d  # the penalties act at the update's own rate
+    shrink = max(0.0, 1.0 - l2 * eta_bar)
+    for (vec, _, j, xv), r in zip(coords, rates, strict=True):
+        vec[j] = (shrink if vec is w else 1.0) * vec[j] + u * mult * xv * r
+    if l1 > 0:
+        J = np.flatnonzero(x)
+        thr = eta_bar * l1
+        w[J] = np.sign(w[J]) * np.maximum(np.abs(w[J]) - thr, 0.0)
+
+
+def _normalized_scalars(p):
+    # VW's t starts at its initial_t: 1 for the plain rule, 0 otherwise
+    t0 = 0.0 if (p["adaptive"] or p["normalized"]) else 1.0
+    return {"total_weight": 0.0, "normalized_sum_norm_x": 0.0, "weighted_t": t0}
+
+
+def _no_step(*args):
+    raise AssertionError("a row rule has no per-coordinate step")
 
 
 REFERENCES = {
@@ -377,6 +448,12 @@ REFERENCES = {
     "ScheduleFreeAdamW": RuleReference(
         _schedulefree, lambda p: ("z", "exp_avg_sq"), scalars=_SF_SCALARS, eta0=0.0025,
         at=_sf_at, own_l1=True),
+    # the rule runs at its default rate (learning_rate strings are ignored)
+    "Normalized": RuleReference(
+        _no_step,
+        lambda p: (("sum_sq_grad",) if p["adaptive"] else ()) + (
+            ("max_abs_x",) if p["normalized"] else ()),
+        scalars=_normalized_scalars, row=_normalized_row, eta0=0.5),
 }
 
 
@@ -460,6 +537,14 @@ def run_binary(X, target, dloss, opt, *, eta0, learning_rate="constant", power_t
             else:
                 raise ValueError(learning_rate)
             cw = weight_pos if target[i] > 0 else weight_neg
+            if ref.row is not None:
+                ref.row(params, w, b, x, target[i], p, LOSS_FUNCTIONS[dloss], cw * sw[i], lr,
+                        S, Sb, ctx, fit_intercept, l2, l1)
+                if average and t >= average:
+                    sum_w += w
+                    sum_b += b[0]
+                    n_avg += 1
+                continue
             # the margin p is the served model's; the gradient is taken at
             # (w_at, b_at), schedule-free's y
             w_at = w
@@ -521,6 +606,43 @@ def _d_log(y, p):
 
 def _d_hinge(y, p):
     return -y if y * p <= 1.0 else 0.0
+
+
+@dataclass(frozen=True)
+class LossFunctions:
+    """A loss as the row rules need it: its ``value(y, p)``, ``dloss(y, p)``
+    and ``flow(y, p, a)``, how far the prediction moves when the gradient
+    flow dp/dh = -a dloss(y, p) runs for unit time."""
+
+    value: Callable
+    dloss: Callable
+    flow: Callable
+
+
+def _flow_squared(y, p, a):
+    return (p - y) * np.expm1(-a)
+
+
+def _flow_log(y, p, a):
+    # y in {0, 1}; the margin z = s p solves z + e^z = z0 + e^z0 + a, i.e.
+    # z = x - W(e^x) with x the right side: Wright's omega function
+    s = 2.0 * y - 1.0
+    z0 = s * p
+    x = z0 + np.exp(z0) + a
+    return s * ((x - np.real(wrightomega(x))) - z0)
+
+
+def _flow_hinge(y, p, a):
+    gap = 1.0 - y * p
+    return y * min(a, gap) if gap > 0 else 0.0
+
+
+# the row rules' view of the losses, by the derivative run_binary receives
+LOSS_FUNCTIONS = {
+    _d_squared: LossFunctions(lambda y, p: 0.5 * (p - y) ** 2, _d_squared, _flow_squared),
+    _d_log: LossFunctions(lambda y, p: np.logaddexp(0.0, p) - y * p, _d_log, _flow_log),
+    _d_hinge: LossFunctions(lambda y, p: max(0.0, 1.0 - y * p), _d_hinge, _flow_hinge),
+}
 
 
 def _collect(results, regressor):

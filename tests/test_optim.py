@@ -218,23 +218,23 @@ def test_matches_reference(name, sparse, task):
 # penalties, schedules, averaging, weights: not the full product
 VARIANT_CASES = [
     # (optimizer ids, task, estimator kwargs, reference kwargs)
-    (["adam", "adagrad", "rmsprop-momentum", "nesterov", "adadelta", "nadam", "ftrl"], "reg",
+    (["adam", "adagrad", "rmsprop-momentum", "nesterov", "adadelta", "nadam", "ftrl", "vw"], "reg",
      dict(penalty="l2", alpha=0.05), dict(penalty="l2", alpha=0.05)),
-    (["adamw-decay", "rmsprop-centered", "momentum", "adamax", "amsgrad-betas"], "log2",
+    (["adamw-decay", "rmsprop-centered", "momentum", "adamax", "amsgrad-betas", "vw"], "log2",
      dict(penalty="elasticnet", alpha=0.02, l1_ratio=0.4),
      dict(penalty="elasticnet", alpha=0.02, l1_ratio=0.4)),
-    (["adam", "adagrad", "ftrl-l1l2"], "hinge3",
+    (["adam", "adagrad", "ftrl-l1l2", "vw"], "hinge3",
      dict(penalty="l1", alpha=0.01), dict(penalty="l1", alpha=0.01)),
     (["adam", "adadelta", "momentum", "adagrad", "nadam"], "reg",
      dict(learning_rate="invscaling", power_t=0.3), dict(learning_rate="invscaling", power_t=0.3)),
-    (["adam", "rmsprop", "adadelta", "nesterov", "ftrl", "adamax"], "reg",
+    (["adam", "rmsprop", "adadelta", "nesterov", "ftrl", "adamax", "vw"], "reg",
      dict(average=True), dict(average=1)),
-    (["adam", "rmsprop", "adagrad", "momentum", "nadam", "adadelta"], "hinge3",
+    (["adam", "rmsprop", "adagrad", "momentum", "nadam", "adadelta", "vw"], "hinge3",
      dict(average=25), dict(average=25)),
     (["adamw-decay", "rmsprop-momentum", "adagrad"], "log2",
      dict(average=10, penalty="l2", alpha=0.01), dict(average=10, penalty="l2", alpha=0.01)),
-    (["adam", "adagrad", "rmsprop-momentum-centered", "ftrl-l1l2", "momentum-dampening"], "reg",
-     dict(fit_intercept=False), dict(fit_intercept=False)),
+    (["adam", "adagrad", "rmsprop-momentum-centered", "ftrl-l1l2", "momentum-dampening", "vw"],
+     "reg", dict(fit_intercept=False), dict(fit_intercept=False)),
 ]
 VARIANT_PARAMS = [
     pytest.param(name, task, ekw, rkw, id=f"{name}-{task}-{'-'.join(f'{k}={v}' for k, v in ekw.items())}")
@@ -257,7 +257,8 @@ def test_matches_reference_variants(name, task, est_kw, ref_kw, sparse):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("name", ["adam", "adagrad", "rmsprop-momentum", "nadam", "ftrl", "nesterov"])
+@pytest.mark.parametrize("name", ["adam", "adagrad", "rmsprop-momentum", "nadam", "ftrl", "nesterov",
+                                  "vw"])
 @pytest.mark.parametrize("task", ["reg", "log2", "hinge3"])
 def test_matches_reference_sample_and_class_weight(task, name, sparse):
     opt, eta0 = _opt(name)
@@ -276,7 +277,7 @@ def test_matches_reference_sample_and_class_weight(task, name, sparse):
     _assert_matches_reference(est, ref)
 
 
-@pytest.mark.parametrize("name", ["adam", "rmsprop", "adadelta", "momentum", "nadam"])
+@pytest.mark.parametrize("name", ["adam", "rmsprop", "adadelta", "momentum", "nadam", "vw"])
 def test_fit_epochs_match_reference(name):
     """fit runs several epochs with one clock t (bias corrections, NAdam's mu)."""
     opt, eta0 = _opt(name)
@@ -486,7 +487,7 @@ def test_chunk_invariance_bitwise(name, sparse, average):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("name", ["adam", "rmsprop-centered", "nadam"])
+@pytest.mark.parametrize("name", ["adam", "rmsprop-centered", "nadam", "vw"])
 def test_chunk_invariance_classifier_ovr(name, sparse):
     opt, eta0 = _opt(name)
     X, y = _data("hinge3", sparse)
@@ -500,7 +501,7 @@ def test_chunk_invariance_classifier_ovr(name, sparse):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("name", ["adam", "rmsprop-momentum", "adadelta", "ftrl", "nadam"])
+@pytest.mark.parametrize("name", ["adam", "rmsprop-momentum", "adadelta", "ftrl", "nadam", "vw"])
 @pytest.mark.parametrize("task", ["reg", "hinge3"])
 def test_fit_one_epoch_equals_partial_fit(task, name, sparse):
     opt, eta0 = _opt(name)
@@ -512,7 +513,7 @@ def test_fit_one_epoch_equals_partial_fit(task, name, sparse):
     _assert_same_full_state(_full_state(a), _full_state(b))
 
 
-@pytest.mark.parametrize("name", ["adam", "rmsprop-momentum", "nadam"])
+@pytest.mark.parametrize("name", ["adam", "rmsprop-momentum", "nadam", "vw"])
 def test_fit_resets_state_and_warm_start_restarts_from_coef(name):
     opt, eta0 = _opt(name)
     X, y = _data("reg", False)

@@ -798,8 +798,9 @@ def test_lr_history_per_epoch_then_per_call():
 def test_constant_object_equals_constant_string(optimizer, sparse):
     X, y = make_regression_data(n_samples=100, seed=8, sparse=sparse)
     kw = dict(optimizer=optimizer, max_iter=3, tol=None, shuffle=False)
-    # a rule with its own default rate (schedule-free) ignores the string's eta0
-    rate = _registry.resolve_optimizer(optimizer).default_rate or 0.02
+    # a rule with its own default rate (Normalized) runs at it under any string
+    default = _registry.resolve_optimizer(optimizer).default_rate
+    rate = 0.02 if default is None else default
     a = SGDRegressor(learning_rate="constant", eta0=0.02, **kw).fit(X, y)
     b = SGDRegressor(learning_rate=Constant(rate), eta0=0.5, **kw).fit(X, y)  # eta0 unused
     _same_fit(a, b)

@@ -110,6 +110,39 @@ ctypedef void (*SampleConstants)(const double* hp, const double* log_hp,
 cdef SampleConstants SCHEDULEFREE_CONSTANTS = schedulefree_constants
 
 
+cdef inline void _average_catch_up(floating* w, Py_ssize_t S, floating* aw, long long* stamp,
+                                   const int* idx, Py_ssize_t nnz, double step,
+                                   long long average) noexcept nogil:
+    # lazy average, before a row's update: a coordinate untouched since
+    # stamp[j] kept its weight for the updates in between; fold them into
+    # its running mean
+    cdef double n_mid = _n_avg(step - 1, average), n_prev
+    cdef Py_ssize_t k, j
+    for k in range(nnz):
+        j = k if idx == NULL else idx[k]
+        n_prev = _n_avg(<double>stamp[j], average)
+        if n_mid > n_prev:
+            aw[j] += (n_mid - n_prev) / n_mid * (w[j * S] - aw[j])
+
+
+cdef inline void _average_and_stamp(floating* w, Py_ssize_t S, floating* aw, long long* stamp,
+                                    const int* idx, Py_ssize_t nnz, double step,
+                                    long long average) noexcept nogil:
+    # after a row's update: the running mean of its coordinates takes the
+    # new iterate (when averaging), and each is stamped with the update
+    cdef double n_now
+    cdef Py_ssize_t k, j
+    if average > 0:
+        n_now = _n_avg(step, average)
+        if n_now > 0:
+            for k in range(nnz):
+                j = k if idx == NULL else idx[k]
+                aw[j] += (w[j * S] - aw[j]) / n_now
+    if stamp != NULL:
+        for k in range(nnz):
+            stamp[k if idx == NULL else idx[k]] = <long long>step
+
+
 cdef inline bint _opt_sample(
     floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
     Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
@@ -119,7 +152,7 @@ cdef inline bint _opt_sample(
     ``w`` holds weights and slots in the layout (S, T) of optimizers.pxd."""
     cdef StepInfo si
     cdef Py_ssize_t k, j
-    cdef double n_prev, n_mid, n_now, thr, one = 1.0, z, l2
+    cdef double thr, one = 1.0, z, l2
     cdef double l1_ratio = cfg.l1_ratio
     cdef bint has_l1 = cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET
     cdef bint averaging = cfg.average > 0
@@ -144,14 +177,7 @@ cdef inline bint _opt_sample(
         per_sample_constants(cfg.optimizer, cfg.hp, cfg.log_hp, &si, &s.mu_product)
 
     if averaging and stamp != NULL:
-        # lazy average: a coordinate untouched since stamp[j] kept its weight
-        # for the updates in between; fold them into its running mean
-        n_mid = _n_avg(step - 1, cfg.average)
-        for k in range(nnz):
-            j = k if idx == NULL else idx[k]
-            n_prev = _n_avg(<double>stamp[j], cfg.average)
-            if n_mid > n_prev:
-                aw[j] += (n_mid - n_prev) / n_mid * (w[j * S] - aw[j])
+        _average_catch_up(w, S, aw, stamp, idx, nnz, step, cfg.average)
 
     if two_phase_rule(cfg.optimizer):
         # a rule whose step needs sums over the whole problem (Prodigy's d,
@@ -187,15 +213,7 @@ cdef inline bint _opt_sample(
             z = w[j]
             w[j] = z - thr if z > thr else (z + thr if z < -thr else 0.0)
 
-    if averaging:
-        n_now = _n_avg(step, cfg.average)
-        if n_now > 0:
-            for k in range(nnz):
-                j = k if idx == NULL else idx[k]
-                aw[j] += (w[j * S] - aw[j]) / n_now
-    if stamp != NULL:
-        for k in range(nnz):
-            stamp[k if idx == NULL else idx[k]] = <long long>step
+    _average_and_stamp(w, S, aw, stamp, idx, nnz, step, cfg.average)
 
     if cfg.fit_intercept:
         # the intercept: a weight with x = 1, without penalty or decay; its
@@ -213,6 +231,91 @@ cdef inline bint _opt_sample(
         if 0 < cfg.average <= step:
             s.average_intercept += ((s.intercept - s.average_intercept)
                                     / (step - cfg.average + 1))
+    return True
+
+
+# not inline: its code stays out of _epoch's loop for the other rules
+cdef bint _normalized_sample(
+    floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
+    Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
+    Loss loss, double y, double p, double cur_loss, double importance, double eta, double step,
+    Config cfg,
+) noexcept nogil:
+    """One update of Vowpal Wabbit's rule (``Normalized``, OPT_NORMALIZED);
+    False if it became non-finite. It needs the label, the prediction ``p``
+    and the loss itself (``cur_loss`` is its value at ``p``), not only the
+    gradient: its step is the loss's importance-invariant update over the
+    whole row (optimizers.pxd, vw_*).
+    The rule's scalars ``s.rule``: total_weight, normalized_sum_norm_x, weighted_t."""
+    cdef const double* hp = cfg.hp
+    cdef double* rule = s.rule
+    cdef bint adaptive = hp[VW_ADAPTIVE] != 0, normalized = hp[VW_NORMALIZED] != 0
+    cdef bint has_l1 = cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET
+    cdef double l1_ratio = cfg.l1_ratio, t_before = rule[2], one = 1.0
+    cdef double d = 0.0, ppu = 0.0, norm_x = 0.0, mult = 1.0, scale, a, u = 0.0
+    cdef double eta_bar, shrink = 1.0, thr, z
+    cdef bint learn = importance > 0.0
+    cdef Py_ssize_t k, j
+    if learn:
+        rule[2] = t_before + importance      # VW's t: the importance seen
+        # a sample with a zero loss or gradient changes nothing (VW's rule),
+        # but for a zero prediction with a nonzero gradient: the perceptron's
+        # loss is 0 on the decision boundary, where every model starts
+        d = loss.dloss(y, p)
+        if not isfinite(d):
+            return False
+        learn = d != 0.0 and (cur_loss > 0.0 or p == 0.0)
+    if cfg.average > 0 and stamp != NULL:
+        _average_catch_up(w, S, aw, stamp, idx, nnz, step, cfg.average)
+    if learn:
+        if cfg.fit_intercept:
+            oint[0] = s.intercept
+        # first pass: G, N and the row's sums, the intercept as x = 1
+        vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x)
+        if cfg.fit_intercept:
+            vw_prepare(oint, 1, 1, &one, NULL, 1, hp, importance * d * d, &ppu, &norm_x)
+        if normalized:
+            rule[0] += importance
+            rule[1] += importance * norm_x
+            mult = vw_average(rule[0], rule[1], hp)
+            ppu *= mult
+        if ppu > 0.0:
+            # the update u: the prediction moves by u * ppu
+            scale = eta * importance
+            if not adaptive:
+                scale *= pow(t_before + importance, -hp[VW_POWER_T])
+            a = scale * ppu
+            if hp[VW_INVARIANT] == 0:
+                u = -scale * d
+            elif a > 0.0:
+                u = loss.invariant_step(y, p, a) / ppu
+            if not isfinite(u):
+                return False
+            # the penalty acts at the update's own rate (VW's --l2 and --l1)
+            eta_bar = -u / d
+            if cfg.penalty >= PENALTY_L2:
+                shrink = 1.0 - cfg.alpha * (1.0 - l1_ratio) * eta_bar
+                if shrink < 0.0:
+                    shrink = 0.0
+            vw_apply(w, S, T, v, idx, nnz, hp, u * mult, shrink)
+            if has_l1:
+                thr = eta_bar * cfg.alpha * l1_ratio
+                for k in range(nnz):
+                    if v[k] == 0:
+                        continue
+                    j = (k if idx == NULL else idx[k]) * S
+                    z = w[j]
+                    w[j] = z - thr if z > thr else (z + thr if z < -thr else 0.0)
+            if cfg.fit_intercept:
+                vw_apply(oint, 1, 1, &one, NULL, 1, hp, u * mult, 1.0)
+        if cfg.fit_intercept:
+            s.intercept = oint[0]
+            if not isfinite(s.intercept):
+                return False
+    _average_and_stamp(w, S, aw, stamp, idx, nnz, step, cfg.average)
+    if cfg.fit_intercept and 0 < cfg.average <= step:
+        s.average_intercept += ((s.intercept - s.average_intercept)
+                                / (step - cfg.average + 1))
     return True
 
 
@@ -306,6 +409,16 @@ cdef Py_ssize_t _epoch(
         class_weight = <floating>(cfg.weight_pos if yi > 0.0 else cfg.weight_neg)
 
         if cfg.optimizer != OPT_SGD:
+            if cfg.optimizer == OPT_NORMALIZED:
+                # Vowpal Wabbit's rule needs the label and the loss, not a gradient
+                if not _normalized_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx,
+                                          nnz, loss, yi, p, cur_loss, class_weight * sw, eta,
+                                          t, cfg):
+                    status = -(i + 1)
+                    break
+                last_eta = eta
+                t += 1
+                continue
             pg = p
             if cfg.grad_at_y:
                 # schedule-free: the gradient at y = (1 - beta) z + beta x,

@@ -7,3 +7,6 @@ cdef class Loss:
     cdef readonly bint is_hinge
     cdef double loss(self, double y, double p) noexcept nogil
     cdef double dloss(self, double y, double p) noexcept nogil
+    # the move of the prediction under the loss's gradient flow
+    # dp/dh = -a * dloss(y, p) for h in [0, 1] (importance-invariant updates)
+    cdef double invariant_step(self, double y, double p, double a) noexcept nogil

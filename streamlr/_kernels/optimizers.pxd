@@ -41,6 +41,13 @@
 #   weights: the loop gets the margin at y and their per-sample factors
 #   (``schedulefree_constants``) through pointers (loop.pxi), out of the
 #   inlined path of the other rules.
+# * One rule needs the loss itself, not only its gradient: Vowpal Wabbit's
+#   (OPT_NORMALIZED) passes over the row twice too, the intercept included,
+#   but its step in between is the loss's importance-invariant update, a
+#   function of the label and the prediction (``Loss.invariant_step``).
+#   Its passes are ``vw_prepare`` and ``vw_apply`` below;
+#   ``_normalized_sample`` (loop.pxi) runs them, and ``_epoch`` calls it
+#   instead of ``_opt_sample`` (one comparison per row for the others).
 #
 # Formulas and their PyTorch twins are in the docstrings of streamlr.optim.
 
@@ -62,6 +69,7 @@ cdef enum:
     OPT_PRODIGY = 11
     OPT_SCHEDULEFREE_SGD = 12
     OPT_SCHEDULEFREE_ADAMW = 13
+    OPT_NORMALIZED = 14  # Vowpal Wabbit's: run by _normalized_sample (loop.pxi), not the tables
 
 
 cdef inline dict optimizer_codes():
@@ -72,7 +80,7 @@ cdef inline dict optimizer_codes():
             "adamax": OPT_ADAMAX, "nadam": OPT_NADAM, "ftrl": OPT_FTRL, "radam": OPT_RADAM,
             "cocob": OPT_COCOB, "prodigy": OPT_PRODIGY,
             "schedulefree_sgd": OPT_SCHEDULEFREE_SGD,
-            "schedulefree_adamw": OPT_SCHEDULEFREE_ADAMW}
+            "schedulefree_adamw": OPT_SCHEDULEFREE_ADAMW, "normalized": OPT_NORMALIZED}
 
 
 cdef struct StepInfo:
@@ -461,6 +469,163 @@ cdef inline void step_cocob(floating* w, Py_ssize_t S, Py_ssize_t T,
         b[0] = (b[4 * T] + lmax) * b[T] / den + b[5 * T]
 
 
+# Vowpal Wabbit's default update (gd.cc: --adaptive --normalized --invariant;
+# Ross, Mineiro & Langford 2013; Karampatziakis & Langford 2011), the rule of
+# ``Normalized``. hp: adaptive, normalized, invariant, power_t. Block: w, then
+# sum_sq_grad (G, if adaptive), then max_abs_x (N, if normalized). A row is two
+# passes over its nonzero entries and the intercept (x = 1): ``vw_prepare``
+# updates G and N, rescales a weight whose N grows, and sums the row's
+# x^2 rate(G, N) and x^2 / N^2; the loop turns these into the update ``u``
+# (the loss's invariant update); ``vw_apply`` moves each weight by
+# u mult x rate(G, N). A zero value is skipped (VW's parser drops it), so a
+# CSR row equals its dense row, explicit zeros or not.
+
+cdef enum:
+    VW_ADAPTIVE = 0      # hp indices
+    VW_NORMALIZED = 1
+    VW_INVARIANT = 2
+    VW_POWER_T = 3
+
+cdef inline double vw_norm_power(const double* hp) noexcept nogil:
+    # the exponent q of N^2 in the rate (and of the global average): power_t
+    # - 1, also without adaptive rates, as VW 9 computes it (gd_setup sets
+    # it before reading the flags), except at power_t = 0.5 without them,
+    # where VW's square-root path takes -1
+    if hp[VW_ADAPTIVE] == 0 and hp[VW_POWER_T] == 0.5:
+        return -1.0
+    return hp[VW_POWER_T] - 1.0
+
+
+cdef inline double vw_rate(double G, double N, const double* hp) noexcept nogil:
+    # the rate factor of a coordinate: G^-power_t (adaptive) times
+    # (N^2)^q (normalized); power_t = 0.5 takes sqrt instead of pow
+    cdef double r = 1.0, pt = hp[VW_POWER_T]
+    cdef bint adaptive = hp[VW_ADAPTIVE] != 0
+    if pt == 0.5:
+        if adaptive:
+            r = 1.0 / sqrt(G)
+            if hp[VW_NORMALIZED] != 0:
+                r = r / N
+        elif hp[VW_NORMALIZED] != 0:
+            r = 1.0 / (N * N)
+        return r
+    if adaptive:
+        r = pow(G, -pt)
+    if hp[VW_NORMALIZED] != 0:
+        r = r * pow(N * N, vw_norm_power(hp))
+    return r
+
+
+cdef inline double vw_average(double total_weight, double sum_norm_x,
+                              const double* hp) noexcept nogil:
+    # VW's global normalizer: (sum_norm_x / total_weight)^q, the correction
+    # for rows whose features are not all at their largest scale
+    if sum_norm_x <= 0.0:
+        return 1.0
+    if hp[VW_POWER_T] == 0.5:
+        if hp[VW_ADAPTIVE] != 0:
+            return sqrt(total_weight / sum_norm_x)
+        return total_weight / sum_norm_x
+    return pow(sum_norm_x / total_weight, vw_norm_power(hp))
+
+
+cdef inline void vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
+                            const int* idx, Py_ssize_t nnz, const double* hp, double g2,
+                            double* pred_per_update, double* norm_x) noexcept nogil:
+    # First pass of a row: G += g2 x^2 (g2 = importance * dloss^2), N grows
+    # to |x| (the weight rescaled as if the new scale had been the old one:
+    # by (N_old / |x|)^(-2q)), and the sums x^2 rate(G, N) and x^2 / N^2 grow.
+    cdef bint adaptive = hp[VW_ADAPTIVE] != 0, normalized = hp[VW_NORMALIZED] != 0
+    cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
+    cdef double xv, ax, x2, n_old, G = 0.0, N = 0.0, q = vw_norm_power(hp), r
+    cdef double ppu = 0.0, nx = 0.0
+    cdef floating* b
+    if adaptive and normalized and hp[VW_POWER_T] == 0.5:
+        # VW's default: rate 1 / (sqrt(G) N), the weight rescaled by N_old / |x|
+        for k in range(nnz):
+            xv = x[k]
+            if xv == 0.0:
+                continue
+            b = _blk(w, S, idx, k)
+            ax = fabs(xv)
+            if ax < 1.084202e-19:
+                ax = 1.084202e-19
+            x2 = ax * ax
+            b[T] = b[T] + g2 * x2
+            G = b[T]
+            N = b[2 * T]
+            if ax > N:
+                if N > 0.0:
+                    b[0] = b[0] * (N / ax)
+                b[2 * T] = ax
+                N = b[2 * T]
+            nx += x2 / (N * N)
+            ppu += x2 / (sqrt(G) * N)
+        pred_per_update[0] += ppu
+        norm_x[0] += nx
+        return
+    for k in range(nnz):
+        xv = x[k]
+        if xv == 0.0:
+            continue
+        b = _blk(w, S, idx, k)
+        ax = fabs(xv)
+        if ax < 1.084202e-19:
+            ax = 1.084202e-19   # VW's smallest |x| (gd.cc's X_MIN)
+        x2 = ax * ax
+        if adaptive:
+            b[T] = b[T] + g2 * x2
+            G = b[T]
+        if normalized:
+            n_old = b[iN]
+            if ax > n_old:
+                if n_old > 0.0:
+                    r = n_old / ax
+                    if q == -0.5:
+                        b[0] = b[0] * r
+                    elif q == -1.0:
+                        b[0] = b[0] * (r * r)
+                    else:
+                        b[0] = b[0] * pow(r * r, -q)
+                b[iN] = ax
+            N = b[iN]
+            r = ax / N
+            norm_x[0] += r * r
+        pred_per_update[0] += x2 * vw_rate(G, N, hp)
+
+
+cdef inline void vw_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
+                          const int* idx, Py_ssize_t nnz, const double* hp, double step,
+                          double shrink) noexcept nogil:
+    # Second pass: w <- shrink w + step x rate(G, N) on the nonzero entries
+    # (step = u * the global normalizer; shrink: the L2 part of the penalty)
+    cdef bint adaptive = hp[VW_ADAPTIVE] != 0
+    cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
+    cdef double xv, G = 0.0, N = 0.0
+    cdef floating* b
+    if adaptive and hp[VW_NORMALIZED] != 0 and hp[VW_POWER_T] == 0.5:
+        # VW's default (vw_prepare's fast path)
+        for k in range(nnz):
+            xv = x[k]
+            if xv == 0.0:
+                continue
+            b = _blk(w, S, idx, k)
+            if fabs(xv) < 1.084202e-19:
+                xv = 1.084202e-19 if xv > 0 else -1.084202e-19
+            b[0] = shrink * b[0] + step * xv / (sqrt(<double>b[T]) * b[2 * T])
+        return
+    for k in range(nnz):
+        xv = x[k]
+        if xv == 0.0:
+            continue
+        b = _blk(w, S, idx, k)
+        if fabs(xv) < 1.084202e-19:
+            xv = 1.084202e-19 if xv > 0 else -1.084202e-19
+        if adaptive:
+            G = b[T]
+        if hp[VW_NORMALIZED] != 0:
+            N = b[iN]
+        b[0] = shrink * b[0] + step * xv * vw_rate(G, N, hp)
 # Prodigy (prodigyopt.Prodigy with lr = the rate and growth_rate = inf;
 # Mishchenko & Defazio 2024): Adam's step scaled by d, an estimate of the
 # distance to the solution, one per problem for its coefficients and its
