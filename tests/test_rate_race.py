@@ -337,7 +337,8 @@ def test_the_race_serves_close_to_the_best_rate_in_hindsight():
 
 
 # the optimizer string of each rule optimizer="auto" races
-AUTO_NAMES = {"Normalized": "vw", "COCOB": "cocob", "Adam": "adam", "SGD": "sgd"}
+AUTO_NAMES = {"Normalized": "vw", "COCOB": "cocob", "Adam": "adam", "SGD": "sgd",
+              "Prodigy": "prodigy", "ScheduleFreeAdamW": "schedulefree"}
 
 
 def _auto_members():
@@ -360,7 +361,7 @@ def test_auto_optimizer_race_matches_standalone_copies_and_reference_rule(classi
     ref, _, copies = _reference_race(est_cls, X, y, None, None, loss, classification,
                                      members=members, default=default, penalty=None)
     rr = race.rate_race_
-    assert len(rr["rates"]) == len(members) >= 17
+    assert len(rr["rates"]) == len(members) >= 19
     np.testing.assert_allclose(race.progressive_loss_, ref.served_loss / ref.served_n, rtol=RTOL)
     np.testing.assert_allclose(rr["weights"][0], ref.share, rtol=RTOL, atol=1e-300)
     for c, m in enumerate(copies):

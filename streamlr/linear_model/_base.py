@@ -70,10 +70,11 @@ RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one cop
     ``optimizer="auto"`` races update rules as well as rates, with the same
     rule (``learning_rate`` and ``eta0`` ignored): Vowpal Wabbit's
     normalized update (``"vw"``) at the rates 0.1, 0.5 (its default, which
-    serves first), 2 and 8, ``COCOB``, Adam at 9 rates from 1e-5 to 0.1 and
-    plain SGD at 7 rates from 1e-5 to 0.01: scale-free rules beside
-    scale-sensitive ones, so that neither the rule nor the rate is the
-    user's to choose. Its ``optimizer_state_`` is empty (the copies' rules
+    serves first), 2 and 8, ``COCOB``, ``Prodigy`` and
+    ``ScheduleFreeAdamW`` at their references' rates, Adam at 9 rates from
+    1e-5 to 0.1 and plain SGD at 7 rates from 1e-5 to 0.01 (23 copies):
+    scale-free rules beside scale-sensitive ones, so that neither the rule
+    nor the rate is the user's to choose. Its ``optimizer_state_`` is empty (the copies' rules
     differ); ``average`` is not available with it.
 """
 

@@ -154,11 +154,15 @@ def auto_optimizer(est):
 
 # optimizer="auto": the (update rule, rate) copies it races, chosen from
 # measurements (bench/bench_no_rate.py): scale-free rules (Vowpal Wabbit's
-# normalized update at four rates, COCOB) and scale-sensitive ones (Adam and
-# plain SGD over log-spaced rates); the default copy is VW's default.
+# normalized update at four rates, COCOB), the rules that learn their own
+# step (Prodigy, schedule-free AdamW, at their references' rates) and
+# scale-sensitive ones (Adam and plain SGD over log-spaced rates); the
+# default copy is VW's default.
 AUTO_MEMBERS = (
     *(("vw", r) for r in (0.1, 0.5, 2.0, 8.0)),
     ("cocob", None),
+    ("prodigy", 1.0),
+    ("schedulefree", 0.0025),
     *(("adam", 10.0 ** (k / 2.0)) for k in range(-10, -1)),
     *(("sgd", 10.0 ** (k / 2.0)) for k in range(-10, -3)),
 )
