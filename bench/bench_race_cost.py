@@ -49,6 +49,16 @@ def csr_data(n, bits=20, fields=40, seed=0):
     return X, y
 
 
+# the rules optimizer="auto" races, at a rate each runs well at
+AUTO_RULES = ("sgd", "adam", "cocob", "vw", "prodigy", "schedulefree")
+
+
+def _single(opt):
+    """One model of ``opt`` (the no-rate rules at their own default rate)."""
+    return SGDClassifier(loss="log_loss", optimizer=opt, learning_rate="constant", eta0=0.01,
+                         shuffle=False)
+
+
 def epoch_seconds(make, X, y):
     """(first pass of a new model, a later pass of the same model) in seconds."""
     model = make()
@@ -76,7 +86,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--optimizers", default="sgd,adam,adagrad")
+    parser.add_argument("--optimizers", default="sgd,adam,auto")
     args = parser.parse_args(argv)
     print(f"CPU: {cpu_model()}; rows: {args.rows}; repeats: {args.repeats} (median)")
     print("first: one partial_fit over all rows on a new model (the race runs all its copies for "
@@ -86,11 +96,19 @@ def main(argv=None):
           f"{'later s':>8} {'race':>7} {'ratio':>6} {'1 us':>6} {'race us':>8} {'ratio':>6}")
     for kind, (X, y) in (("dense", dense_data(args.rows)), ("csr", csr_data(args.rows))):
         for opt in args.optimizers.split(","):
-            def single(opt=opt):
-                return SGDClassifier(loss="log_loss", optimizer=opt, learning_rate="constant",
-                                     eta0=0.01, shuffle=False)
+            # optimizer="auto" is timed against the most expensive rule it races
+            label, slowest = opt, opt
+            if opt == "auto":
+                slowest = max(AUTO_RULES, key=lambda o: epoch_seconds(
+                    lambda o=o: _single(o), X, y)[1])
+                label = f"auto/{slowest}"
+
+            def single(rule=slowest):
+                return _single(rule)
 
             def race(opt=opt):
+                if opt == "auto":
+                    return SGDClassifier(loss="log_loss", optimizer="auto", shuffle=False)
                 return SGDClassifier(loss="log_loss", optimizer=opt, learning_rate="auto",
                                      shuffle=False)
 
@@ -106,7 +124,7 @@ def main(argv=None):
             l1, l2 = np.median(later["single"]), np.median(later["race"])
             us = {name: np.median([learn_one_us(make, X, y) for _ in range(args.repeats)])
                   for name, make in (("single", single), ("race", race))}
-            print(f"{kind:6} {opt:9} {copies:>6} {f1:8.3f} {f2:7.3f} {f2 / f1:6.2f} "
+            print(f"{kind:6} {label:9} {copies:>6} {f1:8.3f} {f2:7.3f} {f2 / f1:6.2f} "
                   f"{l1:8.3f} {l2:7.3f} {l2 / l1:6.2f} {us['single']:6.2f} {us['race']:8.2f} "
                   f"{us['race'] / us['single']:6.2f}", flush=True)
 
