@@ -25,6 +25,8 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn.base import clone, is_classifier
 
+from .linear_model import _params
+
 
 def _dask():
     try:
@@ -95,6 +97,10 @@ def _check(estimator, rounds):
         raise ValueError("fit_parallel does not mix averaged models (average="
                          f"{estimator.average!r}); average the result's coef_ yourself or "
                          "train with average=False")
+    if _params.racing(estimator):
+        raise ValueError("fit_parallel does not mix rate races (learning_rate='auto' or "
+                         "optimizer='auto'): their copies' shares are not averages; pick "
+                         "a rate and an optimizer, or train one model")
 
 
 def _blocks(X, y, da):
@@ -188,6 +194,9 @@ def mix(models, base=None):
     shapes = {s.w.shape for s in states}
     if len(shapes) > 1 or any(s.optimizer_key != st.optimizer_key for s in states):
         raise ValueError(f"the models differ in shape or optimizer: {sorted(shapes)}")
+    if any(s.copies > 1 for s in states):
+        raise ValueError("mix does not average rate races (learning_rate='auto' or "
+                         "optimizer='auto'): their copies' shares are not averages")
     slots = SLOTS
 
     coef = np.mean([np.asarray(m.coef_, dtype=np.float64) for m in models], axis=0)

@@ -406,3 +406,12 @@ def test_auto_optimizer_refuses_what_it_cannot_do():
     m.set_params(optimizer="adam", learning_rate="auto")
     with pytest.raises(ValueError):
         m.partial_fit(X, y)
+
+
+def test_dask_refuses_to_mix_races():
+    pytest.importorskip("dask")
+    from streamlr.dask import mix
+    X, y = _stream(n=60)
+    races = [SGDRegressor(learning_rate="auto", shuffle=False).partial_fit(X, y) for _ in range(2)]
+    with pytest.raises(ValueError, match="rate races"):
+        mix(races)
