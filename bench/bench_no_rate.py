@@ -47,6 +47,7 @@ from itertools import product
 
 import numpy as np
 from scipy.signal import lfilter
+from suite_report import cpu_model
 
 import streamlr
 from streamlr.linear_model import SGDClassifier, SGDRegressor
@@ -776,16 +777,7 @@ def _span(X):
 
 
 def _cpu():
-    model = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 # ----------------------------------------------------------------------------- report

@@ -10,24 +10,13 @@ a later pass (median of repeats, alternating the two), the ratio race /
 single, and learn_one microseconds after the race's first narrowing.
 """
 import argparse
-import platform
 import time
 
 import numpy as np
 import scipy.sparse as sp
+from suite_report import cpu_model
 
 from streamlr import SGDClassifier
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def dense_data(n, d=100, seed=0):
@@ -73,6 +62,9 @@ def epoch_seconds(make, X, y):
 def learn_one_us(make, X, y, n=2000, warm=1025):
     """Mean learn_one microseconds over n events, after ``warm`` rows (past
     the race's first narrowing)."""
+    n = min(n, X.shape[0] - warm)
+    if n <= 0:
+        raise SystemExit(f"--rows must exceed {warm} to time learn_one after the first narrowing")
     model = make()
     model.partial_fit(X[:warm], y[:warm], classes=[0, 1])
     rows = [X[i] for i in range(warm, warm + n)]
