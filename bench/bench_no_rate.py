@@ -110,6 +110,8 @@ def _concept_drift(make, n, seed):
 
 
 def load_stream(name, n_max):
+    from itertools import islice
+
     from river import datasets
     from river.datasets import synth
     from sklearn import datasets as skd
@@ -143,6 +145,17 @@ def load_stream(name, n_max):
         return _sk(skd.load_wine, n_max, target=lambda t: t == 0)
     if name == "mv":
         return _river(synth.Mv(seed=3), n_max)
+    if name == "iris-versicolor":
+        return _sk(skd.load_iris, n_max, target=lambda t: t == 1)
+    if name == "waveform-class0":
+        X, y = _river(synth.Waveform(seed=3), min(n_max, 5000))
+        return X, (y == 0).astype(float)
+    if name == "rbf":
+        return _river(synth.RandomRBF(seed_model=4, seed_sample=5, n_classes=2, n_features=10), n_max)
+    if name == "airline-passengers":
+        rows = [({"year": x["month"].year, "month": x["month"].month}, y)
+                for x, y in islice(datasets.AirlinePassengers(), n_max)]
+        return _dicts_to_matrix(rows)
     raise KeyError(name)
 
 
@@ -161,6 +174,11 @@ STREAMS = {
     "agrawal-drift": ("clf", True, "River Agrawal function 0 -> 4 at half, salaries/loans ~1e5"),
     "wine-class0": ("clf", True, "scikit-learn wine, 178 rows (shuffled), class 0 vs rest, 13 features"),
     "mv": ("reg", True, "River Mv, categoricals one-hot, features up to ~1e3"),
+    # added after the serving rule was chosen, to check it on streams it never saw
+    "iris-versicolor": ("clf", True, "scikit-learn iris, 150 rows (shuffled), versicolor vs rest"),
+    "waveform-class0": ("clf", True, "River Waveform, 5,000 rows, 21 noisy features, class 0 vs rest"),
+    "rbf": ("clf", True, "River RandomRBF, 2 classes, 10 features in [0, 1]"),
+    "airline-passengers": ("reg", True, "River AirlinePassengers, 144 rows, raw year, month; y 104 .. 622"),
 }
 
 

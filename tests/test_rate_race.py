@@ -415,3 +415,35 @@ def test_dask_refuses_to_mix_races():
     races = [SGDRegressor(learning_rate="auto", shuffle=False).partial_fit(X, y) for _ in range(2)]
     with pytest.raises(ValueError, match="rate races"):
         mix(races)
+
+
+@pytest.mark.parametrize("optimizer, rates", [("sgd", (1e-6, 1e-5, 1e250)),
+                                              ("prodigy", (0.5, 1.0, 1e250)),
+                                              ("adam", (1e-4, 1e-3, 1e250))])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_call_that_makes_the_model_resets_a_diverged_copy_as_a_snapshot_would(
+        optimizer, rates, sparse, monkeypatch):
+    # the call that makes a model snapshots no coordinates (a failure drops
+    # the model whole); a copy that diverges there is reset to how the model
+    # was made, exactly as the full snapshot of an older call put it back
+    X, y = _stream(n=300)
+    X = X * 100
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 50, X, 0.0))
+    coef_init = np.linspace(-1, 1, X.shape[1])
+
+    def fitted():
+        m = SGDRegressor(learning_rate="auto", auto_rates=rates, optimizer=optimizer,
+                         penalty=None, shuffle=False, max_iter=2, tol=None, average=False)
+        m.fit(X, y, coef_init=coef_init, intercept_init=0.5)
+        return m
+
+    made = fitted()
+    assert made.rate_race_["dropped"][0].tolist() == [False, False, True]
+    monkeypatch.setattr(_driver.Transaction, "made_model", lambda self: False)
+    snapshotted = fitted()
+    a, b = made._model.state_dict(), snapshotted._model.state_dict()
+    for name in ("weight_blocks", "average_weights", "l1_received", "last_update", "scalars",
+                 "intercept_block"):
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert made._model.starting_coef is None

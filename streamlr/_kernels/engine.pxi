@@ -284,6 +284,27 @@ cdef class Engine:
 
     # -- scratch ---------------------------------------------------------------
 
+    @property
+    def snapshot_buffer(self):
+        """The buffer the snapshots of this engine use (None before the first)."""
+        return self.save_array
+
+    def reuse_snapshot_buffer(self, buf):
+        """Take ``buf`` (a uint8 array, e.g. an earlier engine's
+        ``snapshot_buffer``) as the snapshots' buffer: a later call then
+        writes into pages that are already there instead of faulting in
+        fresh ones (hundreds of MB for a race on wide CSR input)."""
+        cdef cnp.ndarray b
+        if buf is None or self.saved:
+            return
+        b = buf
+        if b.dtype != _np.uint8 or b.ndim != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(b) \
+                or not cnp.PyArray_ISWRITEABLE(b):
+            raise ValueError("a snapshot buffer is a writeable, contiguous uint8 array")
+        if b.shape[0] > self.save_cap:
+            self.save_array = b
+            self.save, self.save_cap = <char*>cnp.PyArray_DATA(b), b.shape[0]
+
     cdef int _reserve(self, Py_ssize_t save_bytes, Py_ssize_t tmp_bytes) except -1:
         cdef void* p
         cdef cnp.ndarray buf
@@ -314,14 +335,16 @@ cdef class Engine:
 
     # -- the snapshot: one implementation for both paths -------------------------
 
-    cdef int _save_all(self, const int* indices, Py_ssize_t nnz, bint full) except -1:
+    cdef int _save_all(self, const int* indices, Py_ssize_t nnz, bint full,
+                       bint coordinates=True) except -1:
         """Copy what a call may change, for every problem: all of it
-        (``full``), or the coordinates ``indices[:nnz]`` and the scalars."""
+        (``full``), or the coordinates ``indices[:nnz]`` and the scalars
+        (without ``coordinates``: the scalars only)."""
         cdef int kk
         cdef Py_ssize_t touched = self.n_features if full else nnz, off = 0
         for kk in range(self.n_problems):
             # a race's copy that sleeps or left cannot change but for its scalars
-            self.save_whole[kk] = self._learns(kk)
+            self.save_whole[kk] = coordinates and self._learns(kk)
             self.save_off[kk] = off
             off += self._problem_bytes() + (touched * self._coord_bytes() if self.save_whole[kk] else 0)
         self._reserve(off, 0)
@@ -341,11 +364,18 @@ cdef class Engine:
             else:
                 _restore_problem(self, <double*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
 
-    def save_state(self, cols=None):
+    def save_state(self, cols=None, bint coordinates=True):
         """Snapshot every problem before a call of the general path: all of
         the state, or (``cols``: distinct column indices, int32) only those
-        columns and the scalars. ``restore_state`` takes the model back."""
+        columns and the scalars. ``restore_state`` takes the model back.
+        Without ``coordinates``, only each problem's scalars, intercepts and
+        schedule state are kept (a model made by the call, which a failure
+        drops whole: its coordinates need no copy)."""
         cdef cnp.ndarray c
+        if not coordinates:
+            self._save_all(NULL, 0, True, False)
+            self.saved_cols = None
+            return
         if cols is None:
             self._save_all(NULL, 0, True)
             self.saved_cols = None
@@ -518,7 +548,8 @@ cdef class Engine:
 
     def race_out(self, int k):
         """Copy k leaves the race: its state goes back to the snapshot of the
-        call and it is never served or trained again."""
+        call and it is never served or trained again (a snapshot without
+        coordinates puts back its scalars only: the caller resets the rest)."""
         if not self.saved:
             raise RuntimeError("race_out() restores from a snapshot")
         if self.f32:

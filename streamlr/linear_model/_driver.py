@@ -107,8 +107,13 @@ class Transaction:
             self.progress_saved = self.model.progress.snapshot()
         self.engines = []
 
-    def snapshot(self, engine, cols):
-        engine.save_state(cols)
+    def made_model(self):
+        """Whether the estimator's model was made by this call (a failure
+        then drops it whole, so its snapshot needs no coordinates)."""
+        return self.est.__dict__.get("_model") is not self.model
+
+    def snapshot(self, engine, cols, coordinates=True):
+        engine.save_state(cols, coordinates)
         self.engines.append(engine)
 
     def run(self, fn):
@@ -270,6 +275,7 @@ class Call:
         if val_mask is not None and val_mask.any():
             self.train_idx = np.flatnonzero(~val_mask).astype(np.intp)
         self.val_scorer = val_scorer
+        self.made_model = False     # set by train: the model was made by this call
 
 
 def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
@@ -378,7 +384,7 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
                 if status < 0:
                     raise_if_row_invalid(call.X, rows_block[-status - 1])
                     valid[c] = -status - 1
-                    engine.race_out(k)       # this copy diverged: it leaves the race
+                    _race_out(call, engine, k)   # this copy diverged: it leaves the race
                     continue
                 valid[c] = rows_block.shape[0]
                 t[c] = t_new
@@ -389,7 +395,7 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
             engine.race_combine(b, np.ascontiguousarray(target[rows_block]), margins, valid)
         for k in problems:
             if scal[k, out] < 2 and not engine.finite(k):
-                engine.race_out(k)
+                _race_out(call, engine, k)
         if (scal[problems, out] >= 2).all():    # every copy still learning is out
             raise DivergenceError.at(
                 t[0] - 1, lr, f"every copy of the rate race overflowed (epoch {epoch + 1})")
@@ -408,6 +414,12 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
     return epoch + 1, rows, lr, False
 
 
+def _race_out(call, engine, k):
+    engine.race_out(k)
+    if call.made_model:
+        call.est._model.reset_problem(k)
+
+
 def train(tx, call):
     """Run ``call`` (up to ``max_iter`` epochs of every binary problem) on
     the estimator's model and record t_, n_iter_, lr_ and the history.
@@ -424,7 +436,24 @@ def train(tx, call):
     cols = touched_columns(data[1], data[2], X.shape[1]) if sp.issparse(X) else None
     if cols is not None and engine.may_fold_scale(n * call.max_iter, True):
         cols = None   # the call may touch every column: snapshot them all
-    tx.snapshot(engine, cols)
+    # a model this call made goes whole if the call fails: snapshot its
+    # scalars only (a race's copy that diverges is reset by reset_problem)
+    call.made_model = tx.made_model()
+    if model.copies > 1:
+        # a race keeps its snapshot's buffer from call to call: faulting in
+        # fresh pages for the awake copies cost more than copying them
+        engine.reuse_snapshot_buffer(getattr(model, "snapshot_buffer", None))
+    tx.snapshot(engine, cols, coordinates=not call.made_model)
+    try:
+        return _train(call, engine, model, data)
+    finally:
+        model.starting_coef = None
+        if model.copies > 1:
+            model.snapshot_buffer = engine.snapshot_buffer
+
+
+def _train(call, engine, model, data):
+    est, n = call.est, call.X.shape[0]
     progress = model.progress
     t_start, lr_start = float(progress.t), progress.lr
     if model.copies > 1:

@@ -105,18 +105,17 @@ class ModelState:
             self.weight_blocks = np.zeros((k, d, size), dtype=dtype)
         else:
             self.weight_blocks = np.zeros((k, width, d), dtype=dtype)
-        for c, init in enumerate(inits):
-            if self.interleaved:
-                self.weight_blocks[c::copies, :, : len(init)] = init.astype(dtype)
-            else:
-                self.weight_blocks[c::copies, : len(init), :] = init.astype(dtype)[:, None]
-        if coef is not None:
-            self.w[...] = coef
         # slots that start at the starting weights (Prodigy's p0, schedule-free's z)
-        start_slots = [(c, spec.slots().index(name)) for c, spec in enumerate(specs)
-                       for name in spec.starts_at_weights]
-        for c, i in start_slots:
-            self.slot(i)[c::copies] = self.w[c::copies]
+        self._inits = inits
+        self._start_slots = [[spec.slots().index(name) for name in spec.starts_at_weights]
+                             for spec in specs]
+        # what reset_problem puts back during the call that made the model
+        # (the driver drops it at the call's end; never pickled)
+        self.starting_coef = None if coef is None else np.asarray(coef, dtype=dtype).reshape(k, d)
+        # a race's snapshots reuse one buffer from call to call (driver.train)
+        self.snapshot_buffer = None
+        for c in range(copies):
+            self._start_coordinates(slice(c, None, copies), c)
         self.average_weights = np.zeros((k, d if average else 0), dtype=dtype)
         self.l1_received = np.zeros((k, d if l1 and plain else 0), dtype=dtype)
         self.scalars = np.zeros((k, _k.NUM_SLOTS), dtype=np.float64)
@@ -139,8 +138,9 @@ class ModelState:
         self.intercept_block = np.zeros((k, width), dtype=np.float64)
         for c, init in enumerate(inits):
             self.intercept_block[c::copies, : len(init)] = init
-        for c, i in start_slots:
-            self.intercept_block[c::copies, 1 + i] = self.scalars[c::copies, SLOTS["intercept"]]
+        for c, slots in enumerate(self._start_slots):
+            for i in slots:
+                self.intercept_block[c::copies, 1 + i] = self.scalars[c::copies, SLOTS["intercept"]]
         self.schedule_key = None
         self.schedule_state = np.zeros((k, 0))
         needs_stamp = any(key[1] != _k.OPTIMIZERS["sgd"] and (spec.needs_stamp() or average)
@@ -155,7 +155,34 @@ class ModelState:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["engine"] = None
+        state["starting_coef"] = None
+        state["snapshot_buffer"] = None
         return state
+
+    def _start_coordinates(self, rows, c):
+        """Write the starting weights and slots of ``rows``, all copies of
+        member ``c`` (np.zeros already holds the zeros: only the rest is
+        written, so that a new model touches no more memory than it must)."""
+        init = self._inits[c].astype(self.weight_blocks.dtype)
+        for s in np.flatnonzero(init):
+            if self.interleaved:
+                self.weight_blocks[rows, :, s] = init[s]
+            else:
+                self.weight_blocks[rows, s, :] = init[s]
+        if self.starting_coef is not None:
+            self.w[rows] = self.starting_coef[rows]
+        for i in self._start_slots[c]:
+            self.slot(i)[rows] = self.w[rows]
+
+    def reset_problem(self, k):
+        """Put problem k's coordinates back as the model was made (a race's
+        copy that diverges in the call that made the model, whose snapshot
+        keeps no coordinates). Its scalars and intercepts come back from
+        that snapshot."""
+        self.weight_blocks[k] = 0
+        self._start_coordinates(slice(k, k + 1), k % self.copies)
+        for a in (self.average_weights, self.l1_received, self.last_update):
+            a[k] = 0
 
     # -- layout ---------------------------------------------------------------------
 
@@ -390,4 +417,5 @@ class ModelState:
                                     np.asarray(state["history"], dtype=np.float64).reshape(-1, 3),
                                     int(meta["history_calls"]), int(meta["history_stride"]))
         self.engine = None
+        self.starting_coef = self.snapshot_buffer = None
         return self
