@@ -130,8 +130,9 @@ class MultiStepDecay(Schedule):
     lr : float
         The first rate, > 0. The ``lr`` of the PyTorch optimizer.
     milestones : list of int
-        The update counts of the cuts: a non-empty, increasing list of
-        integers >= 0. PyTorch's ``milestones``.
+        The update counts of the cuts: a non-empty list of integers >= 0,
+        in any order; a count listed k times cuts by ``gamma ** k`` there,
+        as PyTorch's ``milestones`` (a ``Counter``) does.
     gamma : float, default=0.1
         The factor of each cut, >= 0. PyTorch's ``gamma``.
 
@@ -143,6 +144,8 @@ class MultiStepDecay(Schedule):
     -----
     .. math::
         \eta(t) = \mathrm{lr} \cdot \gamma^{|\{m \in \mathrm{milestones} : m \le t\}|}
+
+    counting repeated milestones with their multiplicity.
 
     Examples
     --------
@@ -164,18 +167,16 @@ class MultiStepDecay(Schedule):
         ms = _list_or_none(self.milestones)
         if not ms:
             raise ValueError(f"Invalid milestones value: {self.milestones!r} (expected a "
-                             "non-empty list of increasing update counts)")
+                             "non-empty list of update counts)")
         for m in ms:
-            _count("milestone", m, low=0)
-        if any(b <= a for a, b in zip(ms, ms[1:], strict=False)):
-            raise ValueError(f"Invalid milestones value: {self.milestones!r} (must increase)")
+            _count("milestones", m, low=0)
 
     def _rate(self, t):
         n = (np.asarray(self.milestones, dtype=np.float64)[:, None] <= t.reshape(1, -1)).sum(0)
         return (self.lr * np.power(self.gamma, n)).reshape(t.shape)
 
     def _compile(self, program, ctx):
-        offset = program.add_extra(self.milestones)
+        offset = program.add_extra(sorted(self.milestones))
         return program.add("multistep", [self.lr, self.gamma, offset, len(self.milestones)])
 
 

@@ -312,6 +312,8 @@ def _torch_class(dotted):
 TORCH_EXAMPLES = [
     ("StepLR", StepDecay(0.1, 150, gamma=0.7)),
     ("MultiStepLR", MultiStepDecay(0.1, [10, 250, 251, 1000], gamma=0.3)),
+    # repeated and unordered milestones: PyTorch counts them (a Counter)
+    ("MultiStepLR-repeated", MultiStepDecay(0.1, [250, 10, 10, 1000, 10, 251], gamma=0.3)),
     ("ExponentialLR", ExponentialDecay(0.1, 0.998)),
     ("PolynomialLR", PolynomialDecay(0.1, 1500, power=2.0)),
     ("PolynomialLR-linear", PolynomialDecay(0.1, 700)),
@@ -851,8 +853,7 @@ INVALID = [
     ("step_size", lambda: StepDecay(0.1, 0)),
     ("step_size", lambda: StepDecay(0.1, 2.5)),
     ("gamma", lambda: StepDecay(0.1, 10, gamma=-0.5)),
-    ("milestones", lambda: MultiStepDecay(0.1, [10, 10])),
-    ("milestones", lambda: MultiStepDecay(0.1, [10, 5])),
+    ("milestones", lambda: MultiStepDecay(0.1, [10, -5])),
     ("milestones", lambda: MultiStepDecay(0.1, [])),
     ("milestone", lambda: MultiStepDecay(0.1, [-1, 5])),
     ("gamma", lambda: ExponentialDecay(0.1, 0.0)),
