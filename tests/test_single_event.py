@@ -505,3 +505,28 @@ def test_a_model_fitted_with_early_stopping_predicts_events():
     with pytest.raises(ValueError, match="early_stopping"):
         clf.partial_fit(X[:2], y[:2])
     _assert_same(before, _state(clf))
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "modified_huber"])
+@pytest.mark.parametrize("n_classes", [2, 3, 7, 8, 9, 16, 17, 130])
+def test_predict_proba_one_is_bitwise_predict_probas_formula(loss, n_classes):
+    # the compiled probabilities of one event equal predict_proba's NumPy
+    # formula (expit or the clipped Huber map, NumPy's summation, one
+    # division) on the same decision values, bit for bit
+    rng = np.random.default_rng(n_classes)
+    X = rng.normal(size=(max(4 * n_classes, 60), 5)) * 3
+    y = np.arange(X.shape[0]) % n_classes
+    clf = SGDClassifier(loss=loss, shuffle=False, eta0=0.5, learning_rate="constant")
+    clf.partial_fit(X, y, classes=np.arange(n_classes))
+    for i in range(0, X.shape[0], 3):
+        got = clf.predict_proba_one(X[i])
+        scores = clf._decision_one(X[i])
+        want = clf._proba_from_scores(scores[None, :])[0]
+        assert list(got) == clf.classes_.tolist()
+        np.testing.assert_array_equal(np.array(list(got.values())), want)
+    if loss == "modified_huber" and n_classes > 2:
+        # every score below -1: predict_proba's uniform row
+        clf.intercept_ = np.full(n_classes, -50.0)
+        clf.coef_ = np.zeros((n_classes, 5))
+        np.testing.assert_array_equal(list(clf.predict_proba_one(X[0]).values()),
+                                      np.full(n_classes, 1.0 / n_classes))

@@ -150,6 +150,7 @@ cdef class Engine:
     # lookups for the Python-facing calls
     cdef dict labels                          # label -> index in classes_
     cdef readonly tuple classes               # classes_ (their numpy scalars)
+    cdef tuple class_items                    # the same as Python objects (predict_proba_one)
     cdef dict names                           # feature name -> column
     cdef object dtype
     cdef object dense_buf                     # scratch row for dict events
@@ -674,12 +675,7 @@ cdef class Engine:
         """The prediction for one event: the label (classifiers; ``classes``)
         or the value (regression), with the weights as ``decision_one``."""
         cdef int K = self.n_outputs, k, best = 0
-        cdef void* p
-        if K > self.pbuf_cap:
-            p = realloc(self.pbuf, K * sizeof(double))
-            if p == NULL:
-                raise MemoryError()
-            self.pbuf, self.pbuf_cap = <double*>p, K
+        self._prediction_buffer(K)
         cdef double* out = self.pbuf
         _decide_event(self, x, averaged, average, out)
         if self.mode == 0:
@@ -690,6 +686,47 @@ cdef class Engine:
             if out[k] > out[best]:
                 best = k
         return self.classes[best]
+
+    def predict_proba_one(self, x, bint averaged, long long average, bint logistic):
+        """``{label: probability}`` of one event, bitwise as ``predict_proba``
+        computes it from the decision values (``logistic``: log loss, else
+        modified Huber), with no array made per call; None where that would
+        take NumPy's own summation (more than 128 classes)."""
+        cdef int K = self.n_outputs, k
+        cdef double total, z
+        cdef tuple items
+        if self.mode == 0:
+            raise ValueError("probabilities need a classifier")
+        if K > 128:
+            return None
+        self._prediction_buffer(K)
+        cdef double* out = self.pbuf
+        _decide_event(self, x, averaged, average, out)
+        if self.class_items is None:
+            self.class_items = tuple(c.item() if hasattr(c, "item") else c for c in self.classes)
+        items = self.class_items
+        if K == 1:
+            z = out[0]
+            z = 1.0 / (1.0 + exp(-z)) if logistic else (fmin(fmax(z, -1.0), 1.0) + 1.0) / 2.0
+            return {items[0]: 1.0 - z, items[1]: z}
+        for k in range(K):
+            z = out[k]
+            out[k] = 1.0 / (1.0 + exp(-z)) if logistic else (fmin(fmax(z, -1.0), 1.0) + 1.0) / 2.0
+        total = _numpy_sum(out, K)
+        if total == 0.0 and not logistic:      # predict_proba's uniform rows
+            for k in range(K):
+                out[k] = 1.0
+            total = <double>K
+        return {items[k]: out[k] / total for k in range(K)}
+
+    cdef int _prediction_buffer(self, int K) except -1:
+        cdef void* p
+        if K > self.pbuf_cap:
+            p = realloc(self.pbuf, K * sizeof(double))
+            if p == NULL:
+                raise MemoryError()
+            self.pbuf, self.pbuf_cap = <double*>p, K
+        return 0
 
     def decision_rows(self, values, indices, indptr, Py_ssize_t n_rows, bint averaged,
                       long long average, double[:, ::1] out):

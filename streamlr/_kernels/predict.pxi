@@ -120,3 +120,30 @@ cdef int _decide_rows(Engine self, values, indices, indptr, Py_ssize_t n_rows, b
                 _decide_row(self, <const double*>cnp.PyArray_DATA(v) + ip[i], ix + ip[i],
                             ip[i + 1] - ip[i], averaged, average, &out[i, 0])
     return 0
+
+
+cdef double _numpy_sum(const double* a, Py_ssize_t n) noexcept nogil:
+    """The sum of a[:n] in the order of NumPy's pairwise summation of a
+    contiguous row of at most 128 numbers (one block: eight running sums
+    over the multiples of 8, combined pairwise, then the rest in order), so
+    that it is bitwise ``np.sum`` of the same numbers."""
+    cdef double r[8]
+    cdef double res
+    cdef Py_ssize_t i, j
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    for j in range(8):
+        r[j] = a[j]
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res

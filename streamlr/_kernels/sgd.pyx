@@ -45,7 +45,7 @@ from cython cimport floating
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
-from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmod, isfinite, log, pow, sqrt
+from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmax, fmin, fmod, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (

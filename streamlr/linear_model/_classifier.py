@@ -413,6 +413,11 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             ``{label: probability}`` (River's convention), computed as
             ``predict_proba`` does.
         """
+        model = self._fitted_model("decision")
+        proba = _driver.current_engine(self).predict_proba_one(
+            x, model.averaged(), model.average, _PROBABILITIES[self.loss] == "logistic")
+        if proba is not None:
+            return proba
         scores = self._decision_one(x)
         classes = self.__dict__["classes_"]
         if scores.shape[0] == 1:   # binary: the formulas of predict_proba, on one value
