@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _registry
 from .._kernels import kernel as _k
 from . import _driver, _params
-from ._base import RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
+from ._base import DRIFT_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_validation_rows_finite
 from ._stopping import validation_mask
 
@@ -81,7 +81,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         The candidate rates of ``learning_rate="auto"`` (None: the
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
-
+%(drift_parameters)s
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -99,6 +99,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     rate_race_ : dict
         The copies of ``learning_rate="auto"``: their rates, losses and
         shares of what is served (see Notes).
+    drifts_ : ndarray of int64
+        ``t_ - 1`` at each drift the ``drift_detector`` flagged.
 
     Notes
     -----
@@ -127,7 +129,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                  epsilon=0.1, n_jobs=None, random_state=None, learning_rate="optimal",
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
-                 optimizer="sgd", gtol=None, auto_rates=None):
+                 optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
+                 on_drift="restart"):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -152,6 +155,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self.optimizer = optimizer
         self.gtol = gtol
         self.auto_rates = auto_rates
+        self.drift_detector = drift_detector
+        self.on_drift = on_drift
 
     # -- targets ----------------------------------------------------------------------
 
@@ -522,4 +527,5 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 
 
 SGDClassifier.__doc__ = SGDClassifier.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
+                                            "drift_parameters": DRIFT_PARAMETERS,
                                             "rate_race_notes": RATE_RACE_NOTES}
