@@ -113,6 +113,12 @@ cdef class Engine:
         awake)``: the
         problems are ``copies`` copies of each binary problem racing
         (race.pxi); None for no race.
+    class_counts : ndarray, optional
+        int64, one per class (classifiers): the event path counts the
+        samples it learns there (restored with a failed call).
+    balanced : bool, optional
+        Weight each event's sample by ``n / (n_classes * n_c)`` of the
+        counts, this sample included (streaming ``class_weight="balanced"``).
     drift : tuple, optional
         ``(on_drift, feed_loss, slot_init, slot_from_w, rule_init,
         sched_init)``: the model's detector (``state.drift_state``, checked
@@ -190,6 +196,13 @@ cdef class Engine:
     cdef object model_state           # the ModelState: its drift log grows on success
     cdef double* drift_save
     cdef Py_ssize_t drift_save_n, drift_save_cap
+    # classifiers: the samples of each class seen by partial_fit / learn_one
+    # (``class_counts_``), and whether they weight each sample (streaming
+    # class_weight="balanced")
+    cdef long long* counts
+    cdef Py_ssize_t n_counts
+    cdef long long* counts_save
+    cdef readonly bint balanced
 
     def __cinit__(self):
         self.save = NULL
@@ -203,6 +216,9 @@ cdef class Engine:
         self.saved = False
         self.drift_save = NULL
         self.drift_save_cap = 0
+        self.counts = NULL
+        self.counts_save = NULL
+        self.n_counts = 0
         self.dloop.found = NULL
         self.dloop.n_found = 0
         self.dloop.cap_found = 0
@@ -214,10 +230,12 @@ cdef class Engine:
         free(self.pbuf)
         free(self.drift_save)
         free(self.dloop.found)
+        free(self.counts_save)
 
     def __init__(self, state, list cfgs, list cfgs_sparse, Loss loss, int mode, double neg,
                  long long average, program=None, dict labels=None, dict names=None,
-                 tuple classes=None, watched=(), bint verbose=False, race=None, drift=None):
+                 tuple classes=None, watched=(), bint verbose=False, race=None, drift=None,
+                 class_counts=None, bint balanced=False):
         cdef cnp.ndarray blk = state.weight_blocks, aw = state.average_weights
         cdef cnp.ndarray q = state.l1_received, stamp = state.last_update
         cdef cnp.ndarray scal = state.scalars, oint = state.intercept_block
@@ -298,8 +316,24 @@ cdef class Engine:
         self.has_drift = drift is not None
         if self.has_drift:
             keep.append(self._bind_drift(state, drift))
+        if class_counts is not None:
+            keep.append(self._bind_counts(class_counts, balanced))
         self._keep = keep
         self.dense_buf = None   # made on the first dict event
+
+    cdef object _bind_counts(self, cnp.ndarray counts, bint balanced):
+        if (counts.dtype != _np.int64 or counts.ndim != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(counts)
+                or not cnp.PyArray_ISWRITEABLE(counts)):
+            raise ValueError("class_counts must be a writeable C-contiguous int64 array")
+        if self.mode == 0 or counts.shape[0] != len(self.classes):
+            raise ValueError("class_counts needs one count per class of a classifier")
+        self.counts = <long long*>cnp.PyArray_DATA(counts)
+        self.n_counts = counts.shape[0]
+        self.counts_save = <long long*>malloc(self.n_counts * sizeof(long long))
+        if self.counts_save == NULL:
+            raise MemoryError()
+        self.balanced = balanced
+        return counts
 
     cdef object _bind_drift(self, state, tuple drift):
         cdef cnp.ndarray det = state.drift_state
@@ -388,6 +422,8 @@ cdef class Engine:
                 _save_problem(self, <double*>NULL, kk, indices, nnz, full)
         if self.has_drift:
             self._save_drift()
+        if self.n_counts:
+            memcpy(self.counts_save, self.counts, self.n_counts * sizeof(long long))
         self.saved, self.saved_full, self.saved_idx, self.saved_nnz = True, full, indices, nnz
         return 0
 
@@ -423,6 +459,8 @@ cdef class Engine:
                 _restore_problem(self, <double*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
         if self.has_drift:
             self._restore_drift()
+        if self.n_counts:
+            memcpy(self.counts, self.counts_save, self.n_counts * sizeof(long long))
 
     def save_state(self, cols=None):
         """Snapshot every problem before a call of the general path: all of

@@ -162,6 +162,25 @@ cdef Py_ssize_t _learn(Engine self, const void* values, const int* indices, cons
     return status
 
 
+cdef void _count_classes(Engine self, floating* ws, const double* targets, const double* sw,
+                         Py_ssize_t n_rows) noexcept:
+    """Count each row's class (the snapshot holds the counts before) and,
+    with streaming class_weight="balanced", weight it by n / (K n_c) of the
+    counts including it (K classes, n samples counted), times its
+    sample_weight, in float64 and then the model's dtype, as the general
+    path computes it (linear_model/_classifier.py)."""
+    cdef Py_ssize_t i, c
+    cdef long long n = 0
+    for c in range(self.n_counts):
+        n += self.counts[c]
+    for i in range(n_rows):
+        c = <Py_ssize_t>targets[i]
+        self.counts[c] += 1
+        n += 1
+        if self.balanced:
+            ws[i] = <floating>(sw[i] * (<double>n / (<double>self.n_counts * <double>self.counts[c])))
+
+
 cdef int _drift_append(Engine self, double t0) except -1:
     """Add the call's detections to the model's log (``drifts_``): t_ - 1 at
     each, t0 the t_ before the call."""
@@ -215,6 +234,8 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     for i in range(n_rows):
         ws[i] = <floating>sw[i]
         order[i] = i
+    if self.n_counts:
+        _count_classes(self, ws, targets, sw, n_rows)
     # 3. the loop, problem by problem (one-vs-rest problems are independent;
     # in a race, each copy of a binary problem records its decision values,
     # then the race serves the rows from them)
@@ -340,6 +361,8 @@ cdef Py_ssize_t _learn_lockstep(Engine self, const floating* values, const int* 
         labels[i] = <Py_ssize_t>targets[i]
         for kk in range(K):
             ys[kk * n_rows + i] = 1.0 if labels[i] == kk else <floating>self.neg
+    if self.n_counts:
+        _count_classes(self, ws, targets, sw, n_rows)
     status = _drift_lockstep(self, values, indices, indptr, ys, n_rows, labels, ws, order, n_rows)
     if status >= 0:
         for kk in range(K):

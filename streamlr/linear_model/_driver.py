@@ -152,11 +152,15 @@ def bind(est):
     mode, neg, labels, classes = est._target_encoding()
     names = getattr(est, "feature_names_in_", None)
     drift = _params.drift_config(est, optimizer, loss, model)
+    counts = None
+    if est._is_classifier:
+        counts = est._class_counts_state()
     engine = _k.Engine(
         model, cfgs, cfgs_sparse, loss, mode, neg, int(est.average), program, labels,
         None if names is None else {n: j for j, n in enumerate(names)}, classes,
         watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(est),
-        drift=drift)
+        drift=drift, class_counts=counts,
+        balanced=est._is_classifier and _params.streaming_balanced(est))
     model.engine = engine
     return engine
 

@@ -143,6 +143,13 @@ def _check_auto_rates(est):
         raise ValueError(f"The 'auto_rates' parameter must hold finite rates > 0; got {rates!r}.")
 
 
+def streaming_balanced(est):
+    """Whether ``partial_fit`` and ``learn_one`` weight each sample by the
+    running class counts (``class_weight="balanced"``)."""
+    cw = getattr(est, "class_weight", None)
+    return isinstance(cw, str) and cw == "balanced"
+
+
 # on_drift's reactions (the kernel's ON_DRIFT_* codes, drift.pxi)
 ON_DRIFT = {"none": 0, "restart": 1, "reset": 2}
 

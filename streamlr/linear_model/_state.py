@@ -18,9 +18,10 @@ FORCED_LAYOUT = [None]
 
 # the state arrays, in the engine's order; see ModelState for what each holds
 ARRAYS = ("weight_blocks", "average_weights", "l1_received", "last_update", "scalars",
-          "intercept_block", "schedule_state", "drift_state", "drifts")
+          "intercept_block", "schedule_state", "drift_state", "drifts", "class_counts")
 # what a state saved before an array existed holds in its place
-DEFAULTS = {"drift_state": lambda: np.zeros(0), "drifts": lambda: np.zeros(0, dtype=np.int64)}
+DEFAULTS = {"drift_state": lambda: np.zeros(0), "drifts": lambda: np.zeros(0, dtype=np.int64),
+            "class_counts": lambda: np.zeros(0, dtype=np.int64)}
 
 
 # the optimizer_key of a race of different update rules (optimizer="auto")
@@ -62,6 +63,9 @@ class ModelState:
         without a detector.
     drifts : int64 ndarray
         ``t_ - 1`` at each detection (``drifts_``).
+    class_counts : int64 ndarray
+        Classifiers: the samples of each class ``partial_fit`` and
+        ``learn_one`` learned (``class_counts_``); empty for regressors.
     progress : Progress
         ``t_``, ``n_iter_``, ``lr_`` and the history of ``lr_history_``.
     engine : Engine or None
@@ -156,6 +160,7 @@ class ModelState:
         self.average = int(average)
         self.drift_state = DEFAULTS["drift_state"]()
         self.drifts = DEFAULTS["drifts"]()
+        self.class_counts = DEFAULTS["class_counts"]()
         self.progress = _k.Progress()
         self.engine = None
 
