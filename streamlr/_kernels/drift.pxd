@@ -217,12 +217,14 @@ cdef inline void _adwin_delete_oldest(const Drift* d) noexcept nogil:
         s[AD_ROWS] = <double>last          # the emptied last row goes
 
 
-cdef inline bint _adwin_cut(const double* s, double n0, double n1, double delta_mean) noexcept nogil:
-    # whether the two sub-windows' means differ by more than the bound
-    cdef double width = s[AD_WIDTH], mwl = s[AD_MIN_WINDOW]
-    cdef double delta_prime = log(2.0 * log(width) / s[AD_DELTA])
+cdef inline bint _adwin_cut(double mwl, double variance_w, double delta_prime, double n0,
+                            double n1, double delta_mean) noexcept nogil:
+    # whether the two sub-windows' means differ by more than the bound;
+    # variance_w = variance / width and delta_prime = ln(2 ln(width) / delta)
+    # are the same for every split of a scan (River computes them per split:
+    # the same values)
     cdef double m_recip = 1.0 / (n0 - mwl + 1.0) + 1.0 / (n1 - mwl + 1.0)
-    cdef double epsilon = (sqrt(2.0 * m_recip * (s[AD_VARIANCE] / width) * delta_prime)
+    cdef double epsilon = (sqrt(2.0 * m_recip * variance_w * delta_prime)
                            + 2.0 / 3.0 * delta_prime * m_recip)
     return fabs(delta_mean) > epsilon
 
@@ -231,7 +233,7 @@ cdef inline bint _adwin_detect(const Drift* d) noexcept nogil:
     cdef double* s = d.s
     cdef double* row
     cdef bint change = False, reduce_width = True, done
-    cdef double n0, n1, u0, u1, size, total_at, mwl = s[AD_MIN_WINDOW]
+    cdef double n0, n1, u0, u1, size, total_at, mwl = s[AD_MIN_WINDOW], variance_w, delta_prime
     cdef Py_ssize_t i, k, count
     cdef long long tick = <long long>s[AD_TICK] + 1
     s[AD_TICK] = <double>tick
@@ -243,6 +245,8 @@ cdef inline bint _adwin_detect(const Drift* d) noexcept nogil:
         n1 = s[AD_WIDTH]
         u0 = 0.0
         u1 = s[AD_TOTAL]
+        variance_w = s[AD_VARIANCE] / s[AD_WIDTH]
+        delta_prime = log(2.0 * log(s[AD_WIDTH]) / s[AD_DELTA])
         done = False
         # every split point, from the oldest bucket to the newest (the newest
         # is never a split point); a cut drops the oldest bucket and starts over
@@ -261,7 +265,7 @@ cdef inline bint _adwin_detect(const Drift* d) noexcept nogil:
                     done = True
                     break
                 if (n1 >= mwl and n0 >= mwl
-                        and _adwin_cut(s, n0, n1, (u0 / n0) - (u1 / n1))):
+                        and _adwin_cut(mwl, variance_w, delta_prime, n0, n1, (u0 / n0) - (u1 / n1))):
                     reduce_width = True
                     change = True
                     if s[AD_WIDTH] > 0.0:
