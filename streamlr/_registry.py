@@ -590,14 +590,16 @@ def loss(name):
 
 
 def spec_classes():
-    """Every optimizer and schedule spec class, by name.
+    """Every optimizer, schedule and drift detector spec class, by name.
 
     Returns
     -------
     dict
-        ``{class name: class}``: the optimizers, then the schedules. The
-        classes a model file may name.
+        ``{class name: class}``: the optimizers, the schedules, then the
+        drift detectors. The classes a model file may name.
     """
     out = {e.name: e.spec for e in optimizers()}
     out.update((e.name, e.spec) for e in schedules())
+    from . import drift  # the drift detectors: estimator parameters too
+    out.update((name, getattr(drift, name)) for name in ("ADWIN", "PageHinkley"))
     return out

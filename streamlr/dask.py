@@ -181,7 +181,8 @@ def mix(models, base=None):
     Raises
     ------
     ValueError
-        If ``models`` is empty or the models differ in shape or optimizer.
+        If ``models`` is empty, the models differ in shape or optimizer, or
+        a model races rates or has a drift detector.
     """
     from .linear_model._state import SLOTS
 
@@ -197,6 +198,10 @@ def mix(models, base=None):
     if any(s.copies > 1 for s in states):
         raise ValueError("mix does not average rate races (learning_rate='auto' or "
                          "optimizer='auto'): their copies' shares are not averages")
+    if any(getattr(m, "drift_detector", None) is not None or s.drift_state.size
+           or s.scalars[:, SLOTS["clock0"]].any() for m, s in zip(models, states, strict=True)):
+        raise ValueError("mix does not average models with a drift detector: their "
+                         "detectors and restarted clocks are not averages")
     slots = SLOTS
 
     coef = np.mean([np.asarray(m.coef_, dtype=np.float64) for m in models], axis=0)

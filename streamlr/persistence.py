@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from . import __version__, _registry
 from .linear_model import SGDClassifier, SGDRegressor
 from .linear_model._state import ARRAYS, ModelState
+from .linear_model._state import DEFAULTS as OPTIONAL_ARRAYS
 
 MAGIC = "streamlr-model"
 FORMAT_VERSION = 2
@@ -118,7 +119,10 @@ def _fitted(est):
     """(scalars for the header, arrays) of a fitted estimator."""
     state = est._model.state_dict()
     meta = state.pop("meta")
-    arrays = {f"state.{name}": state[name] for name in ARRAYS}
+    # the drift detector's arrays only when there is one (a file stays as it
+    # was for models without)
+    arrays = {f"state.{name}": state[name] for name in ARRAYS
+              if name not in OPTIONAL_ARRAYS or state[name].size}
     arrays["history"] = state["history"]
     key = meta["schedule_key"]
     scalars = {
@@ -319,7 +323,7 @@ def _state_dict(version, sc, arrays):
     else:
         names = {f"state.{name}": name for name in ARRAYS}
         key_names = ("optimizer_key", "schedule_repr", "schedule.kinds", "schedule.params")
-    state = {new: np.array(arrays[old]) for old, new in names.items()}
+    state = {new: np.array(arrays[old]) for old, new in names.items() if old in arrays}
     state["history"] = np.array(arrays["history"], dtype=np.float64).reshape(-1, 3)
     opt_key, repr_key, kinds_key, params_key = key_names
     schedule_key = None

@@ -43,7 +43,7 @@ import streamlr
 validate = pytest.importorskip("numpydoc.validate").validate
 NumpyDocString = pytest.importorskip("numpydoc.docscrape").NumpyDocString
 
-MODULES = ["streamlr", "streamlr.optim", "streamlr.schedules", "streamlr.evaluate",
+MODULES = ["streamlr", "streamlr.optim", "streamlr.schedules", "streamlr.drift", "streamlr.evaluate",
            "streamlr.persistence", "streamlr.dask", "streamlr.plotting", "streamlr.io",
            "streamlr.testing", "streamlr.linear_model", "streamlr.lr_finder",
            "streamlr.exceptions", "streamlr.demo", "streamlr.cli"]

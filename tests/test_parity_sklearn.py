@@ -620,7 +620,8 @@ def test_divergence_raises():
 def test_same_constructor_defaults(Ours, Ref):
     # scikit-learn's parameters, in its order and with its defaults, then
     # streamlr's additions (keyword-only, api.md)
-    added = {"optimizer": "sgd", "gtol": None, "auto_rates": None}
+    added = {"optimizer": "sgd", "gtol": None, "auto_rates": None, "drift_detector": None,
+             "on_drift": "restart"}
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -834,8 +835,7 @@ def test_n_jobs_does_not_change_the_result():
 
 def _sklearn_params(est):
     """The estimator's parameters that scikit-learn knows (drops streamlr's additions)."""
-    params = est.get_params()
-    params.pop("optimizer")
-    params.pop("gtol")
-    params.pop("auto_rates")
+    params = est.get_params(deep=False)
+    for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift"):
+        params.pop(name)
     return params

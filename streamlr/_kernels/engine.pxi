@@ -41,6 +41,7 @@ cdef inline void _load(Scalars* s, const double* row) noexcept nogil:
     s.n_seen = row[SLOT_N_SEEN]
     s.mu_product = row[SLOT_MU_PRODUCT]
     memcpy(s.rule, row + SLOT_RULE, RULE_SCALARS * sizeof(double))
+    s.clock0 = row[SLOT_CLOCK0]
 
 
 cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
@@ -56,6 +57,7 @@ cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
     row[SLOT_N_SEEN] = s.n_seen
     row[SLOT_MU_PRODUCT] = s.mu_product
     memcpy(row + SLOT_RULE, s.rule, RULE_SCALARS * sizeof(double))
+    row[SLOT_CLOCK0] = s.clock0
 
 
 cdef bint _same_items(dict d, tuple keys, tuple values):
@@ -111,6 +113,21 @@ cdef class Engine:
         awake)``: the
         problems are ``copies`` copies of each binary problem racing
         (race.pxi); None for no race.
+    class_counts : ndarray, optional
+        int64, one per class (classifiers): the event path counts the
+        samples it learns there (restored with a failed call).
+    balanced : bool, optional
+        Weight each event's sample by ``n / (n_classes * n_c)`` of the
+        counts, this sample included (streaming ``class_weight="balanced"``).
+    drift : tuple, optional
+        ``(on_drift, feed_loss, slot_init, slot_from_w, rule_init,
+        sched_init)``: the model's detector (``state.drift_state``, checked
+        by the caller) is fed in streaming passes and reacted to
+        (drift.pxi): ``on_drift`` an ON_DRIFT_* code, ``feed_loss`` whether
+        it sees the loss (else the 0/1 error), then what a restart puts back
+        (float64 initial value and uint8 flag of each slot, the rule's
+        RULE_SCALARS initial scalars, the schedule's initial state). None:
+        no detector.
     """
     cdef readonly int n_problems
     # the rate race (race.pxi): copies per binary problem (1: none), and the
@@ -173,6 +190,20 @@ cdef class Engine:
     # may run while a large event learns without the GIL in another thread
     cdef double* pbuf
     cdef Py_ssize_t pbuf_cap
+    # the model's drift detector (drift.pxi) and the snapshot of its state
+    cdef readonly bint has_drift
+    cdef DriftLoop dloop
+    cdef object drift_keep
+    cdef object model_state           # the ModelState: its drift log grows on success
+    cdef double* drift_save
+    cdef Py_ssize_t drift_save_n, drift_save_cap
+    # classifiers: the samples of each class seen by partial_fit / learn_one
+    # (``class_counts_``), and whether they weight each sample (streaming
+    # class_weight="balanced")
+    cdef long long* counts
+    cdef Py_ssize_t n_counts
+    cdef long long* counts_save
+    cdef readonly bint balanced
 
     def __cinit__(self):
         self.save = NULL
@@ -184,16 +215,28 @@ cdef class Engine:
         self.tmp_cap = 0
         self.pbuf_cap = 0
         self.saved = False
+        self.drift_save = NULL
+        self.drift_save_cap = 0
+        self.counts = NULL
+        self.counts_save = NULL
+        self.n_counts = 0
+        self.dloop.found = NULL
+        self.dloop.n_found = 0
+        self.dloop.cap_found = 0
 
     def __dealloc__(self):
         free(self.save_off)
         free(self.save_whole)
         free(self.tmp)
         free(self.pbuf)
+        free(self.drift_save)
+        free(self.dloop.found)
+        free(self.counts_save)
 
     def __init__(self, state, list cfgs, list cfgs_sparse, Loss loss, int mode, double neg,
                  long long average, program=None, dict labels=None, dict names=None,
-                 tuple classes=None, watched=(), bint verbose=False, race=None):
+                 tuple classes=None, watched=(), bint verbose=False, race=None, drift=None,
+                 class_counts=None, bint balanced=False):
         cdef cnp.ndarray blk = state.weight_blocks, aw = state.average_weights
         cdef cnp.ndarray q = state.l1_received, stamp = state.last_update
         cdef cnp.ndarray scal = state.scalars, oint = state.intercept_block
@@ -271,8 +314,55 @@ cdef class Engine:
             self.prog_proto.params = <const double*>cnp.PyArray_DATA(params)
             self.prog_proto.extra = <const double*>cnp.PyArray_DATA(extra)
             keep += [kinds, params, extra]
+        self.has_drift = drift is not None
+        if self.has_drift:
+            keep.append(self._bind_drift(state, drift))
+        if class_counts is not None:
+            keep.append(self._bind_counts(class_counts, balanced))
         self._keep = keep
         self.dense_buf = None   # made on the first dict event
+
+    cdef object _bind_counts(self, cnp.ndarray counts, bint balanced):
+        if (counts.dtype != _np.int64 or counts.ndim != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(counts)
+                or not cnp.PyArray_ISWRITEABLE(counts)):
+            raise ValueError("class_counts must be a writeable C-contiguous int64 array")
+        if self.mode == 0 or counts.shape[0] != len(self.classes):
+            raise ValueError("class_counts needs one count per class of a classifier")
+        self.counts = <long long*>cnp.PyArray_DATA(counts)
+        self.n_counts = counts.shape[0]
+        self.counts_save = <long long*>malloc(self.n_counts * sizeof(long long))
+        if self.counts_save == NULL:
+            raise MemoryError()
+        self.balanced = balanced
+        return counts
+
+    cdef object _bind_drift(self, state, tuple drift):
+        cdef cnp.ndarray det = state.drift_state
+        cdef cnp.ndarray slot_init = _np.ascontiguousarray(drift[2], dtype=_np.float64)
+        cdef cnp.ndarray from_w = _np.ascontiguousarray(drift[3], dtype=_np.uint8)
+        cdef cnp.ndarray rule_init = _np.ascontiguousarray(drift[4], dtype=_np.float64)
+        cdef cnp.ndarray sched_init = _np.ascontiguousarray(drift[5], dtype=_np.float64)
+        if (det.dtype != _np.float64 or det.ndim != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(det)
+                or not cnp.PyArray_ISWRITEABLE(det) or det.shape[0] == 0):
+            raise ValueError("drift_state must be a writeable C-contiguous float64 array")
+        if self.copies > 1 or self.average:
+            raise ValueError("a drift detector works without a race and without averaging")
+        if (slot_init.shape[0] != from_w.shape[0] or slot_init.shape[0] + 1 > self.n_slots_blk
+                or (self.intercepts_n and slot_init.shape[0] + 1 > self.intercepts_n)
+                or rule_init.shape[0] != RULE_SCALARS or sched_init.shape[0] != self.schedule_state_n):
+            raise ValueError("the restart's template does not fit the model")
+        drift_bind(&self.dloop.det, <double*>cnp.PyArray_DATA(det))
+        self.dloop.on_drift = int(drift[0])
+        self.dloop.feed_loss = bool(drift[1])
+        self.dloop.n_slots = slot_init.shape[0]
+        self.dloop.slot_init = <const double*>cnp.PyArray_DATA(slot_init)
+        self.dloop.slot_from_w = <const unsigned char*>cnp.PyArray_DATA(from_w)
+        self.dloop.rule_init = <const double*>cnp.PyArray_DATA(rule_init)
+        self.dloop.sched_init = <const double*>cnp.PyArray_DATA(sched_init)
+        self.dloop.sched_n = sched_init.shape[0]
+        self.dloop.out_of_memory = False
+        self.model_state = state
+        return (det, slot_init, from_w, rule_init, sched_init)
 
     cpdef bint is_current(self):
         """Whether every watched dict still holds the objects it held when
@@ -354,8 +444,35 @@ cdef class Engine:
                 _save_problem(self, <float*>NULL, kk, indices, nnz, full)
             else:
                 _save_problem(self, <double*>NULL, kk, indices, nnz, full)
+        if self.has_drift:
+            self._save_drift()
+        if self.n_counts:
+            memcpy(self.counts_save, self.counts, self.n_counts * sizeof(long long))
         self.saved, self.saved_full, self.saved_idx, self.saved_nnz = True, full, indices, nnz
         return 0
+
+    cdef int _save_drift(self) except -1:
+        # the detector's values in use (the rest of its array is zero)
+        cdef Py_ssize_t n = drift_used(&self.dloop.det)
+        cdef void* p
+        if n > self.drift_save_cap:
+            p = realloc(self.drift_save, n * sizeof(double))
+            if p == NULL:
+                raise MemoryError()
+            self.drift_save, self.drift_save_cap = <double*>p, n
+        memcpy(self.drift_save, self.dloop.det.s, n * sizeof(double))
+        self.drift_save_n = n
+        self.dloop.n_found = 0
+        self.dloop.out_of_memory = False
+        return 0
+
+    cdef void _restore_drift(self) noexcept:
+        cdef Py_ssize_t now = drift_used(&self.dloop.det)
+        if now > self.drift_save_n:
+            memset(self.dloop.det.s + self.drift_save_n, 0,
+                   (now - self.drift_save_n) * sizeof(double))
+        memcpy(self.dloop.det.s, self.drift_save, self.drift_save_n * sizeof(double))
+        self.dloop.n_found = 0
 
     cdef void _restore_all(self) noexcept:
         cdef int kk
@@ -364,6 +481,10 @@ cdef class Engine:
                 _restore_problem(self, <float*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
             else:
                 _restore_problem(self, <double*>NULL, kk, self.saved_idx, self.saved_nnz, self.saved_full)
+        if self.has_drift:
+            self._restore_drift()
+        if self.n_counts:
+            memcpy(self.counts, self.counts_save, self.n_counts * sizeof(long long))
 
     def save_state(self, cols=None, bint coordinates=True):
         """Snapshot every problem before a call of the general path: all of
@@ -420,6 +541,7 @@ cdef class Engine:
 
     cdef bint _may_fold_scale(self, Py_ssize_t steps, bint sparse):
         cdef SchedProgram prog
+        cdef Config cfg
         cdef int kk
         if not self.plain:
             return False
@@ -428,10 +550,16 @@ cdef class Engine:
                 continue
             prog = self.prog_proto
             prog.state = self.schedule_state + kk * self.schedule_state_n
-            if _scale_may_fold(<Config>(self.cfgs_sparse[kk] if sparse else self.cfgs[kk]),
-                               &prog if self.has_sched else NULL,
-                               self.scalars[kk * N_SLOTS + SLOT_T],
+            cfg = <Config>(self.cfgs_sparse[kk] if sparse else self.cfgs[kk])
+            if _scale_may_fold(cfg, &prog if self.has_sched else NULL,
+                               self.scalars[kk * N_SLOTS + SLOT_T]
+                               - self.scalars[kk * N_SLOTS + SLOT_CLOCK0],
                                self.scalars[kk * N_SLOTS + SLOT_WSCALE], steps, self.f32):
+                return True
+            # a restart on drift may set the clock back to 1 during the call
+            if self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE and _scale_may_fold(
+                    cfg, &prog if self.has_sched else NULL, 1.0,
+                    self.scalars[kk * N_SLOTS + SLOT_WSCALE], steps, self.f32):
                 return True
         return False
 
@@ -440,7 +568,7 @@ cdef class Engine:
     def run_pass(self, int k, values, indices, indptr, targets, sample_weight,
                  const Py_ssize_t[::1] order, double t, double eta_adaptive=0.0,
                  bint track_objective=False, bint plateau_streaming=True, sums=None,
-                 margins=None):
+                 margins=None, bint drift=False):
         """One pass of problem ``k`` over the rows ``order`` (without the GIL).
 
         ``values, indices, indptr``: CSR arrays (structure checked by the
@@ -453,6 +581,9 @@ cdef class Engine:
         of 2, continued and updated (so that blocks of a pass add up as one).
         ``margins``: a float64 array of len(order), or None; if given it
         receives the decision value made of each row before learning it.
+        ``drift``: feed the model's detector (a single binary problem or a
+        regressor) and react to it; ``drifts_found`` then gives the
+        positions in ``order`` of the rows that flagged drift.
 
         Returns ``(status, t, last_eta, last_plateau)``: status is the number
         of rows visited, or -(i + 1) if row ``order[i]`` made the model
@@ -502,6 +633,11 @@ cdef class Engine:
             s2 = sums
             ps.sum_loss = (<double*>cnp.PyArray_DATA(s2))[0]
             ps.sum_objective = (<double*>cnp.PyArray_DATA(s2))[1]
+        if drift:
+            if not self.has_drift or self.n_problems != 1 or margins is not None:
+                raise ValueError("a pass feeds a drift detector of a single problem only")
+            self.dloop.n_found = 0
+            ps.drift = &self.dloop
         row = self.scalars + k * N_SLOTS
         with nogil:
             if self.f32:
@@ -516,7 +652,63 @@ cdef class Engine:
         if sums is not None:
             (<double*>cnp.PyArray_DATA(s2))[0] = ps.sum_loss
             (<double*>cnp.PyArray_DATA(s2))[1] = ps.sum_objective
+        if drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
         return status, P.t, ps.last_eta, ps.last_plateau
+
+    def drifts_found(self):
+        """The positions (int64, in the order of the last pass fed to the
+        detector) of the rows that flagged drift."""
+        cdef cnp.ndarray out = _np.empty(self.dloop.n_found, dtype=_np.int64)
+        cdef Py_ssize_t i
+        for i in range(self.dloop.n_found):
+            (<long long*>cnp.PyArray_DATA(out))[i] = self.dloop.found[i]
+        return out
+
+    def run_drift_pass(self, values, indices, indptr, targets, labels, sample_weight,
+                       const Py_ssize_t[::1] order):
+        """One streaming pass of every binary problem of one-vs-rest over
+        ``order``, side by side, feeding the model's detector the multiclass
+        0/1 error of each row (see ``_drift_lockstep``). ``targets``: the
+        (K, n) targets of the problems in the model's dtype; ``labels``: the
+        label index (intp) of each row. Returns ``(status, last_eta)``;
+        ``drifts_found`` gives the rows that flagged drift."""
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = targets, sw = sample_weight
+        cdef cnp.ndarray lab = labels
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        cdef bint dense = ptr.shape[0] == 0
+        cdef Py_ssize_t n_rows = order.shape[0], status
+        for a, name in ((v, "values"), (y, "targets"), (sw, "sample_weight")):
+            if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+                raise ValueError(f"{name} must be C-contiguous in the model's dtype")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
+        if not self.has_drift or self.n_problems < 2 or self.copies != 1:
+            raise ValueError("run_drift_pass is for one-vs-rest with a drift detector")
+        if y.ndim != 2 or y.shape[0] != self.n_problems or cnp.PyArray_TYPE(lab) != cnp.NPY_INTP \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(lab) or lab.shape[0] != y.shape[1] \
+                or sw.shape[0] != y.shape[1]:
+            raise ValueError("targets must be (n_problems, n) and labels (n,) intp")
+        self.dloop.n_found = 0
+        if n_rows == 0:
+            return 0, float("nan")
+        if self.f32:
+            status = _drift_lockstep(self, <const float*>cnp.PyArray_DATA(v),
+                                     NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                     NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                     <const float*>cnp.PyArray_DATA(y), y.shape[1],
+                                     <const Py_ssize_t*>cnp.PyArray_DATA(lab),
+                                     <const float*>cnp.PyArray_DATA(sw), &order[0], n_rows)
+        else:
+            status = _drift_lockstep(self, <const double*>cnp.PyArray_DATA(v),
+                                     NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                     NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                     <const double*>cnp.PyArray_DATA(y), y.shape[1],
+                                     <const Py_ssize_t*>cnp.PyArray_DATA(lab),
+                                     <const double*>cnp.PyArray_DATA(sw), &order[0], n_rows)
+        if self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
+        return status, self.last_lr
 
     cdef void _begin(self, int k, Problem* P, Pass* ps, SchedProgram* prog, double eta_adaptive,
                      bint track_objective, bint plateau_streaming) noexcept nogil:
@@ -536,6 +728,7 @@ cdef class Engine:
         ps.last_eta = NAN
         ps.last_plateau = -1
         ps.margins = NULL
+        ps.drift = NULL
 
     cdef void _problem(self, Problem* P, int k) noexcept nogil:
         """Pointers to problem k's state."""

@@ -156,8 +156,39 @@ cdef Py_ssize_t _learn(Engine self, const void* values, const int* indices, cons
         status = _learn_typed(self, <const double*>values, indices, indptr, n_rows, targets, sw)
     self.last_status = status
     if status > 0:
+        if self.has_drift and self.dloop.n_found:
+            _drift_append(self, self.progress.t)
         _record_progress(self, n_rows)
     return status
+
+
+cdef void _count_classes(Engine self, floating* ws, const double* targets, const double* sw,
+                         Py_ssize_t n_rows) noexcept:
+    """Count each row's class (the snapshot holds the counts before) and,
+    with streaming class_weight="balanced", weight it by n / (K n_c) of the
+    counts including it (K classes, n samples counted), times its
+    sample_weight, in float64 and then the model's dtype, as the general
+    path computes it (linear_model/_classifier.py)."""
+    cdef Py_ssize_t i, c
+    cdef long long n = 0
+    for c in range(self.n_counts):
+        n += self.counts[c]
+    for i in range(n_rows):
+        c = <Py_ssize_t>targets[i]
+        self.counts[c] += 1
+        n += 1
+        if self.balanced:
+            ws[i] = <floating>(sw[i] * (<double>n / (<double>self.n_counts * <double>self.counts[c])))
+
+
+cdef int _drift_append(Engine self, double t0) except -1:
+    """Add the call's detections to the model's log (``drifts_``): t_ - 1 at
+    each, t0 the t_ before the call."""
+    found = t0 + self.drifts_found()
+    state = self.model_state
+    state.drifts = _np.concatenate([state.drifts, found.astype(_np.int64)])
+    self.dloop.n_found = 0
+    return 0
 
 
 cdef int _record_progress(Engine self, Py_ssize_t n) except -1:
@@ -194,6 +225,8 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     # may be folded into every weight during it; scratch for the targets
     cdef bint full = dense or self._may_fold_scale(n_rows, False)
     self._save_all(indices, nnz_total, full)
+    if self.has_drift and K > 1:
+        return _learn_lockstep(self, values, indices, indptr, n_rows, targets, sw, nnz_total, full)
     self._reserve(0, 2 * row_bytes + n_rows * sizeof(Py_ssize_t))
     cdef floating* ys = <floating*>self.tmp
     cdef floating* ws = ys + n_rows
@@ -201,6 +234,8 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     for i in range(n_rows):
         ws[i] = <floating>sw[i]
         order[i] = i
+    if self.n_counts:
+        _count_classes(self, ws, targets, sw, n_rows)
     # 3. the loop, problem by problem (one-vs-rest problems are independent;
     # in a race, each copy of a binary problem records its decision values,
     # then the race serves the rows from them)
@@ -253,6 +288,8 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
                 self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
                 if race:
                     ps.margins = margins + c * seg
+                elif self.has_drift:
+                    ps.drift = &self.dloop
                 if release:
                     with nogil:
                         status = _epoch(&P, &R, &ps, values, ys, ws, self.loss, cfg)
@@ -294,8 +331,143 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
                 _race_combine(self.scalars, b, &self.race_rule, self.loss, ys + lo, seg, margins,
                               seg, valid)
             lo += seg
+    if self.has_drift and self.dloop.out_of_memory:
+        self._restore_all()
+        self._drop()
+        raise MemoryError("no memory left to record drift detections")
     self._drop()
     self.last_lr = _served_rate(self) if race else last_eta
     self.last_t = P.t
     self.last_progressive = _progressive_loss(self)
     return n_rows
+
+
+cdef Py_ssize_t _learn_lockstep(Engine self, const floating* values, const int* indices,
+                                const int* indptr, Py_ssize_t n_rows, const double* targets,
+                                const double* sw, Py_ssize_t nnz_total, bint full) except? -3:
+    """The event path of one-vs-rest with a drift detector (after the
+    snapshot): every problem's targets at once, then ``_drift_lockstep``,
+    the finiteness check, and rollback or bookkeeping as ``_learn_typed``."""
+    cdef int K = self.n_problems, kk
+    cdef Py_ssize_t row_bytes = n_rows * sizeof(floating), i, status
+    self._reserve(0, (K + 1) * row_bytes + 2 * n_rows * sizeof(Py_ssize_t))
+    cdef floating* ys = <floating*>self.tmp
+    cdef floating* ws = ys + K * n_rows
+    cdef Py_ssize_t* order = <Py_ssize_t*>(self.tmp + (K + 1) * row_bytes)
+    cdef Py_ssize_t* labels = order + n_rows
+    for i in range(n_rows):
+        ws[i] = <floating>sw[i]
+        order[i] = i
+        labels[i] = <Py_ssize_t>targets[i]
+        for kk in range(K):
+            ys[kk * n_rows + i] = 1.0 if labels[i] == kk else <floating>self.neg
+    if self.n_counts:
+        _count_classes(self, ws, targets, sw, n_rows)
+    status = _drift_lockstep(self, values, indices, indptr, ys, n_rows, labels, ws, order, n_rows)
+    if status >= 0:
+        for kk in range(K):
+            if not _problem_finite(self, <floating*>NULL, kk, indices, nnz_total, full):
+                status = -2     # the state overflowed (t: updates made + 1)
+                break
+    elif status < 0:
+        status = -1
+    if status < 0 or self.dloop.out_of_memory:
+        self._restore_all()
+        self._drop()
+        if self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
+        return status
+    self._drop()
+    self.last_progressive = _progressive_loss(self)
+    return n_rows
+
+
+# rows of one-vs-rest learned side by side before the detector is fed (a
+# segment also ends where the detector may next flag drift)
+cdef Py_ssize_t LOCKSTEP_ROWS = 4096
+
+
+cdef Py_ssize_t _drift_lockstep(Engine self, const floating* values, const int* indices,
+                                const int* indptr, const floating* ys, Py_ssize_t ystride,
+                                const Py_ssize_t* labels, const floating* ws,
+                                const Py_ssize_t* order, Py_ssize_t n_rows) except? -3:
+    """One-vs-rest with a drift detector: the K binary problems learn rows
+    ``order[lo:lo + seg]`` one after the other, recording their decision
+    values, where the segment ends at the next row that may flag drift
+    (``drift_rows_to_check``); then the detector is fed each row's
+    multiclass 0/1 error (the class of the first largest decision value, as
+    ``predict``, against ``labels[r]``), and a detection (on the segment's
+    last row) makes every problem react before the next segment. So each
+    row is learned by models that reacted to every detection before it, as
+    in one loop over rows. ``ys + k * ystride``: problem k's targets.
+    Returns n_rows, or -(i + 1) when row i made a problem non-finite (the
+    caller restores); sets last_lr and last_t; logs the detections."""
+    cdef int K = self.n_problems, k, best
+    cdef bint dense = indptr == NULL
+    cdef Py_ssize_t cap = min(n_rows, LOCKSTEP_ROWS), lo = 0, seg, i, status = 0, r
+    cdef cnp.ndarray mbuf = _np.empty(K * cap, dtype=_np.float64)
+    cdef double* margins = <double*>cnp.PyArray_DATA(mbuf)
+    cdef double* row
+    cdef double last_eta = NAN, t = NAN
+    cdef Config cfg
+    cdef Problem P
+    cdef Rows R
+    cdef Pass ps
+    cdef SchedProgram prog
+    R.indices = indices
+    R.indptr = indptr
+    R.n_features = self.n_features
+    while lo < n_rows:
+        seg = min(n_rows - lo, cap, drift_rows_to_check(&self.dloop.det))
+        R.order = order + lo
+        R.n_rows = seg
+        for k in range(K):
+            cfg = <Config>(self.cfgs[k] if dense else self.cfgs_sparse[k])
+            self._begin(k, &P, &ps, &prog, cfg.eta0, False, True)
+            ps.margins = margins + k * seg
+            if seg >= 256:
+                with nogil:
+                    status = _epoch(&P, &R, &ps, values, ys + k * ystride, ws, self.loss, cfg)
+            else:
+                status = _epoch(&P, &R, &ps, values, ys + k * ystride, ws, self.loss, cfg)
+            row = self.scalars + k * N_SLOTS
+            _store(&P.s, row)
+            row[SLOT_T] = P.t
+            t = P.t
+            if isfinite(ps.last_eta):
+                last_eta = ps.last_eta
+            if status < 0:
+                self.last_lr = last_eta
+                self.last_t = P.t
+                return status - lo
+        for i in range(seg):
+            r = order[lo + i]
+            best = 0
+            for k in range(1, K):      # the first maximum, as predict
+                if margins[k * seg + i] > margins[best * seg + i]:
+                    best = k
+            if drift_update(&self.dloop.det, 1.0 if best != labels[r] else 0.0):
+                drift_log(&self.dloop, lo + i)
+                for k in range(K):
+                    _drift_react_problem(self, k)
+        lo += seg
+    self.last_lr = last_eta
+    self.last_t = t
+    return n_rows
+
+
+cdef void _drift_react_problem(Engine self, int k) noexcept:
+    """Problem k reacts to a detection (drift.pxi), before its next update."""
+    cdef Problem P
+    cdef double* row = self.scalars + k * N_SLOTS
+    self._problem(&P, k)
+    _load(&P.s, row)
+    if self.f32:
+        drift_react(&self.dloop, <float*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
+                    <float*>P.q, &P.s, self.schedule_state + k * self.schedule_state_n,
+                    row[SLOT_T])
+    else:
+        drift_react(&self.dloop, <double*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
+                    <double*>P.q, &P.s, self.schedule_state + k * self.schedule_state_n,
+                    row[SLOT_T])
+    _store(&P.s, row)

@@ -41,6 +41,8 @@ cdef struct Pass:
     int last_plateau            # ReduceOnPlateau node that set the last rate
     double* margins             # if set: the decision value of each row visited,
                                 # before learning from it (the rate race's input)
+    DriftLoop* drift            # if set: the model's drift detector, fed and
+                                # reacted to in the loop (drift.pxi)
 
 
 # the update rules' step functions by kernel code (optimizers.pxd)
@@ -319,12 +321,15 @@ cdef bint _normalized_sample(
     return True
 
 
-# Whether a pass records its decision values (a race's copies): compiled as
-# its own specialisation of the loop, so that the other passes carry no trace
-# of it (a per-row branch measurably slowed plain SGD on CSR rows).
+# Whether a pass records its decision values (a race's copies, one-vs-rest
+# with a drift detector) or feeds a drift detector (a single binary problem
+# or a regressor with one): each compiled as its own specialisation of the
+# loop, so that the other passes carry no trace of them (a per-row branch
+# measurably slowed plain SGD on CSR rows).
 ctypedef fused Recording:
     char        # records into ps.margins
-    short       # does not
+    short       # neither
+    int         # feeds ps.drift
 
 
 cdef inline Py_ssize_t _epoch(
@@ -332,9 +337,12 @@ cdef inline Py_ssize_t _epoch(
     const floating* y, const floating* sample_weight, Loss loss, Config cfg,
 ) noexcept nogil:
     """Visit ``R.order[:R.n_rows]`` once (``_epoch_rows``), recording each
-    row's decision value into ``ps.margins`` when it is set."""
+    row's decision value into ``ps.margins`` when it is set, else feeding
+    ``ps.drift`` when that is."""
     if ps.margins != NULL:
         return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <char*>NULL)
+    if ps.drift != NULL:
+        return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <int*>NULL)
     return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <short*>NULL)
 
 
@@ -346,7 +354,9 @@ cdef Py_ssize_t _epoch_rows(
     """Visit ``R.order[:R.n_rows]`` once. Returns n_rows, or -(i + 1) when
     sample i produced a non-finite prediction, step or intercept, or a CSR
     row with a column index out of range (the state is then partly updated:
-    the caller restores its snapshot)."""
+    the caller restores its snapshot). The optimizer and the schedule run
+    on the clock ``step = t - clock0`` (t itself when no drift restarted
+    them; drift.pxi)."""
     cdef floating* w = <floating*>P.w
     cdef floating* aw = <floating*>P.aw
     cdef floating* q = <floating*>P.q
@@ -361,7 +371,8 @@ cdef Py_ssize_t _epoch_rows(
     cdef const int* idx
     cdef floating yi, sw, class_weight, norm
     cdef double p, pg, zb, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
-    cdef double t = P.t, last_eta = ps.last_eta
+    cdef double t = P.t, last_eta = ps.last_eta, clock0 = s.clock0, step
+    cdef bint drifted = False       # the last sample flagged drift: react before the next
     cdef double threshold = 1e-9 if floating is double else 1e-6
     cdef int lr = cfg.learning_rate, penalty = cfg.penalty, last_plateau = ps.last_plateau
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
@@ -381,6 +392,13 @@ cdef Py_ssize_t _epoch_rows(
 
     for i in range(n_rows):
         r = order[i]
+        if Recording is int:
+            if drifted:
+                drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, s,
+                            ps.prog.state, t)
+                clock0 = s.clock0
+                drifted = False
+        step = t - clock0
         if prefetch and i + PREFETCH_ROWS < n_rows:
             # the weight of each coordinate, and its last optimizer slot (the
             # end of an interleaved block, which may lie on the next line)
@@ -408,7 +426,7 @@ cdef Py_ssize_t _epoch_rows(
         if lr == LR_SCHEDULE:
             # the schedule's clock is the number of updates already made
             plateau = -1
-            eta = sched_rate(prog, 0, t - 1.0, &plateau)
+            eta = sched_rate(prog, 0, step - 1.0, &plateau)
             last_plateau = plateau
 
         # progressive loss: measured before learning from the sample; the
@@ -417,6 +435,11 @@ cdef Py_ssize_t _epoch_rows(
         sumloss += cur_loss
         s.loss_sum += cur_loss
         s.n_seen += 1
+        if Recording is int:
+            # the detector sees the sample now; the reaction waits for its update
+            if drift_update(&ps.drift.det, drift_input(ps.drift, yi, p, cur_loss)):
+                drifted = True
+                drift_log(ps.drift, i)
         if plateau >= 0 and ps.plateau_streaming:
             plateau_observe(prog, plateau, cur_loss)
         if track_objective:
@@ -433,7 +456,7 @@ cdef Py_ssize_t _epoch_rows(
                 # Vowpal Wabbit's rule needs the label and the loss, not a gradient
                 if not _normalized_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx,
                                           nnz, loss, yi, p, cur_loss, class_weight * sw, eta,
-                                          t, cfg):
+                                          step, cfg):
                     status = -(i + 1)
                     break
                 last_eta = eta
@@ -450,7 +473,7 @@ cdef Py_ssize_t _epoch_rows(
                     pg = MARGIN_AT_Y_F32(w, S, cfg.slot_stride, v, idx, nnz, p, zb, cfg.y_beta)
             if not _opt_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx, nnz,
                                loss.dloss(yi, pg) * (class_weight * sw), eta,
-                               t, cfg):
+                               step, cfg):
                 status = -(i + 1)
                 break
             last_eta = eta
@@ -510,6 +533,10 @@ cdef Py_ssize_t _epoch_rows(
 
         last_eta = eta
         t += 1
+    if Recording is int:
+        if drifted and status >= 0:
+            drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, s,
+                        ps.prog.state, t)
     P.t = t
     ps.sum_loss = sumloss
     ps.sum_objective = objective

@@ -66,7 +66,7 @@ cdef void _decide_row(Engine self, const floating* v, const int* idx, Py_ssize_t
                 acc += _plain_average(aw[j], w[j], a, binv) * <double>v[k]
             b = row[SLOT_AVG_INTERCEPT]
         else:
-            n_last = _n_avg(row[SLOT_T] - 1.0, average)
+            n_last = _n_avg(row[SLOT_T] - row[SLOT_CLOCK0] - 1.0, average)
             for k in range(nnz):
                 j = k if idx == NULL else idx[k]
                 n_prev = _n_avg(<double>self.last_update[kk * d + j], average)

@@ -9,6 +9,8 @@ baseline and AVX2 — carries its own copy of all of it):
                      averaging, the L1 cumulative penalty;
 * ``optimizers.pxd`` the update rules of the other optimizers (one dispatch
                      per row, never per coordinate);
+* ``drift.pxi``      the reaction to a drift its detector (drift.pxd) flags:
+                     restart the optimizer and the schedule, or reset;
 * ``loop.pxi``       ``_epoch``, the only per-sample loop, on three structs
                      (Problem, Rows, Pass);
 * ``progress.pxi``   ``Progress``: the counters and history of a model;
@@ -44,10 +46,13 @@ from cpython.ref cimport PyObject
 from cython cimport floating
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmax, fmin, fmod, isfinite, log, pow, sqrt
 
 from streamlr._kernels.losses cimport Loss
+from streamlr._kernels.drift cimport (
+    Drift, drift_bind, drift_rows_to_check, drift_update, drift_used,
+)
 from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
@@ -90,7 +95,9 @@ cdef enum:
     SLOT_SERVED_N = 25          # first copy: samples served
     SLOT_RACE_COUNT = 26        # first copy: the discounted count of rows
     SLOT_RACE_ZERO_LOSS = 27    # first copy: the largest loss of predicting 0 so far
-    N_SLOTS = 28
+    SLOT_CLOCK0 = 28            # the optimizer's and the schedule's clock is t - this
+                                # (a restart on drift sets it: drift.pxi)
+    N_SLOTS = 29
 
 cdef enum:
     PENALTY_NONE = 0
@@ -117,7 +124,8 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "race_loss": SLOT_RACE_LOSS, "race_status": SLOT_RACE_STATUS,
          "race_share": SLOT_RACE_SHARE, "race_default": SLOT_RACE_DEFAULT,
          "served_loss": SLOT_SERVED_LOSS, "served_n": SLOT_SERVED_N,
-         "race_count": SLOT_RACE_COUNT, "race_zero_loss": SLOT_RACE_ZERO_LOSS}
+         "race_count": SLOT_RACE_COUNT, "race_zero_loss": SLOT_RACE_ZERO_LOSS,
+         "clock0": SLOT_CLOCK0}
 # how many scalars an update rule may keep per problem (Optimizer.scalar_state)
 NUM_RULE_SCALARS = RULE_SCALARS
 OPTIMIZERS = optimizer_codes()
@@ -176,6 +184,7 @@ cdef struct Scalars:
     double n_seen
     double mu_product   # NAdam's running product of momentum coefficients
     double rule[RULE_SCALARS]   # the update rule's scalar state (Optimizer.scalar_state)
+    double clock0       # updates before the optimizer's clock last restarted
 
 
 cdef class Config:
@@ -242,6 +251,7 @@ cdef class Config:
 
 include "rows.pxi"
 include "plain_sgd.pxi"
+include "drift.pxi"
 include "loop.pxi"
 include "race.pxi"
 include "progress.pxi"

@@ -44,6 +44,26 @@ SHARED_PARAMETERS = """    penalty : {"l2", "l1", "elasticnet"} or None, default
         The epsilon of ``"huber"`` and the epsilon-insensitive losses.
 """
 
+# the drift parameters, documented alike (at %(drift_parameters)s)
+DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drift.PageHinkley, default=None
+        A drift detector run inside the per-sample loop of ``partial_fit``
+        and ``learn_one`` (not of ``fit``'s epochs): it is fed each
+        sample's 0/1 error of the prediction made before learning
+        (classifiers; one-vs-rest feeds one detector the multiclass error)
+        or its loss (regressors). The object is a specification: the model
+        keeps its own copy of its state (saved, rolled back with a failed
+        call, chunk-invariant). Not available with ``average`` or a race
+        (``"auto"``).
+    on_drift : {"restart", "reset", "none"}, default="restart"
+        The reaction to a detection, from the next sample on:
+        ``"restart"`` restarts the optimizer from the current weights (its
+        per-coordinate state back to its initial values, its step counter,
+        Adam's bias correction included, and the schedule's clock back to
+        0, a ``ReduceOnPlateau`` to its initial state; ``t_`` goes on);
+        ``"reset"`` also puts the weights and the intercept back to zero;
+        ``"none"`` only records the detection in ``drifts_``.
+"""
+
 # The Notes both estimators carry on learning_rate="auto".
 RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one copy of the model
     per candidate rate (``auto_rates``, default the optimizer's
@@ -230,6 +250,15 @@ class BaseSGD(BaseEstimator):
             "dropped": status == 2,
             "never_served": status == 1,
         }
+
+    @property
+    def drifts_(self):
+        """Where the drift detector flagged drift: ``t_ - 1`` at each detection.
+
+        An int64 array, empty without a detector; the sample that flagged
+        drift is the ``drifts_[i]``-th the model learned from.
+        """
+        return self._fitted_model("drifts_").drifts.copy()
 
     @property
     def schedule_state_(self):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _registry
 from .._kernels import kernel as _k
 from . import _driver, _params
-from ._base import RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
+from ._base import DRIFT_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_validation_rows_finite
 from ._stopping import validation_mask
 
@@ -60,8 +60,12 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         Epochs without improvement before ``fit`` stops (or, with an
         adaptive rate, divides the rate).
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes (``"balanced"``: from the class frequencies
-        in ``fit``; not available in ``partial_fit``).
+        Weights of the classes. ``"balanced"``: in ``fit``, scikit-learn's
+        ``n_samples / (n_classes * np.bincount(y))``; in ``partial_fit`` and
+        ``learn_one`` (which scikit-learn refuses), the running counts: a
+        sample of class c weighs ``n_seen / (n_classes * n_c)``, counting
+        the samples these calls learned so far, this one included
+        (``class_counts_``), times its ``sample_weight``.
     warm_start : bool, default=False
         ``fit`` starts from the current weights.
     average : bool or int, default=False
@@ -81,7 +85,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         The candidate rates of ``learning_rate="auto"`` (None: the
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
-
+%(drift_parameters)s
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -99,6 +103,11 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     rate_race_ : dict
         The copies of ``learning_rate="auto"``: their rates, losses and
         shares of what is served (see Notes).
+    drifts_ : ndarray of int64
+        ``t_ - 1`` at each drift the ``drift_detector`` flagged.
+    class_counts_ : ndarray of int64
+        The samples of each class (aligned with ``classes_``) that
+        ``partial_fit`` and ``learn_one`` learned (``fit`` starts at 0).
 
     Notes
     -----
@@ -127,7 +136,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                  epsilon=0.1, n_jobs=None, random_state=None, learning_rate="optimal",
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
-                 optimizer="sgd", gtol=None, auto_rates=None):
+                 optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
+                 on_drift="restart"):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -152,6 +162,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self.optimizer = optimizer
         self.gtol = gtol
         self.auto_rates = auto_rates
+        self.drift_detector = drift_detector
+        self.on_drift = on_drift
 
     # -- targets ----------------------------------------------------------------------
 
@@ -170,10 +182,48 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         labels = {c: i for i, c in enumerate(self.classes_.tolist())}
         return mode, self._negative_target(), labels, tuple(self.classes_)
 
-    def _class_weight(self, classes, y):
+    def _class_weight(self, classes, y, streaming=False):
         if self.class_weight is None:  # the common case, without a pass over y
             return np.ones(len(classes))
+        if streaming and _params.streaming_balanced(self):
+            return np.ones(len(classes))    # per sample instead: _balanced_weights
         return compute_class_weight(self.class_weight, classes=classes, y=y)
+
+    def _class_counts_state(self):
+        """The model's class counts (zeros for a model saved before them)."""
+        model = self._model
+        if model.class_counts.shape != (len(self.classes_),):
+            model.class_counts = np.zeros(len(self.classes_), dtype=np.int64)
+        return model.class_counts
+
+    def _count_classes(self, label_idx, sample_weight):
+        """Count a streaming chunk's classes (a new array: a failed call puts
+        the old one back) and return its sample weights in the model's
+        dtype: with class_weight="balanced", each times n / (K n_c) of the
+        running counts, this sample included, in float64 as the event path
+        computes it (events.pxi, _count_classes)."""
+        counts = self._class_counts_state()
+        K = len(counts)
+        label_idx = np.asarray(label_idx, dtype=np.intp)
+        if _params.streaming_balanced(self):
+            seen = np.zeros(len(label_idx), dtype=np.int64)
+            for c in np.unique(label_idx):
+                mask = label_idx == c
+                seen[mask] = counts[c] + np.arange(1, mask.sum() + 1)
+            n = counts.sum() + np.arange(1, len(label_idx) + 1)
+            weight = n.astype(np.float64) / (float(K) * seen.astype(np.float64))
+            sample_weight = (sample_weight * weight).astype(self._model.w.dtype)
+        self._model.class_counts = counts + np.bincount(label_idx, minlength=K)
+        return sample_weight
+
+    @property
+    def class_counts_(self):
+        """The samples of each class ``partial_fit`` and ``learn_one`` learned.
+
+        An int64 array aligned with ``classes_``; zeros after ``fit``.
+        """
+        self._fitted_model("class_counts_")
+        return self._class_counts_state().copy()
 
     def _problem_weights(self, class_weight):
         if len(self.classes_) == 2:
@@ -181,7 +231,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return [(cw, 1.0) for cw in class_weight]
 
     def _event_problem_weights(self):
-        return self._problem_weights(self._class_weight(self.classes_, self.classes_))
+        return self._problem_weights(self._class_weight(self.classes_, self.classes_, True))
 
     def _label_index(self, y, classes):
         """Index of each label in ``classes`` (sorted); labels outside raise."""
@@ -268,15 +318,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     def _partial_fit(self, tx, X, y, classes, sample_weight):
         first = "_model" not in self.__dict__
         optimizer = _params.validate_params(self, for_partial_fit=True)
-        if first:
-            if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight 'balanced' is not supported for partial_fit. In order "
-                    "to use 'balanced' weights, use compute_class_weight('balanced', "
-                    "classes=classes, y=y) on a large enough sample of the stream and "
-                    "pass the resulting weights as the class_weight parameter.")
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
         X, y = self._validate_xy(X, y, reset=first)
         if first:
             classes_ = unique_labels(classes)
@@ -291,15 +334,20 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             if X.dtype != self._model.w.dtype:
                 X = X.astype(self._model.w.dtype)
         label_idx = self._label_index(y, classes_)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
+        balanced = _params.streaming_balanced(self)
+        # balanced: the weights are computed in float64, then the model's dtype
+        sample_weight = check_sample_weight(sample_weight, X.shape[0],
+                                            np.float64 if balanced else X.dtype,
                                             allow_all_zero=self.early_stopping)
-        class_weight = self._class_weight(classes_, y)
+        class_weight = self._class_weight(classes_, y, streaming=True)
         if first:
             self.classes_ = classes_
             k = 1 if len(classes_) == 2 else len(classes_)
             self._new_model(optimizer, k, X.shape[1], X.dtype, sparse=sp.issparse(X))
+            self._model.class_counts = np.zeros(len(classes_), dtype=np.int64)
         else:
             self._prepare_model(optimizer)
+        sample_weight = self._count_classes(label_idx, sample_weight)
         self._fit_chunk(tx, optimizer, X, label_idx, sample_weight, None, class_weight)
         return self
 
@@ -527,4 +575,5 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 
 
 SGDClassifier.__doc__ = SGDClassifier.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
+                                            "drift_parameters": DRIFT_PARAMETERS,
                                             "rate_race_notes": RATE_RACE_NOTES}

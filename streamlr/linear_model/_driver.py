@@ -156,10 +156,16 @@ def bind(est):
     cfgs_sparse = _params.make_configs(est, optimizer, loss, True, model, weights)
     mode, neg, labels, classes = est._target_encoding()
     names = getattr(est, "feature_names_in_", None)
+    drift = _params.drift_config(est, optimizer, loss, model)
+    counts = None
+    if est._is_classifier:
+        counts = est._class_counts_state()
     engine = _k.Engine(
         model, cfgs, cfgs_sparse, loss, mode, neg, int(est.average), program, labels,
         None if names is None else {n: j for j, n in enumerate(names)}, classes,
-        watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(est))
+        watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(est),
+        drift=drift, class_counts=counts,
+        balanced=est._is_classifier and _params.streaming_balanced(est))
     model.engine = engine
     return engine
 
@@ -234,11 +240,14 @@ def map_problems(est, fn, n_problems):
     return [f.result() for f in futures]
 
 
-def run_pass(engine, k, data, target, sample_weight, order, t, eta, track, streaming):
+def run_pass(engine, k, data, target, sample_weight, order, t, eta, track, streaming,
+             found=None):
     """One pass of problem k over ``order``, in blocks of ``BLOCKS.rows``
     rows: as the loop carries all its state and running sums across calls,
     the blocks give bitwise the result of one call. Returns (status, t,
-    sum_loss, sum_objective, last_eta, last_plateau)."""
+    sum_loss, sum_objective, last_eta, last_plateau). ``found``: a list, to
+    feed the model's drift detector and append the positions (in ``order``)
+    of the rows that flagged drift."""
     values, indices, indptr = data
     sums = np.zeros(2)
     last_eta, last_plateau = np.nan, -1
@@ -248,7 +257,9 @@ def run_pass(engine, k, data, target, sample_weight, order, t, eta, track, strea
             BLOCKS.between(k, lo)
         status, t_new, eta_b, plateau = engine.run_pass(
             k, values, indices, indptr, target, sample_weight, order[lo:lo + block], t, eta,
-            track, streaming, sums)
+            track, streaming, sums, None, found is not None)
+        if found is not None:
+            found.append(engine.drifts_found() + lo)
         if np.isfinite(eta_b):
             last_eta = eta_b
         if plateau >= 0:
@@ -267,6 +278,10 @@ class Call:
                  val_mask=None, val_scorer=None):
         self.est, self.X, self.targets, self.sample_weight = est, X, targets, sample_weight
         self.optimizer = optimizer
+        # a streaming call feeds the model's drift detector, if any: the
+        # positions of the rows that flagged drift go here
+        self.drift_found = None
+        self.drift = None           # set by train: the drift detector's kernel config
         self.configs, self.loss = configs, loss
         self.streaming = max_iter is None
         self.max_iter = 1 if self.streaming else max_iter
@@ -308,7 +323,8 @@ def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
         if est.verbose:
             print(f"-- Epoch {epoch + 1}")
         status, t_new, sum_loss, sum_obj, last_eta, plateau = run_pass(
-            engine, k, data, call.targets[k], call.sample_weight, order, t, eta, track, streaming)
+            engine, k, data, call.targets[k], call.sample_weight, order, t, eta, track, streaming,
+            call.drift_found)
         if status < 0:
             i = -status - 1
             raise_if_row_invalid(call.X, order[i])
@@ -420,6 +436,38 @@ def _race_out(call, engine, k):
         call.est._model.reset_problem(k)
 
 
+def _lockstep_epochs(call, engine, data, t_start, lr_start):
+    """The streaming pass of one-vs-rest with a drift detector: its binary
+    problems learn side by side, fed to one detector (``run_drift_pass``),
+    in one order (with ``shuffle``, the one problem 0 would take without a
+    detector). Returns what ``_problem_epochs`` does."""
+    model = call.est._model
+    targets = np.ascontiguousarray(np.stack(call.targets))
+    labels = np.ascontiguousarray(np.argmax(targets > 0, axis=0), dtype=np.intp)
+    order, n, lr = call.train_idx, call.X.shape[0], lr_start
+    if call.est.shuffle:   # one order for all problems (problem 0's, without a detector)
+        order = np.random.RandomState(seeds(call.est, model.n_problems)[0]).permutation(order)
+    block = BLOCKS.rows
+    for lo in range(0, max(len(order), 1), block):
+        if lo and BLOCKS.between is not None:
+            BLOCKS.between(0, lo)
+        status, last_eta = engine.run_drift_pass(*data, targets, labels, call.sample_weight,
+                                                 order[lo:lo + block])
+        if np.isfinite(last_eta):
+            lr = float(last_eta)
+        if status < 0:
+            raise_if_row_invalid(call.X, order[lo - status - 1])
+            raise DivergenceError.at(
+                engine.last_t, lr, f"the prediction or the step became non-finite on sample "
+                f"{order[lo - status - 1]} of this call")
+        call.drift_found.append(engine.drifts_found() + lo)
+    for k in range(model.n_problems):
+        if not engine.finite(k):
+            raise DivergenceError.at(model.scalars[k, _k.SLOTS["t"]] - 1, lr,
+                                     "the weights or the optimizer state overflowed")
+    return 1, [(t_start - 1.0 + n, lr, np.nan)], lr, False
+
+
 def train(tx, call):
     """Run ``call`` (up to ``max_iter`` epochs of every binary problem) on
     the estimator's model and record t_, n_iter_, lr_ and the history.
@@ -428,8 +476,10 @@ def train(tx, call):
     est, model = call.est, call.est._model
     model.average = int(est.average)
     program = _params.schedule_program(est, call.optimizer, call.loss, model)
+    # the drift detector watches streams: partial_fit, not fit's epochs
+    drift = _params.drift_config(est, call.optimizer, call.loss, model) if call.streaming else None
     engine = _k.Engine(model, call.configs, call.configs, call.loss, 0, 0.0, int(est.average),
-                       program, race=race_rule(est))
+                       program, race=race_rule(est), drift=drift)
     model.engine = None   # events bind their own engine, for the model's parameters
     X, n = call.X, call.X.shape[0]
     data = as_kernel_input(X)
@@ -444,6 +494,7 @@ def train(tx, call):
         # fresh pages for the awake copies cost more than copying them
         engine.reuse_snapshot_buffer(getattr(model, "snapshot_buffer", None))
     tx.snapshot(engine, cols, coordinates=not call.made_model)
+    call.drift = drift
     try:
         return _train(call, engine, model, data)
     finally:
@@ -453,10 +504,14 @@ def train(tx, call):
 
 
 def _train(call, engine, model, data):
-    est, n = call.est, call.X.shape[0]
+    est, n, drift = call.est, call.X.shape[0], call.drift
     progress = model.progress
     t_start, lr_start = float(progress.t), progress.lr
-    if model.copies > 1:
+    if drift is not None:
+        call.drift_found = []
+    if drift is not None and model.n_problems > 1:
+        results = [_lockstep_epochs(call, engine, data, t_start, lr_start)]
+    elif model.copies > 1:
         seeds_ = seeds(est, model.n_outputs)
         results = map_problems(
             est, lambda b: _race_epochs(call, engine, data, b, seeds_[b], t_start, lr_start),
@@ -482,4 +537,9 @@ def _train(call, engine, model, data):
               f"progressive loss: {est._progressive_loss():f}")
     progress.n_iter = n_iter
     progress.t = t_start + n_iter * n
+    if call.drift_found:
+        # t_ - 1 at each detection: the rows seen up to the one that flagged it
+        found = np.concatenate(call.drift_found)
+        if found.size:
+            model.drifts = np.concatenate([model.drifts, (t_start + found).astype(np.int64)])
     return n_iter, gtol_unmet

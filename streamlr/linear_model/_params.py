@@ -11,7 +11,9 @@ import numpy as np
 
 from .. import _registry
 from .. import schedules as _sched
+from .._kernels import detectors as _detectors
 from .._kernels import kernel as _k
+from ..drift import DriftDetector
 from ..optim import Optimizer
 
 # scikit-learn's smaller intercept step on sparse input (plain SGD only)
@@ -141,6 +143,37 @@ def _check_auto_rates(est):
         raise ValueError(f"The 'auto_rates' parameter must hold finite rates > 0; got {rates!r}.")
 
 
+def streaming_balanced(est):
+    """Whether ``partial_fit`` and ``learn_one`` weight each sample by the
+    running class counts (``class_weight="balanced"``)."""
+    cw = getattr(est, "class_weight", None)
+    return isinstance(cw, str) and cw == "balanced"
+
+
+# on_drift's reactions (the kernel's ON_DRIFT_* codes, drift.pxi)
+ON_DRIFT = {"none": 0, "restart": 1, "reset": 2}
+
+
+def _check_drift(est):
+    detector = getattr(est, "drift_detector", None)
+    on_drift = getattr(est, "on_drift", "restart")
+    if not isinstance(on_drift, str) or on_drift not in ON_DRIFT:
+        raise ValueError(f"The 'on_drift' parameter must be one of {sorted(ON_DRIFT)}; "
+                         f"got {on_drift!r}.")
+    if detector is None:
+        return
+    if not isinstance(detector, DriftDetector):
+        raise ValueError("The 'drift_detector' parameter must be None or a streamlr.drift "
+                         f"detector (ADWIN(), PageHinkley()); got {detector!r}.")
+    detector._validate()
+    if racing(est):
+        raise ValueError("drift_detector is not available with learning_rate='auto' or "
+                         "optimizer='auto' (a restart would have to re-open the race)")
+    if est.average:
+        raise ValueError("drift_detector is not available with average (a restart would "
+                         "have to restart the average)")
+
+
 def racing(est):
     """Whether ``est`` races copies of its model (``learning_rate="auto"`` or
     ``optimizer="auto"``)."""
@@ -234,6 +267,7 @@ def validate_params(est, for_partial_fit=False):
     else:
         optimizer = _registry.resolve_optimizer(est.optimizer)
     _check_combinations(est, optimizer, for_partial_fit)
+    _check_drift(est)
     return optimizer
 
 
@@ -350,10 +384,44 @@ def schedule_program(est, optimizer, loss, state):
     return kinds, params, extra
 
 
+def drift_config(est, optimizer, loss, state):
+    """The engine's ``drift`` argument for ``est``'s model (None without a
+    detector), after making the model's detector state that of
+    ``est.drift_detector``'s parameters (a fresh one when they changed).
+    Call after ``schedule_program``."""
+    detector = getattr(est, "drift_detector", None)
+    if detector is None:
+        if state.drift_state.size:
+            state.drift_state = np.zeros(0)
+        return None
+    fresh = detector._fresh_state()
+    current = state.drift_state
+    params = [0, 3, 4, 5, 6, 7]   # the kind and the parameters (drift.pxd's header)
+    if current.shape != fresh.shape or not np.array_equal(current[params], fresh[params]):
+        state.drift_state = fresh
+    _detectors.check_state(state.drift_state)
+    names = tuple(optimizer.slots())
+    slot_init = np.asarray(optimizer.initial_values(), dtype=np.float64).reshape(len(names))
+    from_w = np.array([name in optimizer.starts_at_weights for name in names], dtype=np.uint8)
+    rule_init = np.zeros(_k.NUM_RULE_SCALARS)
+    for i, (_, value) in enumerate(optimizer.scalar_state()):
+        rule_init[i] = value
+    sched_init = np.zeros(state.schedule_state.shape[1])
+    schedule = _rate_schedule(est, optimizer)
+    if schedule is not None and sched_init.size:
+        ctx = {"alpha": float(est.alpha), "dloss": loss._py_dloss}
+        sched_init = np.asarray(_sched.compile_schedule(schedule, ctx)[3], dtype=np.float64)
+    return (ON_DRIFT[est.on_drift], not est._is_classifier, slot_init, from_w, rule_init,
+            sched_init)
+
+
 def watched_dicts(est):
     """The attribute dicts an engine's parameters come from: the estimator's
-    and those of its spec objects (optimizer, every schedule node)."""
+    and those of its spec objects (optimizer, every schedule node, the drift
+    detector)."""
     out = [est.__dict__]
+    if isinstance(getattr(est, "drift_detector", None), DriftDetector):
+        out.append(est.drift_detector.__dict__)
     if isinstance(est.optimizer, Optimizer):
         out.append(est.optimizer.__dict__)
     if isinstance(est.learning_rate, _sched.Schedule):

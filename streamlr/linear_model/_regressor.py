@@ -7,7 +7,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
 from . import _driver, _params
-from ._base import RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
+from ._base import DRIFT_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_targets_finite, check_validation_rows_finite
 from ._stopping import validation_mask
 
@@ -59,12 +59,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         The candidate rates of ``learning_rate="auto"`` (None: the
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
-
+%(drift_parameters)s
     Attributes
     ----------
     coef_, intercept_, n_features_in_, feature_names_in_, n_iter_, t_
         As scikit-learn's.
-    optimizer_state_, schedule_state_, lr_, lr_history_, progressive_loss_, rate_race_
+    optimizer_state_, schedule_state_, lr_, lr_history_, progressive_loss_, rate_race_, drifts_
         As :class:`SGDClassifier`'s.
 
     Notes
@@ -76,7 +76,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
                  epsilon=0.1, random_state=None, learning_rate="invscaling", eta0=0.01,
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
-                 gtol=None, auto_rates=None):
+                 gtol=None, auto_rates=None, drift_detector=None,
+                 on_drift="restart"):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -99,6 +100,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.optimizer = optimizer
         self.gtol = gtol
         self.auto_rates = auto_rates
+        self.drift_detector = drift_detector
+        self.on_drift = on_drift
 
     def _target_encoding(self):
         return 0, 0.0, None, None
@@ -263,4 +266,5 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
 
 SGDRegressor.__doc__ = SGDRegressor.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
+                                            "drift_parameters": DRIFT_PARAMETERS,
                                             "rate_race_notes": RATE_RACE_NOTES}

@@ -18,7 +18,10 @@ FORCED_LAYOUT = [None]
 
 # the state arrays, in the engine's order; see ModelState for what each holds
 ARRAYS = ("weight_blocks", "average_weights", "l1_received", "last_update", "scalars",
-          "intercept_block", "schedule_state")
+          "intercept_block", "schedule_state", "drift_state", "drifts", "class_counts")
+# what a state saved before an array existed holds in its place
+DEFAULTS = {"drift_state": lambda: np.zeros(0), "drifts": lambda: np.zeros(0, dtype=np.int64),
+            "class_counts": lambda: np.zeros(0, dtype=np.int64)}
 
 
 # the optimizer_key of a race of different update rules (optimizer="auto")
@@ -55,6 +58,14 @@ class ModelState:
         The intercept and its optimizer slots.
     schedule_state : float64 ndarray (K, m)
         The learning-rate schedule's state (ReduceOnPlateau), m = 0 without.
+    drift_state : float64 ndarray (m,)
+        The drift detector's state (``streamlr._kernels.drift``), empty
+        without a detector.
+    drifts : int64 ndarray
+        ``t_ - 1`` at each detection (``drifts_``).
+    class_counts : int64 ndarray
+        Classifiers: the samples of each class ``partial_fit`` and
+        ``learn_one`` learned (``class_counts_``); empty for regressors.
     progress : Progress
         ``t_``, ``n_iter_``, ``lr_`` and the history of ``lr_history_``.
     engine : Engine or None
@@ -147,6 +158,9 @@ class ModelState:
                           for spec, key in zip(specs, keys, strict=True))
         self.last_update = np.zeros((k, d if needs_stamp else 0), dtype=np.int64)
         self.average = int(average)
+        self.drift_state = DEFAULTS["drift_state"]()
+        self.drifts = DEFAULTS["drifts"]()
+        self.class_counts = DEFAULTS["class_counts"]()
         self.progress = _k.Progress()
         self.engine = None
 
@@ -215,7 +229,8 @@ class ModelState:
         return self.w.shape[0]
 
     def last_step(self, k):
-        return self.scalars[k, SLOTS["t"]] - 1.0
+        # the optimizer's clock (stamps count it): restarted by a drift
+        return self.scalars[k, SLOTS["t"]] - self.scalars[k, SLOTS["clock0"]] - 1.0
 
     def prepare(self, optimizer, average, l1, t, members=None):
         """Before training on existing state: check the optimizer (and the
@@ -344,7 +359,8 @@ class ModelState:
         for i, name in enumerate(names):
             arr = self.slot(i).copy()
             if name in self.decays and self.last_update.shape[1]:
-                gap = (self.scalars[:, [SLOTS["t"]]] - 1.0) - self.last_update
+                clock = self.scalars[:, [SLOTS["t"]]] - self.scalars[:, [SLOTS["clock0"]]]
+                gap = (clock - 1.0) - self.last_update
                 arr = (arr * np.power(self.decays[name], gap)).astype(arr.dtype)
             out[name] = arr
             out[name + "_intercept"] = self.intercept_block[:, 1 + i].astype(self.w.dtype)
@@ -395,7 +411,10 @@ class ModelState:
         self = cls.__new__(cls)
         meta = state["meta"]
         for name in ARRAYS:
-            setattr(self, name, np.array(state[name], order="C"))
+            if name in state:
+                setattr(self, name, np.array(state[name], order="C"))
+            else:
+                setattr(self, name, DEFAULTS[name]())
         key = meta["optimizer_key"]
         self.optimizer_key = (key[0], int(key[1]), tuple(key[2]))
         self.decays = {k: float(v) for k, v in meta["decays"].items()}
