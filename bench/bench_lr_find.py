@@ -14,7 +14,7 @@ For every stream (raw, unscaled features as users feed them; fixed seeds) and on
 The streams marked "held back" played no part in choosing the rule or its constants; they are
 reported separately.
 
-Rerun:  python bench/bench_lr_find.py            (~1-2 min on 2 shared cores)
+Rerun:  python bench/bench_lr_find.py            (~10-20 s on 2 shared cores)
         python bench/bench_lr_find.py --streams breast-cancer/sgd,sparse-clf/sgd
 Run as a script (``python bench/bench_lr_find.py``) so that bench/ comes first on sys.path; it
 imports the installed streamlr (or the worktree's with ``PYTHONPATH=.``), scikit-learn and River.
