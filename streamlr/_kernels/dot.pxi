@@ -107,15 +107,15 @@ cdef inline double _lanes(const wreal* w, const wreal* aw, const long long* stam
                           long long average) noexcept nogil:
     # sum of coef_j * x_j over the row in the fixed order (module comment)
     cdef double r[8]
-    cdef Py_ssize_t k, j, l, nb
-    for l in range(8):
-        r[l] = 0.0
+    cdef Py_ssize_t k, j, q, nb
+    for q in range(8):
+        r[q] = 0.0
     if idx == NULL:
         nb = nnz - nnz % 8
         for k in range(0, nb, 8):
-            for l in range(8):
-                r[l] += (<double>_coef_j(w, aw, stamp, k + l, cs, mode, s0, s1, n_last, average)
-                         * <double>v[k + l])
+            for q in range(8):
+                r[q] += (<double>_coef_j(w, aw, stamp, k + q, cs, mode, s0, s1, n_last, average)
+                         * <double>v[k + q])
         for k in range(nb, nnz):
             r[k - nb] += (<double>_coef_j(w, aw, stamp, k, cs, mode, s0, s1, n_last, average)
                           * <double>v[k])

@@ -404,7 +404,7 @@ class BaseSGD(BaseEstimator):
             X = np.asarray(x, dtype=dtype).reshape(1, -1)
         if X.shape != (1, model.w.shape[1]):
             raise ValueError(f"x must be one row of {model.w.shape[1]} features; got shape {X.shape}")
-        return self._decide_rows(X, check_finite=True)[0].astype(np.float64)
+        return self._decide_rows(X, check_finite=True, rounded=False)[0]
 
     # -- small calls --------------------------------------------------------------------
 
@@ -435,12 +435,14 @@ class BaseSGD(BaseEstimator):
             return None
         return self._decide_rows(X, check_finite=True)
 
-    def _decide_rows(self, X, check_finite=False):
+    def _decide_rows(self, X, check_finite, rounded=True):
         """Decision values (n, n_outputs) of a plain ndarray or CSR matrix by
         the one prediction routine (``_kernels/dot.pxi``), as the single
         events compute them: bitwise a function of the model and the row.
         The output's dtype is NumPy's promotion of X's and the model's
-        (float32 only for float32 rows and a float32 model)."""
+        (float32 only for float32 rows and a float32 model); ``rounded=False``:
+        the float64 values before that rounding (a float32 race's, as the
+        single-event calls return them)."""
         model = self._model
         dtype = np.result_type(X.dtype, model.w.dtype)
         if dtype != np.float32:
@@ -450,7 +452,7 @@ class BaseSGD(BaseEstimator):
         out = np.empty((n, model.n_outputs))
         _k.decision_rows(model, values, indices, indptr, n, model.averaged(), model.average,
                          out, check_finite)
-        return out.astype(dtype, copy=False)
+        return out.astype(dtype, copy=False) if rounded else out
 
     def _decision(self, X):
         check_is_fitted(self)
@@ -458,8 +460,9 @@ class BaseSGD(BaseEstimator):
             out = self._decision_small(X)
             if out is not None:
                 return out
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        return self._decide_rows(X)
+        # X's finiteness: checked by the kernel (one pass, eight running sums)
+        X = validate_data(self, X, accept_sparse="csr", reset=False, ensure_all_finite=False)
+        return self._decide_rows(X, check_finite=True)
 
     # -- the general path ---------------------------------------------------------------
 
