@@ -430,10 +430,23 @@ class BaseSGD(BaseEstimator):
     def _decision_small(self, X):
         """Decision values of a few rows: no validation of the estimator's
         attributes beyond the number of features; None when that differs
-        (the general path then raises what is wrong)."""
-        if X.shape[1] != self._model.w.shape[1]:
+        (the general path then raises what is wrong). Through the bound
+        engine's view of the state when the rows are in the model's dtype
+        (no per-call set-up), else through the model's state: the same
+        routine either way."""
+        model = self._model
+        engine = self._event_engine()
+        if engine is None or X.dtype != (np.float32 if engine.f32 else np.float64):
+            if X.shape[1] != model.w.shape[1]:
+                return None
+            return self._decide_rows(X, check_finite=True)
+        n, d = X.shape
+        if d != engine.n_features:
             return None
-        return self._decide_rows(X, check_finite=True)
+        values, indices, indptr = as_kernel_input(X)
+        out = np.empty((n, engine.n_outputs))
+        engine.decision_rows(values, indices, indptr, n, model.averaged(), model.average, out)
+        return out.astype(X.dtype, copy=False)
 
     def _decide_rows(self, X, check_finite, rounded=True):
         """Decision values (n, n_outputs) of a plain ndarray or CSR matrix by
