@@ -5,6 +5,11 @@ item 1) against the BLAS path it replaced (materialise coef_, then
 the CPU model is printed with the figures.
 
     python bench/bench_predict.py [--repeats 7]
+
+Measured 2026-12-07 on an Intel(R) Xeon(R) Processor (2 shared cores, load
+~7), median of 7, ms per call over 200k rows, routine / old BLAS path:
+dense float64 68 / 74 (decision_function), 82 / 109 (predict); dense float32
+36 / 37, 34 / 37; CSR float64 88 / 95, 98 / 99; CSR float32 70 / 68, 69 / 70.
 """
 import argparse
 import platform
