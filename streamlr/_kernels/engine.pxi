@@ -204,6 +204,8 @@ cdef class Engine:
     cdef Py_ssize_t n_counts
     cdef long long* counts_save
     cdef readonly bint balanced
+    # the state as the one prediction routine reads it (dot.pxi)
+    cdef ModelView view
 
     def __cinit__(self):
         self.save = NULL
@@ -292,6 +294,7 @@ cdef class Engine:
         self.intercepts = <double*>cnp.PyArray_DATA(oint)
         self.schedule_state = <double*>cnp.PyArray_DATA(sched_state)
         self.progress = state.progress
+        _fill_view(&self.view, blk, aw, stamp, scal, state.interleaved, state.plain, self.copies)
         self.cfgs = cfgs
         self.cfgs_sparse = cfgs_sparse
         self.loss = loss
@@ -925,4 +928,6 @@ cdef class Engine:
                       long long average, double[:, ::1] out):
         """Decision values of a few validated rows (as ``learn_rows`` takes
         them: the model's dtype) into ``out`` (n_rows, K)."""
-        _decide_rows(self, values, indices, indptr, n_rows, averaged, average, out)
+        if cnp.PyArray_TYPE(values) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64):
+            raise ValueError("values must have the model's dtype")
+        _decide_rows_view(&self.view, values, indices, indptr, n_rows, averaged, average, out, True)

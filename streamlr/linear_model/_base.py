@@ -8,9 +8,9 @@ import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._kernels import kernel as _k
 from . import _driver, _params
 from ._input import as_kernel_input
 from ._state import SLOTS, ModelState
@@ -391,14 +391,49 @@ class BaseSGD(BaseEstimator):
             The label (classifier) or the value (regressor).
         """
         model = self._fitted_model("predict_one")
-        return _driver.current_engine(self).predict_one(x, model.averaged(), model.average)
+        engine = self._event_engine()
+        if engine is not None:
+            return engine.predict_one(x, model.averaged(), model.average)
+        scores = self._decision_one(x)
+        if not self._is_classifier:
+            return float(scores[0])
+        classes = self.__dict__["classes_"]
+        return classes[int(scores[0] > 0) if scores.shape[0] == 1 else int(np.argmax(scores))]
+
+    def _event_engine(self):
+        """The bound engine of events, or None when it cannot be bound (a
+        hyperparameter is invalid: predictions do not validate them, and
+        then take the same routine through the model's state)."""
+        try:
+            return _driver.current_engine(self)
+        except (ValueError, TypeError):
+            return None
 
     def _decision_one(self, x):
         model = self._fitted_model("decision")
-        engine = _driver.current_engine(self)
-        out = np.empty(engine.n_outputs)
-        engine.decision_one(x, model.averaged(), model.average, out)
-        return out
+        engine = self._event_engine()
+        if engine is not None:
+            out = np.empty(engine.n_outputs)
+            engine.decision_one(x, model.averaged(), model.average, out)
+            return out
+        # the event as the engine reads it (the model's dtype), as one row
+        dtype = model.w.dtype
+        if isinstance(x, dict):
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError("x is a dict, but the model was fitted without feature "
+                                 "names; pass a 1-D array")
+            unknown = set(x) - set(names.tolist())
+            if unknown:
+                raise ValueError(f"x has features the model was not fitted with: {sorted(unknown)!r}")
+            x = np.asarray([x.get(n, 0.0) for n in names.tolist()], dtype=dtype)
+        if sp.issparse(x):
+            X = sp.csr_matrix(x, dtype=dtype)
+        else:
+            X = np.asarray(x, dtype=dtype).reshape(1, -1)
+        if X.shape != (1, model.w.shape[1]):
+            raise ValueError(f"x must be one row of {model.w.shape[1]} features; got shape {X.shape}")
+        return self._decide_rows(X, check_finite=True, rounded=False)[0]
 
     # -- small calls --------------------------------------------------------------------
 
@@ -422,24 +457,44 @@ class BaseSGD(BaseEstimator):
         return self
 
     def _decision_small(self, X):
-        """Decision values of a few rows on the bound engine: O(nnz) instead
-        of materialising coef_ (O(n_features)); None when it does not apply
-        (the general path then validates and raises what is wrong)."""
+        """Decision values of a few rows: no validation of the estimator's
+        attributes beyond the number of features; None when that differs
+        (the general path then raises what is wrong). Through the bound
+        engine's view of the state when the rows are in the model's dtype
+        (no per-call set-up), else through the model's state: the same
+        routine either way."""
         model = self._model
-        dtype = model.w.dtype
-        if X.dtype != dtype and not (dtype == np.float64 and X.dtype.kind in "biuf"):
-            return None   # a float32 model reads float64 rows in float64: general path
-        try:
-            engine = _driver.current_engine(self)
-        except (ValueError, TypeError):   # predict does not validate hyperparameters
-            return None
+        engine = self._event_engine()
+        if engine is None or X.dtype != (np.float32 if engine.f32 else np.float64):
+            if X.shape[1] != model.w.shape[1]:
+                return None
+            return self._decide_rows(X, check_finite=True)
         n, d = X.shape
         if d != engine.n_features:
             return None
-        values, indices, indptr = as_kernel_input(X, dtype)
+        values, indices, indptr = as_kernel_input(X)
         out = np.empty((n, engine.n_outputs))
         engine.decision_rows(values, indices, indptr, n, model.averaged(), model.average, out)
-        return out.astype(dtype, copy=False)
+        return out.astype(X.dtype, copy=False)
+
+    def _decide_rows(self, X, check_finite, rounded=True):
+        """Decision values (n, n_outputs) of a plain ndarray or CSR matrix by
+        the one prediction routine (``_kernels/dot.pxi``), as the single
+        events compute them: bitwise a function of the model and the row.
+        The output's dtype is NumPy's promotion of X's and the model's
+        (float32 only for float32 rows and a float32 model); ``rounded=False``:
+        the float64 values before that rounding (a float32 race's, as the
+        single-event calls return them)."""
+        model = self._model
+        dtype = np.result_type(X.dtype, model.w.dtype)
+        if dtype != np.float32:
+            dtype = np.dtype(np.float64)
+        values, indices, indptr = as_kernel_input(X, dtype)
+        n = X.shape[0]
+        out = np.empty((n, model.n_outputs))
+        _k.decision_rows(model, values, indices, indptr, n, model.averaged(), model.average,
+                         out, check_finite)
+        return out.astype(dtype, copy=False) if rounded else out
 
     def _decision(self, X):
         check_is_fitted(self)
@@ -447,9 +502,9 @@ class BaseSGD(BaseEstimator):
             out = self._decision_small(X)
             if out is not None:
                 return out
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        coef, intercept = self._model.materialize()
-        return safe_sparse_dot(X, coef.T, dense_output=True) + intercept
+        # X's finiteness: checked by the kernel (one pass, eight running sums)
+        X = validate_data(self, X, accept_sparse="csr", reset=False, ensure_all_finite=False)
+        return self._decide_rows(X, check_finite=True)
 
     # -- the general path ---------------------------------------------------------------
 

@@ -462,7 +462,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             ``predict_proba`` does.
         """
         model = self._fitted_model("decision")
-        proba = _driver.current_engine(self).predict_proba_one(
+        engine = self._event_engine()
+        proba = None if engine is None else engine.predict_proba_one(
             x, model.averaged(), model.average, _PROBABILITIES[self.loss] == "logistic")
         if proba is not None:
             return proba
