@@ -621,6 +621,8 @@ def test_same_constructor_defaults(Ours, Ref):
     # scikit-learn's parameters, in its order and with its defaults, then
     # streamlr's additions (keyword-only, api.md)
     added = {"optimizer": "sgd", "gtol": None, "auto_rates": None}
+    if Ours is SGDRegressor:   # the parameters of the GLM losses
+        added.update(power=1.5, quantile=0.5)
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -838,4 +840,6 @@ def _sklearn_params(est):
     params.pop("optimizer")
     params.pop("gtol")
     params.pop("auto_rates")
+    params.pop("power", None)
+    params.pop("quantile", None)
     return params
