@@ -217,9 +217,14 @@ def _and(names):
 
 def _add_model_options(p):
     g = p.add_argument_group("model")
-    g.add_argument("--loss", default="log_loss", choices=CLASSIFICATION_LOSSES, metavar="LOSS",
+    g.add_argument("--loss", default="log_loss", metavar="LOSS",
+                   choices=tuple(dict.fromkeys(CLASSIFICATION_LOSSES + REGRESSION_LOSSES)),
                    help=f"{', '.join(CLASSIFICATION_LOSSES)} (default log_loss); "
                    f"{_and(REGRESSION_LOSSES)} train a regressor unless --task classification")
+    g.add_argument("--power", type=float, default=1.5, metavar="P",
+                   help="the Tweedie power of --loss tweedie (default 1.5)")
+    g.add_argument("--quantile", type=float, default=0.5, metavar="Q",
+                   help="the quantile of --loss quantile (default 0.5)")
     g.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                    help="what to learn (default auto: from the loss)")
     g.add_argument("--optimizer", default="sgd", metavar="NAME[:k=v,...]",
@@ -254,6 +259,8 @@ def _estimator(args):
     params = dict(loss=args.loss, penalty=None if args.penalty == "none" else args.penalty,
                   alpha=args.alpha, l1_ratio=args.l1_ratio, shuffle=False,
                   random_state=args.seed, optimizer=parse_optimizer(args.optimizer), eta0=lr)
+    if regression:
+        params.update(power=args.power, quantile=args.quantile)
     schedule = None
     if args.schedule is not None:
         schedule = parse_schedule(args.schedule, lr)

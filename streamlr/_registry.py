@@ -60,7 +60,8 @@ How to add a loss
 1. Its kernel class in ``_kernels/losses.pyx`` and its name in that module's
    ``_LOSSES`` (what ``make_loss`` builds).
 2. One ``LossEntry`` row in ``_LOSSES`` below (tasks, target encoding,
-   probabilities).
+   probabilities, link, parameters); its target domain is the kernel's
+   (``Loss.valid_target``).
 3. Its NumPy value in ``tests/_reference.py`` (``LOSSES``); the suite fails
    while it is missing.
 """
@@ -204,6 +205,13 @@ class LossEntry:
         How ``predict_proba`` is derived from the decision function:
         ``"logistic"`` (the logistic function), ``"modified_huber"``
         (``(clip(d, -1, 1) + 1) / 2``), or None (no ``predict_proba``).
+    link : str
+        How a regressor's prediction follows from the decision value d:
+        ``"identity"`` (d) or ``"log"`` (``exp(d)``, the mean of a
+        log-link GLM).
+    parameters : tuple of str
+        The estimator parameters besides ``epsilon`` that are parameters of
+        it (``("power",)`` for Tweedie), passed to ``make_loss``.
     """
 
     name: str
@@ -212,12 +220,15 @@ class LossEntry:
     uses_epsilon: bool = False
     negative_target: float = -1.0
     probabilities: str | None = None
+    link: str = "identity"
+    parameters: tuple = ()
 
 
 _CLASSIFICATION = frozenset({"classification"})
+_REGRESSION = frozenset({"regression"})
 _BOTH = frozenset(TASKS)
 
-# scikit-learn's order (its SGDClassifier.loss_functions)
+# scikit-learn's order (its SGDClassifier.loss_functions), then streamlr's own
 _LOSSES = {entry.name: entry for entry in (
     LossEntry("hinge", _CLASSIFICATION, "hinge"),
     LossEntry("log_loss", _CLASSIFICATION, "log_loss", negative_target=0.0,
@@ -231,6 +242,12 @@ _LOSSES = {entry.name: entry for entry in (
     LossEntry("epsilon_insensitive", _BOTH, "epsilon_insensitive", uses_epsilon=True),
     LossEntry("squared_epsilon_insensitive", _BOTH, "squared_epsilon_insensitive",
               uses_epsilon=True),
+    # scikit-learn's GLMs (PoissonRegressor, GammaRegressor, TweedieRegressor,
+    # QuantileRegressor), which it learns in batch only
+    LossEntry("poisson", _REGRESSION, "poisson", link="log"),
+    LossEntry("gamma", _REGRESSION, "gamma", link="log"),
+    LossEntry("tweedie", _REGRESSION, "tweedie", link="log", parameters=("power",)),
+    LossEntry("quantile", _REGRESSION, "quantile", parameters=("quantile",)),
 )}
 
 _OPTIMIZERS = {}        # class name -> OptimizerEntry, in registration order

@@ -65,9 +65,16 @@ def sgd_squared_error_l2_constant(
 # the values of p where the loss is not twice differentiable.
 
 
+def _any_target(y):
+    return y
+
+
 class LossReference(NamedTuple):
     value: Callable
     kinks: Callable
+    # maps any real targets into the loss's domain (elementwise): the tests
+    # of every loss draw real targets and pass them through it
+    targets: Callable = _any_target
 
 
 def _margin(f):
@@ -97,6 +104,63 @@ def _squared_eps_insensitive(y, p, epsilon):
     return np.maximum(0.0, np.abs(p - y) - epsilon) ** 2
 
 
+def tweedie_half_deviance(y, p, power, reach=30.0):
+    """Half the unit Tweedie deviance of the mean mu = exp(p) (log link),
+    written from its definition (scikit-learn's mean_tweedie_deviance),
+    continued along its tangent beyond ``reach / max(1, |1 - power|, |2 -
+    power|)`` of log(y) (log y := 0 for y <= 0) on the sides where it grows
+    exponentially: above for power < 2, below for power > 1 and y > 0."""
+    y, p = np.broadcast_arrays(np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64))
+    k = float(power)
+    lim = reach / max(1.0, abs(1.0 - k), abs(2.0 - k))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(y > 0, np.log(np.where(y > 0, y, 1.0)), 0.0)
+    hi = np.where(k < 2, s + lim, np.inf)
+    lo = np.where((k > 1) & (y > 0), s - lim, -np.inf)
+    q = np.clip(p, lo, hi)
+
+    def value(m):
+        mu = np.exp(m)
+        if k == 1.0:
+            ylogy = np.where(y > 0, y * s, 0.0)
+            return ylogy - y * m - y + mu
+        if k == 2.0:
+            return m - s + y / mu - 1.0
+        if k == 0.0:
+            return 0.5 * (y - mu) ** 2
+        yk = np.where(y > 0, np.maximum(y, 0.0) ** (2 - k), 0.0)
+        return (yk / ((1 - k) * (2 - k)) - y * mu ** (1 - k) / (1 - k)
+                + mu ** (2 - k) / (2 - k))
+
+    def slope(m):
+        mu = np.exp(m)
+        return mu ** (1 - k) * (mu - y)
+
+    return value(q) + slope(q) * (p - q)
+
+
+def tweedie_gradient(y, p, power, reach=30.0):
+    """d/dp of `tweedie_half_deviance`: mu^(1-k) (mu - y) at the clipped margin."""
+    y, p = np.broadcast_arrays(np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64))
+    k = float(power)
+    lim = reach / max(1.0, abs(1.0 - k), abs(2.0 - k))
+    s = np.where(y > 0, np.log(np.where(y > 0, y, 1.0)), 0.0)
+    q = np.clip(p, np.where((k > 1) & (y > 0), s - lim, -np.inf), np.where(k < 2, s + lim, np.inf))
+    mu = np.exp(q)
+    return mu ** (1 - k) * (mu - y)
+
+
+def pinball(y, p, quantile):
+    """The pinball loss of ``quantile`` at the prediction p."""
+    r = np.asarray(y, dtype=np.float64) - np.asarray(p, dtype=np.float64)
+    return np.where(r >= 0, quantile * r, (quantile - 1.0) * r)
+
+
+def pinball_gradient(y, p, quantile):
+    """Its derivative in p (-quantile on the kink, as scikit-learn's)."""
+    return np.where(np.asarray(y) >= np.asarray(p), -quantile, 1.0 - quantile)
+
+
 def _at_margin_one(y, epsilon):
     return [1.0 / y, -1.0 / y]  # z = y p = +-1
 
@@ -120,7 +184,24 @@ LOSSES = {
     "huber": LossReference(_huber, _around_target),
     "epsilon_insensitive": LossReference(_eps_insensitive, _around_target),
     "squared_epsilon_insensitive": LossReference(_squared_eps_insensitive, _around_target),
+    # the GLM losses at the estimator's default power and quantile
+    "poisson": LossReference(lambda y, p, eps: tweedie_half_deviance(y, p, 1.0), _none, np.abs),
+    "gamma": LossReference(lambda y, p, eps: tweedie_half_deviance(y, p, 2.0), _none,
+                           lambda y: np.abs(y) + 0.1),
+    "tweedie": LossReference(lambda y, p, eps: tweedie_half_deviance(y, p, 1.5), _none, np.abs),
+    "quantile": LossReference(lambda y, p, eps: pinball(y, p, 0.5), lambda y, eps: [y]),
 }
+
+def domain_targets(name, y, power=1.5):
+    """Real targets mapped into the domain of loss ``name`` (its Tweedie
+    ``power``): the registry-driven tests draw any real targets."""
+    y = np.asarray(y)
+    if name == "tweedie":
+        if power <= 0:
+            return y
+        return np.abs(y) if power < 2 else np.abs(y) + np.asarray(0.1, dtype=y.dtype)
+    return LOSSES[name].targets(y) if name in LOSSES else y
+
 
 # predict_proba from the decision function, by LossEntry.probabilities
 PROBABILITIES = {

@@ -25,6 +25,8 @@ from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from _reference import domain_targets
+
 from streamlr import DivergenceError, SGDClassifier, SGDRegressor, _registry, optim
 from streamlr import schedules as S
 
@@ -145,6 +147,13 @@ def _well_conditioned(cfg):
     return cfg
 
 
+def in_domain(cfg, y):
+    """A regressor's targets mapped into its loss's domain (poisson: y >= 0, ...)."""
+    if "classification" in _registry.loss(cfg["loss"]).tasks:
+        return y
+    return domain_targets(cfg["loss"], y, cfg.get("power", 1.5)).astype(y.dtype)
+
+
 def _is_plain(optimizer):
     return optim.resolve(copy.deepcopy(optimizer))._kernel == "sgd"
 
@@ -177,7 +186,13 @@ def configs(draw, classifier, lr=None, eta0=None, safe=False):
     if safe and (needs_alpha or learning_rate in ("pa1", "pa2")):
         # Bottou's rate starts near 1/alpha... keep it tame with a larger alpha
         alpha = max(alpha, 0.01)
+    glm = {}
+    if loss == "tweedie":
+        glm["power"] = draw(st.sampled_from([0.0, 1.0, 1.5, 2.0, 3.0]) | st.floats(1.0, 3.0))
+    elif loss == "quantile":
+        glm["quantile"] = draw(st.floats(0.05, 0.95))
     cfg = dict(
+        **glm,
         loss=loss,
         penalty=penalty,
         alpha=alpha,
@@ -418,6 +433,7 @@ def robustness_cases(draw):
         kind = draw(st.sampled_from(LAYOUTS))
     y, classes = draw(labels(n, classifier, dtype))
     cfg = draw(configs(classifier))
+    y = in_domain(cfg, y)
     cfg["max_iter"] = draw(st.integers(1, 4))
     if classifier:
         cw = draw(st.sampled_from([None, "balanced", "dict"]))
@@ -444,6 +460,8 @@ def _predict_checks(est, classifier, d, dtype, seed):
     bound = float(np.abs(coef).max(initial=0.0)) * float(np.abs(Xm).max(initial=0.0)) * d \
         + float(np.abs(icpt).max(initial=0.0))
     moderate = np.isfinite(bound) and bound < 1e300
+    if not classifier and _registry.loss(est.loss).link == "log":
+        moderate = moderate and bound < 700   # predict is exp(margin)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for Xp in (Xm, sp.csr_matrix(Xm), np.asfortranarray(Xm)):
@@ -507,6 +525,7 @@ def failing_streams(draw):
     Xd = draw(dense_matrices(n, d, dtype, extreme=False))
     y, classes = draw(labels(n, classifier, dtype))
     cfg = draw(configs(classifier, safe=True))
+    y = in_domain(cfg, y)
     bad = draw(st.sampled_from(["nan", "inf", "huge"]))
     kind = draw(st.sampled_from(["C", "csr", "csr_unsorted"]))
     wide = draw(st.booleans())
@@ -586,6 +605,7 @@ def chunk_cases(draw):
     Xd = draw(dense_matrices(n, d, dtype, extreme=False))
     y, classes = draw(labels(n, classifier, dtype))
     cfg = draw(configs(classifier, safe=True))
+    y = in_domain(cfg, y)
     if classifier:
         cfg["class_weight"] = draw(st.sampled_from(
             [None, {c: 2.0 if i == 0 else 1.0 for i, c in enumerate(classes)}]))
@@ -674,6 +694,7 @@ def test_dense_equals_csr_where_exact(data):
     y, classes = data.draw(labels(n, classifier, dtype))
     name = data.draw(st.sampled_from(sorted(EXACT)))
     cfg = data.draw(configs(classifier, safe=True))
+    y = in_domain(cfg, y)
     cfg["optimizer"] = EXACT[name](data)
     cfg["average"] = False
     cfg["penalty"] = None
@@ -827,6 +848,7 @@ def csr_cases(draw):
     Xd = draw(dense_matrices(n, d, dtype, extreme=False))
     y, classes = draw(labels(n, classifier, dtype))
     cfg = draw(configs(classifier, safe=True))
+    y = in_domain(cfg, y)
     cfg["max_iter"] = draw(st.integers(1, 3))
     cfg["tol"] = None
     return classifier, Xd, y, classes, cfg, draw(st.integers(0, 1000))

@@ -622,6 +622,8 @@ def test_same_constructor_defaults(Ours, Ref):
     # streamlr's additions (keyword-only, api.md)
     added = {"optimizer": "sgd", "gtol": None, "auto_rates": None, "drift_detector": None,
              "on_drift": "restart"}
+    if Ours is SGDRegressor:   # the parameters of the GLM losses
+        added.update(power=1.5, quantile=0.5)
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -838,4 +840,6 @@ def _sklearn_params(est):
     params = est.get_params(deep=False)
     for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift"):
         params.pop(name)
+    params.pop("power", None)
+    params.pop("quantile", None)
     return params

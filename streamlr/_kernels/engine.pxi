@@ -146,7 +146,7 @@ cdef class Engine:
     cdef object _keep                 # the arrays whose memory we point into
     cdef list cfgs                    # one Config per problem, for dense rows
     cdef list cfgs_sparse             # ... for CSR rows (plain SGD's intercept step)
-    cdef Loss loss
+    cdef readonly Loss loss
     cdef int mode
     cdef double neg
     cdef bint plain
@@ -869,13 +869,15 @@ cdef class Engine:
 
     def predict_one(self, x, bint averaged, long long average):
         """The prediction for one event: the label (classifiers; ``classes``)
-        or the value (regression), with the weights as ``decision_one``."""
+        or the value (regression; exp of the decision value for a log-link
+        loss), with the weights as ``decision_one``."""
         cdef int K = self.n_outputs, k, best = 0
         self._prediction_buffer(K)
         cdef double* out = self.pbuf
         _decide_event(self, x, averaged, average, out)
         if self.mode == 0:
-            return out[0]
+            # the log link serves the mean exp(margin) (the regressor's predict)
+            return exp(out[0]) if self.loss.log_link else out[0]
         if self.mode == 1:
             return self.classes[1 if out[0] > 0 else 0]
         for k in range(1, K):      # the first maximum, as numpy's argmax

@@ -114,6 +114,8 @@ cdef double _event_target(Engine self, y) except? -1.0:
             raise ValueError(f"y must be a number; got {y!r}") from None
         if not isfinite(v):
             raise ValueError("Input y contains NaN or infinity.")
+        if not self.loss.valid_target(v):
+            raise self.loss.target_error(v)
         return v
     idx = self.labels.get(y)
     if idx is None:

@@ -5,8 +5,17 @@ cdef class Loss:
     # True for the hinge family (hinge, perceptron): the passive-aggressive
     # rules then take the sign of the update from y.
     cdef readonly bint is_hinge
+    # True for the log link (poisson, gamma, tweedie): the prediction served
+    # is exp(p), the loss a function of the margin p
+    cdef readonly bint log_link
+    # the targets the loss is defined for, as text ("y >= 0"; "" for any finite y)
+    cdef readonly str domain
+    # the loss= string it was made for, and its parameters (for messages)
+    cdef public str name
     cdef double loss(self, double y, double p) noexcept nogil
     cdef double dloss(self, double y, double p) noexcept nogil
     # the move of the prediction under the loss's gradient flow
     # dp/dh = -a * dloss(y, p) for h in [0, 1] (importance-invariant updates)
     cdef double invariant_step(self, double y, double p, double a) noexcept nogil
+    # whether y lies in the loss's domain (every finite y for most losses)
+    cdef bint valid_target(self, double y) noexcept nogil

@@ -23,8 +23,8 @@
 #   * the default copy (the smallest rate) serves alone for the first
 #     ``first_rows`` rows, before any evidence;
 #   * a copy whose loss on a row exceeds ``wild`` times the largest loss of
-#     predicting 0 seen so far, or (classifiers) whose |decision value|
-#     exceeds ``bound``, is never served again; it keeps learning and its
+#     predicting 0 seen so far, or (classifiers, log-link regressors) whose
+#     |decision value| exceeds ``bound``, is never served again; it keeps learning and its
 #     loss keeps counting (if no copy is left to serve, the one with the
 #     lowest S serves);
 #   * a copy whose prediction or state became non-finite leaves the race (its

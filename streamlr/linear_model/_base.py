@@ -76,8 +76,9 @@ RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one cop
     :math:`S^*` the leader's, so the leader's mean recent loss sets the
     scale. Guards: the smallest rate serves alone for the first 3 rows; a
     copy whose loss on a row exceeds 100 times the largest loss of
-    predicting 0 seen so far, or (classifiers) whose decision value exceeds
-    30 in magnitude, is never served again (it keeps learning); a copy that
+    predicting 0 seen so far, or (classifiers, and regressors with a log
+    link, whose decision value is the log of the mean) whose decision value
+    exceeds 30 in magnitude, is never served again (it keeps learning); a copy that
     diverges leaves the race; a call fails (and rolls back) only when every
     copy diverged. After 1024 rows, and every 1024 rows after that, only the
     3 copies with the lowest :math:`S_c` keep learning: a race costs about

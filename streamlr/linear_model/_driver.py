@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
 
+from .. import _registry
 from .._kernels import kernel as _k
 from ..exceptions import DivergenceError
 from . import _params
@@ -63,9 +64,14 @@ def pass_blocks(rows, between=None):
 # chosen from measurements (bench/bench_no_rate.py): the discount of the
 # copies' losses, the learning rate of their shares per unit of the leader's
 # mean loss, the guards (a copy whose loss on a row exceeds RACE_WILD times
-# the largest loss of predicting 0, or, for classifiers, whose |decision
-# value| exceeds RACE_BOUND, is never served again; the default copy serves
-# the first RACE_FIRST_ROWS rows alone).
+# the largest loss of predicting 0, or, for classifiers and log-link
+# regressors, whose |decision value| exceeds RACE_BOUND, is never served
+# again; the default copy serves the first RACE_FIRST_ROWS rows alone).
+# Under a log link the decision value is the log of the mean served: beyond
+# 30 (a mean beyond e^30, where the loss follows its tangent) a copy is
+# wild, and one such copy, even with a small share, would pull the served
+# margin far enough to cost more than everything else on the stream
+# (measured: bench/bench_glm_stream.py's streams, at scales 0.05 to 1000).
 RACE_DISCOUNT = 0.995
 RACE_ETA = 0.1
 RACE_WILD = 100.0
@@ -83,8 +89,9 @@ def race_rule(est):
     model = est._model
     if model.copies == 1:
         return None
+    bounded = est._is_classifier or _registry.loss(est.loss).link == "log"
     return (model.copies, RACE_DISCOUNT, RACE_ETA, RACE_WILD,
-            RACE_BOUND if est._is_classifier else np.inf, RACE_FIRST_ROWS, RACE_WARMUP,
+            RACE_BOUND if bounded else np.inf, RACE_FIRST_ROWS, RACE_WARMUP,
             RACE_PERIOD, RACE_AWAKE)
 
 
@@ -212,6 +219,7 @@ def learn_rows(est, X, targets, sample_weight):
                          f"{engine.n_features} features as input.")
     sample_weight = check_sample_weight(sample_weight, n, np.float64,
                                         allow_all_zero=est.early_stopping)
+    _params.check_targets(engine.loss, targets)
     values, indices, indptr = as_kernel_input(X, est._model.w.dtype)
     if engine.learn_rows(values, indices, indptr, n, targets, sample_weight) < 0:
         raise_diverged(est, engine, "a sample of this call")

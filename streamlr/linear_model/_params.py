@@ -83,6 +83,13 @@ def _check_numbers(est):
             f"The 'average' parameter must be a bool or an integer > 0; got {est.average!r}.")
     if not isinstance(est.verbose, (numbers.Integral, bool)):
         raise ValueError(f"The 'verbose' parameter must be an int; got {est.verbose!r}.")
+    if hasattr(est, "power"):
+        _check_real(est, "power")
+        if 0.0 < est.power < 1.0:
+            raise ValueError(f"The 'power' parameter (the Tweedie power) must be <= 0 or >= 1; "
+                             f"got {est.power!r}.")
+    if hasattr(est, "quantile"):
+        _check_real(est, "quantile", 0.0, True, 1.0, True)
     n_jobs = getattr(est, "n_jobs", None)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
                                or n_jobs == 0):
@@ -272,9 +279,21 @@ def validate_params(est, for_partial_fit=False):
 
 
 def make_loss(est):
-    """The compiled loss of ``est``'s ``loss`` parameter."""
+    """The compiled loss of ``est``'s ``loss`` parameter (with its
+    ``epsilon``, ``power`` and ``quantile``: the classifier has only the first)."""
     from .._kernels.losses import make_loss as compiled
-    return compiled(_registry.loss(est.loss).kernel, est.epsilon)
+    return compiled(_registry.loss(est.loss).kernel, est.epsilon, getattr(est, "power", 1.5),
+                    getattr(est, "quantile", 0.5))
+
+
+def check_targets(loss, y):
+    """Raise the ValueError naming the first target of ``y`` (finite
+    numbers) outside ``loss``'s domain (poisson: y >= 0, gamma: y > 0, ...)."""
+    if not loss.log_link:
+        return   # the other losses take every finite target
+    i = loss.first_invalid_target(np.ascontiguousarray(y, dtype=np.float64))
+    if i >= 0:
+        raise loss.target_error(float(y[i]), f" (sample {i})")
 
 
 def _rate_ignored(est, optimizer):

@@ -2,10 +2,11 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
+from sklearn.metrics import d2_tweedie_score, r2_score
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
+from .. import _registry
 from . import _driver, _params
 from ._base import DRIFT_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_targets_finite, check_validation_rows_finite
@@ -13,7 +14,7 @@ from ._stopping import validation_mask
 
 
 class SGDRegressor(RegressorMixin, BaseSGD):
-    """Linear regression trained by SGD (squared error, Huber, epsilon-insensitive).
+    """Linear regression trained by SGD (least squares, robust, GLM and quantile losses).
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`
     (scikit-learn 1.9) on streamlr's compiled per-sample loop. The parameters
@@ -26,8 +27,10 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     Parameters
     ----------
     loss : str, default="squared_error"
-        ``"squared_error"``, ``"huber"``, ``"epsilon_insensitive"`` or
-        ``"squared_epsilon_insensitive"``.
+        ``"squared_error"``, ``"huber"``, ``"epsilon_insensitive"``,
+        ``"squared_epsilon_insensitive"``, or one of the GLM losses (see
+        Notes): ``"poisson"``, ``"gamma"``, ``"tweedie"`` (log link) and
+        ``"quantile"`` (pinball).
 %(shared_parameters)s    random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the ``early_stopping`` split.
     learning_rate : str or streamlr.schedules.Schedule, default="invscaling"
@@ -60,6 +63,13 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
 %(drift_parameters)s
+    power : float, default=1.5
+        The Tweedie power of ``loss="tweedie"``: <= 0 or >= 1 (1 is
+        ``"poisson"``, 2 ``"gamma"``; 1 < power < 2 the compound
+        Poisson-gamma distribution).
+    quantile : float, default=0.5
+        The quantile ``loss="quantile"`` estimates, in (0, 1).
+
     Attributes
     ----------
     coef_, intercept_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -69,6 +79,28 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
     Notes
     -----
+    **GLM losses.** ``"poisson"``, ``"gamma"`` and ``"tweedie"`` model the
+    mean with the log link: ``predict`` returns ``exp(X @ coef_ +
+    intercept_)``, the loss is the half deviance (the unit deviance of
+    :func:`sklearn.metrics.mean_tweedie_deviance`, halved: 0 for a perfect
+    prediction), and ``progressive_loss_`` is in its units. ``"quantile"``
+    is the pinball loss of ``quantile`` with the identity link. With
+    ``penalty="l2"`` the objective equals that of scikit-learn's
+    ``PoissonRegressor``/``GammaRegressor``/``TweedieRegressor(link="log")``
+    with the same ``alpha`` (half mean deviance + alpha/2 ||w||^2); with
+    ``penalty="l1"`` that of ``QuantileRegressor`` with the same ``alpha``
+    (mean pinball loss + alpha ||w||_1). As in scikit-learn's GLMs,
+    ``score`` is D^2 (:func:`sklearn.metrics.d2_tweedie_score`, the share of
+    the deviance explained) for the log-link losses, and R^2 otherwise; the
+    decision value (the linear predictor) is not a public method, as there.
+    Targets outside a loss's domain (poisson and tweedie with 1 <= power <
+    2: y >= 0; gamma and power >= 2: y > 0) raise ``ValueError`` before the
+    model changes. The exponentials cannot overflow: beyond 30 (divided by
+    the loss's largest exponent, max(1, |1-power|, |2-power|)) of
+    ``log(y)``, on the side where the loss grows exponentially, the loss
+    continues along its tangent, which bounds its gradient; a prediction
+    near the target is never affected.
+
 %(rate_race_notes)s    """
 
     def __init__(self, loss="squared_error", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
@@ -77,7 +109,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
                  gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart"):
+                 on_drift="restart", power=1.5, quantile=0.5):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -102,6 +134,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.auto_rates = auto_rates
         self.drift_detector = drift_detector
         self.on_drift = on_drift
+        self.power = power
+        self.quantile = quantile
 
     def _target_encoding(self):
         return 0, 0.0, None, None
@@ -117,6 +151,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         if X.shape[0] == 0:
             raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}).")
         check_targets_finite(y)
+        _params.check_targets(_params.make_loss(self), y)
         return X, np.ascontiguousarray(y, dtype=X.dtype)
 
     def _fit_chunk(self, tx, optimizer, X, y, sample_weight, max_iter, val_mask=None):
@@ -129,7 +164,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
             def scorer(k):
                 coef, icpt = self._model.materialize(False)
-                return r2_score(yv, safe_sparse_dot(Xv, coef[0]) + icpt[0], sample_weight=swv)
+                return self._score_values(yv, self._link(safe_sparse_dot(Xv, coef[0]) + icpt[0]),
+                                          swv)
 
         return self._train_chunk(tx, optimizer, X, [y], sample_weight, configs, loss, max_iter,
                                  val_mask, scorer)
@@ -260,9 +296,47 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         Returns
         -------
         ndarray of shape (n_samples,)
-            The linear prediction of each row.
+            The linear prediction of each row; for a log-link loss
+            (``"poisson"``, ``"gamma"``, ``"tweedie"``) its exponential, the
+            predicted mean.
         """
-        return self._decision(X).ravel()
+        return self._link(self._decision(X).ravel())
+
+    def _log_link(self):
+        return _registry.loss(self.loss).link == "log"
+
+    def _link(self, d):
+        if self._log_link():
+            with np.errstate(over="ignore"):
+                return np.exp(d)
+        return d
+
+    def _score_values(self, y, pred, sample_weight):
+        if self._log_link():
+            power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
+            return d2_tweedie_score(y, pred, sample_weight=sample_weight, power=power)
+        return r2_score(y, pred, sample_weight=sample_weight)
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the predictions (D^2, the deviance explained, for a log-link loss).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict.
+        y : array-like of shape (n_samples,)
+            Their true targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row.
+
+        Returns
+        -------
+        float
+            scikit-learn's ``r2_score``, or, for ``"poisson"``, ``"gamma"``
+            and ``"tweedie"``, ``d2_tweedie_score`` with the loss's power
+            (the score of scikit-learn's GLMs).
+        """
+        return self._score_values(y, self.predict(X), sample_weight)
 
 
 SGDRegressor.__doc__ = SGDRegressor.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
