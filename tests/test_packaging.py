@@ -91,10 +91,12 @@ def dists(tmp_path_factory):
                 shutil.copy2(os.path.join(REPO, f), src / f)
         out = str(tmp_path_factory.mktemp("dist"))
         # offline and quicker with the build tools at hand; else pip fetches them
-        iso = ["--no-build-isolation"] if _build_tools_importable() else []
+        local = _build_tools_importable()
         pytest.importorskip("build")
-        for cmd in ([sys.executable, "-m", "build", "--sdist", "-o", out] + iso,
-                    [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", out] + iso):
+        for cmd in ([sys.executable, "-m", "build", "--sdist", "-o", out]
+                    + (["--no-isolation"] if local else []),
+                    [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", out]
+                    + (["--no-build-isolation"] if local else [])):
             res = subprocess.run(cmd, cwd=src, capture_output=True, text=True)
             assert res.returncode == 0, res.stdout + res.stderr
     wheels = glob.glob(os.path.join(out, "streamlr-*.whl"))
