@@ -27,6 +27,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # MathJax in _static: the formulas render without network
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -39,7 +40,7 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/*.ipynb",
                     "architecture.md"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
-default_role = "literal"
+default_role = "py:obj"   # `name` links to a documented object, else shows as code
 toc_object_entries_show_parents = "hide"   # "fit()", not "SGDClassifier.fit()", in a page's toc
 pygments_style = "sphinx"
 

@@ -29,6 +29,7 @@ SHOTS = os.environ.get("STREAMLR_SCREENSHOTS", os.path.join(REPO, "docs", "_buil
 PAGES = [
     ("index.html", "drop-in replacements", 1),
     ("api/generated/streamlr.SGDClassifier.html", "learn_one", 0),
+    ("api/generated/streamlr.optim.Adam.html", "exp_avg", 0),
     ("auto_examples/index.html", "Gallery", 8),
     ("auto_examples/plot_no_tuned_rate.html", "TrumpApproval", 1),
 ]
@@ -195,7 +196,9 @@ def _open(browser, page):
         const done = arguments[arguments.length - 1];
         const pending = Array.from(document.images).filter(i => !i.complete)
             .map(i => new Promise(r => { i.onload = r; i.onerror = r; }));
-        Promise.all(pending).then(() => document.fonts.ready).then(() => done(true));
+        const math = window.MathJax && MathJax.startup ? MathJax.startup.promise : null;
+        Promise.all(pending).then(() => math).then(() => document.fonts.ready)
+            .then(() => done(true));
     """)
 
 
@@ -227,6 +230,7 @@ def test_page_renders_with_its_images_and_links(browser, page, text, min_images)
     assert browser.execute_script("return document.readyState") == "complete"
     body = browser.execute_script("return document.body.innerText")
     assert len(body) > 500 and text in body, f"{page} looks blank or wrong: {body[:200]!r}"
+    assert "\\(" not in body and "\\[" not in body, f"{page}: formulas left as TeX (MathJax?)"
     # the theme's stylesheets applied: the header bar is laid out, not a bare list
     assert browser.execute_script(
         "const h = document.querySelector('header'); return h && h.offsetHeight > 20")
