@@ -43,6 +43,7 @@ root_doc = "index"
 default_role = "py:obj"   # `name` links to a documented object, else shows as code
 toc_object_entries_show_parents = "hide"   # "fit()", not "SGDClassifier.fit()", in a page's toc
 pygments_style = "sphinx"
+highlight_language = "none"   # literal blocks (::) are program output; code says its language
 
 # -- API reference: autosummary pages, numpydoc sections ---------------------------------
 autosummary_generate = True
