@@ -6,6 +6,7 @@ status; a bad option value raises ``UsageError``, a failed run an
 turns them into exit statuses and messages).
 """
 import contextlib
+import os
 import sys
 import time
 
@@ -230,7 +231,7 @@ def cmd_lr_find(args):
         from .plotting import plot_lr_find
 
         plot_lr_find(result, path=args.plot)
-        _out(f"plot written to {args.plot}")
+        _out(f"plot written to {os.path.abspath(args.plot)}")
     else:
         _out("plot skipped: matplotlib is not installed (pip install 'streamlr[plot]')")
     return 0
@@ -261,6 +262,7 @@ def cmd_demo(args):
     if args.window > args.samples:
         raise UsageError(f"--window ({args.window}) exceeds --samples ({args.samples})")
     demo.run(n_events=args.samples, window=args.window, chunk_size=args.chunk_size,
-             seed=args.seed, out=None if args.no_plot else args.out, stream=_out)
+             seed=args.seed, out=None if args.no_plot else args.out, stream=_out,
+             data_out=args.csv)
     return 0
 

@@ -105,4 +105,7 @@ def _add_demo(sub):
     p.add_argument("--out", default="streamlr-demo.png", metavar="PNG",
                    help="the plot (default streamlr-demo.png; skipped without matplotlib)")
     p.add_argument("--no-plot", action="store_true", help="do not write the plot")
+    p.add_argument("--csv", metavar="FILE",
+                   help="also write the stream's events to this CSV file (label column "
+                   "'fraud'), for train, lr-find and predict")
     p.set_defaults(func=cmd_demo, subparser=p)

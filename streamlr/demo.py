@@ -11,6 +11,8 @@ scikit-learn's default ``"optimal"`` rate, Adam with a constant rate, and
 Adam with warm restarts of a cosine schedule. Per window the demo prints the
 log loss and ROC AUC of each, and it draws the curves and the rates in one PNG.
 """
+import contextlib
+import os
 import time
 
 import numpy as np
@@ -135,8 +137,44 @@ def _auc(y, score):
     return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else float("nan")
 
 
+def write_csv_chunk(f, X, y, header=False):
+    """Write one chunk of :func:`card_stream` as CSV lines.
+
+    The columns are the eight numeric features, the merchant category as
+    text (``merchant``) and the label (``fraud``), so that ``streamlr train
+    FILE --target fraud`` hashes the category as a one-hot feature.
+
+    Parameters
+    ----------
+    f : file object
+        An open text file.
+    X : ndarray of shape (n_chunk, len(FEATURES))
+        A chunk's features.
+    y : ndarray of shape (n_chunk,)
+        A chunk's labels.
+    header : bool, default=False
+        Write the header line first.
+
+    Examples
+    --------
+    >>> import io
+    >>> from streamlr.demo import card_stream, write_csv_chunk
+    >>> f = io.StringIO()
+    >>> write_csv_chunk(f, *next(card_stream(n_events=3, chunk_size=3)), header=True)
+    >>> f.getvalue().splitlines()[0]
+    'log_amount,hour_sin,hour_cos,log_distance,card_present,online,abroad,recent_activity,merchant,fraud'
+    >>> len(f.getvalue().splitlines())
+    4
+    """
+    if header:
+        f.write(",".join(FEATURES[:8]) + ",merchant,fraud\n")
+    merchant = np.asarray(CATEGORIES)[X[:, 8:].argmax(axis=1)]
+    f.writelines(",".join(f"{v:.6g}" for v in row) + f",{m},{label}\n"
+                 for row, m, label in zip(X[:, :8].tolist(), merchant, y.tolist(), strict=True))
+
+
 def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-demo.png",
-        stream=print):
+        stream=print, data_out=None):
     """Run the demo: learn the stream with the three models, print and plot.
 
     Each chunk is scored by every model before the models learn it; per
@@ -157,6 +195,10 @@ def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-d
         note, without matplotlib); None skips it.
     stream : callable, default=print
         Called with each line of the report.
+    data_out : str or path-like, optional
+        Also write the stream's events to this CSV file (see
+        :func:`write_csv_chunk`), for ``streamlr train``, ``lr-find`` and
+        ``predict`` to read.
 
     Returns
     -------
@@ -176,11 +218,42 @@ def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-d
     stream(f"per window of {window:,} events: log loss / ROC AUC")
     header = f"{'events':>9} {'fraud':>6}" + "".join(f"  {n[:26]:>26}" for n in names)
     stream(header)
+    with open(data_out, "w") if data_out is not None else contextlib.nullcontext() as csv:
+        elapsed = _learn(contenders, curves, ends, n_events, window, chunk_size, seed, stream,
+                         csv)
+    stream(f"\n{'model':<28} {'progressive log loss':>20} {'mean window AUC':>16} "
+           f"{'AUC after drift':>16}")
+    half = len(ends) // 2
+    for name, model in contenders.items():
+        auc = np.array(curves[name]["auc"])
+        stream(f"{name:<28} {model.progressive_loss_:>20.4f} {np.nanmean(auc):>16.3f} "
+               f"{np.nanmean(auc[half:]):>16.3f}")
+    stream(f"{3 * n_events:,} events learned in {elapsed:.1f} s")
+    if data_out is not None:
+        stream(f"events written to {os.path.abspath(data_out)}")
+    if out is not None:
+        from ._plotting import have_matplotlib
+
+        if have_matplotlib():
+            plot(curves, ends, n_events // 2, out)
+            stream(f"plot written to {os.path.abspath(out)}")
+        else:
+            stream("plot skipped: matplotlib is not installed (pip install 'streamlr[plot]')")
+    return curves, ends
+
+
+def _learn(contenders, curves, ends, n_events, window, chunk_size, seed, stream, csv):
+    """The prequential loop of :func:`run`; returns the seconds it took (less the CSV's)."""
+    names = list(contenders)
     held = {name: ([], []) for name in names}
     frauds = []
     start = time.perf_counter()
-    seen = 0
+    seen, writing = 0, 0.0
     for X, y in card_stream(n_events, chunk_size, seed=seed):
+        if csv is not None:
+            t0 = time.perf_counter()
+            write_csv_chunk(csv, X, y, header=not seen)
+            writing += time.perf_counter() - t0
         for name, model in contenders.items():
             if seen:  # nothing to predict with before the first chunk
                 held[name][0].append(model.predict_proba(X)[:, 1])
@@ -204,24 +277,7 @@ def run(n_events=200_000, window=10_000, chunk_size=100, seed=0, out="streamlr-d
             frauds = []
             ends.append(seen)
             stream(row)
-    elapsed = time.perf_counter() - start
-    stream(f"\n{'model':<28} {'progressive log loss':>20} {'mean window AUC':>16} "
-           f"{'AUC after drift':>16}")
-    half = len(ends) // 2
-    for name, model in contenders.items():
-        auc = np.array(curves[name]["auc"])
-        stream(f"{name:<28} {model.progressive_loss_:>20.4f} {np.nanmean(auc):>16.3f} "
-               f"{np.nanmean(auc[half:]):>16.3f}")
-    stream(f"{3 * n_events:,} events learned in {elapsed:.1f} s")
-    if out is not None:
-        from ._plotting import have_matplotlib
-
-        if have_matplotlib():
-            plot(curves, ends, n_events // 2, out)
-            stream(f"plot written to {out}")
-        else:
-            stream("plot skipped: matplotlib is not installed (pip install 'streamlr[plot]')")
-    return curves, ends
+    return time.perf_counter() - start - writing
 
 
 def plot(curves, ends, drift, path):
@@ -265,4 +321,4 @@ def plot(curves, ends, drift, path):
     return fig
 
 
-__all__ = ["card_stream", "models", "run", "plot", "FEATURES", "CATEGORIES"]
+__all__ = ["card_stream", "models", "run", "plot", "write_csv_chunk", "FEATURES", "CATEGORIES"]

@@ -156,7 +156,7 @@ def test_demo_runs_and_writes_png(tmp_path):
     for name in ("SGD", "Adam, constant", "Adam, cosine restarts"):
         assert any(ln.startswith(name) for ln in lines)
     assert (tmp_path / "demo.png").read_bytes()[:8] == PNG
-    assert "plot written to demo.png" in res.stdout
+    assert f"plot written to {tmp_path / 'demo.png'}" in res.stdout  # the absolute path
 
 
 def test_lr_find_writes_plot_and_suggestion(files, tmp_path):

@@ -1099,6 +1099,10 @@ def test_every_torch_twin_is_checked(entry):
 def _kernel_kinds():
     """{kind: code} of the SCH_* constants in the kernel sources."""
     root = pathlib.Path(K.__file__).parent
+    if not list(root.glob("*.pxd")):  # an installed wheel carries no Cython sources:
+        root = pathlib.Path(__file__).resolve().parents[1] / "streamlr" / "_kernels"  # the tree's
+        if not root.is_dir():
+            pytest.skip("the kernels' Cython sources are not at hand")
     found = {}
     for path in sorted(root.glob("*.px[di]")) + sorted(root.glob("*.pyx")):
         for name, code in re.findall(r"^\s*SCH_([A-Z0-9_]+)\s*=\s*(\d+)", path.read_text(),
