@@ -96,7 +96,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     Targets outside a loss's domain (poisson and tweedie with 1 <= power <
     2: y >= 0; gamma and power >= 2: y > 0) raise ``ValueError`` before the
     model changes. The exponentials cannot overflow: beyond 30 (divided by
-    the loss's largest exponent, max(1, |1-power|, |2-power|)) of
+    the loss's largest exponent, ``max(1, abs(1 - power), abs(2 - power))``) of
     ``log(y)``, on the side where the loss grows exponentially, the loss
     continues along its tangent, which bounds its gradient; a prediction
     near the target is never affected.
