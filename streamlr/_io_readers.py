@@ -273,11 +273,24 @@ def _raw_chunks(parser, src, stream):
 
 
 class ChunkStream:
-    """The chunks of a data source, from ``read_vw``, ``read_libsvm`` or
-    ``read_csv``: iterate over it for ``(X, y, sample_weight)`` triples.
+    """The chunks of a data source, as ``read_vw``, ``read_libsvm`` and ``read_csv`` return them.
 
-    Iterate once; the source (a file opened here) is closed at the end of the
-    data, at an error, or when the iteration is abandoned.
+    Iterate over it (once) for ``(X, y, sample_weight)`` triples; the
+    source (a file opened here) is closed at the end of the data, at an
+    error, or by :meth:`close`. Built by the ``read_*`` functions rather than
+    directly.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or binary file object
+        What to read (see :func:`read_vw`).
+    parser : streamlr._kernels._readers.Parser
+        The compiled parser of the format.
+    as_triples : bool, default=True
+        Yield ``(X, y, sample_weight)``; False: :class:`Chunk` objects (with
+        line numbers and label texts).
+    csv_spec : CsvSpec, optional
+        CSV: what the columns are.
 
     Attributes
     ----------
