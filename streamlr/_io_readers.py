@@ -211,7 +211,8 @@ class _Source:
 def _reason(code, tok, num, col, width, columns):
     text = tok.decode("utf-8", "replace")
     name = columns[col] if columns and 0 <= col < len(columns) else ""
-    return _r.REASONS[code].format(tok=text, num=num, col=name, width=width)
+    return _r.REASONS[code].format(tok=text, num=num, col=name, width=width,
+                                   n_cols=len(columns or ()))
 
 
 def _raw_chunks(parser, src, stream):
@@ -377,13 +378,14 @@ def _check_bits(hash_bits):
 def vw_interactions(interactions):
     """VW's namespace crosses as the parser takes them (bytes, in VW's order).
 
-    A cross with a repeated namespace has its letters sorted (as VW does, so
-    that ``"uiu"`` crosses as ``"iuu"``); a cross equal to an earlier one up
-    to the order of its letters is dropped (as VW drops duplicates).
+    Crosses equal up to the order of their letters are one cross, written as
+    the smallest of them (``["ui", "iu"]`` crosses as ``"iu"``); a cross with
+    a repeated namespace has its letters sorted (``"uiu"`` crosses as
+    ``"iuu"``), as Vowpal Wabbit 9 does both.
     """
     if isinstance(interactions, str | bytes):
         interactions = [interactions]
-    out, seen = [], set()
+    kept = {}
     for inter in interactions:
         raw = inter.encode("utf-8") if isinstance(inter, str) else bytes(inter)
         if len(raw) not in (2, 3):
@@ -391,13 +393,9 @@ def vw_interactions(interactions):
                              f"letter of their names), got {inter!r}")
         if b":" in raw:
             raise ValueError(f"wildcard interactions ({inter!r}) are not supported")
-        if len(set(raw)) < len(raw):
-            raw = bytes(sorted(raw))
         key = bytes(sorted(raw))
-        if key not in seen:
-            seen.add(key)
-            out.append(raw)
-    return out
+        kept[key] = min(kept.get(key, raw), raw)
+    return [key if len(set(key)) < len(key) else raw for key, raw in kept.items()]
 
 
 def vw_parser(hash_bits=18, interactions=(), chunk_rows=65536, skip_bad_lines=False):

@@ -80,7 +80,7 @@ REASONS = {
     B_INDEX: "feature index {tok!r} is not a non-negative integer",
     B_RANGE: "feature index {tok} is outside the feature space [0, {width}); raise "
              "--n-features",
-    B_FIELDS: "{num} fields, the header has {width}",
+    B_FIELDS: "{num} fields, the header has {n_cols}",
     B_EMPTY_LABEL: "empty label in column {col!r}",
     B_INF: "infinite value {tok!r} in column {col!r}",
     B_QUOTE: "a quoted field is not closed at the end of the data",
@@ -152,7 +152,7 @@ cdef float vw_float(const uint8_t* p, const uint8_t* end, Py_ssize_t* used) noex
     (0: no number). The byte at ``end`` must be readable (a newline or NUL)."""
     cdef const uint8_t* start = p
     cdef int sign = 1, num_dec = 0, exp_acc = 0, exp_sign
-    cdef float acc = 0
+    cdef float acc = 0, ten = 10
     cdef char* stop
     used[0] = 0
     if p >= end:
@@ -163,14 +163,17 @@ cdef float vw_float(const uint8_t* p, const uint8_t* end, Py_ssize_t* used) noex
         sign = -1
         p += 1
     while p < end and _digit(p[0]):
-        acc = acc * 10 + <int>p[0]  # VW adds the character, then subtracts '0'
-        acc = acc - 48
+        # single precision at every step; VW adds the character, then subtracts '0'
+        acc = acc * ten
+        acc = acc + <float>p[0]
+        acc = acc - <float>48
         p += 1
     if p < end and p[0] == 46:      # '.'
         p += 1
         while p < end and _digit(p[0]):
             if num_dec < 35:
-                acc = acc * 10 + (p[0] - 48)
+                acc = acc * ten
+                acc = acc + <float>(p[0] - 48)
                 num_dec += 1
             p += 1
     if p < end and (p[0] == 101 or p[0] == 69):    # 'e', 'E'
@@ -202,6 +205,36 @@ cdef inline bint _vw_stop(uint8_t c) noexcept nogil:
 cdef inline bint _ascii_space(uint8_t c) noexcept nogil:
     # what str.strip() removes among ASCII bytes
     return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+
+
+cdef inline Py_ssize_t _space_front(const uint8_t* p, Py_ssize_t m) noexcept nogil:
+    """Length of the whitespace character (as str.isspace says) at p, or 0."""
+    if m >= 1 and _ascii_space(p[0]):
+        return 1
+    if m >= 2 and p[0] == 0xC2 and (p[1] == 0x85 or p[1] == 0xA0):
+        return 2
+    if m >= 3:
+        if p[0] == 0xE1 and p[1] == 0x9A and p[2] == 0x80:
+            return 3
+        if p[0] == 0xE2 and p[1] == 0x80 and (p[2] <= 0x8A or p[2] == 0xA8 or p[2] == 0xA9
+                                              or p[2] == 0xAF):
+            return 3
+        if p[0] == 0xE2 and p[1] == 0x81 and p[2] == 0x9F:
+            return 3
+        if p[0] == 0xE3 and p[1] == 0x80 and p[2] == 0x80:
+            return 3
+    return 0
+
+
+cdef inline Py_ssize_t _space_back(const uint8_t* p, Py_ssize_t m) noexcept nogil:
+    """Length of the whitespace character ending at p[m - 1], or 0."""
+    if m >= 1 and _ascii_space(p[m - 1]):
+        return 1
+    if m >= 2 and _space_front(p + m - 2, 2) == 2:
+        return 2
+    if m >= 3 and _space_front(p + m - 3, 3) == 3:
+        return 3
+    return 0
 
 
 cdef inline bint _blank(const uint8_t* s, Py_ssize_t n) noexcept nogil:
@@ -858,14 +891,20 @@ cdef class Parser:
 
     cdef inline const uint8_t* _field(self, const uint8_t* s, Py_ssize_t f,
                                       Py_ssize_t* n) noexcept nogil:
-        """Field f, stripped of ASCII whitespace."""
+        """Field f, stripped of whitespace as str.strip() strips it."""
         cdef const uint8_t* p = (<const uint8_t*>self.scratch if self.fquoted[f] else s) + self.fstart[f]
-        cdef Py_ssize_t m = self.flen[f]
-        while m > 0 and _ascii_space(p[0]):
-            p += 1
-            m -= 1
-        while m > 0 and _ascii_space(p[m - 1]):
-            m -= 1
+        cdef Py_ssize_t m = self.flen[f], k
+        while True:
+            k = _space_front(p, m)
+            if k == 0:
+                break
+            p += k
+            m -= k
+        while True:
+            k = _space_back(p, m)
+            if k == 0:
+                break
+            m -= k
         n[0] = m
         return p
 
