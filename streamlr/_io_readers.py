@@ -206,6 +206,63 @@ class _Source:
         return self._pending(mv)
 
 
+class _Replay(io.RawIOBase):
+    """A binary stream that gives ``prefix`` first, then the rest of ``raw``."""
+
+    def __init__(self, prefix, raw, name):
+        super().__init__()
+        self.prefix, self.raw, self.name = prefix, raw, name
+
+    def readable(self):
+        return True
+
+    def readinto(self, mv):
+        if self.prefix:
+            k = min(len(mv), len(self.prefix))
+            mv[:k] = self.prefix[:k]
+            self.prefix = self.prefix[k:]
+            return k
+        if hasattr(self.raw, "readinto"):
+            return self.raw.readinto(mv) or 0
+        data = self.raw.read(len(mv))
+        mv[:len(data)] = data
+        return len(data)
+
+
+def peek_first_line(source):
+    """The first line of a data source (gunzipped), and the source to read it
+    all from: the same path, or standard input with its first bytes put back.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A path, or ``-`` for standard input.
+
+    Returns
+    -------
+    first_line : str
+        The first line (without its newline), as UTF-8 text.
+    source : str, os.PathLike or file object
+        What to read the whole data from.
+    """
+    src = _Source(source)  # the errors of a missing file, a directory
+    try:
+        raw = src.raw
+        head = raw.read1(1 << 16) if hasattr(raw, "read1") else raw.read(1 << 16)
+    finally:
+        src.close()
+    text = head
+    if head[:2] == _GZIP_MAGIC:
+        try:
+            text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 1 << 16)
+        except zlib.error:
+            text = b""
+    first = text.split(b"\n", 1)[0].decode("utf-8", "replace")
+    if src.file is None:  # standard input: its first bytes go back in front
+        return first, _Replay(head, raw, src.name)
+    return first, source
+
+
 # -- the chunk loop ----------------------------------------------------------------------
 
 def _reason(code, tok, num, col, width, columns):

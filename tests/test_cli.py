@@ -176,18 +176,23 @@ def test_lr_find_writes_plot_and_suggestion(files, tmp_path):
 def test_progress_lines_at_doubling_counts(files, capsys):
     assert main(["train", str(files / "d.svm"), "--chunk-size", "7"]) == 0
     out = capsys.readouterr().out.splitlines()
-    counts = [int(ln.split()[2]) for ln in out[2:] if len(ln.split()) == 4]
+    table = [ln.split() for ln in out[2:out.index("")]]
+    counts = [int(r[2]) for r in table]
     assert counts == [1, 2, 4, 8, 16, 32, 64, 128, 256, N]
     first = out[2].split()
     assert float(first[0]) == pytest.approx(np.log(2.0))  # log loss of the untrained model
-    assert "average loss" in "\n".join(out)
+    # Vowpal Wabbit's columns: the summed weight, the label, the prediction made
+    # before learning the sample (0 for the untrained model), its features
+    assert [float(v) for v in first[3:5]] == [1.0, 1.0] and float(first[5]) == 0.0
+    assert all(float(r[3]) == float(r[2]) for r in table)
+    assert "average loss" in "\n".join(out) and "current predict" not in out
 
 
 def test_progress_since_last_is_the_loss_of_the_new_samples(files, capsys):
     main(["train", str(files / "d.svm")])
-    rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[2:]]
-    rows = [[float(v) for v in r] for r in rows if len(r) == 4]
-    for (avg0, _, n0, _), (avg1, since, n1, _) in zip(rows, rows[1:], strict=False):
+    out = capsys.readouterr().out.splitlines()
+    rows = [[float(v) for v in ln.split()[:3]] for ln in out[2:out.index("")]]
+    for (avg0, _, n0), (avg1, since, n1) in zip(rows, rows[1:], strict=False):
         assert since == pytest.approx((avg1 * n1 - avg0 * n0) / (n1 - n0), abs=2e-6)
 
 

@@ -16,6 +16,7 @@ grammar, its single-precision number parsing, its hashing; see
 feature, a NaN value), this parser reports a bad line instead.
 """
 
+cimport cython
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from libc.math cimport INFINITY, NAN, isfinite, isnan
@@ -281,6 +282,7 @@ cdef object _hand_over(void* ptr, Py_ssize_t n, int typenum, Py_ssize_t itemsize
     return arr
 
 
+@cython.final
 cdef class Parser:
     """Lines of one format to rows of chunks (see the module's description).
 
