@@ -198,9 +198,21 @@ cdef float vw_float(const uint8_t* p, const uint8_t* end, Py_ssize_t* used) noex
     return acc
 
 
+# the bytes where VW's names end: ' ', ':', '\t', '|', '\r'
+cdef uint8_t VW_STOP[256]
+
+
+cdef void _fill_stop():
+    cdef int c
+    for c in range(256):
+        VW_STOP[c] = c == 32 or c == 58 or c == 9 or c == 124 or c == 13
+
+
+_fill_stop()
+
+
 cdef inline bint _vw_stop(uint8_t c) noexcept nogil:
-    # where VW's names end: ' ', ':', '\t', '|', '\r'
-    return c == 32 or c == 58 or c == 9 or c == 124 or c == 13
+    return VW_STOP[c]
 
 
 cdef inline bint _ascii_space(uint8_t c) noexcept nogil:
