@@ -14,7 +14,10 @@ one pass, logistic loss, 18 bits, as a user runs them:
   400 more columns a row; VW crosses them on the fly);
 - the readers' parse rate alone (``read_vw`` in this process, no learning);
 - the start-up floor: ``python -c "import streamlr.cli"`` (scikit-learn and
-  scipy come with it) against ``python -c "import vowpalwabbit"``.
+  scipy come with it) against ``python -c "import vowpalwabbit"``;
+- ``learn_one``/``predict_one`` of a 40-feature dict event on a
+  ``hash_bits=18`` model (the hashing in compiled code), against
+  ``learn_one`` of the same event as a 1-row CSR matrix.
 
 Both drivers print their progress tables (neither ``--quiet``). Runs
 alternate between the systems; the table reports the median of
@@ -95,6 +98,44 @@ def parse_rate(path, repeats, interactions=()):
     return n, statistics.median(times)
 
 
+def event_latency(repeats, n=20_000):
+    """Median learn_one / predict_one time of 40-feature dict events (20 string,
+    20 numeric) on a hash_bits=18 model, and learn_one of the same rows as
+    1-row CSR matrices (no hashing)."""
+    from streamlr import SGDClassifier
+    from streamlr._kernels._hashing import EventHasher
+
+    rng = np.random.default_rng(1)
+    events = [{**{f"c{j}": f"v{rng.integers(0, 1000)}" for j in range(20)},
+               **{f"n{j}": float(rng.normal()) for j in range(20)}} for _ in range(n)]
+    y = rng.integers(0, 2, size=n)
+    hasher = EventHasher(18)
+    import scipy.sparse as sp
+    rows = []
+    for e in events:
+        d, i = hasher.hash_one(e)
+        rows.append(sp.csr_matrix((d, i, np.array([0, len(d)], dtype=np.intc)),
+                                  shape=(1, 1 << 18)))
+    out = {}
+    for name in ("learn_one dict", "predict_one dict", "learn_one 1-row CSR"):
+        per = []
+        for _ in range(repeats):
+            m = SGDClassifier(loss="log_loss", hash_bits=18, optimizer="adam",
+                              learning_rate="constant", eta0=0.01)
+            m.learn_one(events[0], int(y[0]), classes=[0, 1])
+            xs = rows if "CSR" in name else events
+            t = time.perf_counter()
+            if name.startswith("learn"):
+                for x, t_ in zip(xs, y.tolist(), strict=True):
+                    m.learn_one(x, t_)
+            else:
+                for x in xs:
+                    m.predict_one(x)
+            per.append((time.perf_counter() - t) / n)
+        out[name] = statistics.median(per)
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rows", type=int, default=200_000)
@@ -135,6 +176,11 @@ def main(argv=None):
         n, dt = parse_rate(path, args.repeats, inter)
         print(f"| parse only{', -q ui' if inter else ''} | read_vw | {dt:.2f} | {n / dt:,.0f} | "
               f"({size / dt:.0f} MB/s) | |")
+    print()
+    print("| single events (hash_bits=18, Adam, 40 features) | microseconds per call |")
+    print("|---|---:|")
+    for name, sec in event_latency(args.repeats).items():
+        print(f"| {name} | {sec * 1e6:.2f} |")
 
 
 if __name__ == "__main__":

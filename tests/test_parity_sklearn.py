@@ -620,7 +620,7 @@ def test_divergence_raises():
 def test_same_constructor_defaults(Ours, Ref):
     # scikit-learn's parameters, in its order and with its defaults, then
     # streamlr's additions (keyword-only, api.md)
-    added = {"optimizer": "sgd", "gtol": None, "auto_rates": None}
+    added = {"optimizer": "sgd", "gtol": None, "auto_rates": None, "hash_bits": None}
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -838,4 +838,5 @@ def _sklearn_params(est):
     params.pop("optimizer")
     params.pop("gtol")
     params.pop("auto_rates")
+    params.pop("hash_bits")
     return params

@@ -47,6 +47,7 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmod, isfinite, log, pow, sqrt
 
+from streamlr._kernels._hashing cimport EventHasher
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,

@@ -155,6 +155,10 @@ def bind(est):
         model, cfgs, cfgs_sparse, loss, mode, neg, int(est.average), program, labels,
         None if names is None else {n: j for j, n in enumerate(names)}, classes,
         watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(est))
+    if getattr(est, "hash_bits", None) is not None:
+        from .._kernels._hashing import EventHasher
+
+        engine.hasher = EventHasher(est.hash_bits)  # dict events hashed in compiled code
     model.engine = engine
     return engine
 
