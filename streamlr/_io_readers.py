@@ -143,6 +143,10 @@ class _Source:
             self.file.close()
 
     def _raw_into(self, mv):
+        # readinto1: what one read of the stream gives (a pipe's data as it
+        # arrives, rather than waiting for the whole buffer)
+        if hasattr(self.raw, "readinto1"):
+            return self.raw.readinto1(mv) or 0
         if hasattr(self.raw, "readinto"):
             n = self.raw.readinto(mv)
             return n or 0
@@ -222,6 +226,8 @@ class _Replay(io.RawIOBase):
             mv[:k] = self.prefix[:k]
             self.prefix = self.prefix[k:]
             return k
+        if hasattr(self.raw, "readinto1"):
+            return self.raw.readinto1(mv) or 0
         if hasattr(self.raw, "readinto"):
             return self.raw.readinto(mv) or 0
         data = self.raw.read(len(mv))
@@ -248,7 +254,13 @@ def peek_first_line(source):
     src = _Source(source)  # the errors of a missing file, a directory
     try:
         raw = src.raw
-        head = raw.read1(1 << 16) if hasattr(raw, "read1") else raw.read(1 << 16)
+        head = b""
+        while len(head) < 1 << 16:  # until the first newline (a pipe may give less)
+            part = raw.read1(1 << 16) if hasattr(raw, "read1") else raw.read(1 << 16)
+            head += part
+            if not part or b"\n" in (head if head[:2] != _GZIP_MAGIC else b"") or (
+                    head[:2] == _GZIP_MAGIC and len(head) >= 1 << 12):
+                break
     finally:
         src.close()
     text = head
