@@ -85,7 +85,7 @@ def cmd_train(args):
         for _ in range(args.passes):
             source, fmt_name = _data_source(args.data, args.format)
             fmt = _data_format(args, fmt_name)
-            stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines)
+            stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines, ramp=True)
             for chunk in read_ahead(stream):
                 X, y, w = _rows(chunk, labels, bad)
                 if not len(y):
@@ -178,7 +178,7 @@ def cmd_predict(args):
     n = 0
     source, _ = _data_source(args.data, fmt.format)
     stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines,
-                         require_target=False)
+                         require_target=False, ramp=True)
     with (open(args.output, "w", encoding="utf-8") if args.output
           else contextlib.nullcontext(sys.stdout)) as out:
         for chunk in read_ahead(stream):

@@ -31,11 +31,11 @@ class _Progress:
         self.started = True
         if self.quiet:
             return
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            tqdm = None
-        if tqdm is not None:  # disable=None: only on a terminal
+        tqdm = None
+        if sys.stderr.isatty():  # a bar only on a terminal (tqdm's import is not free)
+            with contextlib.suppress(ImportError):
+                from tqdm import tqdm
+        if tqdm is not None:
             self.bar = tqdm(unit=" samples", disable=None, file=sys.stderr, leave=False)
         self.write(f"{'average':>10} {'since':>10} {'example':>12} {'example':>12} "
                    f"{'current':>10} {'current':>10} {'current':>8} {'current':>10}")

@@ -361,6 +361,9 @@ class ChunkStream:
         line numbers and label texts).
     csv_spec : CsvSpec, optional
         CSV: what the columns are.
+    ramp : bool, default=False
+        Start with chunks of 4096 rows, doubling up to the parser's size (a
+        reader ahead of a learner then hands its first rows over early).
 
     Attributes
     ----------
@@ -378,8 +381,13 @@ class ChunkStream:
         CSV: the header's column names, once read.
     """
 
-    def __init__(self, source, parser, *, as_triples=True, csv_spec=None):
+    def __init__(self, source, parser, *, as_triples=True, csv_spec=None, ramp=False):
         self._src = source if isinstance(source, _Source) else _Source(source)
+        # ramp: the first chunks small (4096 rows, doubling), so that a reader
+        # ahead of a learner hands over its first rows early
+        self._full = parser.chunk_rows
+        if ramp:
+            parser.chunk_rows = min(parser.chunk_rows, 4096)
         self.name = self._src.name
         self._parser = parser
         self._triples = as_triples
@@ -407,6 +415,7 @@ class ChunkStream:
     def _chunks(self):
         try:
             for parts in _raw_chunks(self._parser, self._src, self):
+                self._parser.chunk_rows = min(2 * self._parser.chunk_rows, self._full)
                 indptr, indices, data, y, w, lines, loff, ltext, text_label = parts
                 X = sp.csr_matrix((data, indices, indptr), shape=(len(y), self._parser.width))
                 self.rows += len(y)

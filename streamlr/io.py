@@ -385,18 +385,19 @@ class Reader:
         return Chunk(chunk.X[keep], labels, chunk.weights[keep], chunk.lines[keep], y), bad
 
 
-def open_stream(source, fmt, chunk_rows, skip_bad_lines=False, require_target=True):
+def open_stream(source, fmt, chunk_rows, skip_bad_lines=False, require_target=True,
+                ramp=False):
     """A :class:`ChunkStream` of :class:`Chunk` objects reading ``source`` as
     ``fmt`` says (what ``streamlr train`` and ``predict`` read with)."""
     if fmt.format == "vw":
         parser = vw_parser(fmt.hash_bits, fmt.interactions, chunk_rows, skip_bad_lines)
-        return ChunkStream(source, parser, as_triples=False)
+        return ChunkStream(source, parser, as_triples=False, ramp=ramp)
     if fmt.format == "libsvm":
         return ChunkStream(source, libsvm_parser(fmt.width, chunk_rows, skip_bad_lines),
-                           as_triples=False)
+                           as_triples=False, ramp=ramp)
     spec = CsvSpec(fmt.target, fmt.weight, fmt.categorical, fmt.ignore, require_target)
     parser = csv_parser(fmt.hash_bits, fmt.delimiter, chunk_rows, skip_bad_lines)
-    return ChunkStream(source, parser, as_triples=False, csv_spec=spec)
+    return ChunkStream(source, parser, as_triples=False, csv_spec=spec, ramp=ramp)
 
 
 __all__ = ["DataFormat", "Reader", "Chunk", "BadLineError", "FORMATS", "guess_format",

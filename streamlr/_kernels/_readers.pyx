@@ -314,7 +314,8 @@ cdef class Parser:
     """
 
     cdef readonly int fmt
-    cdef readonly Py_ssize_t width, chunk_rows
+    cdef readonly Py_ssize_t width
+    cdef public Py_ssize_t chunk_rows     # may change between chunks
     cdef uint32_t mask
     cdef bint skip_bad
     cdef int n_inter
