@@ -33,8 +33,10 @@ if os.environ.get("STREAMLR_NATIVE", "0") == "1":
 
 # (module, source, extra flags). sgd_avx2 is sgd.pyx again, built for AVX2 and
 # chosen at import time on CPUs that have it (streamlr/_kernels/__init__.py).
+# _hashing and _readers (VW feature hashing, the data file parsers) are built once:
+# no vector loop in them gains from AVX2.
 MODULES = [("_cpu", "_cpu", []), ("losses", "losses", []), ("detectors", "detectors", []),
-           ("sgd", "sgd", [])]
+           ("sgd", "sgd", []), ("_hashing", "_hashing", []), ("_readers", "_readers", [])]
 if X86:
     MODULES.append(("sgd_avx2", "sgd_avx2", ["-mavx2"]))
 

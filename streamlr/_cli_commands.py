@@ -12,10 +12,39 @@ import time
 
 import numpy as np
 
-from ._cli_options import _data_format, _estimator, _lines, _out, _source_name
-from ._cli_progress import _learn, _Progress
+from ._cli_options import _data_format, _data_source, _estimator, _out, _source_name
+from ._cli_progress import _learn, _Progress, read_ahead
 from ._cli_spec import _PROBA_LOSSES, UsageError
-from .io import DataFormat, Reader
+from .io import BadLineError, DataFormat, open_stream
+
+
+class _BadLabels:
+    """Rows left out for their labels: counted with --skip-bad-lines, else the
+    first stops the run."""
+
+    def __init__(self, name, skip):
+        self.name, self.skip = name, skip
+        self.count, self.first, self.unlabeled = 0, None, 0
+
+    def add(self, bad, unlabeled):
+        self.unlabeled += unlabeled
+        if not bad:
+            return
+        if not self.skip:
+            raise BadLineError(self.name, *bad[0])
+        self.count += len(bad)
+        self.first = min(self.first, bad[0]) if self.first else bad[0]
+
+
+def _rows(chunk, labels, bad):
+    """(X, y, sample_weight or None) of the rows of a chunk to learn."""
+    keep, y, wrong, unlabeled = labels.targets(chunk)
+    bad.add(wrong, unlabeled)
+    X, w = chunk.X, chunk.weights
+    if keep is not None:
+        X, w = X[keep], w[keep]
+    return X, y, (w if (w != 1.0).any() else None)
+
 
 # -- train -------------------------------------------------------------------------------
 
@@ -49,26 +78,34 @@ def cmd_train(args):
     model, labels = _estimator(args)
     start = time.perf_counter()
     progress = _Progress(args.loss, args.quiet)
-    seen, bad, first_bad, fmt = 0, 0, None, None
+    name = _source_name(args.data)
+    seen, read_bad, first_bad, fmt = 0, 0, None, None
+    bad = _BadLabels(name, args.skip_bad_lines)
+    kwargs = {}
     try:
         for _ in range(args.passes):
-            with _lines(args.data, args.format) as (lines, fmt_name):
-                fmt = _data_format(args, fmt_name)
-                reader = Reader(lines, fmt, args.chunk_size, name=_source_name(args.data),
-                                skip_bad_lines=args.skip_bad_lines,
-                                parse_label=labels.check)
-                for chunk in reader:
-                    y = labels.convert(chunk.labels)
-                    kwargs = {} if labels.regression else {"classes": labels.classes}
-                    seen = _learn(model, chunk, y, kwargs, progress, seen)
-                bad += reader.bad_lines
-                first_bad = first_bad or reader.first_bad
+            source, fmt_name = _data_source(args.data, args.format)
+            fmt = _data_format(args, fmt_name)
+            stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines, ramp=True)
+            for chunk in read_ahead(stream):
+                X, y, w = _rows(chunk, labels, bad)
+                if not len(y):
+                    continue
+                if not labels.regression:
+                    kwargs = {"classes": labels.classes}
+                seen = _learn(model, X, y, w, kwargs, progress, seen)
+            read_bad += stream.bad_lines
+            firsts = [f for f in (first_bad, stream.first_bad) if f is not None]
+            first_bad = min(firsts) if firsts else None
             if seen == 0:
-                raise ValueError(f"{_source_name(args.data)}: no data rows")
+                raise ValueError(f"{name}: no data rows")
     finally:
         progress.close()
     if seen and progress.last_n != seen:
         progress.line(model, seen)
+    bad_total = read_bad + bad.count
+    if bad.first is not None:
+        first_bad = min(first_bad, bad.first) if first_bad else bad.first
     elapsed = time.perf_counter() - start
     _out("")
     _out(f"finished run: {fmt.format} data, {fmt.width} features")
@@ -77,9 +114,12 @@ def cmd_train(args):
          f"{'; later passes see the data again' if args.passes > 1 else ''})")
     _out(f"last learning rate = {model.lr_:.4g}")
     _out(f"time = {elapsed:.2f} s ({seen / max(elapsed, 1e-9):,.0f} samples/s)")
-    if bad:
+    if bad.unlabeled:
+        _out(f"unlabeled rows    = {bad.unlabeled}  (predicted by 'streamlr predict', not "
+             "learned)")
+    if bad_total:
         line, reason = first_bad
-        _out(f"bad lines skipped = {bad}  (first: line {line}: {reason})")
+        _out(f"bad lines skipped = {bad_total}  (first: line {line}: {reason})")
     if args.model_out:
         from .persistence import save
 
@@ -137,19 +177,19 @@ def cmd_predict(args):
     if args.raw and not hasattr(model, "decision_function"):
         raise UsageError("--raw needs a classifier; a regressor's prediction is its raw score")
     n = 0
-    with _lines(args.data, fmt.format) as (lines, _), \
-            (open(args.output, "w", encoding="utf-8") if args.output
-             else contextlib.nullcontext(sys.stdout)) as out:
-        reader = Reader(lines, fmt, args.chunk_size, name=_source_name(args.data),
-                        skip_bad_lines=args.skip_bad_lines, require_target=False)
-        for chunk in reader:
+    source, _ = _data_source(args.data, fmt.format)
+    stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines,
+                         require_target=False, ramp=True)
+    with (open(args.output, "w", encoding="utf-8") if args.output
+          else contextlib.nullcontext(sys.stdout)) as out:
+        for chunk in read_ahead(stream):
             out.write(_format_predictions(model, chunk.X, args))
             n += len(chunk)
         out.flush()
     msg = f"{n} predictions written to {args.output or 'standard output'}"
-    if reader.bad_lines:
-        line, reason = reader.first_bad
-        msg += f"; bad lines skipped = {reader.bad_lines} (first: line {line}: {reason})"
+    if stream.bad_lines:
+        line, reason = stream.first_bad
+        msg += f"; bad lines skipped = {stream.bad_lines} (first: line {line}: {reason})"
     print(msg, file=sys.stderr)
     return 0
 
@@ -200,17 +240,20 @@ def cmd_lr_find(args):
 
     model, labels = _estimator(args)
     chunks, ys, n = [], [], 0
-    with _lines(args.data, args.format) as (lines, fmt_name):
-        fmt = _data_format(args, fmt_name)
-        reader = Reader(lines, fmt, min(args.chunk_size, args.samples),
-                        name=_source_name(args.data), skip_bad_lines=args.skip_bad_lines,
-                        parse_label=labels.check)
-        for chunk in reader:
-            chunks.append(chunk.X)
-            ys.append(labels.convert(chunk.labels))
-            n += len(chunk)
+    source, fmt_name = _data_source(args.data, args.format)
+    fmt = _data_format(args, fmt_name)
+    stream = open_stream(source, fmt, min(args.chunk_size, args.samples), args.skip_bad_lines)
+    bad = _BadLabels(_source_name(args.data), args.skip_bad_lines)
+    try:
+        for chunk in stream:
+            X, y, _ = _rows(chunk, labels, bad)
+            chunks.append(X)
+            ys.append(y)
+            n += len(y)
             if n >= args.samples:
                 break
+    finally:
+        stream.close()
     if n < 2:
         raise ValueError(f"{_source_name(args.data)}: {n} data rows; the range test needs more")
     X, y = sp.vstack(chunks, format="csr")[: args.samples], np.concatenate(ys)[: args.samples]

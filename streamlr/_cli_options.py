@@ -1,17 +1,16 @@
 """What the subcommands of the command line share: labels, options, the estimator, the data.
 
-``Labels`` turns label text into targets; ``_add_data_options`` and
-``_add_model_options`` declare the options of ``train`` and ``lr-find``;
-``_estimator`` builds the estimator those options describe; ``_lines`` opens
-a data file (or standard input) and tells its format.
+``Labels`` turns the labels of data chunks into targets; ``_add_data_options``
+and ``_add_model_options`` declare the options of ``train`` and ``lr-find``;
+``_estimator`` builds the estimator those options describe; ``_data_source``
+tells a data file's (or standard input's) format.
 """
 import argparse
-import contextlib
-import itertools
 import math
 
 import numpy as np
 
+from . import _io_readers as _readers
 from . import schedules as _sched
 from ._cli_spec import (
     CLASSIFICATION_LOSSES,
@@ -23,7 +22,7 @@ from ._cli_spec import (
     parse_optimizer,
     parse_schedule,
 )
-from .io import FORMATS, DataFormat, guess_format, open_text
+from .io import FORMATS, DataFormat, guess_format
 from .linear_model import SGDClassifier, SGDRegressor
 
 # -- labels ----------------------------------------------------------------------
@@ -84,7 +83,7 @@ class Labels:
 
         Parameters
         ----------
-        values : list
+        values : list or ndarray
             Label values (numbers or text), at least two distinct ones.
 
         Raises
@@ -92,7 +91,8 @@ class Labels:
         ValueError
             If the values mix numbers and text, or hold a single class.
         """
-        kinds = {isinstance(v, str) for v in values}
+        numeric = isinstance(values, np.ndarray) and values.dtype.kind in "iuf"
+        kinds = {False} if numeric else {isinstance(v, str) for v in values}
         if len(kinds) > 1:
             raise ValueError(f"the labels mix numbers and text: {sorted(map(str, values))[:10]}")
         classes = np.unique(np.asarray(values))
@@ -156,6 +156,89 @@ class Labels:
             self.set_classes(values)
         return np.asarray(values, dtype=self.classes.dtype)
 
+    def targets(self, chunk):
+        """The targets of a chunk's rows, and the rows to learn.
+
+        Rows without a label (Vowpal Wabbit's unlabeled lines) are left out
+        and counted; rows whose label cannot be learned (a class outside the
+        known classes, a regression label that is not a number) are left out
+        and returned as bad lines. Numeric labels are converted without a
+        Python loop; the first chunk of a classification sets the classes
+        when they were not given.
+
+        Parameters
+        ----------
+        chunk : streamlr.io.Chunk
+            Rows from ``streamlr.io``'s readers (``y``: numbers, or an object
+            array of label texts).
+
+        Returns
+        -------
+        keep : ndarray of int or None
+            The rows to learn; None: all of them.
+        y : ndarray
+            The targets of those rows.
+        bad : list of tuple of (int, str)
+            (line number, reason) of each row left out for its label.
+        n_unlabeled : int
+            Rows left out because they have no label.
+        """
+        y = chunk.y
+        if y.dtype == object:
+            return self._text_targets(chunk)
+        missing = np.isnan(y)
+        n_unlabeled = int(missing.sum())
+        if self.regression:
+            ok = ~missing
+            values = y
+        else:
+            if self.classes is None:
+                seen = y[~missing]
+                if not seen.size:  # no labeled row yet
+                    return np.empty(0, dtype=np.intp), seen, [], n_unlabeled
+                integral = seen.size and np.all(seen == np.round(seen))
+                self.set_classes(seen.astype(np.int64) if integral else seen)
+            ok = np.isin(y, self.classes) if self.classes.dtype.kind in "iuf" else np.zeros(
+                len(y), dtype=bool)
+            values = y.astype(self.classes.dtype) if self.classes.dtype.kind in "iuf" else y
+        bad = []
+        wrong = ~ok & ~missing
+        if wrong.any():
+            labels, lines = chunk.labels, chunk.lines
+            for i in np.flatnonzero(wrong).tolist():
+                try:
+                    self.check(labels[i])
+                    reason = f"label {labels[i]!r} cannot be learned"
+                except ValueError as exc:
+                    reason = str(exc)
+                bad.append((int(lines[i]), reason))
+        if ok.all():
+            return None, values, bad, n_unlabeled
+        keep = np.flatnonzero(ok)
+        return keep, values[keep], bad, n_unlabeled
+
+    def _text_targets(self, chunk):
+        keep, bad, texts = [], [], list(chunk.y)
+        for i, (text, line) in enumerate(zip(texts, chunk.lines.tolist(), strict=True)):
+            try:
+                self.check(text)
+            except ValueError as exc:
+                bad.append((line, str(exc)))
+            else:
+                keep.append(i)
+        values = self.convert([texts[i] for i in keep])
+        if self.classes is not None and not self.regression:
+            ok = [i for i, v in zip(keep, values.tolist(), strict=True) if v in self._known]
+            if len(ok) < len(keep):  # the first chunk set the classes: later rows check them
+                for i in sorted(set(keep) - set(ok)):
+                    bad.append((int(chunk.lines[i]), f"label {texts[i]!r} is not one of the "
+                                f"classes {self.classes.tolist()}; pass them all with --classes"))
+                keep = ok
+                values = self.convert([texts[i] for i in keep])
+        if len(keep) == len(texts):
+            return None, values, bad, 0
+        return np.asarray(keep, dtype=np.intp), values, bad, 0
+
 
 # -- options shared by the subcommands ------------------------------------------------
 
@@ -204,8 +287,14 @@ def _add_data_options(p, training=True):
                        help="CSV/VW features are hashed into 2^BITS columns (default 18)")
         g.add_argument("--n-features", type=_positive_int, metavar="N",
                        help="libsvm: the number of columns (default 2^hash-bits)")
-    g.add_argument("--chunk-size", type=_positive_int, default=1000, metavar="ROWS",
-                   help="rows per partial_fit / predict call (default 1000)")
+        g.add_argument("-q", "--quadratic", action="append", default=[], metavar="AB",
+                       help="VW: cross the namespaces starting with letters A and B (as VW's "
+                       "-q; repeatable)")
+        g.add_argument("--cubic", action="append", default=[], metavar="ABC",
+                       help="VW: cross three namespaces (as VW's --cubic; repeatable)")
+    g.add_argument("--chunk-size", type=_positive_int, default=65536, metavar="ROWS",
+                   help="rows per chunk read and per partial_fit / predict call (default "
+                   "65536; the model does not depend on it)")
     g.add_argument("--skip-bad-lines", action="store_true",
                    help="count and skip lines that cannot be read instead of stopping")
 
@@ -284,29 +373,35 @@ def _estimator(args):
 
 
 def _data_format(args, fmt_name):
+    inter = [*getattr(args, "quadratic", []), *getattr(args, "cubic", [])]
+    for q in getattr(args, "quadratic", []):
+        if len(q) != 2:
+            raise UsageError(f"-q takes two namespace letters, got {q!r}")
+    for c in getattr(args, "cubic", []):
+        if len(c) != 3:
+            raise UsageError(f"--cubic takes three namespace letters, got {c!r}")
     try:
         return DataFormat(fmt_name, target=args.target, hash_bits=args.hash_bits,
                           n_features=args.n_features, categorical=args.categorical,
-                          ignore=args.ignore, weight=args.weight, delimiter=args.delimiter)
+                          ignore=args.ignore, weight=args.weight, delimiter=args.delimiter,
+                          interactions=inter)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
-@contextlib.contextmanager
-def _lines(path, fmt_name):
-    """(lines, format name) of a data file; the format guessed when not given."""
-    with open_text(path) as f:
-        lines = f
-        if fmt_name is None:
-            fmt_name = guess_format(path)
-        if fmt_name is None:
-            first = f.readline()
-            fmt_name = guess_format(path, first)
-            lines = itertools.chain([first], f)
-        if fmt_name is None:
-            raise UsageError(f"cannot tell the format of {path}; pass --format "
-                             f"({', '.join(FORMATS)})")
-        yield lines, fmt_name
+def _data_source(path, fmt_name):
+    """(what to read, format name) of a data file or ``-``; the format guessed
+    from the name, else from the first line, when not given."""
+    if fmt_name is None:
+        fmt_name = guess_format(path)
+    source = path
+    if fmt_name is None:
+        first, source = _readers.peek_first_line(path)
+        fmt_name = guess_format(path, first)
+    if fmt_name is None:
+        raise UsageError(f"cannot tell the format of {path}; pass --format "
+                         f"({', '.join(FORMATS)})")
+    return source, fmt_name
 
 
 def _source_name(path):
@@ -315,4 +410,3 @@ def _source_name(path):
 
 def _out(*args, **kwargs):
     print(*args, **kwargs, flush=True)
-

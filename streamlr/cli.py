@@ -17,6 +17,7 @@ subcommands, ``_cli_progress`` prints the training progress table,
 ``_cli_options`` holds what the subcommands share (labels, options, the
 estimator, data files) and ``_cli_spec`` parses ``name:key=value`` values.
 """
+import contextlib
 import sys
 
 import numpy as np
@@ -37,7 +38,7 @@ from ._cli_spec import (
 from .exceptions import DivergenceError
 from .io import BadLineError
 
-__all__ = ["main", "build_parser", "synthetic_stream", "parse_spec", "parse_schedule",
+__all__ = ["main", "run", "build_parser", "synthetic_stream", "parse_spec", "parse_schedule",
            "parse_optimizer", "Labels", "UsageError", "SCHEDULES", "OPTIMIZERS",
            "CLASSIFICATION_LOSSES", "REGRESSION_LOSSES", "cmd_train", "cmd_predict",
            "cmd_lr_find", "cmd_demo"]
@@ -114,6 +115,37 @@ def main(argv=None):
         return 130
 
 
+def run(argv=None):
+    """Run the command line as the ``streamlr`` program and end the process.
+
+    ``main``, then standard output and error are flushed and the process
+    ends at once with its exit status, skipping the interpreter's teardown
+    of the modules it imported (scikit-learn, SciPy; 0.3 to 0.7 s on the
+    development machine, as long as a run of 200,000 rows). The console
+    script and ``python -m streamlr`` call this; Python code calls ``main``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; default ``sys.argv[1:]``.
+    """
+    import os
+
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # usage errors, --help, --version
+        status = exc.code
+    if status is None:
+        status = 0
+    elif not isinstance(status, int):
+        print(status, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
 def _broken_pipe():
     """The reader of standard output went away (``| head``): stop quietly."""
     import os
@@ -127,4 +159,4 @@ def _broken_pipe():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,80 +1,62 @@
-"""Streaming readers for text data files: CSV, libsvm/svmlight, Vowpal Wabbit.
+"""Streaming readers for data files: Vowpal Wabbit, libsvm/svmlight, CSV.
 
-A reader turns lines into chunks of at most ``chunk_size`` rows: a CSR matrix
-of features, the rows' labels (as text) and their weights, so that a file of
-any size is learned in bounded memory with ``partial_fit``. The whole file is
-never held. What a reader does with the columns is fixed by a
-:class:`DataFormat` (plain settings, saved next to a model by ``streamlr
-train`` so that ``streamlr predict`` reads new data into the same features).
+``read_vw``, ``read_libsvm`` and ``read_csv`` read a path, standard input
+(``-``) or a binary file object, gunzipped when the data is gzip, in chunks
+of ``(X, y, sample_weight)``: a CSR matrix, the labels and the weights, so
+that a file of any size is learned in bounded memory with ``partial_fit``.
+The parsing runs in compiled code without the GIL, over blocks of bytes
+(``streamlr/_kernels/_readers.pyx``). ``Reader`` reads lines of text into
+:class:`Chunk` objects through the same parsers, as a :class:`DataFormat`
+(plain settings, saved next to a model by ``streamlr train`` so that
+``streamlr predict`` reads new data into the same features) says.
 
 Feature spaces
 --------------
+* **Vowpal Wabbit**: ``label [importance] ['tag]|namespace[:scale]
+  feature[:value] ... |other ...``, read exactly as Vowpal Wabbit 9 reads
+  it: its hashing (:func:`streamlr.hashing.hash_feature`), its number
+  parsing, its string and anonymous features, and its ``-q``/``--cubic``
+  crosses (``interactions``); see :func:`read_vw`.
+* **libsvm/svmlight**: ``label [qid:q] index:value ...`` (``# comments``
+  allowed); an index is the column itself, below ``n_features`` (default
+  ``2 ** hash_bits``).
 * **CSV**: the first row names the columns. ``target`` names the label
   column (and ``weight`` an optional sample-weight column). Every other
-  column is hashed (MurmurHash3, as scikit-learn's ``FeatureHasher``) into
+  column is hashed (MurmurHash3 of the UTF-8 name, seed 0) into
   ``2 ** hash_bits`` features: a number ``x`` in column ``c`` becomes feature
   ``hash(c)`` with value ``x``; any other text ``v`` (and every value of the
   columns named in ``categorical``) becomes feature ``hash("c=v")`` with value
   1. Empty cells and ``nan`` are missing: no feature. Columns in ``ignore``
   are dropped.
-* **libsvm/svmlight**: ``label [qid:q] index:value ...`` (``# comments``
-  allowed); an index is the column itself, below ``n_features`` (default
-  ``2 ** hash_bits``).
-* **Vowpal Wabbit**: ``label [importance] ['tag]|namespace feature[:value]
-  ... |other ...``; feature ``f`` of namespace ``ns`` is hashed as ``ns^f``
-  (``f`` alone in the unnamed namespace), times the namespace's scale
-  ``|ns:scale``. The importance becomes the sample weight.
 
-Blank lines are skipped. A line that cannot be read raises
-:class:`BadLineError` with its line number, unless the reader was built with
-``skip_bad_lines=True``: then it is counted (``bad_lines``) and skipped.
+Zero values are dropped. Blank lines are skipped. A line that cannot be read
+raises :class:`BadLineError` with the source, its line number and the
+reason (the rows of its chunk are not yielded); with ``skip_bad_lines=True``
+it is counted (``bad_lines``) and skipped instead. No part of a bad line is
+ever a row.
 """
-import csv
 import gzip
-import itertools
-import math
 import os
 import sys
 
-import numpy as np
-import scipy.sparse as sp
+from ._io_readers import (
+    BadLineError,
+    Chunk,
+    ChunkStream,
+    CsvSpec,
+    _Source,
+    csv_parser,
+    libsvm_parser,
+    read_csv,
+    read_libsvm,
+    read_vw,
+    vw_interactions,
+    vw_parser,
+)
 
 FORMATS = ("csv", "libsvm", "vw")
 _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".svm": "libsvm", ".libsvm": "libsvm",
                ".svmlight": "libsvm", ".vw": "vw"}
-
-
-class BadLineError(ValueError):
-    """A line of a data file that cannot be read.
-
-    Parameters
-    ----------
-    source : str
-        The name of the data source (a path, ``<stdin>``).
-    line : int
-        The line's number (1-based).
-    reason : str
-        Why it cannot be read.
-
-    Attributes
-    ----------
-    source : str
-        The name of the data source.
-    line : int
-        The line's number (1-based).
-    reason : str
-        Why it cannot be read.
-    """
-
-    def __init__(self, source, line, reason):
-        self.source, self.line, self.reason = source, line, reason
-        super().__init__(f"{source}, line {line}: {reason}")
-
-
-def _hash(key, mask):
-    from sklearn.utils import murmurhash3_32
-
-    return murmurhash3_32(key, seed=0, positive=True) & mask
 
 
 class DataFormat:
@@ -100,6 +82,9 @@ class DataFormat:
         CSV: the name of a sample-weight column.
     delimiter : str, default=","
         CSV: the field separator, one character.
+    interactions : sequence of str, default=()
+        Vowpal Wabbit: namespace crosses made at read time (``-q``/``--cubic``,
+        see :func:`read_vw`).
 
     Attributes
     ----------
@@ -123,7 +108,7 @@ class DataFormat:
     """
 
     def __init__(self, format, target=None, hash_bits=18, n_features=None,
-                 categorical=(), ignore=(), weight=None, delimiter=","):
+                 categorical=(), ignore=(), weight=None, delimiter=",", interactions=()):
         if format not in FORMATS:
             raise ValueError(f"unknown data format {format!r}; expected one of {FORMATS}")
         if not isinstance(hash_bits, int) or not 1 <= hash_bits <= 31:
@@ -138,6 +123,11 @@ class DataFormat:
                              "features are hashed into 2 ** hash_bits columns)")
         if len(delimiter) != 1:
             raise ValueError(f"delimiter must be one character, got {delimiter!r}")
+        if isinstance(interactions, str):
+            interactions = [interactions]
+        if format != "vw" and interactions:
+            raise ValueError("interactions apply to Vowpal Wabbit data only")
+        vw_interactions(interactions)  # checks them
         self.format = format
         self.target = target
         self.hash_bits = hash_bits
@@ -146,6 +136,7 @@ class DataFormat:
         self.ignore = tuple(ignore)
         self.weight = weight
         self.delimiter = delimiter
+        self.interactions = tuple(interactions)
 
     @property
     def width(self):
@@ -164,7 +155,7 @@ class DataFormat:
         return {"format": self.format, "target": self.target, "hash_bits": self.hash_bits,
                 "n_features": self.n_features, "categorical": list(self.categorical),
                 "ignore": list(self.ignore), "weight": self.weight,
-                "delimiter": self.delimiter}
+                "delimiter": self.delimiter, "interactions": list(self.interactions)}
 
     @classmethod
     def from_dict(cls, d):
@@ -282,39 +273,18 @@ class _Unclosed:
         return False
 
 
-class Chunk:
-    """Rows of a data file, as a :class:`Reader` yields them.
-
-    ``len(chunk)`` is its number of rows.
-
-    Parameters
-    ----------
-    X : scipy.sparse.csr_matrix of shape (n_rows, n_features)
-        The features, float64.
-    labels : list of str or None
-        The label text of each row, None where a line has none.
-    weights : ndarray of shape (n_rows,)
-        The sample weight of each row, float64.
-    lines : ndarray of shape (n_rows,)
-        The 1-based line number of each row.
-    """
-
-    __slots__ = ("X", "labels", "weights", "lines")
-
-    def __init__(self, X, labels, weights, lines):
-        self.X, self.labels, self.weights, self.lines = X, labels, weights, lines
-
-    def __len__(self):
-        return self.X.shape[0]
-
-
 class Reader:
-    """Iterate over a text stream in :class:`Chunk` objects.
+    """Iterate over lines of text in :class:`Chunk` objects.
+
+    The lines go through the same compiled parsers as :func:`read_vw`,
+    :func:`read_libsvm` and :func:`read_csv` (a line without its newline is
+    given one); this class serves callers that hold text lines rather than
+    a file.
 
     Parameters
     ----------
     stream : iterable of str
-        The lines (an open file, ``sys.stdin``).
+        The lines (an open text file, a list).
     fmt : DataFormat
         How the lines become features, labels and weights.
     chunk_size : int, default=1000
@@ -328,7 +298,8 @@ class Reader:
         absent (prediction).
     parse_label : callable, optional
         Called on each label's text; a ``ValueError`` it raises makes the
-        line a bad line. None: labels are not checked.
+        line a bad line (as does a line without a label). None: labels are
+        not checked.
 
     Attributes
     ----------
@@ -358,7 +329,7 @@ class Reader:
 
     def __init__(self, stream, fmt, chunk_size=1000, name="<stream>", skip_bad_lines=False,
                  require_target=True, parse_label=None):
-        if not isinstance(chunk_size, int) or chunk_size < 1:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         self.stream, self.fmt, self.chunk_size, self.name = stream, fmt, chunk_size, name
         self.skip_bad_lines = skip_bad_lines
@@ -366,223 +337,68 @@ class Reader:
         self.parse_label = parse_label
         self.bad_lines, self.first_bad, self.rows = 0, None, 0
         self._mask = (1 << fmt.hash_bits) - 1
-        self._cache = {}
-
-    # -- shared ---------------------------------------------------------------
-
-    def _bad(self, line, reason):
-        if not self.skip_bad_lines:
-            raise BadLineError(self.name, line, reason)
-        self.bad_lines += 1
-        if self.first_bad is None:
-            self.first_bad = (line, reason)
 
     def _key(self, key):
-        """Hashed column of a feature name (cached; the cache is bounded)."""
-        col = self._cache.get(key)
-        if col is None:
-            if len(self._cache) >= 1 << 16:
-                self._cache.clear()
-            col = self._cache[key] = _hash(key, self._mask)
-        return col
+        """The column of a CSV feature name (``"amount"``, ``"city=Paris"``)."""
+        from .hashing import murmurhash3_32
 
-    def _label(self, text):
-        if self.parse_label is not None and text is not None:
-            self.parse_label(text)  # raises ValueError on a bad label
-        return text
+        return murmurhash3_32(key) & self._mask
 
     def __iter__(self):
-        rows = {"csv": self._csv_rows, "libsvm": self._libsvm_rows, "vw": self._vw_rows}
-        batch = []
-        for row in rows[self.fmt.format]():
-            batch.append(row)
-            if len(batch) == self.chunk_size:
-                yield self._chunk(batch)
-                batch = []
-        if batch:
-            yield self._chunk(batch)
-
-    def _chunk(self, batch):
-        indptr = np.zeros(len(batch) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum([len(cols) for _, cols, _, _, _ in batch])
-        indices = np.fromiter(itertools.chain.from_iterable(r[1] for r in batch),
-                              dtype=np.int64, count=indptr[-1])
-        data = np.fromiter(itertools.chain.from_iterable(r[2] for r in batch),
-                           dtype=np.float64, count=indptr[-1])
-        X = sp.csr_matrix((data, indices, indptr), shape=(len(batch), self.fmt.width))
-        X.sum_duplicates()  # hash collisions and repeated features add up
-        self.rows += len(batch)
-        return Chunk(X, [r[0] for r in batch],
-                     np.array([r[3] for r in batch], dtype=np.float64),
-                     np.array([r[4] for r in batch], dtype=np.int64))
-
-    # -- CSV ------------------------------------------------------------------
-
-    def _csv_rows(self):
-        fmt = self.fmt
-        reader = csv.reader(self.stream, delimiter=fmt.delimiter)
-        header = next(reader, None)
-        if header is None:
-            return
-        header = [h.strip() for h in header]
-        if fmt.target is None and self.require_target:
-            raise ValueError(f"{self.name}: CSV data needs the name of its label column "
-                             f"(--target); the columns are {header}")
-        named = [c for c in (fmt.target, fmt.weight) if c is not None]
-        named += list(fmt.categorical) + list(fmt.ignore)
-        for col in named:
-            if col not in header and (col != fmt.target or self.require_target):
-                raise ValueError(f"{self.name}: no column {col!r} in the header; "
-                                 f"the columns are {header}")
-        target = header.index(fmt.target) if fmt.target in header else None
-        weight = header.index(fmt.weight) if fmt.weight in header else None
-        skip = {target, weight} | {header.index(c) for c in fmt.ignore}
-        features = [(j, name, self._key(name), name in fmt.categorical)
-                    for j, name in enumerate(header) if j not in skip]
-        width = len(header)
-        for cells in reader:
-            line = reader.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
-            if len(cells) != width:
-                self._bad(line, f"{len(cells)} fields, the header has {width}")
-                continue
-            try:
-                row = self._csv_row(cells, features, target, weight)
-            except ValueError as exc:
-                self._bad(line, str(exc))
-                continue
-            yield row + (line,)
-
-    def _csv_row(self, cells, features, target, weight):
-        label = None
-        if target is not None:
-            label = cells[target].strip()
-            if not label:
-                raise ValueError(f"empty label in column {self.fmt.target!r}")
-            self._label(label)
-        w = 1.0
-        if weight is not None:
-            w = _number(cells[weight], f"weight column {self.fmt.weight!r}")
-            if w < 0:
-                raise ValueError(f"negative weight {w} in column {self.fmt.weight!r}")
-        cols, vals = [], []
-        for j, name, col, categorical in features:
-            cell = cells[j].strip()
-            if not cell:
-                continue
-            if not categorical:
-                try:
-                    x = float(cell)
-                except ValueError:
-                    pass
-                else:
-                    if math.isnan(x):
+        src = _Source.from_lines(self.stream, self.name)
+        stream = open_stream(src, self.fmt, self.chunk_size, self.skip_bad_lines,
+                             self.require_target)
+        label_bad, first_label_bad = 0, None
+        try:
+            for chunk in stream:
+                if self.parse_label is not None:
+                    chunk, bad = self._check_labels(chunk)
+                    if bad:
+                        label_bad += len(bad)
+                        first_label_bad = first_label_bad or bad[0]
+                    if not len(chunk):
                         continue
-                    if math.isinf(x):
-                        raise ValueError(f"infinite value {cell!r} in column {name!r}")
-                    if x:
-                        cols.append(col)
-                        vals.append(x)
-                    continue
-            cols.append(self._key(f"{name}={cell}"))
-            vals.append(1.0)
-        return label, cols, vals, w
+                self.rows += len(chunk)
+                yield chunk
+        finally:
+            self.bad_lines = stream.bad_lines + label_bad
+            firsts = [b for b in (stream.first_bad, first_label_bad) if b is not None]
+            self.first_bad = min(firsts) if firsts else None
 
-    # -- libsvm ---------------------------------------------------------------
-
-    def _libsvm_rows(self):
-        width = self.fmt.width
-        for line, text in enumerate(self.stream, 1):
-            tokens = text.split("#", 1)[0].split()
-            if not tokens:
-                continue
+    def _check_labels(self, chunk):
+        keep, bad = [], []
+        for i, (text, line) in enumerate(zip(chunk.labels, chunk.lines.tolist(), strict=True)):
             try:
-                if ":" in tokens[0]:
-                    raise ValueError(f"the line starts with {tokens[0]!r}, not a label")
-                label = self._label(tokens[0])
-                cols, vals = [], []
-                for tok in tokens[1:]:
-                    idx, sep, val = tok.partition(":")
-                    if idx == "qid":
-                        continue
-                    if not sep:
-                        raise ValueError(f"{tok!r} is not index:value")
-                    try:
-                        j = int(idx)
-                    except ValueError:
-                        raise ValueError(f"feature index {idx!r} is not an integer") from None
-                    if not 0 <= j < width:
-                        raise ValueError(f"feature index {j} is outside the feature space "
-                                         f"[0, {width}); raise --n-features")
-                    cols.append(j)
-                    vals.append(_number(val, f"the value of feature {j}"))
+                if text is None:
+                    raise ValueError("no label")
+                self.parse_label(text)
             except ValueError as exc:
-                self._bad(line, str(exc))
-                continue
-            yield label, cols, vals, 1.0, line
-
-    # -- Vowpal Wabbit --------------------------------------------------------
-
-    def _vw_rows(self):
-        for line, text in enumerate(self.stream, 1):
-            if not text.strip():
-                continue
-            try:
-                row = self._vw_row(text)
-            except ValueError as exc:
-                self._bad(line, str(exc))
-                continue
-            yield row + (line,)
-
-    def _vw_row(self, text):
-        head, bar, body = text.partition("|")
-        if not bar:
-            raise ValueError("no '|': a Vowpal Wabbit line is 'label [weight] |namespace features'")
-        tokens = head.split()
-        if tokens and (tokens[-1].startswith("'") or (head and not head[-1].isspace()
-                                                       and len(tokens) >= 2)):
-            tokens = tokens[:-1]  # the tag
-        if len(tokens) > 2:
-            raise ValueError(f"expected 'label [importance]' before '|', got {head.strip()!r}")
-        label = self._label(tokens[0]) if tokens else None
-        if label is None and self.parse_label is not None:
-            raise ValueError("no label")
-        w = _number(tokens[1], "the importance weight") if len(tokens) == 2 else 1.0
-        if w < 0:
-            raise ValueError(f"negative importance weight {w}")
-        cols, vals = [], []
-        for part in body.split("|"):
-            words = part.split()
-            if not words:
-                continue
-            prefix, scale = "", 1.0
-            if not part[0].isspace():  # a named namespace
-                ns, _, s = words[0].partition(":")
-                prefix = ns + "^"
-                scale = _number(s, f"the scale of namespace {ns!r}") if s else 1.0
-                words = words[1:]
-            for word in words:
-                name, sep, val = word.rpartition(":")
-                if not sep:
-                    name, x = val, 1.0
-                else:
-                    x = _number(val, f"the value of feature {name!r}")
-                if x:
-                    cols.append(self._key(prefix + name))
-                    vals.append(x * scale)
-        return label, cols, vals, w
+                if not self.skip_bad_lines:
+                    raise BadLineError(self.name, line, str(exc)) from None
+                bad.append((line, str(exc)))
+            else:
+                keep.append(i)
+        if not bad:
+            return chunk, bad
+        labels = [chunk.labels[i] for i in keep]
+        y = chunk.y[keep] if chunk.y is not None else None
+        return Chunk(chunk.X[keep], labels, chunk.weights[keep], chunk.lines[keep], y), bad
 
 
-def _number(text, what):
-    try:
-        x = float(text)
-    except ValueError:
-        raise ValueError(f"{what} is {text.strip()!r}, not a number") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{what} is {text.strip()!r}, not a finite number")
-    return x
+def open_stream(source, fmt, chunk_rows, skip_bad_lines=False, require_target=True,
+                ramp=False):
+    """A :class:`ChunkStream` of :class:`Chunk` objects reading ``source`` as
+    ``fmt`` says (what ``streamlr train`` and ``predict`` read with)."""
+    if fmt.format == "vw":
+        parser = vw_parser(fmt.hash_bits, fmt.interactions, chunk_rows, skip_bad_lines)
+        return ChunkStream(source, parser, as_triples=False, ramp=ramp)
+    if fmt.format == "libsvm":
+        return ChunkStream(source, libsvm_parser(fmt.width, chunk_rows, skip_bad_lines),
+                           as_triples=False, ramp=ramp)
+    spec = CsvSpec(fmt.target, fmt.weight, fmt.categorical, fmt.ignore, require_target)
+    parser = csv_parser(fmt.hash_bits, fmt.delimiter, chunk_rows, skip_bad_lines)
+    return ChunkStream(source, parser, as_triples=False, csv_spec=spec, ramp=ramp)
 
 
 __all__ = ["DataFormat", "Reader", "Chunk", "BadLineError", "FORMATS", "guess_format",
-           "open_text"]
+           "open_text", "read_vw", "read_libsvm", "read_csv", "ChunkStream"]

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import streamlr
 from streamlr import SGDClassifier, SGDRegressor, _registry, cli, load
 from streamlr.cli import Labels, UsageError, main, parse_optimizer, parse_schedule
+from streamlr.hashing import hash_feature
 from streamlr.io import BadLineError, DataFormat, Reader, guess_format
 from streamlr.optim import Adam
 from streamlr.persistence import load_metadata
@@ -175,18 +176,23 @@ def test_lr_find_writes_plot_and_suggestion(files, tmp_path):
 def test_progress_lines_at_doubling_counts(files, capsys):
     assert main(["train", str(files / "d.svm"), "--chunk-size", "7"]) == 0
     out = capsys.readouterr().out.splitlines()
-    counts = [int(ln.split()[2]) for ln in out[2:] if len(ln.split()) == 4]
+    table = [ln.split() for ln in out[2:out.index("")]]
+    counts = [int(r[2]) for r in table]
     assert counts == [1, 2, 4, 8, 16, 32, 64, 128, 256, N]
     first = out[2].split()
     assert float(first[0]) == pytest.approx(np.log(2.0))  # log loss of the untrained model
-    assert "average loss" in "\n".join(out)
+    # Vowpal Wabbit's columns: the summed weight, the label, the prediction made
+    # before learning the sample (0 for the untrained model), its features
+    assert [float(v) for v in first[3:5]] == [1.0, 1.0] and float(first[5]) == 0.0
+    assert all(float(r[3]) == float(r[2]) for r in table)
+    assert "average loss" in "\n".join(out) and "current predict" not in out
 
 
 def test_progress_since_last_is_the_loss_of_the_new_samples(files, capsys):
     main(["train", str(files / "d.svm")])
-    rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[2:]]
-    rows = [[float(v) for v in r] for r in rows if len(r) == 4]
-    for (avg0, _, n0, _), (avg1, since, n1, _) in zip(rows, rows[1:], strict=False):
+    out = capsys.readouterr().out.splitlines()
+    rows = [[float(v) for v in ln.split()[:3]] for ln in out[2:out.index("")]]
+    for (avg0, _, n0), (avg1, since, n1) in zip(rows, rows[1:], strict=False):
         assert since == pytest.approx((avg1 * n1 - avg0 * n0) / (n1 - n0), abs=2e-6)
 
 
@@ -196,7 +202,7 @@ def test_progress_since_last_is_the_loss_of_the_new_samples(files, capsys):
     ("bad.svm", "1 1:2 3:4\n0 1:x\n1 2:1\n0 2:3\n", 2),
     ("bad.svm", "1 1:2\n0 2:3\n# a comment line\n1 999999999:1\n0 2:1\n", 4),
     ("bad.vw", "1 |f a b:2\n-1 |f c\n\n-1 f c\n1 |g d\n", 4),
-    ("bad.vw", "1 |f a\n-1 |f a:zz\n1 |g d\n-1 |f b\n", 2),
+    ("bad.vw", "1 |f a\n-1 |f a:1x\n1 |g d\n-1 |f b\n", 2),
 ])
 def test_malformed_line_reported_or_skipped(tmp_path, capsys, name, text, line):
     path = tmp_path / name
@@ -423,8 +429,8 @@ def test_vw_reader_namespaces_tags_and_weights():
     assert chunk.labels == ["1", "-1", "1"]
     assert list(chunk.weights) == [2.0, 1.0, 1.0]
     X = chunk.X.toarray()
-    reader = Reader([], fmt)
-    age, new, price = (reader._key(k) for k in ("user^age", "user^new", "item^price"))
+    age, new, price = (hash_feature(k, ns, bits=12)
+                       for k, ns in (("age", "user"), ("new", "user"), ("price", "item")))
     assert X[0, age] == 0.5 and X[0, new] == 1.0 and X[0, price] == 6.0  # scaled by 2
     assert X[1, age] == 1.0 and chunk.X[2].nnz == 0
     assert list(chunk.lines) == [1, 2, 3]

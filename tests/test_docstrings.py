@@ -46,7 +46,7 @@ NumpyDocString = pytest.importorskip("numpydoc.docscrape").NumpyDocString
 MODULES = ["streamlr", "streamlr.optim", "streamlr.schedules", "streamlr.drift", "streamlr.evaluate",
            "streamlr.persistence", "streamlr.dask", "streamlr.plotting", "streamlr.io",
            "streamlr.testing", "streamlr.linear_model", "streamlr.lr_finder",
-           "streamlr.exceptions", "streamlr.demo", "streamlr.cli"]
+           "streamlr.exceptions", "streamlr.demo", "streamlr.cli", "streamlr.hashing"]
 
 CHECKED = frozenset({
     "GL03", "GL05", "GL06", "GL07", "GL08", "GL09", "GL10",
@@ -186,7 +186,7 @@ def test_estimator_methods_document_every_parameter(cls, method):
 @pytest.mark.parametrize("modname", [
     "streamlr.evaluate", "streamlr.lr_finder", "streamlr.io", "streamlr.persistence",
     "streamlr.plotting", "streamlr.demo", "streamlr.dask", "streamlr.exceptions",
-    "streamlr.cli", "streamlr._cli_spec", "streamlr._cli_options",
+    "streamlr.cli", "streamlr._cli_spec", "streamlr._cli_options", "streamlr.hashing",
 ])
 def test_examples_run(modname):
     result = doctest.testmod(importlib.import_module(modname))

@@ -621,7 +621,7 @@ def test_same_constructor_defaults(Ours, Ref):
     # scikit-learn's parameters, in its order and with its defaults, then
     # streamlr's additions (keyword-only, api.md)
     added = {"optimizer": "sgd", "gtol": None, "auto_rates": None, "drift_detector": None,
-             "on_drift": "restart"}
+             "on_drift": "restart", "hash_bits": None}
     if Ours is SGDRegressor:   # the parameters of the GLM losses
         added.update(power=1.5, quantile=0.5)
     ours_params = Ours().get_params()
@@ -838,7 +838,7 @@ def test_n_jobs_does_not_change_the_result():
 def _sklearn_params(est):
     """The estimator's parameters that scikit-learn knows (drops streamlr's additions)."""
     params = est.get_params(deep=False)
-    for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift"):
+    for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift", "hash_bits"):
         params.pop(name)
     params.pop("power", None)
     params.pop("quantile", None)

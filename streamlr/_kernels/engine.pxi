@@ -171,6 +171,7 @@ cdef class Engine:
     cdef dict names                           # feature name -> column
     cdef object dtype
     cdef object dense_buf                     # scratch row for dict events
+    cdef public object hasher                 # hash_bits: _hashing.EventHasher, or None
     cdef tuple watched                        # ((dict, keys, values), ...)
     # the snapshot of the running call, and scratch
     cdef char* save
@@ -816,9 +817,21 @@ cdef class Engine:
             raise ValueError(f"sample_weight must be a number; got {sample_weight!r}") from None
         if not isfinite(sw):
             raise ValueError("sample_weight contains NaN or infinity.")
-        cdef cnp.ndarray a = _event_dense(self, x)
         cdef cnp.ndarray data, ind
         cdef int indptr[2]
+        cdef EventHasher h
+        if type(x) is dict and self.hasher is not None and not self.f32:
+            # hashed straight into the hasher's buffers (a call of another
+            # thread cannot overwrite them meanwhile: a pending snapshot stops it)
+            if self.saved:
+                raise RuntimeError("a snapshot of another call is pending")
+            h = <EventHasher>self.hasher
+            h.n = 0
+            h._event(<dict>x)
+            indptr[0] = 0
+            indptr[1] = <int>h.n
+            return _learn(self, h.val, h.idx, indptr, 1, &target, &sw)
+        cdef cnp.ndarray a = _event_dense(self, x)
         if a is not None:
             return _learn(self, cnp.PyArray_DATA(a), NULL, NULL, 1, &target, &sw)
         data, ind = _event_csr(self, x)

@@ -11,6 +11,8 @@ cdef object _event_dense(Engine self, x, bint own_buffer=False):
     if type(x) is _CSR_MATRIX or type(x) is _CSR_ARRAY:
         return None
     if type(x) is dict:
+        if self.hasher is not None:
+            return None     # hashed into a CSR row by _event_csr
         return _event_from_dict(self, x, own_buffer)
     if not cnp.PyArray_Check(x):
         if _sp.issparse(x):
@@ -65,7 +67,13 @@ cdef object _event_from_dict(Engine self, dict x, bint own_buffer=False):
 
 cdef tuple _event_csr(Engine self, x):
     """(data, indices) of a 1-row sparse x, checked; the model's dtypes.
-    A CSR row that is already in them is used without a copy."""
+    A CSR row that is already in them is used without a copy. A dict event
+    of a hash_bits model: its hashed features (in range by construction)."""
+    if type(x) is dict:
+        hashed = self.hasher.hash_one(x)
+        if self.f32:
+            return hashed[0].astype(_np.float32), hashed[1]
+        return hashed
     if type(x) is not _CSR_MATRIX and type(x) is not _CSR_ARRAY:
         if x.ndim != 2:
             raise ValueError(f"x must be one row; got a sparse array of shape {x.shape}")

@@ -49,6 +49,7 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmax, fmin, fmod, isfinite, log, pow, sqrt
 
+from streamlr._kernels._hashing cimport EventHasher
 from streamlr._kernels.losses cimport Loss
 from streamlr._kernels.drift cimport (
     Drift, drift_bind, drift_rows_to_check, drift_update, drift_used,

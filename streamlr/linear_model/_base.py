@@ -359,13 +359,37 @@ class BaseSGD(BaseEstimator):
                 intercept_init = self.intercept_
         return coef_init, intercept_init
 
+    # -- hashed dict events (hash_bits) ----------------------------------------------
+
+    def _hashed(self, X):
+        """A list of dict events as the CSR matrix of their hashed features
+        (``hash_bits``); anything else as it is (its width checked)."""
+        bits = getattr(self, "hash_bits", None)
+        if bits is None:
+            return X
+        _params.check_hash_bits(self)
+        if isinstance(X, dict):
+            raise TypeError("X is one dict: pass a list of dict events (or use learn_one)")
+        if isinstance(X, list | tuple) and (not X or isinstance(X[0], dict)):
+            from .._kernels._hashing import EventHasher
+
+            data, indices, indptr = EventHasher(bits).hash_rows(X)
+            return sp.csr_matrix((data, indices, indptr), shape=(len(X), 1 << bits))
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2 and shape[1] != 1 << bits:
+            raise ValueError(f"X has {shape[1]} features, but hash_bits={bits} makes "
+                             f"{1 << bits}")
+        return X
+
     # -- single events --------------------------------------------------------------
 
     def _first_event(self, x, y, sample_weight, **kw):
         """An unfitted model learns its first event through partial_fit,
         which sets up the state (and, from a dict, the feature names)."""
         names = None
-        if isinstance(x, dict):
+        if isinstance(x, dict) and getattr(self, "hash_bits", None) is not None:
+            x = self._hashed([x])
+        elif isinstance(x, dict):
             names = list(x)
             x = np.asarray([list(x.values())])
         elif not sp.issparse(x):
@@ -499,6 +523,7 @@ class BaseSGD(BaseEstimator):
 
     def _decision(self, X):
         check_is_fitted(self)
+        X = self._hashed(X)
         if self._small_call(X):
             out = self._decision_small(X)
             if out is not None:

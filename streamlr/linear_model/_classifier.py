@@ -86,6 +86,20 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
 %(drift_parameters)s
+    hash_bits : int or None, default=None
+        Learn from dict events hashed as Vowpal Wabbit hashes them
+        (`streamlr.hashing.hash_feature`) into ``2 ** hash_bits`` columns
+        (1 to 31): ``learn_one``/``predict_one`` take a dict, and
+        ``partial_fit``, ``fit`` and the predictions a list of dicts, with
+        no feature names fitted. A key ``k`` with a number ``v`` is feature
+        ``k`` (default namespace) with value ``v`` (zero: dropped); with a
+        string ``s`` it is feature ``"k=s"`` with value 1; a key whose value
+        is a dict is a namespace (``{"u": {"id": "a7"}, "price": 2.5}``),
+        its features hashed under the namespace's hash. The hashing runs in
+        compiled code. A non-string key raises ``TypeError``, a non-finite
+        value ``ValueError``. CSR or dense input keeps working (``2 **
+        hash_bits`` columns).
+
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -137,7 +151,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart"):
+                 on_drift="restart", hash_bits=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -164,6 +178,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self.auto_rates = auto_rates
         self.drift_detector = drift_detector
         self.on_drift = on_drift
+        self.hash_bits = hash_bits
 
     # -- targets ----------------------------------------------------------------------
 
@@ -308,6 +323,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             (``shuffle=False``), bitwise. A call that fails (bad input,
             divergence, Ctrl-C) leaves the model as it was.
         """
+        X = self._hashed(X)
         if classes is None and self._small_call(X):
             y_small = np.asarray(y)
             if y_small.ndim == 1 and y_small.shape[0] == X.shape[0]:
@@ -374,6 +390,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             Epochs stop by scikit-learn's rules (``tol``, ``early_stopping``,
             ``n_iter_no_change``) or by ``gtol``.
         """
+        X = self._hashed(X)
         return self._transaction(
             lambda tx: self._fit(tx, X, y, coef_init, intercept_init, sample_weight))
 

@@ -173,6 +173,10 @@ def bind(est):
         watched=_params.watched_dicts(est), verbose=bool(est.verbose), race=race_rule(est),
         drift=drift, class_counts=counts,
         balanced=est._is_classifier and _params.streaming_balanced(est))
+    if getattr(est, "hash_bits", None) is not None:
+        from .._kernels._hashing import EventHasher
+
+        engine.hasher = EventHasher(est.hash_bits)  # dict events hashed in compiled code
     model.engine = engine
     return engine
 

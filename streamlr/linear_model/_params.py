@@ -258,12 +258,21 @@ def race_default(est, optimizer, members):
     return int(np.argmin([rate for _, rate in members]))
 
 
+def check_hash_bits(est):
+    bits = getattr(est, "hash_bits", None)
+    if bits is not None and (isinstance(bits, bool) or not isinstance(bits, numbers.Integral)
+                             or not 1 <= bits <= 31):
+        raise ValueError(f"The 'hash_bits' parameter must be None or an integer in [1, 31]; "
+                         f"got {bits!r}.")
+
+
 def validate_params(est, for_partial_fit=False):
     """Check every hyperparameter of ``est`` (ValueError naming the first bad
     one) and return its resolved optimizer spec."""
     _check_choices(est)
     _check_numbers(est)
     _check_auto_rates(est)
+    check_hash_bits(est)
     if auto_optimizer(est):
         optimizer = AutoRace()
         if est.auto_rates is not None:

@@ -69,6 +69,19 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         Poisson-gamma distribution).
     quantile : float, default=0.5
         The quantile ``loss="quantile"`` estimates, in (0, 1).
+    hash_bits : int or None, default=None
+        Learn from dict events hashed as Vowpal Wabbit hashes them
+        (`streamlr.hashing.hash_feature`) into ``2 ** hash_bits`` columns
+        (1 to 31): ``learn_one``/``predict_one`` take a dict, and
+        ``partial_fit``, ``fit`` and the predictions a list of dicts, with
+        no feature names fitted. A key ``k`` with a number ``v`` is feature
+        ``k`` (default namespace) with value ``v`` (zero: dropped); with a
+        string ``s`` it is feature ``"k=s"`` with value 1; a key whose value
+        is a dict is a namespace (``{"u": {"id": "a7"}, "price": 2.5}``),
+        its features hashed under the namespace's hash. The hashing runs in
+        compiled code. A non-string key raises ``TypeError``, a non-finite
+        value ``ValueError``. CSR or dense input keeps working (``2 **
+        hash_bits`` columns).
 
     Attributes
     ----------
@@ -109,7 +122,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
                  gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", power=1.5, quantile=0.5):
+                 on_drift="restart", power=1.5, quantile=0.5, hash_bits=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -136,6 +149,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.on_drift = on_drift
         self.power = power
         self.quantile = quantile
+        self.hash_bits = hash_bits
 
     def _target_encoding(self):
         return 0, 0.0, None, None
@@ -189,6 +203,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             Any chunking of a stream trains bitwise the same model as one
             call (``shuffle=False``); a failed call changes nothing.
         """
+        X = self._hashed(X)
         if self._small_call(X):
             y_small = np.asarray(y)
             if (y_small.ndim == 1 and y_small.shape[0] == X.shape[0]
@@ -235,6 +250,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self : SGDRegressor
             Epochs stop by scikit-learn's rules or by ``gtol``.
         """
+        X = self._hashed(X)
         return self._transaction(
             lambda tx: self._fit(tx, X, y, coef_init, intercept_init, sample_weight))
 

@@ -1,0 +1,187 @@
+"""``streamlr train`` against Vowpal Wabbit's own driver on a VW text file (issue #17).
+
+One generated file: ``--rows`` rows (default 200,000) of 40 hashed string
+features in two namespaces (``|u`` and ``|i``, 20 each, 1,000 values per
+field), labels -1/1 from a logistic model over the features. Whole process,
+one pass, logistic loss, 18 bits, as a user runs them:
+
+- ``streamlr train FILE --optimizer vw --penalty none`` (VW's default update:
+  adaptive, normalized, importance-invariant, rate 0.5; no regularisation,
+  as VW) against ``python -m vowpalwabbit -d FILE --loss_function logistic
+  -b 18`` (VW's own driver, from the vowpalwabbit package: no ``vw`` binary
+  ships with it);
+- the same with ``-q ui`` (streamlr crosses the namespaces at read time,
+  400 more columns a row; VW crosses them on the fly);
+- the readers' parse rate alone (``read_vw`` in this process, no learning);
+- the start-up floor: ``python -c "import streamlr.cli"`` (scikit-learn and
+  scipy come with it) against ``python -c "import vowpalwabbit"``;
+- ``learn_one``/``predict_one`` of a 40-feature dict event on a
+  ``hash_bits=18`` model (the hashing in compiled code), against
+  ``learn_one`` of the same event as a 1-row CSR matrix.
+
+Both drivers print their progress tables (neither ``--quiet``). Runs
+alternate between the systems; the table reports the median of
+``--repeats``. Final progressive losses are read from each driver's summary.
+
+    python bench/bench_vw_cli.py                  # 200,000 rows, 5 repeats
+    python bench/bench_vw_cli.py --rows 2000000 --repeats 3 --no-q
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this streamlr
+from suite_report import cpu_model  # noqa: E402
+
+
+def make_file(path, rows, seed=0, fields=20, card=1000):
+    rng = np.random.default_rng(seed)
+    wu = rng.normal(size=(fields, card)) * 0.3
+    wi = rng.normal(size=(fields, card)) * 0.3
+    cols = np.arange(fields)
+    with open(path, "w") as f:
+        for start in range(0, rows, 10_000):
+            n = min(10_000, rows - start)
+            U = rng.integers(0, card, size=(n, fields))
+            items = rng.integers(0, card, size=(n, fields))
+            s = wu[cols, U].sum(1) + wi[cols, items].sum(1)
+            y = np.where(rng.random(n) < 1 / (1 + np.exp(-s)), 1, -1)
+            f.writelines(
+                f"{y[r]} |u {' '.join(f'u{j}_{U[r, j]}' for j in range(fields))}"
+                f" |i {' '.join(f'i{j}_{items[r, j]}' for j in range(fields))}\n"
+                for r in range(n))
+
+
+def _env():
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _run(cmd):
+    t = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=True)
+    dt = time.perf_counter() - t
+    m = re.search(r"average loss\s*=\s*([0-9.eE+-]+)", res.stdout + res.stderr)
+    return dt, float(m.group(1)) if m else float("nan")
+
+
+def systems(path, q):
+    inter = ["-q", "ui"] if q else []
+    return {
+        "streamlr train": [sys.executable, "-m", "streamlr", "train", str(path), "--optimizer",
+                           "vw", "--penalty", "none", *inter],
+        "VW driver": [sys.executable, "-m", "vowpalwabbit", "-d", str(path), "--loss_function",
+                      "logistic", "-b", "18", *inter],
+    }
+
+
+def parse_rate(path, repeats, interactions=()):
+    from streamlr.io import read_vw
+
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        n = 0
+        for X, _y, _w in read_vw(path, 18, interactions=interactions):
+            n += X.shape[0]
+        times.append(time.perf_counter() - t)
+    return n, statistics.median(times)
+
+
+def event_latency(repeats, n=20_000):
+    """Median learn_one / predict_one time of 40-feature dict events (20 string,
+    20 numeric) on a hash_bits=18 model, and learn_one of the same rows as
+    1-row CSR matrices (no hashing)."""
+    from streamlr import SGDClassifier
+    from streamlr._kernels._hashing import EventHasher
+
+    rng = np.random.default_rng(1)
+    events = [{**{f"c{j}": f"v{rng.integers(0, 1000)}" for j in range(20)},
+               **{f"n{j}": float(rng.normal()) for j in range(20)}} for _ in range(n)]
+    y = rng.integers(0, 2, size=n)
+    hasher = EventHasher(18)
+    import scipy.sparse as sp
+    rows = []
+    for e in events:
+        d, i = hasher.hash_one(e)
+        rows.append(sp.csr_matrix((d, i, np.array([0, len(d)], dtype=np.intc)),
+                                  shape=(1, 1 << 18)))
+    out = {}
+    for name in ("learn_one dict", "predict_one dict", "learn_one 1-row CSR"):
+        per = []
+        for _ in range(repeats):
+            m = SGDClassifier(loss="log_loss", hash_bits=18, optimizer="adam",
+                              learning_rate="constant", eta0=0.01)
+            m.learn_one(events[0], int(y[0]), classes=[0, 1])
+            xs = rows if "CSR" in name else events
+            t = time.perf_counter()
+            if name.startswith("learn"):
+                for x, t_ in zip(xs, y.tolist(), strict=True):
+                    m.learn_one(x, t_)
+            else:
+                for x in xs:
+                    m.predict_one(x)
+            per.append((time.perf_counter() - t) / n)
+        out[name] = statistics.median(per)
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rows", type=int, default=200_000)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--keep", metavar="FILE", help="write the data here (default: a temp file)")
+    p.add_argument("--no-q", action="store_true", help="skip the -q ui runs")
+    args = p.parse_args(argv)
+    tmp = tempfile.TemporaryDirectory()
+    path = args.keep or os.path.join(tmp.name, "bench.vw")
+    make_file(path, args.rows)
+    size = os.path.getsize(path) / 1e6
+    print(f"{cpu_model()} ({os.cpu_count()} cores); {args.rows:,} rows, {size:.1f} MB; "
+          f"median of {args.repeats}, systems alternating")
+    print()
+    print("| run | system | seconds | rows/s | final progressive loss | streamlr is |")
+    print("|---|---|---:|---:|---:|---:|")
+    for q in (False,) if args.no_q else (False, True):
+        cmds = systems(path, q)
+        res = {name: [] for name in cmds}
+        for _ in range(args.repeats):
+            for name, cmd in cmds.items():
+                res[name].append(_run(cmd))
+        med = {name: statistics.median(t for t, _ in r) for name, r in res.items()}
+        for name, r in res.items():
+            ratio = med["VW driver"] / med["streamlr train"]
+            print(f"| whole process{', -q ui' if q else ''} | {name} | {med[name]:.2f} | "
+                  f"{args.rows / med[name]:,.0f} | {r[0][1]:.6f} | "
+                  f"{f'{ratio:.2f}x VW' if name == 'streamlr train' else ''} |")
+    starts = {"import streamlr.cli": [sys.executable, "-c", "import streamlr.cli"],
+              "import vowpalwabbit": [sys.executable, "-c", "import vowpalwabbit"]}
+    res = {name: [] for name in starts}
+    for _ in range(args.repeats):
+        for name, cmd in starts.items():
+            res[name].append(_run(cmd)[0])
+    for name, r in res.items():
+        print(f"| start-up floor | {name} | {statistics.median(r):.2f} | | | |")
+    for inter in ((),) if args.no_q else ((), ("ui",)):
+        n, dt = parse_rate(path, args.repeats, inter)
+        print(f"| parse only{', -q ui' if inter else ''} | read_vw | {dt:.2f} | {n / dt:,.0f} | "
+              f"({size / dt:.0f} MB/s) | |")
+    print()
+    print("| single events (hash_bits=18, Adam, 40 features) | microseconds per call |")
+    print("|---|---:|")
+    for name, sec in event_latency(args.repeats).items():
+        print(f"| {name} | {sec * 1e6:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
