@@ -105,6 +105,6 @@ def test_gzip_on_stdin_with_the_format_guessed(tmp_path):
     env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
     res = subprocess.run([sys.executable, "-m", "streamlr", "train", "-", "--quiet"],
                          input=gzip.compress(path.read_bytes()), capture_output=True,
-                         env=env, timeout=120, check=False)
+                         env=env, timeout=120, check=False, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert b"finished run: vw data" in res.stdout and b"number of samples = 700" in res.stdout

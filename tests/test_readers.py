@@ -515,8 +515,10 @@ def test_gzip_stdin_pipe(tmp_path):
             "print(sum(X.shape[0] for X, y, w in read_vw('-')))")
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
         os.path.abspath(_io_readers.__file__))))
+    # cwd outside the checkout: `python -c` puts the working directory first
+    # on sys.path, where an unbuilt source tree would shadow the package
     res = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
-                         env=env, check=True, timeout=120)
+                         env=env, check=True, timeout=120, cwd=tmp_path)
     assert res.stdout.decode().strip() == "5000"
 
 
