@@ -12,26 +12,15 @@ dense float64 68 / 74 (decision_function), 82 / 109 (predict); dense float32
 36 / 37, 34 / 37; CSR float64 88 / 95, 98 / 99; CSR float32 70 / 68, 69 / 70.
 """
 import argparse
-import platform
 import time
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
+from suite_report import cpu_model
 
 from streamlr import SGDClassifier, SGDRegressor
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def median_time(fn, repeats):

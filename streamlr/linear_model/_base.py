@@ -45,6 +45,22 @@ SHARED_PARAMETERS = """    penalty : {"l2", "l1", "elasticnet"} or None, default
 """
 
 # the drift parameters, documented alike (at %(drift_parameters)s)
+# the hash_bits parameter, alike in both estimators (%(hash_parameters)s)
+HASH_PARAMETERS = """    hash_bits : int or None, default=None
+        Learn from dict events hashed as Vowpal Wabbit hashes them
+        (`streamlr.hashing.hash_feature`) into ``2 ** hash_bits`` columns
+        (1 to 31): ``learn_one``/``predict_one`` take a dict, and
+        ``partial_fit``, ``fit`` and the predictions a list of dicts, with
+        no feature names fitted. A key ``k`` with a number ``v`` is feature
+        ``k`` (default namespace) with value ``v`` (zero: dropped); with a
+        string ``s`` it is feature ``"k=s"`` with value 1; a key whose value
+        is a dict is a namespace (``{"u": {"id": "a7"}, "price": 2.5}``),
+        its features hashed under the namespace's hash. The hashing runs in
+        compiled code. A non-string key raises ``TypeError``, a non-finite
+        value ``ValueError``. CSR or dense input keeps working (``2 **
+        hash_bits`` columns).
+"""
+
 DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drift.PageHinkley, default=None
         A drift detector run inside the per-sample loop of ``partial_fit``
         and ``learn_one`` (not of ``fit``'s epochs): it is fed each

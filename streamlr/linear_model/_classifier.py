@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _registry
 from .._kernels import kernel as _k
 from . import _driver, _params
-from ._base import DRIFT_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
+from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_validation_rows_finite
 from ._stopping import validation_mask
 
@@ -86,20 +86,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
 %(drift_parameters)s
-    hash_bits : int or None, default=None
-        Learn from dict events hashed as Vowpal Wabbit hashes them
-        (`streamlr.hashing.hash_feature`) into ``2 ** hash_bits`` columns
-        (1 to 31): ``learn_one``/``predict_one`` take a dict, and
-        ``partial_fit``, ``fit`` and the predictions a list of dicts, with
-        no feature names fitted. A key ``k`` with a number ``v`` is feature
-        ``k`` (default namespace) with value ``v`` (zero: dropped); with a
-        string ``s`` it is feature ``"k=s"`` with value 1; a key whose value
-        is a dict is a namespace (``{"u": {"id": "a7"}, "price": 2.5}``),
-        its features hashed under the namespace's hash. The hashing runs in
-        compiled code. A non-string key raises ``TypeError``, a non-finite
-        value ``ValueError``. CSR or dense input keeps working (``2 **
-        hash_bits`` columns).
-
+%(hash_parameters)s
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -594,4 +581,5 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 
 SGDClassifier.__doc__ = SGDClassifier.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
                                             "drift_parameters": DRIFT_PARAMETERS,
+                                            "hash_parameters": HASH_PARAMETERS,
                                             "rate_race_notes": RATE_RACE_NOTES}
