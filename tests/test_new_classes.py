@@ -447,3 +447,44 @@ def test_unknown_label_type_is_refused():
     with pytest.raises(ValueError):
         est.partial_fit(X[:2], [1, 2])    # numbers among strings
     assert_array_equal(est.classes_, np.unique(y[:30]))
+
+
+def test_float32_and_one_class_persistence(tmp_path):
+    X, y = _stream_of_arrivals()
+    X = X.astype(np.float32)
+    est = SGDClassifier(new_classes="add", optimizer="rmsprop", shuffle=False)
+    est.partial_fit(X[:5], y[:5])
+    persistence.save(est, tmp_path / "one.streamlr")
+    loaded = persistence.load(tmp_path / "one.streamlr")
+    assert_array_equal(loaded.classes_, ["b"])
+    assert_array_equal(loaded.class_counts_, [5])
+    for model in (est, loaded):
+        model.partial_fit(X[5:], y[5:])
+    assert est.coef_.dtype == np.float32 and est.coef_.shape == (4, X.shape[1])
+    _assert_same_model(est, loaded)
+    events = SGDClassifier(new_classes="add", optimizer="rmsprop", shuffle=False)
+    for i in range(X.shape[0]):
+        events.learn_one(X[i], y[i])
+    _assert_same_model(est, events)
+
+
+def test_sample_weight_and_schedule_state():
+    # a stateful schedule (ReduceOnPlateau): the new row's state starts fresh
+    from streamlr.schedules import ReduceOnPlateau
+    X, y, arrival = _stream(3, new=1, seed=4)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    params = _params("adam", learning_rate=ReduceOnPlateau(0.05, window=5, patience=0))
+    grown = SGDClassifier(new_classes="add", **params)
+    grown.partial_fit(X, y, classes=[0, 2], sample_weight=sw)
+    ref = SGDClassifier(**params)
+    ref.partial_fit(X[:arrival], y[:arrival], classes=[0, 1, 2], sample_weight=sw[:arrival])
+    _reset_row(ref, 1, _spec("adam"), schedule_initial=_initial_schedule_row(params))
+    ref.partial_fit(X[arrival:], y[arrival:], sample_weight=sw[arrival:])
+    _assert_same_model(grown, ref)
+    assert_array_equal(grown.schedule_state_, ref.schedule_state_)
+
+
+def _initial_schedule_row(params):
+    from streamlr.schedules import compile_schedule
+    return compile_schedule(params["learning_rate"], {"alpha": params["alpha"],
+                                                      "dloss": None})[3]

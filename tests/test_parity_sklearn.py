@@ -625,6 +625,8 @@ def test_same_constructor_defaults(Ours, Ref):
     if Ours is SGDRegressor:   # the parameters of the GLM losses
         added.update(power=1.5, quantile=0.5)
     added.update(hash_bits=None)
+    if Ours is SGDClassifier:
+        added.update(new_classes="error")
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -841,6 +843,7 @@ def _sklearn_params(est):
     params = est.get_params(deep=False)
     for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift", "hash_bits"):
         params.pop(name)
+    params.pop("new_classes", None)
     params.pop("power", None)
     params.pop("quantile", None)
     return params

@@ -385,7 +385,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         balanced = _params.streaming_balanced(self)
         sample_weight = check_sample_weight(sample_weight, X.shape[0],
                                             np.float64 if balanced else X.dtype,
-                                            allow_all_zero=False)
+                                            allow_all_zero=self.early_stopping)
         if first:
             start = declared if declared is not None else unique_labels(y[:1])
             self.classes_ = start
@@ -570,12 +570,14 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             event the work is O(non-zeros of x) (dense models: O(n_features)),
             with no per-call validation beyond the event itself.
         """
-        if "_model" not in self.__dict__:
+        d = self.__dict__
+        if "_model" not in d:
             if classes is None and not _params.adds_classes(self):
                 raise ValueError("classes must be passed on the first call to learn_one "
                                  "(or fit / partial_fit the model first).")
             return self._first_event(x, y, sample_weight, classes=classes)
-        if _params.adds_classes(self):
+        adding = d.get("new_classes")
+        if type(adding) is str and adding == "add":
             return self._learn_one_adding(x, y, sample_weight, classes)
         if classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
             raise ValueError(f"`classes={classes!r}` is not the same as the model's "

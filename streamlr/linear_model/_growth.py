@@ -137,7 +137,7 @@ NEW_CLASSES_PARAMETERS = """    new_classes : {"error", "add"}, default="error"
         third turns the binary row into one-vs-rest rows: the old positive
         class keeps the row and its state, the old negative class gets the
         row negated, with the state that changes sign with it
-        (`streamlr.optim.Optimizer.sign_odd_slots`): what a model declared
+        (``Optimizer.sign_odd_slots``): what a model declared
         with all classes from the start holds, its two rows being opposite
         while only two classes were seen. With one class seen, the model
         predicts it and learns nothing (``t_`` stays; ``class_counts_``
