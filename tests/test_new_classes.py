@@ -488,3 +488,18 @@ def _initial_schedule_row(params):
     from streamlr.schedules import compile_schedule
     return compile_schedule(params["learning_rate"], {"alpha": params["alpha"],
                                                       "dloss": None})[3]
+
+
+def test_fit_parallel_adds_the_streams_classes():
+    da = pytest.importorskip("dask.array")
+    from streamlr.dask import fit_parallel
+
+    X, y, arrival = _stream(3, new=1, n=400)
+    est = SGDClassifier(new_classes="add", **_params("adam"))
+    est.partial_fit(X[:arrival], y[:arrival])
+    assert_array_equal(est.classes_, [0, 2])
+    dX = da.from_array(X[arrival:], chunks=(50, X.shape[1]))
+    dy = da.from_array(y[arrival:], chunks=50)
+    fit_parallel(est, dX, dy, rounds=1, n_splits=2)
+    assert_array_equal(est.classes_, [0, 1, 2])
+    assert est.coef_.shape == (3, X.shape[1])
