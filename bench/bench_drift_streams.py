@@ -166,6 +166,8 @@ def progressive(make, X, y):
 
 
 def run(streams, seeds, n, constant=CONSTANT_RATE, decay=DECAY, only=None):
+    """Every configuration on every stream and seed (the accuracy curve is
+    kept for the first seed, the one the chart shows)."""
     cfgs = configs(constant, decay)
     if only is not None:
         cfgs = {k: v for k, v in cfgs.items() if k in only}
@@ -182,7 +184,7 @@ def run(streams, seeds, n, constant=CONSTANT_RATE, decay=DECAY, only=None):
                 row["models"][label] = {
                     "overall": float(correct.mean()), "post_drift": float(np.mean(post)),
                     "post_each": post, "detected": found, "seconds": time.perf_counter() - t0,
-                    "curve": _rolling(correct, 500)}
+                    "curve": _rolling(correct, 500) if seed == seeds[0] else None}
             out.append(row)
             print(f"{name} w={width} seed={seed}: " + ", ".join(
                 f"{k}: {v['overall']:.3f}/{v['post_drift']:.3f}" for k, v in row["models"].items()),
@@ -192,8 +194,8 @@ def run(streams, seeds, n, constant=CONSTANT_RATE, decay=DECAY, only=None):
 
 def _rolling(correct, w):
     c = np.concatenate([[0], np.cumsum(correct)])
-    idx = np.arange(w, len(correct) + 1, w // 5)
-    return [[int(i), float((c[i] - c[i - w]) / w)] for i in idx]
+    idx = np.arange(w, len(correct) + 1, w // 2)
+    return [[int(i), round(float((c[i] - c[i - w]) / w), 4)] for i in idx]
 
 
 STREAMS = [  # (name, drift width, held back from every choice)
@@ -248,8 +250,8 @@ def chart(res, path):
     except ImportError:
         return False
     picks = [r for r in res if r["seed"] == res[0]["seed"] and (r["stream"], r["width"]) in (
-        ("SEA", 1), ("Agrawal", 1000))]
-    fig, axes = plt.subplots(len(picks), 1, figsize=(8, 2.6 * len(picks)), sharex=True)
+        ("Mixed", 1), ("Agrawal", 1000))]
+    fig, axes = plt.subplots(len(picks), 1, figsize=(8, 2.6 * len(picks) + 0.6), sharex=True)
     axes = np.atleast_1d(axes)
     styles = {"Adam, constant rate": ("tab:gray", "-"), "Adam, decaying": ("tab:blue", "-"),
               "Adam, decaying + ADWIN restart": ("tab:red", "-"),
@@ -271,9 +273,10 @@ def chart(res, path):
         ax.set_title(f"{r['stream']}, {kind} drift, seed {r['seed']}", fontsize=9)
         ax.set_ylabel("accuracy (last 500)", fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=6.5, ncol=2, loc="lower left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
     axes[-1].set_xlabel("samples (dashed: true drift points)", fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return True
@@ -308,20 +311,28 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(HERE, "drift_streams.json"))
     p.add_argument("--png", default=os.path.join(HERE, "drift_streams.png"))
     p.add_argument("--choose", action="store_true")
+    p.add_argument("--replot", action="store_true", help="tables and chart from --out's JSON")
     args = p.parse_args(argv)
     if args.choose:
         choose()
         return
-    res = run(STREAMS, list(range(args.seeds)), args.n)
-    print(f"\n{cpu_model()}, {args.n} samples per stream, {args.seeds} seeds, "
+    if args.replot:
+        with open(args.out) as f:
+            saved = json.load(f)
+        res, cpu, n, seeds = saved["results"], saved["cpu"], saved["n"], saved["seeds"]
+    else:
+        res, cpu, n, seeds = run(STREAMS, list(range(args.seeds)), args.n), cpu_model(), \
+            args.n, args.seeds
+    print(f"\n{cpu}, {n} samples per stream, {seeds} seeds, "
           f"accuracy over the {WINDOW} samples after each true drift and overall\n")
     print(table(res))
     print()
     print(per_stream_table(res))
-    with open(args.out, "w") as f:
-        json.dump({"cpu": cpu_model(), "n": args.n, "seeds": args.seeds,
-                   "constant_rate": CONSTANT_RATE, "decay": DECAY, "results": res}, f, indent=0)
-    print(f"wrote {args.out}")
+    if not args.replot:
+        with open(args.out, "w") as f:
+            json.dump({"cpu": cpu, "n": n, "seeds": seeds, "constant_rate": CONSTANT_RATE,
+                       "decay": DECAY, "results": res}, f, separators=(",", ":"))
+        print(f"wrote {args.out}")
     if chart(res, args.png):
         print(f"wrote {args.png}")
 
