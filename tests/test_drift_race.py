@@ -366,3 +366,34 @@ def test_fit_runs_the_race_without_the_detector():
     assert len(est.drifts_) == 0
     est.partial_fit(X, y)
     assert len(est.drifts_) >= 1
+
+
+@pytest.mark.parametrize("rows", [40, 400])    # the bound engine, the general path
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_failed_call_that_woke_sleeping_copies_changes_nothing(narrow_early, rows, sparse):
+    """The snapshot takes a sleeping copy's coordinates when a restart wakes
+    it: a call failing after that puts them back."""
+    est, X, y, fit_kw = _make("binary", "rate", "restart", ADWIN(clock=4, delta=0.3),
+                              sparse=sparse, n=900)
+    start = 250
+    est.partial_fit(X[:start], y[:start], **fit_kw)
+    status = est._model.scalars[:, _driver._k.SLOTS["race_status"]]
+    assert (status == 3).any()          # some copies sleep when the call begins
+    names = ("weight_blocks", "scalars", "intercept_block", "drift_state", "drifts",
+             "last_update")
+    before = {name: getattr(est._model, name).copy() for name in names}
+    probe = est.__class__(**est.get_params(deep=False)).partial_fit(X[:start], y[:start],
+                                                                     **fit_kw)
+    probe.partial_fit(X[start:start + rows - 1], y[start:start + rows - 1])
+    assert len(probe.drifts_) > len(est.drifts_)     # a restart woke them during the call
+    # a copy asleep at the start learned during the call (it may sleep again at its end)
+    moved = (probe._model.w != est._model.w).any(axis=1)
+    assert (moved & (status == 3)).any()
+    bad = X[start:start + rows].copy()
+    if sparse:
+        bad = bad.toarray()
+    bad[-1, 0] = np.nan
+    with pytest.raises(ValueError):
+        est.partial_fit(sp.csr_matrix(bad) if sparse else bad, y[start:start + rows])
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(est._model, name), value, err_msg=name)

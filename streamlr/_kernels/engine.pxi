@@ -431,11 +431,12 @@ cdef class Engine:
         return (n + 7) & ~7
 
     cdef inline bint _learns(self, int kk) noexcept nogil:
-        # False for a race's copy that sleeps or left the race (a sleeping
-        # copy may learn again when a restart on drift re-opens the race)
-        if self.copies == 1 or self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] < RACE_OUT:
-            return True
-        return (self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE
+        # False for a race's copy that sleeps or left the race
+        return self.copies == 1 or self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] < RACE_OUT
+
+    cdef inline bint _may_wake(self, int kk) noexcept nogil:
+        # a race's sleeping copy that a restart on drift may wake (race.pxi)
+        return (self.copies > 1 and self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE
                 and self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] == RACE_ASLEEP)
 
     cdef Py_ssize_t _problem_bytes(self) noexcept nogil:
@@ -452,7 +453,12 @@ cdef class Engine:
         cdef Py_ssize_t touched = self.n_features if full else nnz, off = 0
         for kk in range(self.n_problems):
             # a race's copy that sleeps or left cannot change but for its scalars
-            self.save_whole[kk] = coordinates and self._learns(kk)
+            # (one that a restart may wake: room for its coordinates, copied then)
+            self.save_whole[kk] = 0
+            if coordinates and self._learns(kk):
+                self.save_whole[kk] = 1
+            elif coordinates and self._may_wake(kk):
+                self.save_whole[kk] = 2
             self.save_off[kk] = off
             off += self._problem_bytes() + (touched * self._coord_bytes() if self.save_whole[kk] else 0)
         self._reserve(off, 0)
@@ -563,7 +569,7 @@ cdef class Engine:
         if not self.plain:
             return False
         for kk in range(self.n_problems):
-            if not self._learns(kk):
+            if not (self._learns(kk) or self._may_wake(kk)):
                 continue
             prog = self.prog_proto
             prog.state = self.schedule_state + kk * self.schedule_state_n

@@ -671,8 +671,14 @@ cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const 
                     for b in range(B):
                         for c in range(R):
                             kk = b * R + c
-                            if self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] != RACE_OUT:
-                                _drift_react_problem(self, kk)
+                            if self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
+                                continue
+                            if self.save_whole[kk] == 2:
+                                # a sleeping copy wakes: the snapshot takes its
+                                # coordinates now (unchanged since the call began)
+                                _save_coordinates(self, <floating*>NULL, kk, self.saved_idx,
+                                                  self.saved_nnz, self.saved_full)
+                            _drift_react_problem(self, kk)
                         _race_reopen(self.scalars, b, &self.race_rule)
         for b in range(B):
             _race_store_shares(self.scalars, b, &self.race_rule)
