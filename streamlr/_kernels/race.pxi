@@ -37,6 +37,12 @@
 # discounted loss stay in; the others sleep (they neither learn nor serve,
 # and keep their state). Passes are cut at those rows, so that no copy learns
 # a row past the point where it fell asleep.
+#
+# A restart on drift (drift.pxi) re-opens the race (``_race_reopen``): the
+# clock of ``first_rows``, ``warmup`` and ``period`` is the rows served since
+# the race last opened (SLOT_SERVED_N - SLOT_RACE_OPENED, 0 for a race that
+# never re-opened), so the default copy serves alone first again and the race
+# narrows again ``warmup`` rows later.
 
 cdef enum:
     MAX_COPIES = 64
