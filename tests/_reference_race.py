@@ -22,6 +22,7 @@ class RaceReference:
         self.first_rows, self.warmup, self.period = first_rows, warmup, period
         self.awake = copies if awake is None else awake
         self.served_loss, self.served_n, self.count, self.zero_loss = 0.0, 0, 0.0, 0.0
+        self.opened = 0     # served_n when the race last (re)opened
         self.share = (np.arange(copies) == default_copy).astype(float)
 
     def shares(self, available):
@@ -32,7 +33,7 @@ class RaceReference:
             if learning.any():
                 share[np.flatnonzero(learning)[np.argmin(self.loss[learning])]] = 1.0
             return share
-        if self.served_n < self.first_rows and eligible[self.default]:
+        if self.served_n - self.opened < self.first_rows and eligible[self.default]:
             share[self.default] = 1.0
             return share
         lead = self.loss[eligible].min()
@@ -60,8 +61,9 @@ class RaceReference:
             if self.status[c] == RACING and (not loss_c <= self.wild * self.zero_loss
                                              or abs(margins[c]) > self.bound):
                 self.status[c] = WILD
-        if (self.awake < len(self.loss) and self.served_n >= self.warmup
-                and (self.served_n - self.warmup) % self.period == 0):
+        since = self.served_n - self.opened
+        if (self.awake < len(self.loss) and since >= self.warmup
+                and (since - self.warmup) % self.period == 0):
             # the race narrows: the best `awake` copies (racing ones first) stay
             learning = np.flatnonzero(self.status <= WILD)
             ranked = sorted(learning, key=lambda c: (self.status[c], self.loss[c]))
@@ -69,3 +71,13 @@ class RaceReference:
                 self.status[c] = ASLEEP
         self.share = self.shares(np.ones(len(self.loss), dtype=bool))
         return served
+
+    def reopen(self):
+        """A restart on drift re-opens the race: every copy but those out
+        races again from no evidence (losses, count and the clock of
+        first_rows / warmup / period back to 0)."""
+        self.loss[:] = 0.0
+        self.status[self.status != OUT] = RACING
+        self.count = 0.0
+        self.opened = self.served_n
+        self.share = self.shares(np.ones(len(self.loss), dtype=bool))

@@ -22,6 +22,17 @@
 #   reset    the same, after putting the weights back to zero (the intercept,
 #            plain SGD's scale and cumulative L1 penalty with them);
 #   none     only records the detection.
+#
+# A rate race (learning_rate="auto", optimizer="auto"; race.pxi) feeds the
+# detector what it serves: its copies and binary problems learn side by side
+# up to the next sample that may flag drift (events.pxi,
+# ``_race_drift_lockstep``), the race serves those samples, and the detector
+# sees the served decision value's 0/1 error (one-vs-rest: the multiclass
+# error of the served values) or the served loss. On drift, "restart" and
+# "reset" make every copy still in the race react as above, each with its own
+# rule's template, and re-open the race (``_race_reopen``: discounted losses
+# and shares back to their start, the default copy serving first, sleeping
+# and never-served copies racing again).
 
 cdef enum:
     ON_DRIFT_NONE = 0
@@ -33,8 +44,11 @@ cdef struct DriftLoop:
     Drift det                       # the detector, bound to the model's array
     int on_drift                    # ON_DRIFT_*
     bint feed_loss                  # regressors: the loss; classifiers: the 0/1 error
-    # what a restart puts back (the model's update rule, its schedule)
+    # what a restart puts back (the model's update rule, its schedule); a
+    # rate race has one template per copy (copy c's at + c * n_slots and
+    # + c * RULE_SCALARS; ``_drift_react_problem`` points at it)
     int n_slots
+    int templates                   # 1, or the race's copies
     const double* slot_init         # each slot's initial value
     const unsigned char* slot_from_w  # 1 for a slot that starts at the weight
     const double* rule_init         # the rule's scalars (RULE_SCALARS)

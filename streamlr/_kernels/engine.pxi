@@ -349,16 +349,25 @@ cdef class Engine:
         if (det.dtype != _np.float64 or det.ndim != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(det)
                 or not cnp.PyArray_ISWRITEABLE(det) or det.shape[0] == 0):
             raise ValueError("drift_state must be a writeable C-contiguous float64 array")
-        if self.copies > 1 or self.average:
-            raise ValueError("a drift detector works without a race and without averaging")
-        if (slot_init.shape[0] != from_w.shape[0] or slot_init.shape[0] + 1 > self.n_slots_blk
-                or (self.intercepts_n and slot_init.shape[0] + 1 > self.intercepts_n)
-                or rule_init.shape[0] != RULE_SCALARS or sched_init.shape[0] != self.schedule_state_n):
+        cdef Py_ssize_t templates = 1, n_slots
+        if self.average:
+            raise ValueError("a drift detector works without averaging")
+        if slot_init.ndim == 2:     # a race: one template per copy
+            templates = slot_init.shape[0]
+            n_slots = slot_init.shape[1]
+        else:
+            n_slots = slot_init.shape[0]
+        if (templates != self.copies or (<object>from_w).shape != (<object>slot_init).shape
+                or n_slots + 1 > self.n_slots_blk
+                or (self.intercepts_n and n_slots + 1 > self.intercepts_n)
+                or rule_init.size != templates * RULE_SCALARS
+                or sched_init.shape[0] != self.schedule_state_n):
             raise ValueError("the restart's template does not fit the model")
         drift_bind(&self.dloop.det, <double*>cnp.PyArray_DATA(det))
         self.dloop.on_drift = int(drift[0])
         self.dloop.feed_loss = bool(drift[1])
-        self.dloop.n_slots = slot_init.shape[0]
+        self.dloop.n_slots = n_slots
+        self.dloop.templates = templates
         self.dloop.slot_init = <const double*>cnp.PyArray_DATA(slot_init)
         self.dloop.slot_from_w = <const unsigned char*>cnp.PyArray_DATA(from_w)
         self.dloop.rule_init = <const double*>cnp.PyArray_DATA(rule_init)
@@ -425,6 +434,11 @@ cdef class Engine:
         # False for a race's copy that sleeps or left the race
         return self.copies == 1 or self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] < RACE_OUT
 
+    cdef inline bint _may_wake(self, int kk) noexcept nogil:
+        # a race's sleeping copy that a restart on drift may wake (race.pxi)
+        return (self.copies > 1 and self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE
+                and self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] == RACE_ASLEEP)
+
     cdef Py_ssize_t _problem_bytes(self) noexcept nogil:
         return (N_SLOTS + self.intercepts_n + self.schedule_state_n) * 8
 
@@ -439,7 +453,12 @@ cdef class Engine:
         cdef Py_ssize_t touched = self.n_features if full else nnz, off = 0
         for kk in range(self.n_problems):
             # a race's copy that sleeps or left cannot change but for its scalars
-            self.save_whole[kk] = coordinates and self._learns(kk)
+            # (one that a restart may wake: room for its coordinates, copied then)
+            self.save_whole[kk] = 0
+            if coordinates and self._learns(kk):
+                self.save_whole[kk] = 1
+            elif coordinates and self._may_wake(kk):
+                self.save_whole[kk] = 2
             self.save_off[kk] = off
             off += self._problem_bytes() + (touched * self._coord_bytes() if self.save_whole[kk] else 0)
         self._reserve(off, 0)
@@ -550,7 +569,7 @@ cdef class Engine:
         if not self.plain:
             return False
         for kk in range(self.n_problems):
-            if not self._learns(kk):
+            if not (self._learns(kk) or self._may_wake(kk)):
                 continue
             prog = self.prog_proto
             prog.state = self.schedule_state + kk * self.schedule_state_n
@@ -713,6 +732,61 @@ cdef class Engine:
         if self.dloop.out_of_memory:
             raise MemoryError("no memory left to record drift detections")
         return status, self.last_lr
+
+    def run_race_drift_pass(self, values, indices, indptr, targets, labels, sample_weight,
+                            const Py_ssize_t[::1] order):
+        """One streaming pass of a rate race with a drift detector over
+        ``order``: the copies of every binary problem learn side by side and
+        the detector is fed what the race serves (see
+        ``_race_drift_lockstep``). ``targets``: the (B, n) targets of the
+        binary problems in the model's dtype; ``labels``: the label index
+        (intp) of each row (read for one-vs-rest). Returns ``(status,
+        last_eta, failed)``: status n or -1 (every copy of a binary problem
+        diverged: restore), ``failed`` the positions in ``order`` of the
+        rows on which a copy diverged and left the race (back to the
+        snapshot; the caller resets a copy a snapshot without coordinates
+        cannot put back). ``drifts_found`` gives the rows that flagged
+        drift."""
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = targets, sw = sample_weight
+        cdef cnp.ndarray lab = labels
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        cdef bint dense = ptr.shape[0] == 0
+        cdef Py_ssize_t n_rows = order.shape[0], status
+        cdef list failed = []
+        cdef const Py_ssize_t* lp
+        for a, name in ((v, "values"), (y, "targets"), (sw, "sample_weight")):
+            if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+                raise ValueError(f"{name} must be C-contiguous in the model's dtype")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
+        if not self.has_drift or self.copies < 2 or not self.saved:
+            raise ValueError("run_race_drift_pass is for a race with a drift detector, "
+                             "after save_state")
+        if y.ndim != 2 or y.shape[0] != self.n_outputs or cnp.PyArray_TYPE(lab) != cnp.NPY_INTP \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(lab) or lab.shape[0] != y.shape[1] \
+                or sw.shape[0] != y.shape[1]:
+            raise ValueError("targets must be (n_outputs, n) and labels (n,) intp")
+        self.dloop.n_found = 0
+        if n_rows == 0:
+            return 0, float("nan"), failed
+        lp = <const Py_ssize_t*>cnp.PyArray_DATA(lab) if self.n_outputs > 1 else NULL
+        if self.f32:
+            status = _race_drift_lockstep(self, <const float*>cnp.PyArray_DATA(v),
+                                          NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                          NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                          <const float*>cnp.PyArray_DATA(y), y.shape[1], lp,
+                                          <const float*>cnp.PyArray_DATA(sw), &order[0], n_rows,
+                                          failed)
+        else:
+            status = _race_drift_lockstep(self, <const double*>cnp.PyArray_DATA(v),
+                                          NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                          NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                          <const double*>cnp.PyArray_DATA(y), y.shape[1], lp,
+                                          <const double*>cnp.PyArray_DATA(sw), &order[0], n_rows,
+                                          failed)
+        if self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
+        return status, self.last_lr, failed
 
     cdef void _begin(self, int k, Problem* P, Pass* ps, SchedProgram* prog, double eta_adaptive,
                      bint track_objective, bint plateau_streaming) noexcept nogil:

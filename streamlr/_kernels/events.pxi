@@ -235,6 +235,9 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     # may be folded into every weight during it; scratch for the targets
     cdef bint full = dense or self._may_fold_scale(n_rows, False)
     self._save_all(indices, nnz_total, full)
+    if self.has_drift and self.copies > 1:
+        return _learn_race_lockstep(self, values, indices, indptr, n_rows, targets, sw, nnz_total,
+                                    full)
     if self.has_drift and K > 1:
         return _learn_lockstep(self, values, indices, indptr, n_rows, targets, sw, nnz_total, full)
     self._reserve(0, 2 * row_bytes + n_rows * sizeof(Py_ssize_t))
@@ -467,17 +470,219 @@ cdef Py_ssize_t _drift_lockstep(Engine self, const floating* values, const int* 
 
 
 cdef void _drift_react_problem(Engine self, int k) noexcept:
-    """Problem k reacts to a detection (drift.pxi), before its next update."""
+    """Problem k reacts to a detection (drift.pxi), before its next update
+    (a race's copy with its own rule's template)."""
     cdef Problem P
     cdef double* row = self.scalars + k * N_SLOTS
+    cdef DriftLoop dl = self.dloop
+    cdef int c
+    if dl.templates > 1:
+        c = k % self.copies
+        dl.slot_init = dl.slot_init + c * dl.n_slots
+        dl.slot_from_w = dl.slot_from_w + c * dl.n_slots
+        dl.rule_init = dl.rule_init + c * RULE_SCALARS
     self._problem(&P, k)
     _load(&P.s, row)
     if self.f32:
-        drift_react(&self.dloop, <float*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
+        drift_react(&dl, <float*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
                     <float*>P.q, &P.s, self.schedule_state + k * self.schedule_state_n,
                     row[SLOT_T])
     else:
-        drift_react(&self.dloop, <double*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
+        drift_react(&dl, <double*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
                     <double*>P.q, &P.s, self.schedule_state + k * self.schedule_state_n,
                     row[SLOT_T])
     _store(&P.s, row)
+
+
+# -- a rate race with a drift detector ------------------------------------------------
+
+
+cdef Py_ssize_t _learn_race_lockstep(Engine self, const floating* values, const int* indices,
+                                     const int* indptr, Py_ssize_t n_rows, const double* targets,
+                                     const double* sw, Py_ssize_t nnz_total, bint full) except? -3:
+    """The event path of a rate race with a drift detector (after the
+    snapshot): every binary problem's targets, ``_race_drift_lockstep``,
+    then the copies left non-finite leave the race, and rollback (every
+    copy of a binary problem out) or bookkeeping as ``_learn_typed``."""
+    cdef int B = self.n_outputs, b, kk
+    cdef Py_ssize_t row_bytes = n_rows * sizeof(floating), i, status
+    self._reserve(0, (B + 1) * row_bytes + 2 * n_rows * sizeof(Py_ssize_t))
+    cdef floating* ys = <floating*>self.tmp
+    cdef floating* ws = ys + B * n_rows
+    cdef Py_ssize_t* order = <Py_ssize_t*>(self.tmp + (B + 1) * row_bytes)
+    cdef Py_ssize_t* labels = order + n_rows
+    for i in range(n_rows):
+        ws[i] = <floating>sw[i]
+        order[i] = i
+        labels[i] = <Py_ssize_t>targets[i]
+        for b in range(B):
+            if self.mode == 0:
+                ys[b * n_rows + i] = <floating>targets[i]
+            else:
+                ys[b * n_rows + i] = (1.0 if labels[i] == (b if self.mode == 2 else 1)
+                                      else <floating>self.neg)
+    if self.n_counts:
+        _count_classes(self, ws, targets, sw, n_rows)
+    status = _race_drift_lockstep(self, values, indices, indptr, ys, n_rows,
+                                  labels if self.mode == 2 else NULL, ws, order, n_rows, None)
+    if status >= 0 and not _race_drop_overflowed(self, <floating*>NULL):
+        status = -2     # every copy of a binary problem overflowed
+    elif status < 0:
+        status = -1
+    if status < 0 or self.dloop.out_of_memory:
+        self._restore_all()
+        self._drop()
+        if self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
+        return status
+    self._drop()
+    self.last_lr = _served_rate(self)
+    self.last_progressive = _progressive_loss(self)
+    return n_rows
+
+
+cdef bint _race_drop_overflowed(Engine self, floating* dtype_only) noexcept:
+    """The copies still learning whose state is not finite where the call
+    could change it leave the race (back to the snapshot); False when that
+    leaves a binary problem without a copy in the race."""
+    cdef int b, c, kk, left
+    cdef double* row
+    for b in range(self.n_outputs):
+        left = 0
+        for c in range(self.copies):
+            kk = b * self.copies + c
+            row = self.scalars + kk * N_SLOTS
+            if row[SLOT_RACE_STATUS] == RACE_OUT or row[SLOT_RACE_STATUS] == RACE_ASLEEP:
+                continue
+            if not _problem_finite(
+                    self, dtype_only, kk, self.saved_idx, self.saved_nnz, self.saved_full):
+                _restore_problem(self, dtype_only, kk, self.saved_idx, self.saved_nnz,
+                                 self.saved_full)
+                row[SLOT_RACE_STATUS] = RACE_OUT
+                continue
+            left += 1
+        if left == 0:
+            return False
+    return True
+
+
+cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const int* indices,
+                                     const int* indptr, const floating* ys, Py_ssize_t ystride,
+                                     const Py_ssize_t* labels, const floating* ws,
+                                     const Py_ssize_t* order, Py_ssize_t n_rows,
+                                     list failed) except? -3:
+    """A rate race with a drift detector: the copies of every binary problem
+    learn rows ``order[lo:lo + seg]`` one after the other, recording their
+    decision values, where the segment ends at the next row that may flag
+    drift (``drift_rows_to_check``) or where a race narrows; then the race
+    serves the segment's rows in order (``_race_serve_row``) and the
+    detector is fed each row's served 0/1 error (``labels`` set: the class
+    of the first largest served value against ``labels[r]``; else the sign
+    of the served value against the target), or the served loss for a
+    regressor. A detection (on the segment's last row) makes every copy
+    still in the race react and re-opens the races (unless on_drift is
+    "none") before the next segment: so each row is learned and served by
+    copies that reacted to every detection before it, as in one loop over
+    rows. ``ys + b * ystride``: binary problem b's targets (indexed by row).
+    A copy whose prediction or step becomes non-finite leaves the race, back
+    to the snapshot (``failed``, if given, receives the position of that
+    row). Returns n_rows, or -1 when every copy of a binary problem left
+    (the caller restores); sets last_lr and last_t; logs the detections."""
+    cdef int B = self.n_outputs, R = self.copies, b, c, kk, best, alive
+    cdef bint dense = indptr == NULL
+    cdef Py_ssize_t cap = min(n_rows, LOCKSTEP_ROWS), lo = 0, seg, i, status = 0, r
+    cdef cnp.ndarray mbuf = _np.empty(self.n_problems * cap + B, dtype=_np.float64)
+    cdef cnp.ndarray vbuf = _np.empty(self.n_problems, dtype=_np.intp)
+    cdef double* margins = <double*>cnp.PyArray_DATA(mbuf)
+    cdef double* served = margins + self.n_problems * cap
+    cdef Py_ssize_t* valid = <Py_ssize_t*>cnp.PyArray_DATA(vbuf)
+    cdef double* row
+    cdef double last_eta = NAN, t = NAN, y, x
+    cdef Config cfg
+    cdef Problem P
+    cdef Rows Rw
+    cdef Pass ps
+    cdef SchedProgram prog
+    Rw.indices = indices
+    Rw.indptr = indptr
+    Rw.n_features = self.n_features
+    while lo < n_rows:
+        seg = min(n_rows - lo, cap, drift_rows_to_check(&self.dloop.det))
+        for b in range(B):
+            seg = min(seg, _race_rows_to_narrowing(self.scalars, b, &self.race_rule))
+        Rw.order = order + lo
+        Rw.n_rows = seg
+        for b in range(B):
+            alive = 0
+            for c in range(R):
+                kk = b * R + c
+                row = self.scalars + kk * N_SLOTS
+                valid[kk] = 0
+                if row[SLOT_RACE_STATUS] == RACE_OUT or row[SLOT_RACE_STATUS] == RACE_ASLEEP:
+                    continue
+                cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
+                self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
+                ps.margins = margins + kk * seg
+                if seg >= 256:
+                    with nogil:
+                        status = _epoch(&P, &Rw, &ps, values, ys + b * ystride, ws, self.loss, cfg)
+                else:
+                    status = _epoch(&P, &Rw, &ps, values, ys + b * ystride, ws, self.loss, cfg)
+                _store(&P.s, row)
+                t = P.t
+                if status < 0:
+                    # this copy diverged: it leaves the race, back as it was
+                    valid[kk] = -status - 1
+                    _restore_problem(self, <floating*>NULL, kk, self.saved_idx, self.saved_nnz,
+                                     self.saved_full)
+                    row[SLOT_RACE_STATUS] = RACE_OUT
+                    if failed is not None:
+                        failed.append(lo - status - 1)
+                    continue
+                valid[kk] = seg
+                row[SLOT_T] = P.t
+                if isfinite(ps.last_eta):
+                    last_eta = ps.last_eta
+                alive += 1
+            if alive == 0:
+                # every copy diverged: the call fails as a single model's would
+                self.last_lr = last_eta
+                self.last_t = t
+                return -1
+        for i in range(seg):
+            r = order[lo + i]
+            for b in range(B):
+                served[b] = _race_serve_row(self.scalars, b, &self.race_rule, self.loss,
+                                            ys[b * ystride + r], margins + b * R * seg, seg,
+                                            valid + b * R, i)
+            if labels != NULL:
+                best = 0
+                for b in range(1, B):      # the first maximum, as predict
+                    if served[b] > served[best]:
+                        best = b
+                x = 1.0 if best != labels[r] else 0.0
+            else:
+                y = ys[r]
+                x = drift_input(&self.dloop, y, served[0],
+                                self.loss.loss(y, served[0]) if self.dloop.feed_loss else 0.0)
+            if drift_update(&self.dloop.det, x):
+                drift_log(&self.dloop, lo + i)
+                if self.dloop.on_drift != ON_DRIFT_NONE:
+                    for b in range(B):
+                        for c in range(R):
+                            kk = b * R + c
+                            if self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
+                                continue
+                            if self.save_whole[kk] == 2:
+                                # a sleeping copy wakes: the snapshot takes its
+                                # coordinates now (unchanged since the call began)
+                                _save_coordinates(self, <floating*>NULL, kk, self.saved_idx,
+                                                  self.saved_nnz, self.saved_full)
+                            _drift_react_problem(self, kk)
+                        _race_reopen(self.scalars, b, &self.race_rule)
+        for b in range(B):
+            _race_store_shares(self.scalars, b, &self.race_rule)
+        lo += seg
+    self.last_lr = last_eta
+    self.last_t = t
+    return n_rows

@@ -37,6 +37,12 @@
 # discounted loss stay in; the others sleep (they neither learn nor serve,
 # and keep their state). Passes are cut at those rows, so that no copy learns
 # a row past the point where it fell asleep.
+#
+# A restart on drift (drift.pxi) re-opens the race (``_race_reopen``): the
+# clock of ``first_rows``, ``warmup`` and ``period`` is the rows served since
+# the race last opened (SLOT_SERVED_N - SLOT_RACE_OPENED, 0 for a race that
+# never re-opened), so the default copy serves alone first again and the race
+# narrows again ``warmup`` rows later.
 
 cdef enum:
     MAX_COPIES = 64
@@ -92,7 +98,7 @@ cdef inline void _race_shares(double* scalars, int b, const RaceRule* rule, cons
         if pick >= 0:            # only copies never served again are left: the best
             share[pick] = 1.0
         return
-    if first[SLOT_SERVED_N] < rule.first_rows and eligible[default]:
+    if first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED] < rule.first_rows and eligible[default]:
         share[default] = 1.0     # before any evidence, the default copy
         return
     if n > 0 and lead > 0 and lead < INFINITY:
@@ -118,7 +124,8 @@ cdef inline Py_ssize_t _race_rows_to_narrowing(const double* scalars, int b,
                                                const RaceRule* rule) noexcept nogil:
     """Rows binary problem b may learn before the race next narrows (a
     pass stops there, so that the copies put to sleep learn no further)."""
-    cdef double n = scalars[(<Py_ssize_t>b * rule.copies) * N_SLOTS + SLOT_SERVED_N]
+    cdef const double* first = scalars + (<Py_ssize_t>b * rule.copies) * N_SLOTS
+    cdef double n = first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED]
     cdef double at
     if rule.awake >= rule.copies:
         return 1 << 62
@@ -156,48 +163,86 @@ cdef void _race_narrow(double* scalars, int b, const RaceRule* rule) noexcept no
             first[j] = RACE_ASLEEP
 
 
-cdef void _race_combine(double* scalars, int b, const RaceRule* rule, Loss loss,
-                        const floating* ys, Py_ssize_t n_rows, const double* margins,
-                        Py_ssize_t stride, const Py_ssize_t* valid) noexcept nogil:
-    """Serve rows 0..n_rows-1 of binary problem b from its copies' decision
-    values ``margins[c * stride + i]`` (valid for i < valid[c]): add the
-    served progressive loss, update each copy's discounted loss and status,
-    then store the shares that serve from now on (SLOT_RACE_SHARE)."""
+cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss loss, double y,
+                            const double* margins, Py_ssize_t stride, const Py_ssize_t* valid,
+                            Py_ssize_t i) noexcept nogil:
+    """Serve row i of binary problem b from its copies' decision values
+    ``margins[c * stride + i]`` (valid for i < valid[c]): add the served
+    progressive loss, update each copy's discounted loss and status (and
+    narrow the race where it narrows). Returns the served decision value."""
     cdef int R = rule.copies, c
     cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
     cdef double* row
     cdef double share[MAX_COPIES]
-    cdef double served, loss_c, y, m, zero
+    cdef double served, loss_c, m, zero
+    _race_shares(scalars, b, rule, valid, i, share)
+    served = 0.0
+    for c in range(R):
+        if share[c] > 0.0:
+            served += share[c] * margins[c * stride + i]
+    first[SLOT_SERVED_LOSS] += loss.loss(y, served)
+    first[SLOT_SERVED_N] += 1.0
+    first[SLOT_RACE_COUNT] = rule.discount * first[SLOT_RACE_COUNT] + 1.0
+    zero = loss.loss(y, 0.0)
+    if zero > first[SLOT_RACE_ZERO_LOSS]:
+        first[SLOT_RACE_ZERO_LOSS] = zero
+    for c in range(R):
+        row = first + c * N_SLOTS
+        if i >= valid[c] or not (row[SLOT_RACE_STATUS] == RACE_RACING
+                                 or row[SLOT_RACE_STATUS] == RACE_WILD):
+            continue
+        m = margins[c * stride + i]
+        loss_c = loss.loss(y, m)
+        row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
+            loss_c if loss_c < RACE_BIG_LOSS else RACE_BIG_LOSS)
+        if row[SLOT_RACE_STATUS] == RACE_RACING and (
+                not loss_c <= rule.wild * first[SLOT_RACE_ZERO_LOSS]
+                or fabs(m) > rule.bound):
+            row[SLOT_RACE_STATUS] = RACE_WILD
+    if rule.awake < R and first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED] >= rule.warmup and fmod(
+            first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED] - rule.warmup, rule.period) == 0.0:
+        _race_narrow(scalars, b, rule)
+    return served
+
+
+cdef void _race_store_shares(double* scalars, int b, const RaceRule* rule) noexcept nogil:
+    """Store the shares that serve binary problem b from now on (SLOT_RACE_SHARE)."""
+    cdef int c
+    cdef double share[MAX_COPIES]
+    cdef double* first = scalars + (<Py_ssize_t>b * rule.copies) * N_SLOTS
+    _race_shares(scalars, b, rule, NULL, 0, share)
+    for c in range(rule.copies):
+        first[c * N_SLOTS + SLOT_RACE_SHARE] = share[c]
+
+
+cdef void _race_combine(double* scalars, int b, const RaceRule* rule, Loss loss,
+                        const floating* ys, Py_ssize_t n_rows, const double* margins,
+                        Py_ssize_t stride, const Py_ssize_t* valid) noexcept nogil:
+    """Serve rows 0..n_rows-1 of binary problem b (``_race_serve_row``),
+    then store the shares that serve from now on (SLOT_RACE_SHARE)."""
     cdef Py_ssize_t i
     for i in range(n_rows):
-        y = ys[i]
-        _race_shares(scalars, b, rule, valid, i, share)
-        served = 0.0
-        for c in range(R):
-            if share[c] > 0.0:
-                served += share[c] * margins[c * stride + i]
-        first[SLOT_SERVED_LOSS] += loss.loss(y, served)
-        first[SLOT_SERVED_N] += 1.0
-        first[SLOT_RACE_COUNT] = rule.discount * first[SLOT_RACE_COUNT] + 1.0
-        zero = loss.loss(y, 0.0)
-        if zero > first[SLOT_RACE_ZERO_LOSS]:
-            first[SLOT_RACE_ZERO_LOSS] = zero
-        for c in range(R):
-            row = first + c * N_SLOTS
-            if i >= valid[c] or not (row[SLOT_RACE_STATUS] == RACE_RACING
-                                     or row[SLOT_RACE_STATUS] == RACE_WILD):
-                continue
-            m = margins[c * stride + i]
-            loss_c = loss.loss(y, m)
-            row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
-                loss_c if loss_c < RACE_BIG_LOSS else RACE_BIG_LOSS)
-            if row[SLOT_RACE_STATUS] == RACE_RACING and (
-                    not loss_c <= rule.wild * first[SLOT_RACE_ZERO_LOSS]
-                    or fabs(m) > rule.bound):
-                row[SLOT_RACE_STATUS] = RACE_WILD
-        if rule.awake < R and first[SLOT_SERVED_N] >= rule.warmup and fmod(
-                first[SLOT_SERVED_N] - rule.warmup, rule.period) == 0.0:
-            _race_narrow(scalars, b, rule)
-    _race_shares(scalars, b, rule, NULL, 0, share)
-    for c in range(R):
-        first[c * N_SLOTS + SLOT_RACE_SHARE] = share[c]
+        _race_serve_row(scalars, b, rule, loss, ys[i], margins, stride, valid, i)
+    _race_store_shares(scalars, b, rule)
+
+
+cdef void _race_reopen(double* scalars, int b, const RaceRule* rule) noexcept nogil:
+    """Re-open binary problem b's race (a restart on drift, drift.pxi): every
+    copy still in it (racing, never served again, or asleep) races again,
+    from no evidence: the discounted losses and count back to 0, the clock
+    of ``first_rows``, ``warmup`` and ``period`` back to 0 (the default copy
+    serves alone first, the race narrows again after ``warmup`` rows), the
+    shares back to the default copy's. Copies that left the race (diverged)
+    stay out; the served progressive loss and the largest loss of
+    predicting 0 (a guard's scale) go on."""
+    cdef int c
+    cdef double* first = scalars + (<Py_ssize_t>b * rule.copies) * N_SLOTS
+    cdef double* row
+    for c in range(rule.copies):
+        row = first + c * N_SLOTS
+        row[SLOT_RACE_LOSS] = 0.0
+        if row[SLOT_RACE_STATUS] != RACE_OUT:
+            row[SLOT_RACE_STATUS] = RACE_RACING
+    first[SLOT_RACE_COUNT] = 0.0
+    first[SLOT_RACE_OPENED] = first[SLOT_SERVED_N]
+    _race_store_shares(scalars, b, rule)

@@ -98,7 +98,9 @@ cdef enum:
     SLOT_RACE_ZERO_LOSS = 27    # first copy: the largest loss of predicting 0 so far
     SLOT_CLOCK0 = 28            # the optimizer's and the schedule's clock is t - this
                                 # (a restart on drift sets it: drift.pxi)
-    N_SLOTS = 29
+    SLOT_RACE_OPENED = 29       # first copy: SLOT_SERVED_N when the race last (re)opened
+                                # (a restart on drift re-opens it: race.pxi)
+    N_SLOTS = 30
 
 cdef enum:
     PENALTY_NONE = 0
@@ -126,7 +128,7 @@ SLOTS = {"wscale": SLOT_WSCALE, "intercept": SLOT_INTERCEPT,
          "race_share": SLOT_RACE_SHARE, "race_default": SLOT_RACE_DEFAULT,
          "served_loss": SLOT_SERVED_LOSS, "served_n": SLOT_SERVED_N,
          "race_count": SLOT_RACE_COUNT, "race_zero_loss": SLOT_RACE_ZERO_LOSS,
-         "clock0": SLOT_CLOCK0}
+         "clock0": SLOT_CLOCK0, "race_opened": SLOT_RACE_OPENED}
 # how many scalars an update rule may keep per problem (Optimizer.scalar_state)
 NUM_RULE_SCALARS = RULE_SCALARS
 OPTIMIZERS = optimizer_codes()

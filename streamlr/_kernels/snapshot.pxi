@@ -5,19 +5,33 @@
 # sgd.pyx, after engine.pxi.
 
 
+# ``save_whole[kk]``: 0 the snapshot holds problem kk's scalars only, 1 its
+# coordinates too, 2 room for its coordinates, not yet copied: a race's
+# sleeping copy, which a restart on drift may wake during the call (its
+# coordinates cannot change before, so ``_save_coordinates`` copies them then).
+
+
 cdef void _save_problem(Engine self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
                         bint dense) noexcept nogil:
     cdef char* p = self.save + self.save_off[kk]
-    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-    cdef floating* blk = <floating*>self.weights + kk * per
     memcpy(p, self.scalars + kk * N_SLOTS, N_SLOTS * 8)
     p += N_SLOTS * 8
     memcpy(p, self.intercepts + kk * self.intercepts_n, self.intercepts_n * 8)
     p += self.intercepts_n * 8
     memcpy(p, self.schedule_state + kk * self.schedule_state_n, self.schedule_state_n * 8)
-    p += self.schedule_state_n * 8
-    if not self.save_whole[kk]:
-        return
+    if self.save_whole[kk] == 1:
+        _save_coordinates(self, tag, kk, indices, nnz, dense)
+
+
+cdef void _save_coordinates(Engine self, floating* tag, int kk, const int* indices,
+                            Py_ssize_t nnz, bint dense) noexcept nogil:
+    """Copy problem kk's coordinates into its part of the snapshot (after
+    its scalars, intercepts and schedule state)."""
+    cdef char* p = self.save + self.save_off[kk] + (
+        N_SLOTS + self.intercepts_n + self.schedule_state_n) * 8
+    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
+    cdef floating* blk = <floating*>self.weights + kk * per
+    self.save_whole[kk] = 1
     if dense:
         memcpy(p, blk, per * sizeof(floating))
         p += per * sizeof(floating)
@@ -60,7 +74,7 @@ cdef void _restore_problem(Engine self, floating* tag, int kk, const int* indice
     p += self.intercepts_n * 8
     memcpy(self.schedule_state + kk * self.schedule_state_n, p, self.schedule_state_n * 8)
     p += self.schedule_state_n * 8
-    if not self.save_whole[kk]:
+    if self.save_whole[kk] != 1:      # no coordinates, or unchanged since the call began
         return
     if dense:
         memcpy(blk, p, per * sizeof(floating))

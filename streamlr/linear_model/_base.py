@@ -68,8 +68,8 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         (classifiers; one-vs-rest feeds one detector the multiclass error)
         or its loss (regressors). The object is a specification: the model
         keeps its own copy of its state (saved, rolled back with a failed
-        call, chunk-invariant). Not available with ``average`` or a race
-        (``"auto"``).
+        call, chunk-invariant). With a race (``"auto"``) it is fed what
+        the race serves. Not available with ``average``.
     on_drift : {"restart", "reset", "none"}, default="restart"
         The reaction to a detection, from the next sample on:
         ``"restart"`` restarts the optimizer from the current weights (its
@@ -77,7 +77,11 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         Adam's bias correction included, and the schedule's clock back to
         0, a ``ReduceOnPlateau`` to its initial state; ``t_`` goes on);
         ``"reset"`` also puts the weights and the intercept back to zero;
-        ``"none"`` only records the detection in ``drifts_``.
+        ``"none"`` only records the detection in ``drifts_``. With a race,
+        every copy still in it reacts so and the race re-opens: the copies'
+        discounted losses and shares back to their start (the default copy
+        serves first), sleeping and never-served copies race again, and it
+        narrows again 1024 rows later.
 """
 
 # The Notes both estimators carry on learning_rate="auto".

@@ -480,6 +480,51 @@ def _lockstep_epochs(call, engine, data, t_start, lr_start):
     return 1, [(t_start - 1.0 + n, lr, np.nan)], lr, False
 
 
+def _race_drift_epochs(call, engine, data, t_start, lr_start):
+    """The streaming pass of a rate race with a drift detector: the copies
+    of every binary problem learn side by side and the detector is fed what
+    the race serves (``run_race_drift_pass``), in one order (with
+    ``shuffle``, the one binary problem 0 would take without a detector).
+    Returns what ``_problem_epochs`` does."""
+    est, model = call.est, call.est._model
+    copies, n_out = model.copies, model.n_outputs
+    scal = model.scalars
+    out = _k.SLOTS["race_status"]
+    targets = np.ascontiguousarray(np.stack([call.targets[b] for b in range(n_out)]))
+    labels = np.ascontiguousarray(np.argmax(targets > 0, axis=0), dtype=np.intp)
+    order, n = call.train_idx, call.X.shape[0]
+    if est.shuffle:
+        order = np.random.RandomState(seeds(est, n_out)[0]).permutation(order)
+    was_out = scal[:, out] == 2
+    block = BLOCKS.rows
+    for lo in range(0, max(len(order), 1), block):
+        if lo and BLOCKS.between is not None:
+            BLOCKS.between(0, lo)
+        rows_block = order[lo:lo + block]
+        status, _, failed = engine.run_race_drift_pass(*data, targets, labels, call.sample_weight,
+                                                       rows_block)
+        for pos in failed:          # a copy stopped there: bad input is the call's error
+            raise_if_row_invalid(call.X, rows_block[pos])
+        if status < 0:
+            raise DivergenceError.at(engine.last_t, lr_start,
+                                     "every copy of the rate race diverged")
+        call.drift_found.append(engine.drifts_found() + lo)
+    for k in range(model.n_problems):
+        if scal[k, out] < 2 and not engine.finite(k):
+            engine.race_out(k)
+    if call.made_model:     # copies that left: their coordinates as the model was made
+        for k in np.flatnonzero((scal[:, out] == 2) & ~was_out):
+            model.reset_problem(int(k))
+    statuses = scal[:, out].reshape(n_out, copies)
+    if ((statuses == 2) | (statuses == 3)).all(axis=1).any():
+        raise DivergenceError.at(model.scalars[0, _k.SLOTS["t"]] - 1, lr_start,
+                                 "every copy of the rate race overflowed")
+    share = model.race_shares()
+    rates = np.array([call.configs[k].eta0 for k in range(model.n_problems)])
+    lr = float((share.ravel() * rates).sum() / n_out)
+    return 1, [(t_start - 1.0 + n, lr, np.nan)], lr, False
+
+
 def train(tx, call):
     """Run ``call`` (up to ``max_iter`` epochs of every binary problem) on
     the estimator's model and record t_, n_iter_, lr_ and the history.
@@ -521,7 +566,9 @@ def _train(call, engine, model, data):
     t_start, lr_start = float(progress.t), progress.lr
     if drift is not None:
         call.drift_found = []
-    if drift is not None and model.n_problems > 1:
+    if drift is not None and model.copies > 1:
+        results = [_race_drift_epochs(call, engine, data, t_start, lr_start)]
+    elif drift is not None and model.n_problems > 1:
         results = [_lockstep_epochs(call, engine, data, t_start, lr_start)]
     elif model.copies > 1:
         seeds_ = seeds(est, model.n_outputs)

@@ -173,9 +173,6 @@ def _check_drift(est):
         raise ValueError("The 'drift_detector' parameter must be None or a streamlr.drift "
                          f"detector (ADWIN(), PageHinkley()); got {detector!r}.")
     detector._validate()
-    if racing(est):
-        raise ValueError("drift_detector is not available with learning_rate='auto' or "
-                         "optimizer='auto' (a restart would have to re-open the race)")
     if est.average:
         raise ValueError("drift_detector is not available with average (a restart would "
                          "have to restart the average)")
@@ -460,12 +457,19 @@ def drift_config(est, optimizer, loss, state):
     if current.shape != fresh.shape or not np.array_equal(current[params], fresh[params]):
         state.drift_state = fresh
     _detectors.check_state(state.drift_state)
-    names = tuple(optimizer.slots())
-    slot_init = np.asarray(optimizer.initial_values(), dtype=np.float64).reshape(len(names))
-    from_w = np.array([name in optimizer.starts_at_weights for name in names], dtype=np.uint8)
-    rule_init = np.zeros(_k.NUM_RULE_SCALARS)
-    for i, (_, value) in enumerate(optimizer.scalar_state()):
-        rule_init[i] = value
+    members = race_members(est, optimizer)
+    if members is None:
+        slot_init, from_w, rule_init = _restart_template(optimizer)
+    else:
+        # a race: one template per copy (its own rule's), padded to the widest
+        rows = [_restart_template(spec) for spec, _ in members]
+        width = max(len(row[0]) for row in rows)
+        slot_init = np.zeros((len(rows), width))
+        from_w = np.zeros((len(rows), width), dtype=np.uint8)
+        for c, (init, flags, _) in enumerate(rows):
+            slot_init[c, : len(init)] = init
+            from_w[c, : len(flags)] = flags
+        rule_init = np.stack([row[2] for row in rows])
     sched_init = np.zeros(state.schedule_state.shape[1])
     schedule = _rate_schedule(est, optimizer)
     if schedule is not None and sched_init.size:
@@ -473,6 +477,18 @@ def drift_config(est, optimizer, loss, state):
         sched_init = np.asarray(_sched.compile_schedule(schedule, ctx)[3], dtype=np.float64)
     return (ON_DRIFT[est.on_drift], not est._is_classifier, slot_init, from_w, rule_init,
             sched_init)
+
+
+def _restart_template(optimizer):
+    """What a restart on drift puts back for ``optimizer``: each slot's
+    initial value, whether it starts at the weight, the rule's scalars."""
+    names = tuple(optimizer.slots())
+    slot_init = np.asarray(optimizer.initial_values(), dtype=np.float64).reshape(len(names))
+    from_w = np.array([name in optimizer.starts_at_weights for name in names], dtype=np.uint8)
+    rule_init = np.zeros(_k.NUM_RULE_SCALARS)
+    for i, (_, value) in enumerate(optimizer.scalar_state()):
+        rule_init[i] = value
+    return slot_init, from_w, rule_init
 
 
 def watched_dicts(est):
