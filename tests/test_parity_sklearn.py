@@ -625,6 +625,8 @@ def test_same_constructor_defaults(Ours, Ref):
     if Ours is SGDRegressor:   # the parameters of the GLM losses
         added.update(power=1.5, quantile=0.5)
     added.update(hash_bits=None)
+    if Ours is SGDClassifier:  # the softmax model (multi_class="multinomial")
+        added.update(multi_class="ovr")
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -843,4 +845,5 @@ def _sklearn_params(est):
         params.pop(name)
     params.pop("power", None)
     params.pop("quantile", None)
+    params.pop("multi_class", None)
     return params
