@@ -21,6 +21,7 @@ from conftest import make_classification_data
 import streamlr
 from streamlr import DivergenceError, SGDClassifier, optim
 from streamlr.drift import ADWIN
+from streamlr.schedules import InverseScaling, ReduceOnPlateau
 
 RTOL, ATOL = 1e-8, 1e-10
 
@@ -30,7 +31,7 @@ RTOL, ATOL = 1e-8, 1e-10
 # --------------------------------------------------------------------------
 
 
-def run_softmax(X, y, opt, *, eta0, penalty=None, alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
+def run_softmax(X, y, opt, *, eta0, learning_rate="constant", power_t=0.25, penalty=None, alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
                 sample_weight=None, class_weight=None, average=0, lazy=None, n_epochs=1):
     """The softmax model learned sample by sample with ``opt``'s NumPy rule:
     every class row k takes the rule's step with the gradient
@@ -65,6 +66,7 @@ def run_softmax(X, y, opt, *, eta0, penalty=None, alpha=1e-4, l1_ratio=0.15, fit
         for i in range(n):
             t += 1
             x = Xd[i]
+            lr = eta0 if learning_rate == "constant" else eta0 / t ** power_t
             J = stored[i] if lazy else all_j
             p = W @ x + B[:, 0]
             ce = logsumexp(p) - p[label[i]]
@@ -78,7 +80,7 @@ def run_softmax(X, y, opt, *, eta0, penalty=None, alpha=1e-4, l1_ratio=0.15, fit
                 if ref.row is not None:
                     loss = LossFunctions(lambda y_, p_, c=ce: c, lambda y_, p_: y_,
                                          lambda y_, p_, a: -a * y_)
-                    ref.row(params, W[k], B[k], x, resid[k], p[k], loss, imp, eta0, S[k], Sb[k],
+                    ref.row(params, W[k], B[k], x, resid[k], p[k], loss, imp, lr, S[k], Sb[k],
                             ctx[k], fit_intercept, l2, l1)
                     continue
                 gs = resid[k] * imp
@@ -94,15 +96,15 @@ def run_softmax(X, y, opt, *, eta0, penalty=None, alpha=1e-4, l1_ratio=0.15, fit
                 if ref.joint is not None:
                     rate = ref.joint(params, W[k], B[k], g,
                                      np.array([gs]) if fit_intercept else None,
-                                     S[k], Sb[k], J, t, eta0, ctx[k])
+                                     S[k], Sb[k], J, t, lr, ctx[k])
                 else:
-                    ref.step(params, W[k], g, S[k], J, t, eta0, False, ctx[k])
-                    rate = eta0
+                    ref.step(params, W[k], g, S[k], J, t, lr, False, ctx[k])
+                    rate = lr
                 if l1 > 0 and rate is not None and not ref.own_l1:
                     wj = W[k, J]
                     W[k, J] = np.sign(wj) * np.maximum(np.abs(wj) - rate * l1, 0.0)
                 if fit_intercept and ref.joint is None:
-                    ref.step(params, B[k], np.array([gs]), Sb[k], zero, t, eta0, True, ctx[k])
+                    ref.step(params, B[k], np.array([gs]), Sb[k], zero, t, lr, True, ctx[k])
             if average and t >= average:
                 sums[0][:] += W
                 sums[1][:] += B[:, 0]
@@ -211,12 +213,17 @@ def test_matches_softmax_reference(name, sparse):
     ("prodigy", dict(penalty="l2", alpha=0.01)),
     ("rmsprop", dict(average=True)),
     ("adam", dict(average=20)),
+    ("adagrad", dict(learning_rate="invscaling", power_t=0.3)),
+    ("momentum", dict(learning_rate=InverseScaling(0.05, 0.4))),
 ])
 def test_matches_softmax_reference_variants(name, kw, sparse):
     opt, eta0 = _rule(name)
     X, y = _data(sparse)
     est = _est(opt, eta0, **kw).partial_fit(X, y, classes=np.unique(y))
     ref_kw = dict(kw)
+    if isinstance(kw.get("learning_rate"), InverseScaling):
+        ref_kw.update(learning_rate="invscaling", power_t=0.4)
+        eta0 = 0.05
     if "average" in ref_kw:
         ref_kw["average"] = int(ref_kw["average"])
     _check(est, run_softmax(X, y, opt, eta0=eta0, **ref_kw))
@@ -396,6 +403,35 @@ def test_chunks_events_and_one_call_agree(opt, sparse):
         events.learn_one(X[i] if sparse else X[i], y[i], classes=classes)
     _same(one, chunks)
     _same(one, events)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_balanced_and_plateau_streams_are_chunk_invariant(sparse):
+    X, y = _data(sparse, n=90, K=3)
+    classes = np.unique(y)
+
+    def make():
+        return _est("adam", 0.05, class_weight="balanced",
+                    learning_rate=ReduceOnPlateau(0.05, patience=3, window=5))
+
+    one = make().partial_fit(X, y, classes=classes)
+    chunks = make()
+    for lo in range(0, 90, 30):
+        chunks.partial_fit(X[lo:lo + 30], y[lo:lo + 30], classes=classes)
+    events = make()
+    for i in range(90):
+        events.learn_one(X[i], y[i], classes=classes)
+    _same(one, chunks)
+    _same(one, events)
+    assert_array_equal(one.class_counts_, np.bincount(np.searchsorted(classes, y)))
+    assert_array_equal(one.schedule_state_, events.schedule_state_)
+
+
+def test_n_jobs_gives_the_same_model():
+    X, y = _data(n=60, K=4)
+    a = _est("adam", 0.05, max_iter=3, tol=None).fit(X, y)
+    b = _est("adam", 0.05, max_iter=3, tol=None, n_jobs=2).fit(X, y)
+    _same(a, b)
 
 
 def test_save_load_resumes_bitwise(tmp_path):
