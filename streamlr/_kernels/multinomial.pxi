@@ -119,10 +119,25 @@ cdef Py_ssize_t _epoch_softmax(
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
     cdef int lr = cfg.learning_rate, k, yi, plateau, last_plateau = ps.last_plateau
     cdef floating sw, weight
+    cdef Py_ssize_t rn, j, pf_last = cfg.n_slots * cfg.slot_stride
+    cdef const floating* pb
+    # as _epoch_rows: on CSR rows of a large model, the weights (and last
+    # slot) of the rows two ahead are fetched while this one learns, in
+    # every class row
+    cdef bint prefetch = (indptr != NULL and n_rows > PREFETCH_ROWS and
+                          K * n_features * (1 + cfg.n_slots) * sizeof(floating) >= PREFETCH_MIN_BYTES)
     if lr == LR_ADAPTIVE:
         eta = ps.eta_adaptive
     for i in range(n_rows):
         r = R.order[i]
+        if prefetch and i + PREFETCH_ROWS < n_rows:
+            rn = R.order[i + PREFETCH_ROWS]
+            for k in range(K):
+                for j in range(indptr[rn], indptr[rn + 1]):
+                    pb = <floating*>P[k].w + indices[j] * S
+                    streamlr_prefetch_w(pb)
+                    if pf_last > 0:
+                        streamlr_prefetch_w(pb + pf_last)
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
         if idx != NULL and not _indices_in_range(idx, nnz, n_features):
             status = -(i + 1)
