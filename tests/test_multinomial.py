@@ -9,9 +9,11 @@ save/load, float32, rollback) and bad input.
 """
 import pickle
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp, softmax
 
@@ -31,8 +33,9 @@ RTOL, ATOL = 1e-8, 1e-10
 # --------------------------------------------------------------------------
 
 
-def run_softmax(X, y, opt, *, eta0, learning_rate="constant", power_t=0.25, penalty=None, alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
-                sample_weight=None, class_weight=None, average=0, lazy=None, n_epochs=1):
+def run_softmax(X, y, opt, *, eta0, learning_rate="constant", power_t=0.25, penalty=None,
+                alpha=1e-4, l1_ratio=0.15, fit_intercept=True, sample_weight=None,
+                class_weight=None, average=0, lazy=None, n_epochs=1):
     """The softmax model learned sample by sample with ``opt``'s NumPy rule:
     every class row k takes the rule's step with the gradient
     (pi_k - [k = y]) * class_weight[y] * sample_weight times x (pi: the
@@ -370,6 +373,20 @@ def test_two_classes_is_the_binary_model():
     assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
+@settings(max_examples=60, deadline=None)
+@given(scale=st.floats(min_value=-300, max_value=300), seed=st.integers(0, 2 ** 16))
+def test_softmax_never_overflows(scale, seed):
+    X, y = _data(n=30, K=4, seed=0)
+    est = _est("adam", 0.05).partial_fit(X, y, classes=np.unique(y))
+    rng = np.random.RandomState(seed)
+    est.coef_ = rng.randn(*est.coef_.shape) * 10.0 ** scale
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        P = est.predict_proba(X)
+    assert np.isfinite(P).all()
+    assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+    assert_array_equal(P.argmax(axis=1), est.decision_function(X).argmax(axis=1))
+
+
 # --------------------------------------------------------------------------
 # 4. the engine's invariants
 # --------------------------------------------------------------------------
@@ -480,22 +497,41 @@ def test_fit_epochs_and_stopping(opt):
     assert np.isfinite(e4.coef_).all()
 
 
-def test_divergence_rolls_back():
-    X, y = _data(n=60, K=3)
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_divergence_rolls_back(opt):
+    X, y = _data(n=200, K=3)
     classes = np.unique(y)
-    est = _est("sgd", 0.05).partial_fit(X[:30], y[:30], classes=classes)
-    before = (est.coef_.copy(), est.intercept_.copy(), est.t_, est.progressive_loss_)
-    bad = X[30:].copy()
-    bad[5] = 1e308
+    est = _est(opt, 0.05).partial_fit(X[:30], y[:30], classes=classes)
+    bad = X[30:] * 1e200       # finite rows, an absurd rate: the margins overflow
     est.eta0 = 1e300
-    with pytest.raises((DivergenceError, ValueError)):
-        est.partial_fit(bad, y[30:])
-    with pytest.raises((DivergenceError, ValueError)):
-        est.learn_one(bad[5], y[35])
-    assert_array_equal(est.coef_, before[0])
-    assert_array_equal(est.intercept_, before[1])
-    assert est.t_ == before[2]
-    assert est.progressive_loss_ == before[3]
+
+    def state():
+        return (est.coef_.copy(), est.intercept_.copy(), est.t_, est.progressive_loss_,
+                {k: v.copy() for k, v in est.optimizer_state_.items()})
+
+    calls = [lambda: est.partial_fit(bad, y[30:]),           # the general path
+             lambda: est.partial_fit(bad[:10], y[30:40])]    # a small call
+    for call in calls:
+        before = state()
+        with pytest.raises(DivergenceError):
+            call()
+        after = state()
+        for a, b in zip(before[:2], after[:2], strict=True):
+            assert_array_equal(a, b)
+        assert before[2:4] == after[2:4]
+        for k, v in before[4].items():
+            assert_array_equal(v, after[4][k])
+    # events: each one that fails changes nothing
+    failed = 0
+    for i in range(10):
+        before = state()
+        try:
+            est.learn_one(bad[i], y[30 + i])
+        except DivergenceError:
+            failed += 1
+            assert_array_equal(est.coef_, before[0])
+            assert est.t_ == before[2]
+    assert failed
     est.eta0 = 0.05
     est.partial_fit(X[30:], y[30:])
     assert np.isfinite(est.coef_).all()
