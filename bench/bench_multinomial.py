@@ -7,6 +7,14 @@ Adam. The CPU model is printed with the figures (issue #18 item 5: a
 multinomial epoch should cost no more than one-vs-rest's).
 
     python bench/bench_multinomial.py [--repeats 3] [--rows 200000]
+
+Measured 2026-12-07 on an Intel(R) Xeon(R) Processor (2 shared cores, busy),
+median of 3, seconds per epoch, one-vs-rest / softmax (log loss after the
+epoch, one-vs-rest / softmax): dense SGD 1.36 / 0.41 (0.755 / 0.746), dense
+Adam 1.32 / 0.85 (0.909 / 1.122), CSR SGD 2.31 / 1.97 (1.361 / 1.293), CSR
+Adam 4.48 / 3.61 (0.339 / 0.227). The softmax reads each row once for its K
+class rows (one-vs-rest reads it K times) and prefetches the next CSR rows'
+weights of every class row.
 """
 import argparse
 import time
