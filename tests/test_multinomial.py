@@ -324,6 +324,34 @@ def test_per_sample_gradient(sparse):
     assert_allclose(est.intercept_, b - 0.1 * decay * (pi - (np.arange(4) == k_true)), rtol=1e-10)
 
 
+def test_gtol_norm_is_the_full_gradient():
+    from streamlr.linear_model._stopping import softmax_gradient_norm
+    X, y = _data(n=50, K=3)
+    classes = np.unique(y)
+    label = np.searchsorted(classes, y)
+    sw = np.random.RandomState(2).uniform(0.5, 2.0, size=50)
+    cw = {c: 1.0 + i for i, c in enumerate(classes)}
+    alpha = 0.01
+    est = _est("adam", 0.05, penalty="l2", alpha=alpha, class_weight=cw)
+    est.partial_fit(X, y, classes=classes, sample_weight=sw)
+    W, b = est.coef_.copy(), est.intercept_.copy()
+    s = sw * np.array([cw[c] for c in classes])[label]
+
+    def f(theta):
+        Wf, bf = theta[:W.size].reshape(W.shape), theta[W.size:]
+        P = X @ Wf.T + bf
+        ce = logsumexp(P, axis=1) - P[np.arange(50), label]
+        return np.mean(s * ce) + 0.5 * alpha * (Wf * Wf).sum()
+
+    theta = np.concatenate([W.ravel(), b])
+    h = 1e-6
+    grad = np.array([(f(theta + h * e) - f(theta - h * e)) / (2 * h) for e in np.eye(theta.size)])
+    cfgs = est._configs(optim.Adam(), None, False, est._problem_weights(
+        [cw[c] for c in classes]))
+    got = softmax_gradient_norm(est._model, X, label, sw, cfgs, est.t_, 0, True)
+    assert_allclose(got, np.linalg.norm(grad), rtol=1e-6)
+
+
 def test_progressive_loss_is_cross_entropy():
     X, y = _data(n=50)
     est = _est("adam", 0.05)
