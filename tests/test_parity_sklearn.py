@@ -625,8 +625,8 @@ def test_same_constructor_defaults(Ours, Ref):
     if Ours is SGDRegressor:   # the parameters of the GLM losses
         added.update(power=1.5, quantile=0.5)
     added.update(hash_bits=None)
-    if Ours is SGDClassifier:
-        added.update(new_classes="error")
+    if Ours is SGDClassifier:  # the softmax model and classes added mid-stream
+        added.update(multi_class="ovr", new_classes="error")
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -846,4 +846,5 @@ def _sklearn_params(est):
     params.pop("new_classes", None)
     params.pop("power", None)
     params.pop("quantile", None)
+    params.pop("multi_class", None)
     return params

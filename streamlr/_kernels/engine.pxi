@@ -91,7 +91,7 @@ cdef class Engine:
     mode : int
         How a target reaches problem k: 0 regression (the value), 1 binary
         (label index 1 is positive), 2 one-vs-rest (label index k is
-        positive).
+        positive), 3 the softmax model (the label index; multinomial.pxi).
     neg : float
         The negative target of the binary encoding (0 for log loss, else -1).
     average : int
@@ -679,6 +679,58 @@ cdef class Engine:
             raise MemoryError("no memory left to record drift detections")
         return status, P.t, ps.last_eta, ps.last_plateau
 
+    def run_softmax_pass(self, values, indices, indptr, labels, sample_weight,
+                         const Py_ssize_t[::1] order, double t, double eta_adaptive=0.0,
+                         bint track_objective=False, bint plateau_streaming=True, sums=None):
+        """One pass of the softmax model (every problem a class row,
+        multinomial.pxi) over the rows ``order``, without the GIL: the
+        arguments as ``run_pass``'s, ``labels`` the label index of each row
+        in the model's dtype. Returns ``(status, t, last_eta, last_plateau)``
+        as ``run_pass``."""
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = labels
+        cdef cnp.ndarray sw = sample_weight, s2
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        cdef bint dense = ptr.shape[0] == 0
+        cdef Py_ssize_t n_rows = order.shape[0], status
+        cdef double acc[2]
+        cdef double t_new = t
+        cdef int plateau = -1
+        for a, name in ((v, "values"), (y, "labels"), (sw, "sample_weight")):
+            if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+                raise ValueError(f"{name} must be C-contiguous in the model's dtype")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
+        if self.n_problems < 3 or self.copies != 1 or self.has_drift:
+            raise ValueError("a softmax pass needs three class rows or more, without a race or drift")
+        if n_rows == 0:
+            return 0, t, float("nan"), -1
+        if self.n_features == 0:
+            raise ValueError("the weight vector is empty")
+        acc[0] = 0.0
+        acc[1] = 0.0
+        if sums is not None:
+            s2 = sums
+            acc[0] = (<double*>cnp.PyArray_DATA(s2))[0]
+            acc[1] = (<double*>cnp.PyArray_DATA(s2))[1]
+        if self.f32:
+            status = _softmax_run(self, <const float*>cnp.PyArray_DATA(v),
+                                  NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                  NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                  &order[0], n_rows, <const float*>cnp.PyArray_DATA(y),
+                                  <const float*>cnp.PyArray_DATA(sw), t, eta_adaptive,
+                                  track_objective, plateau_streaming, acc, True, &t_new, &plateau)
+        else:
+            status = _softmax_run(self, <const double*>cnp.PyArray_DATA(v),
+                                  NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                  NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                  &order[0], n_rows, <const double*>cnp.PyArray_DATA(y),
+                                  <const double*>cnp.PyArray_DATA(sw), t, eta_adaptive,
+                                  track_objective, plateau_streaming, acc, True, &t_new, &plateau)
+        if sums is not None:
+            (<double*>cnp.PyArray_DATA(s2))[0] = acc[0]
+            (<double*>cnp.PyArray_DATA(s2))[1] = acc[1]
+        return status, t_new, self.last_lr, plateau
+
     def drifts_found(self):
         """The positions (int64, in the order of the last pass fed to the
         detector) of the rows that flagged drift."""
@@ -982,8 +1034,8 @@ cdef class Engine:
         cdef tuple items
         if self.mode == 0:
             raise ValueError("probabilities need a classifier")
-        if K > 128:
-            return None
+        if K > 128 or self.mode == 3:
+            return None     # the softmax: the estimator's own (predict_proba's) formula
         self._prediction_buffer(K)
         cdef double* out = self.pbuf
         _decide_event(self, x, averaged, average, out)

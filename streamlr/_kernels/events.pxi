@@ -235,6 +235,8 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     # may be folded into every weight during it; scratch for the targets
     cdef bint full = dense or self._may_fold_scale(n_rows, False)
     self._save_all(indices, nnz_total, full)
+    if self.mode == 3:      # the softmax model (multinomial.pxi)
+        return _learn_softmax(self, values, indices, indptr, n_rows, targets, sw, nnz_total, full)
     if self.has_drift and self.copies > 1:
         return _learn_race_lockstep(self, values, indices, indptr, n_rows, targets, sw, nnz_total,
                                     full)

@@ -13,6 +13,8 @@ baseline and AVX2 — carries its own copy of all of it):
                      restart the optimizer and the schedule, or reset;
 * ``loop.pxi``       ``_epoch``, the only per-sample loop, on three structs
                      (Problem, Rows, Pass);
+* ``multinomial.pxi`` the softmax model's own loop (K class rows learning one
+                     cross-entropy), beside ``_epoch``, and its engine side;
 * ``progress.pxi``   ``Progress``: the counters and history of a model;
 * ``engine.pxi``     ``Engine``: binds a model's arrays once; every training
                      call goes through it (snapshot, loop, finiteness check,
@@ -262,6 +264,7 @@ include "materialize.pxi"
 include "dot.pxi"
 include "engine.pxi"
 include "events.pxi"
+include "multinomial.pxi"
 include "snapshot.pxi"
 include "predict.pxi"
 include "labels.pxi"

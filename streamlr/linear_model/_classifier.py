@@ -87,7 +87,25 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
 %(drift_parameters)s
-%(hash_parameters)s%(new_classes_parameters)s
+%(hash_parameters)s    multi_class : {"ovr", "multinomial"}, default="ovr"
+        How three classes or more are learned. ``"ovr"``: one binary
+        problem per class (scikit-learn's one-vs-rest). ``"multinomial"``
+        (``loss="log_loss"`` only): one softmax model, whose class rows
+        learn the cross-entropy over all classes together, every row
+        updated by every sample through the optimizer's own rule (its
+        gradient is ``(pi_k - [k == y]) * x`` times the class and
+        sample weights, ``pi`` the softmax of the decision values);
+        ``predict_proba`` is that softmax, computed from the log-sum-exp
+        (no overflow at any margin), and ``progressive_loss_`` the
+        cross-entropy. Its batch twin is
+        ``sklearn.linear_model.LogisticRegression(C=1 / (n_samples * alpha))``
+        (the objective ``mean CE + alpha / 2 * ||W||^2``). With two classes
+        both learn the same single binary row. Not available with
+        ``learning_rate="auto"``, ``optimizer="auto"`` or a
+        ``drift_detector``; ``n_jobs`` does not apply (the rows learn in one
+        loop). Vowpal Wabbit's rule (``"vw"``) takes its first-order step on
+        each row (its importance-invariant step is that of a binary loss).
+%(new_classes_parameters)s
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -140,7 +158,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", hash_bits=None, new_classes="error"):
+                 on_drift="restart", hash_bits=None, multi_class="ovr", new_classes="error"):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -168,6 +186,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self.drift_detector = drift_detector
         self.on_drift = on_drift
         self.hash_bits = hash_bits
+        self.multi_class = multi_class
         self.new_classes = new_classes
 
     # -- targets ----------------------------------------------------------------------
@@ -181,9 +200,13 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return _k.encode_targets(np.ascontiguousarray(label_idx, dtype=np.intp), pos,
                                  self._negative_target(), self._model.w.dtype)
 
+    def _softmax(self):
+        """Whether the model is one softmax over three classes or more."""
+        return self.multi_class == "multinomial" and len(self.classes_) > 2
+
     def _target_encoding(self):
         """(mode, negative target, label -> index, classes) for the engine."""
-        mode = 1 if len(self.classes_) == 2 else 2
+        mode = 1 if len(self.classes_) == 2 else (3 if self._softmax() else 2)
         labels = {c: i for i, c in enumerate(self.classes_.tolist())}
         return mode, self._negative_target(), labels, tuple(self.classes_)
 
@@ -273,6 +296,9 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         loss = _params.make_loss(self)
         configs = self._configs(optimizer, loss, sp.issparse(X),
                                 self._problem_weights(class_weight))
+        if self._softmax():
+            return self._fit_softmax_chunk(tx, optimizer, X, label_idx, sample_weight, configs,
+                                           loss, max_iter, val_mask)
         targets = [self._encode(label_idx, k) for k in range(self._model.n_outputs)]
         scorer = None
         if val_mask is not None and val_mask.any():
@@ -288,6 +314,26 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 
         return self._train_chunk(tx, optimizer, X, targets, sample_weight, configs, loss, max_iter,
                                  val_mask, scorer)
+
+    def _fit_softmax_chunk(self, tx, optimizer, X, label_idx, sample_weight, configs, loss,
+                           max_iter, val_mask):
+        # the softmax model's targets: the label index of each row
+        labels = np.ascontiguousarray(label_idx, dtype=self._model.w.dtype)
+        scorer = None
+        if val_mask is not None and val_mask.any():
+            Xv, swv, lv = X[val_mask], sample_weight[val_mask], label_idx[val_mask]
+            check_validation_rows_finite(Xv)
+
+            def scorer(k):
+                # accuracy of the current softmax model
+                coef, icpt = self._model.materialize(False)
+                pred = np.asarray(safe_sparse_dot(Xv, coef.T)) + icpt
+                return float(np.average(pred.argmax(axis=1) == lv, weights=swv))
+
+        call = _driver.Call(self, optimizer, X, [labels], sample_weight, configs, loss, max_iter,
+                            val_mask, scorer)
+        call.softmax = True
+        return _driver.train(tx, call)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Learn from one chunk of a stream: one pass of SGD over its rows.
@@ -422,7 +468,11 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                                                                   _params.make_loss(self))
             new = unique_labels(old, np.asarray([label]))
             pos = int(np.flatnonzero(new == label)[0])
-            if len(old) == 2:
+            if len(old) == 2 and self.multi_class == "multinomial":
+                # the softmax of (0, m) is the binary model's sigmoid of m:
+                # the negative class gets a zero row, the positive keeps its own
+                _growth.add_problem(model, optimizer, 0, schedule_initial)
+            elif len(old) == 2:
                 _growth.split_binary(model, optimizer)
             if len(old) >= 2:
                 _growth.add_problem(model, optimizer, pos, schedule_initial)
@@ -677,7 +727,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         ndarray of shape (n_samples, n_classes)
             Binary ``log_loss``: the logistic function of the decision
             function; one-vs-rest: normalised binary estimates (Zadrozny and
-            Elkan 2002). ``modified_huber``: ``(clip(decision, -1, 1) + 1) /
+            Elkan 2002); ``multi_class="multinomial"``: the softmax of the
+            decision function. ``modified_huber``: ``(clip(decision, -1, 1) + 1) /
             2``, normalised.
         """
         check_is_fitted(self)
@@ -690,6 +741,10 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             scores = scores.ravel()
         binary = scores.ndim == 1
         if _PROBABILITIES[self.loss] == "logistic":
+            if not binary and self.multi_class == "multinomial":
+                # the softmax, from the log-sum-exp: no overflow at any margin
+                z = np.exp(scores - scores.max(axis=1, keepdims=True))
+                return z / z.sum(axis=1, keepdims=True)
             prob = expit(scores)
             if binary:
                 return np.vstack([1 - prob, prob]).T

@@ -26,7 +26,7 @@ from .._kernels import kernel as _k
 from ..exceptions import DivergenceError
 from . import _params
 from ._input import as_kernel_input, check_sample_weight, raise_if_row_invalid, touched_columns
-from ._stopping import GradientNorm, NoImprovement, gradient_norm
+from ._stopping import GradientNorm, NoImprovement, gradient_norm, softmax_gradient_norm
 
 MAX_INT = np.iinfo(np.int32).max
 
@@ -303,6 +303,9 @@ class Call:
             self.train_idx = np.flatnonzero(~val_mask).astype(np.intp)
         self.val_scorer = val_scorer
         self.made_model = False     # set by train: the model was made by this call
+        # the softmax model (multi_class="multinomial"): targets holds one
+        # array, the label index of each row in the model's dtype
+        self.softmax = False
 
 
 def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
@@ -366,6 +369,87 @@ def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
         if done:
             break
     scal[_k.SLOTS["t"]] = t
+    return epoch + 1, rows, lr, gtol is not None and gtol.unmet
+
+
+def _softmax_epochs(call, engine, data, seed, t_start, lr_start):
+    """All epochs of the softmax model: its K class rows learn each row
+    together (``run_softmax_pass``, multinomial.pxi); the stopping rules see
+    the cross-entropy and the objective summed over the rows. Returns what
+    ``_problem_epochs`` does."""
+    est, model, cfg = call.est, call.est._model, call.configs[0]
+    streaming, n, train_idx = call.streaming, call.X.shape[0], call.train_idx
+    n_train = train_idx.shape[0]
+    scal = model.scalars
+    K = model.n_problems
+    labels = call.targets[0]
+    track = not streaming and not est.early_stopping and est.tol is not None
+    if track:
+        for k in range(K):
+            wd = model.w[k].astype(np.float64) * scal[k, _k.SLOTS["wscale"]]
+            scal[k, _k.SLOTS["sq_norm"]] = wd @ wd
+            scal[k, _k.SLOTS["l1_norm"]] = np.abs(wd).sum()
+    rng = np.random.RandomState(seed) if est.shuffle else None
+    t = scal[0, _k.SLOTS["t"]] if streaming else t_start
+    eta, lr, rows = cfg.eta0, lr_start, []
+    stop = None if streaming else NoImprovement(
+        est.tol, est.n_iter_no_change, _params.adaptive_factor(est),
+        call.val_scorer if est.early_stopping else None)
+    gtol = None
+    if est.gtol is not None and not streaming:
+        X_train = call.X if n_train == n else call.X[train_idx]
+        gtol = GradientNorm(est.gtol, lambda k_, t_: softmax_gradient_norm(
+            model, X_train, labels[train_idx], call.sample_weight[train_idx], call.configs,
+            t_, est.average, est.fit_intercept))
+    values, indices, indptr = data
+    for epoch in range(call.max_iter):
+        order = rng.permutation(train_idx) if est.shuffle else train_idx
+        if est.verbose:
+            print(f"-- Epoch {epoch + 1}")
+        sums = np.zeros(2)
+        last_eta, plateau, status = np.nan, -1, len(order)
+        for lo in range(0, max(len(order), 1), BLOCKS.rows):
+            if lo and BLOCKS.between is not None:
+                BLOCKS.between(0, lo)
+            status, t_new, eta_b, plateau_b = engine.run_softmax_pass(
+                values, indices, indptr, labels, call.sample_weight, order[lo:lo + BLOCKS.rows], t,
+                eta, track, streaming, sums)
+            if np.isfinite(eta_b):
+                last_eta = eta_b
+            if plateau_b >= 0:
+                plateau = plateau_b
+            if status < 0:
+                status -= lo
+                break
+            t = t_new
+        if status < 0:
+            i = -status - 1
+            raise_if_row_invalid(call.X, order[i])
+            rate = last_eta if np.isfinite(last_eta) else lr
+            raise DivergenceError.at(
+                t_new, rate, f"the prediction or the step became non-finite on sample "
+                f"{order[i]} of this call (epoch {epoch + 1})")
+        if plateau >= 0 and not streaming:
+            for k in range(K):
+                engine.plateau_step(k, plateau, sums[0] / n_train)
+        if np.isfinite(last_eta):
+            lr = float(last_eta)
+        seen = scal[0, _k.SLOTS["n_seen"]]
+        rows.append((t_start - 1.0 + (epoch + 1) * n, lr,
+                     scal[0, _k.SLOTS["loss_sum"]] / seen if seen else np.nan))
+        if not all(engine.finite(k) for k in range(K)):
+            raise DivergenceError.at(
+                t - 1, lr, f"the weights or the optimizer state overflowed (epoch {epoch + 1})")
+        if gtol is not None and gtol.after_epoch(0, epoch, t, epoch == call.max_iter - 1,
+                                                 est.verbose):
+            break
+        if stop is None:
+            continue
+        done, eta = stop.after_epoch(0, epoch, sums[0] / n_train, sums[1] / n_train, lr, t, eta,
+                                     est._progressive_loss, est.verbose)
+        if done:
+            break
+    scal[:, _k.SLOTS["t"]] = t
     return epoch + 1, rows, lr, gtol is not None and gtol.unmet
 
 
@@ -570,6 +654,8 @@ def _train(call, engine, model, data):
         results = [_race_drift_epochs(call, engine, data, t_start, lr_start)]
     elif drift is not None and model.n_problems > 1:
         results = [_lockstep_epochs(call, engine, data, t_start, lr_start)]
+    elif call.softmax:
+        results = [_softmax_epochs(call, engine, data, seeds(est, 1)[0], t_start, lr_start)]
     elif model.copies > 1:
         seeds_ = seeds(est, model.n_outputs)
         results = map_problems(

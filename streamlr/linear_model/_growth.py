@@ -139,7 +139,11 @@ NEW_CLASSES_PARAMETERS = """    new_classes : {"error", "add"}, default="error"
         row negated, with the state that changes sign with it
         (``Optimizer.sign_odd_slots``): what a model declared
         with all classes from the start holds, its two rows being opposite
-        while only two classes were seen. With one class seen, the model
+        while only two classes were seen. Under
+        ``multi_class="multinomial"`` the third class instead gives the old
+        negative class a zero row (the softmax of ``(0, m)`` is the binary
+        model's sigmoid of ``m``, so predictions are unchanged), and every
+        class after it a zero row of the softmax. With one class seen, the model
         predicts it and learns nothing (``t_`` stays; ``class_counts_``
         counts the samples). A call splits where a new class first
         appears, so any chunking of a stream, or ``learn_one``, gives the

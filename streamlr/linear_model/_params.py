@@ -302,8 +302,27 @@ def validate_params(est, for_partial_fit=False):
         optimizer = _registry.resolve_optimizer(est.optimizer)
     _check_combinations(est, optimizer, for_partial_fit)
     _check_drift(est)
+    _check_multi_class(est)
     _check_new_classes(est)
     return optimizer
+
+
+def _check_multi_class(est):
+    if not hasattr(est, "multi_class"):
+        return
+    mc = est.multi_class
+    if not isinstance(mc, str) or mc not in ("ovr", "multinomial"):
+        raise ValueError(f"The 'multi_class' parameter must be 'ovr' or 'multinomial'; got {mc!r}.")
+    if mc == "ovr":
+        return
+    if est.loss != "log_loss":
+        raise ValueError(f"multi_class='multinomial' needs loss='log_loss' (the softmax's "
+                         f"cross-entropy); got loss={est.loss!r}")
+    if racing(est):
+        raise ValueError("multi_class='multinomial' is not available with learning_rate='auto' "
+                         "or optimizer='auto' (the rate race races one-vs-rest problems)")
+    if getattr(est, "drift_detector", None) is not None:
+        raise ValueError("multi_class='multinomial' is not available with a drift_detector")
 
 
 def make_loss(est):

@@ -78,6 +78,37 @@ def gradient_norm(state, k, X, y, sample_weight, cfg, loss, t, average, fit_inte
     return float(np.sqrt(g @ g + gb * gb))
 
 
+def softmax_gradient_norm(state, X, labels, sample_weight, cfgs, t, average, fit_intercept):
+    """Norm of the full gradient of the softmax model's regularised
+    objective, (1/n) sum_i s_i CE(y_i, W x_i + b) + alpha sum_k R(w_k), as
+    ``gradient_norm`` (s_i: sample weight times the class weight of y_i,
+    the positive weight of that class's config)."""
+    averaged = bool(average) and average <= t - 1
+    K = state.n_problems
+    coefs = [state.model(k, averaged, average) for k in range(K)]
+    coef = np.stack([c.astype(np.float64) for c, _ in coefs])
+    intercept = np.array([b for _, b in coefs], dtype=np.float64)
+    p = np.asarray(safe_sparse_dot(X, coef.T), dtype=np.float64) + intercept
+    p -= p.max(axis=1, keepdims=True)
+    prob = np.exp(p)
+    prob /= prob.sum(axis=1, keepdims=True)
+    idx = np.asarray(labels).astype(np.intp)
+    prob[np.arange(idx.shape[0]), idx] -= 1.0
+    cw = np.array([c.weight_pos for c in cfgs], dtype=np.float64)
+    r = prob * (sample_weight * cw[idx])[:, None] / idx.shape[0]
+    g = np.asarray(safe_sparse_dot(r.T, X), dtype=np.float64).reshape(K, -1)
+    cfg = cfgs[0]
+    l1_ratio = cfg.l1_ratio
+    if cfg.penalty >= _k.PENALTIES["l2"]:
+        g = g + cfg.alpha * (1.0 - l1_ratio) * coef
+    if cfg.penalty in (_k.PENALTIES["l1"], _k.PENALTIES["elasticnet"]):
+        lam = cfg.alpha * l1_ratio
+        g = np.where(coef != 0, g + lam * np.sign(coef),
+                     np.sign(g) * np.maximum(np.abs(g) - lam, 0.0))
+    gb = r.sum(axis=0) if fit_intercept else np.zeros(K)
+    return float(np.sqrt((g * g).sum() + gb @ gb))
+
+
 class GradientNorm:
     """streamlr's ``gtol``: stop once the full gradient's norm is below it."""
 
