@@ -503,3 +503,27 @@ def test_fit_parallel_adds_the_streams_classes():
     fit_parallel(est, dX, dy, rounds=1, n_splits=2)
     assert_array_equal(est.classes_, [0, 1, 2])
     assert est.coef_.shape == (3, X.shape[1])
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adagrad"])   # rules that stay put on a zero gradient
+def test_multinomial_binary_row_becomes_softmax_rows(opt):
+    """multi_class="multinomial": the third class gives the old negative class
+    a zero row (softmax(0, m) is the binary sigmoid of m) and itself a zero
+    row; the positive class keeps its row and state; predictions unchanged."""
+    X, y, _ = _stream(3, new=2)
+    keep = y < 2
+    X2, y2 = X[keep], y[keep]
+    params = dict(loss="log_loss", multi_class="multinomial", new_classes="add", optimizer=opt,
+                  penalty=None, learning_rate="constant", eta0=0.05, shuffle=False)
+    est = SGDClassifier(**params).partial_fit(X2[:60], y2[:60])
+    w, b = est.coef_.copy(), est.intercept_.copy()
+    p = est.predict_proba(X[:20])
+    # a zero-weight sample moves nothing: what is left is the growth
+    est.learn_one(X[np.flatnonzero(y == 2)[0]], 2, sample_weight=0.0)
+    assert_array_equal(est.classes_, [0, 1, 2])
+    assert_array_equal(est.coef_, np.vstack([np.zeros_like(w[0]), w[0], np.zeros_like(w[0])]))
+    assert_array_equal(est.intercept_, [0.0, b[0], 0.0])
+    q = est.predict_proba(X[:20])
+    assert_allclose(q[:, 1] / (q[:, 0] + q[:, 1]), p[:, 1], rtol=1e-12)
+    est.partial_fit(X[61:], y[61:])
+    assert (est.predict(X) == y).mean() > 0.7
