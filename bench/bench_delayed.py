@@ -18,6 +18,7 @@ Measured figures are quoted in the CHANGELOG / the final report with the
 CPU model this prints.
 """
 import argparse
+import copy
 import functools
 import resource
 import time
@@ -55,10 +56,9 @@ def _keyed(model, x, k):
 def latency(name, make, rows, y, calls, rounds):
     res = {"learn_one": [], "learn_label": [], "predict_one": [], "predict_one(key)": []}
     for _ in range(rounds):
-        # the same model state for both: two copies trained alike first
-        a, b = make(), make()
-        a.partial_fit(rows[:100], y[:100], classes=[0, 1])
-        b.partial_fit(rows[:100], y[:100], classes=[0, 1])
+        # the same model state for both
+        a = make().partial_fit(rows[:100], y[:100], classes=[0, 1])
+        b = copy.deepcopy(a)
         idx = range(100, 100 + calls)
         res["predict_one"].append(_per_call(b.predict_one, [(rows[i],) for i in idx]))
         keyed = functools.partial(_keyed, a)

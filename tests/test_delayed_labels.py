@@ -13,15 +13,17 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
 from _reference import LOSSES
 
 import streamlr
 from streamlr import SGDClassifier, SGDRegressor
+from streamlr.drift import PageHinkley
 from streamlr.exceptions import DivergenceError
 from streamlr.linear_model._state import SLOTS
+from streamlr.schedules import ReduceOnPlateau
 
 LOSS_COLS = [SLOTS["loss_sum"], SLOTS["served_loss"]]
 
@@ -50,7 +52,8 @@ def _regressor(**kw):
 
 
 def _state_equal(a, b, skip_loss=False):
-    """Bitwise the same model (the loss sums aside with ``skip_loss``)."""
+    """Bitwise the same model (the loss sums, and a plateau window's sum of
+    them, aside with ``skip_loss``: equal to rounding)."""
     sa, sb = a._model.state_dict(), b._model.state_dict()
     for name in sa:
         if name in ("meta", "history"):
@@ -58,6 +61,9 @@ def _state_equal(a, b, skip_loss=False):
         x, y = sa[name], sb[name]
         if name == "scalars" and skip_loss:
             x, y = np.delete(x, LOSS_COLS, axis=1), np.delete(y, LOSS_COLS, axis=1)
+        if name == "schedule_state" and skip_loss and x.size:
+            assert_allclose(x, y, rtol=1e-12, err_msg=name)
+            continue
         assert_array_equal(x, y, err_msg=name)
     assert a.t_ == b.t_
     assert_array_equal(a.coef_, b.coef_)
@@ -378,8 +384,6 @@ def test_save_refuses_other_keys(tmp_path):
 def test_drift_detector_fed_the_served_loss():
     # a regressor's detector sees the loss of the value served: the same
     # detector, fed those losses, flags at the same samples
-    from streamlr.drift import PageHinkley
-
     rng = np.random.default_rng(3)
     X = rng.normal(size=(400, 3))
     t = X @ [1.0, -2.0, 0.5] + np.where(np.arange(400) < 200, 0.0, 8.0)
@@ -406,6 +410,52 @@ def test_learn_label_with_ovr_drift_detector():
 
     model, X, y = _classifier(classes=3, drift_detector=ADWIN(), optimizer="adam")
     _check_delayed(model, X, y, X[30].copy(), range(31, 40))
+
+
+@pytest.mark.parametrize("kw", [
+    dict(optimizer="adam"),
+    dict(optimizer="sgd", learning_rate="optimal", penalty="elasticnet"),
+    dict(optimizer="adam", learning_rate="auto"),
+    dict(optimizer="adam", learning_rate=ReduceOnPlateau(0.05, patience=0, window=3)),
+    dict(optimizer="adagrad", drift_detector=PageHinkley(min_instances=5, threshold=0.5)),
+    dict(optimizer="adam", class_weight="balanced"),
+])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_immediate_label_is_learn_one_bitwise(kw, classes):
+    # with no update in between, the served value is the current one (to
+    # rounding: the prediction routine, dot.pxi, sums in its own fixed
+    # order, the loop in its own): the model (schedule, detector, race
+    # included) is learn_one's, the loss sums equal to rounding
+    X, y, _ = _data(classes=classes)
+    model = SGDClassifier(loss="log_loss", **kw)
+    model.partial_fit(X[:10], y[:10], classes=np.arange(classes))
+    ref = copy.deepcopy(model)
+    for i in range(10, 50):
+        model.predict_one(X[i], key=i)
+        model.learn_label(i, y[i])
+        ref.learn_one(X[i], y[i])
+        _state_equal(model, ref, skip_loss=True)
+    assert_allclose(model._model.scalars[:, LOSS_COLS], ref._model.scalars[:, LOSS_COLS],
+                    rtol=1e-13)
+    assert_array_equal(model.drifts_, ref.drifts_)
+
+
+def test_plateau_window_observes_the_served_loss():
+    X, y, _ = _data()
+    model = SGDClassifier(loss="log_loss", optimizer="adam",
+                          learning_rate=ReduceOnPlateau(0.05, window=1000))
+    model.partial_fit(X[:10], y[:10], classes=[0, 1])
+    model.predict_one(X[20], key="k")
+    served = model._model.pending.events["k"][2][0]
+    for i in range(21, 30):
+        model.learn_one(X[i], y[i])
+    before = model.schedule_state_.copy()
+    model.learn_label("k", y[20])
+    after = model.schedule_state_
+    yb = 1.0 if y[20] == 1 else 0.0
+    sum_col, count_col = 4, 5        # PL_SUM, PL_COUNT of the one plateau node
+    assert after[0, count_col] == before[0, count_col] + 1
+    assert after[0, sum_col] == before[0, sum_col] + model._model.engine.loss._py_loss(yb, served)
 
 
 # -- a random interleaving against a pure-Python store ------------------------

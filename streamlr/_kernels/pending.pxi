@@ -103,19 +103,33 @@ cdef Py_ssize_t _learn_kept(Engine self, cnp.ndarray values, object indices, y, 
 cdef Py_ssize_t _learn_served(Engine self, const void* values, const int* indices,
                               const int* indptr, double target, double sw,
                               const double* served) except? -3:
-    """``_learn`` of one row whose prediction was served earlier."""
+    """``_learn`` of one row whose prediction was served earlier. A
+    ReduceOnPlateau schedule's streaming window observes the served loss
+    too: its state is put back after the update and observes that loss (the
+    update's rate was read before the loop's observation, so it is the
+    same)."""
     cdef Py_ssize_t status, b, k
-    cdef int R = self.copies, best
+    cdef int R = self.copies, best, plateau
     cdef Py_ssize_t slot = SLOT_SERVED_LOSS if R > 1 else SLOT_LOSS_SUM
+    cdef Py_ssize_t ssn = self.schedule_state_n if self.has_sched and R == 1 else 0
     cdef bint has_drift = self.has_drift
     cdef double t0 = self.progress.t, yb, cur_loss, feed = 0.0
     cdef double* before
+    cdef double* steps
+    cdef double* sched
+    cdef SchedProgram prog
     if self.saved:
         raise RuntimeError("a snapshot of another call is pending")
-    self._kept_buffer(self.n_outputs)
+    self._kept_buffer(self.n_outputs + self.n_problems * (ssn + 1))
     before = self.kept
+    steps = before + self.n_outputs
+    sched = steps + self.n_problems
     for b in range(self.n_outputs):
         before[b] = self.scalars[b * R * N_SLOTS + slot]
+    if ssn:
+        for k in range(self.n_problems):
+            steps[k] = self.scalars[k * N_SLOTS + SLOT_T] - self.scalars[k * N_SLOTS + SLOT_CLOCK0]
+        memcpy(sched, self.schedule_state, self.n_problems * ssn * sizeof(double))
     # the update without the detector: it is fed below, with the served value
     self.has_drift = False
     try:
@@ -132,6 +146,15 @@ cdef Py_ssize_t _learn_served(Engine self, const void* values, const int* indice
         yb = _kept_target(self, target, <int>b)
         cur_loss = self.loss.loss(yb, served[b])
         self.scalars[b * R * N_SLOTS + slot] = before[b] + cur_loss
+        if ssn and (<Config>(self.cfgs[b] if indptr == NULL else self.cfgs_sparse[b])
+                    ).learning_rate == LR_SCHEDULE:
+            memcpy(self.schedule_state + b * ssn, sched + b * ssn, ssn * sizeof(double))
+            prog = self.prog_proto
+            prog.state = self.schedule_state + b * ssn
+            plateau = -1
+            sched_rate(&prog, 0, steps[b] - 1.0, &plateau)
+            if plateau >= 0:
+                plateau_observe(&prog, plateau, cur_loss)
         if has_drift and self.n_outputs == 1:
             feed = drift_input(&self.dloop, yb, served[0], cur_loss)
     if has_drift:

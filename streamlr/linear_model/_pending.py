@@ -45,7 +45,7 @@ class PendingStore:
 
     def __init__(self):
         self.events = OrderedDict()     # key -> (values, indices, served, t)
-        self.gone = OrderedDict()       # key -> why it left (recent ones only)
+        self.gone = OrderedDict()       # key -> why it left (recent ones only; _why)
 
     def __getstate__(self):
         return {"events": self.events, "gone": self.gone}
@@ -79,7 +79,16 @@ def _prune(store, t, ttl, cap):
         if t - t0 <= ttl:
             return
         del events[key]
-        _forget(store, key, f"expired (remembered at t_={t0:.0f}, pending_ttl={ttl})", cap)
+        _forget(store, key, ("expired", t0, ttl), cap)
+
+
+def _why(why):
+    """The reason a key left the store, in words (``gone``'s entries)."""
+    if why is None:
+        return "never remembered by predict_one(x, key=...), or learned already"
+    if why[0] == "expired":
+        return f"expired (remembered at t_={why[1]:.0f}, pending_ttl={why[2]})"
+    return f"dropped (more than max_pending={why[1]} events were pending)"
 
 
 def _check_key(key):
@@ -110,7 +119,7 @@ def remember(est, x, key, what, logistic=False):
         store.gone.pop(key, None)
     while len(events) > cap:
         old, _ = events.popitem(last=False)
-        _forget(store, old, f"dropped (more than max_pending={cap} events were pending)", cap)
+        _forget(store, old, ("dropped", cap), cap)
     if est.pending_ttl is not None:
         _prune(store, t, est.pending_ttl, cap)
     return answer
@@ -127,18 +136,16 @@ def learn_label(est, key, y, sample_weight):
     if event is None:
         _check_key(key)
         why = None if store is None else store.gone.get(key)
-        raise KeyError(f"no event is pending under key {key!r}: "
-                       + (why if why is not None else "never remembered by predict_one(x, key=...) "
-                          "or already learned"))
+        raise KeyError(f"no event is pending under key {key!r}: {_why(why)}")
     _driver._no_early_stopping(est)
     engine = _driver.current_engine(est)
     ttl = est.pending_ttl
     t = model.progress.t
     if ttl is not None and t - event[3] > ttl:
         del store.events[key]
-        why = f"expired (remembered at t_={event[3]:.0f}, pending_ttl={ttl})"
+        why = ("expired", event[3], ttl)
         _forget(store, key, why, est.max_pending)
-        raise KeyError(f"the event under key {key!r} {why}; now t_={t:.0f}")
+        raise KeyError(f"the event under key {key!r} {_why(why)}; now t_={t:.0f}")
     if engine.learn_kept(event[0], event[1], y, sample_weight, event[2]) < 0:
         _driver.raise_diverged(est, engine, "this event")
     del store.events[key]
