@@ -306,6 +306,16 @@ class PendingLabels:
             If ``y`` or ``sample_weight`` is invalid (checked before any
             change).
 
+        Notes
+        -----
+        The pending events belong to the model: ``streamlr.save`` keeps
+        them, a failed call leaves them as they were, ``clone`` starts
+        without any, and ``fit`` (or the first ``partial_fit``, which makes
+        the model) starts a new model without any. The served value is the
+        one ``predict_one`` computed (the averaged model's with ``average``,
+        the race's with ``learning_rate="auto"``); a ``ReduceOnPlateau``
+        schedule's streaming window observes its loss too.
+
         Examples
         --------
         >>> import numpy as np
