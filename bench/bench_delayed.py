@@ -14,8 +14,14 @@ once ``max_pending`` is reached.
 
     python bench/bench_delayed.py [--calls 20000] [--events 1000000] [--max-pending 10000]
 
-Measured figures are quoted in the CHANGELOG / the final report with the
-CPU model this prints.
+Measured 2026-12-07 on an Intel(R) Xeon(R) Processor (2 shared cores,
+loaded), 5 rounds of 20,000 calls, median / p99 us per call: dense d=100
+learn_one 0.96 / 1.70, learn_label 1.56 / 2.49, predict_one 0.56 / 0.98,
+predict_one(key) 1.62 / 4.92; hashed 40-feature dicts learn_one 2.84 / 4.78,
+learn_label 2.56 / 5.38 (the hashing was done at predict_one), predict_one
+2.71 / 4.46, predict_one(key) 4.31 / 7.64. Memory, 10^6 events with
+max_pending=10^4: n_pending_ 9,999 from 10^5 events on, tracemalloc 15.4 MB
+(peak 17.6) and RSS 378.4 MB at every tenth, flat.
 """
 import argparse
 import copy
