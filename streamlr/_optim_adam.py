@@ -73,6 +73,7 @@ class Adam(Optimizer):
     """
 
     _kernel = "adam"
+    sign_odd_slots = ("exp_avg",)
 
     def __init__(self, betas=(0.9, 0.999), eps=1e-8, amsgrad=False, bias_correction=True):
         self.betas = betas
@@ -225,6 +226,7 @@ class Adamax(_BetasEps):
     """
 
     _kernel = "adamax"
+    sign_odd_slots = ("exp_avg",)
 
     def slots(self):
         return ("exp_avg", "exp_inf")
@@ -277,6 +279,7 @@ class NAdam(Optimizer):
     """
 
     _kernel = "nadam"
+    sign_odd_slots = ("exp_avg",)
 
     def __init__(self, betas=(0.9, 0.999), eps=1e-8, momentum_decay=4e-3):
         self.betas = betas
@@ -360,6 +363,7 @@ class RAdam(_BetasEps):
     """
 
     _kernel = "radam"
+    sign_odd_slots = ("exp_avg",)
 
     def slots(self):
         return ("exp_avg", "exp_avg_sq")

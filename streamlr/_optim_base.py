@@ -44,6 +44,14 @@ class Optimizer(Spec):
         ``intercept_init``, a warm start) rather than at their initial value
         (Prodigy's ``p0``, the schedule-free rules' ``z``). Empty for the
         others.
+    sign_odd_slots : tuple of str
+        The slots that change sign with the weights when the labels of a
+        binary problem are swapped (first moments such as ``exp_avg``,
+        ``momentum_buffer``, FTRL's ``z``, starting points such as ``p0``);
+        the others (second moments, maxima) are even and stay. Used when a
+        binary classifier becomes one-vs-rest (``new_classes="add"``): the
+        old negative class gets the row negated. The rule's
+        `scalar_state` must be even.
 
     See Also
     --------
@@ -69,6 +77,7 @@ class Optimizer(Spec):
     takes_rate = True
     default_rate = None
     starts_at_weights = ()
+    sign_odd_slots = ()
 
     @property
     def kernel(self):

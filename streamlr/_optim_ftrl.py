@@ -58,6 +58,7 @@ class FTRL(Optimizer):
     """
 
     _kernel = "ftrl"
+    sign_odd_slots = ("z",)
     exact_on_sparse = True
 
     def __init__(self, beta=1.0, l1=0.0, l2=0.0):

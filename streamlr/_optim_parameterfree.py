@@ -80,6 +80,7 @@ class COCOB(Optimizer):
     """
 
     _kernel = "cocob"
+    sign_odd_slots = ("sum_negative_gradients", "x0")
     exact_on_sparse = True
     takes_rate = False
 
@@ -224,6 +225,7 @@ class Prodigy(Optimizer):
     _kernel = "prodigy"
     default_rate = 1.0
     starts_at_weights = ("p0",)
+    sign_odd_slots = ("exp_avg", "s", "p0")
 
     def __init__(self, betas=(0.9, 0.999), beta3=None, eps=1e-8, d0=1e-6, d_coef=1.0,
                  weight_decay=0.0, use_bias_correction=False, safeguard_warmup=False):

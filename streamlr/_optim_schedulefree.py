@@ -29,6 +29,8 @@ class _ScheduleFree(Optimizer):
     # z starts at the starting weights (coef_init, a warm start), as the
     # reference clones the parameters into z at its first step
     starts_at_weights = ("z",)
+    # z is odd; exp_avg_sq (ScheduleFreeAdamW) even
+    sign_odd_slots = ("z",)
 
     def _validate_common(self):
         _check_warmup(self.warmup_steps)

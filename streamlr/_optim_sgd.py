@@ -76,6 +76,8 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
+    sign_odd_slots = ("momentum_buffer",)
+
     @property
     def _kernel(self):
         return "momentum" if self.momentum > 0 else "sgd"
@@ -204,6 +206,7 @@ class RMSprop(Optimizer):
     """
 
     _kernel = "rmsprop"
+    sign_odd_slots = ("momentum_buffer", "grad_avg")
 
     def __init__(self, alpha=0.99, eps=1e-8, momentum=0.0, centered=False):
         self.alpha = alpha

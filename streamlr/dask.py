@@ -332,6 +332,9 @@ def fit_parallel(estimator, X, y, *, rounds=1, classes=None, n_splits=None):
     if is_classifier(estimator):
         if classes is None:
             classes = estimator.classes_ if fitted else da.unique(y).compute()
+            if fitted and getattr(estimator, "new_classes", "error") == "add":
+                # every copy adds the stream's new classes up front: the same shape
+                classes = np.union1d(classes, da.unique(y).compute())
         fit_kwargs["classes"] = np.asarray(classes)
     groups = np.array_split(np.arange(len(X_blocks)), n_splits)
     model = copy.deepcopy(estimator) if fitted else clone(estimator)

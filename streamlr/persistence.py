@@ -163,7 +163,7 @@ def _fitted(est):
         arrays["classes_"] = classes
     if hasattr(est, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(est.feature_names_in_, dtype=str)
-    arrays.update(_pending.save_arrays(est._model))    # delayed labels' events, if any
+    arrays.update(_pending.save_arrays(est))    # delayed labels' events, if any
     return scalars, arrays
 
 
@@ -316,7 +316,7 @@ def load(path):
         est.classes_ = arrays["classes_"]
     if "feature_names_in_" in arrays:
         est.feature_names_in_ = arrays["feature_names_in_"].astype(object)
-    _pending.load_arrays(est._model, arrays)
+    _pending.load_arrays(est, arrays)
     if sc["sparse_coef"]:
         est.sparsify()
     return est

@@ -516,3 +516,52 @@ def test_random_interleaving_matches_a_python_store(ops, cap, ttl):
         store.prune(model.t_)
         assert model.n_pending_ == len(store.events)
     _state_equal(model, replay, skip_loss=True)
+
+
+# -- classes that appear while events are pending (new_classes="add") ---------
+
+
+def test_served_values_follow_new_classes():
+    X, y, _ = _data()
+    model = SGDClassifier(loss="log_loss", optimizer="adam", new_classes="add")
+    model.partial_fit(X[:10], y[:10], classes=[0, 1])
+    model.predict_one(X[20], key="k")
+    p = model._model.pending.events["k"][2][0]
+    model.learn_one(X[21], 2)                # binary -> one-vs-rest, a row for class 2
+    model.learn_one(X[22], 5)                # one more row
+    ref = copy.deepcopy(model)
+    before = model._model.scalars.copy()
+    model.learn_label("k", 1)
+    ref.learn_one(X[20], 1)
+    _state_equal(model, ref, skip_loss=True)
+    # what a model declared with every class would have served: the negated
+    # row (-p) for class 0, the row (p) for class 1, zero rows for 2 and 5
+    engine, col = model._model.engine, SLOTS["loss_sum"]
+    for b, served in enumerate([0.0 - p, p, 0.0, 0.0]):
+        yb = 1.0 if b == 1 else 0.0
+        assert model._model.scalars[b, col] == before[b, col] + engine.loss._py_loss(yb, served)
+
+
+def test_label_that_adds_a_class_is_learned_as_learn_one(tmp_path):
+    X, y, _ = _data()
+    model = SGDClassifier(loss="modified_huber", optimizer="adam", new_classes="add")
+    model.learn_one(X[0], "a")               # one class so far
+    assert model.predict_proba_one(X[1], key=1) == {"a": 1.0}
+    model.predict_one(X[2], key=2)
+    ref = copy.deepcopy(model)
+    model.learn_label(1, "b")                # the second class: the binary problem starts
+    ref.learn_one(X[1], "b")
+    model.predict_one(X[3], key=3)
+    streamlr.save(model, tmp_path / "m.streamlr")
+    model = streamlr.load(tmp_path / "m.streamlr")
+    model.learn_label(3, "c")                # the third: one-vs-rest
+    ref.learn_one(X[3], "c")
+    model.learn_label(2, "a")
+    ref.learn_one(X[2], "a")
+    _state_equal(model, ref, skip_loss=True)
+    assert list(model.classes_) == ["a", "b", "c"]
+    strict = SGDClassifier().partial_fit(X[:4], [0, 1, 0, 1], classes=[0, 1])
+    strict.predict_one(X[0], key=0)
+    with pytest.raises(ValueError, match="not one of the classes"):
+        strict.learn_label(0, 2)             # new_classes="error": refused, still pending
+    assert strict.n_pending_ == 1

@@ -11,9 +11,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _registry
 from .._kernels import kernel as _k
-from . import _driver, _params, _pending
+from . import _driver, _growth, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
-from ._input import check_sample_weight, check_validation_rows_finite
+from ._growth import NEW_CLASSES_PARAMETERS
+from ._input import check_sample_weight, check_validation_rows_finite, raise_if_row_invalid
 from ._stopping import validation_mask
 
 # how predict_proba derives from the decision function, by loss (registry)
@@ -86,7 +87,7 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         optimizer's, `streamlr.optim.Optimizer.auto_rates`); at most 64,
         each finite and > 0.
 %(drift_parameters)s
-%(hash_parameters)s%(pending_parameters)s
+%(hash_parameters)s%(new_classes_parameters)s%(pending_parameters)s
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -127,7 +128,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
     * ``early_stopping`` scores the true current model (scikit-learn scores
       the weights before their L2 scale is applied, and for ``log_loss``
       compares {-1, 1} predictions with {0, 1} labels).
-    * Labels outside ``classes`` in ``partial_fit`` raise a ``ValueError``.
+    * Labels outside ``classes`` in ``partial_fit`` raise a ``ValueError``
+      (with ``new_classes="add"``, they add a class).
     * ``intercept_`` has the dtype of ``coef_``.
     * ``shuffle=True`` uses NumPy's generator, so shuffled runs differ from
       scikit-learn's.
@@ -141,8 +143,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", hash_bits=None, max_pending=100_000,
-                 pending_ttl=None):
+                 on_drift="restart", hash_bits=None, new_classes="error",
+                 max_pending=100_000, pending_ttl=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -170,6 +172,7 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         self.drift_detector = drift_detector
         self.on_drift = on_drift
         self.hash_bits = hash_bits
+        self.new_classes = new_classes
         self.max_pending = max_pending
         self.pending_ttl = pending_ttl
 
@@ -320,16 +323,33 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         if classes is None and self._small_call(X):
             y_small = np.asarray(y)
             if y_small.ndim == 1 and y_small.shape[0] == X.shape[0]:
-                idx = self._label_index(y_small, self.classes_).astype(np.float64)
-                return self._small_partial_fit(X, idx, sample_weight)
+                idx = self._small_label_index(y_small)
+                if idx is not None:
+                    return self._small_partial_fit(X, idx, sample_weight)
         return self._transaction(lambda tx: self._partial_fit(tx, X, y, classes, sample_weight))
+
+    def _small_label_index(self, y):
+        """Label indices (float64) of a small call's labels, or None when the
+        call must take the general path (a class to add, or only one class
+        so far, with new_classes="add")."""
+        if not _params.adds_classes(self):
+            return self._label_index(y, self.classes_).astype(np.float64)
+        if len(self.classes_) < 2:
+            return None
+        try:
+            return self._label_index(y, self.classes_).astype(np.float64)
+        except ValueError:
+            return None
 
     def _partial_fit(self, tx, X, y, classes, sample_weight):
         first = "_model" not in self.__dict__
         optimizer = _params.validate_params(self, for_partial_fit=True)
-        if first and classes is None:
+        adding = _params.adds_classes(self)
+        if first and classes is None and not adding:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         X, y = self._validate_xy(X, y, reset=first)
+        if adding:
+            return self._partial_fit_adding(tx, optimizer, X, y, classes, sample_weight, first)
         if first:
             classes_ = unique_labels(classes)
             if len(classes_) < 2:
@@ -359,6 +379,117 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         sample_weight = self._count_classes(label_idx, sample_weight)
         self._fit_chunk(tx, optimizer, X, label_idx, sample_weight, None, class_weight)
         return self
+
+    # -- new_classes="add" ------------------------------------------------------------
+
+    def _partial_fit_adding(self, tx, optimizer, X, y, classes, sample_weight, first):
+        """partial_fit with new_classes="add": the call learns its rows in
+        segments, each new class added where it first appears (so that any
+        chunking of the stream gives the same model)."""
+        check_classification_targets(y)
+        declared = None if classes is None else unique_labels(classes)
+        balanced = _params.streaming_balanced(self)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0],
+                                            np.float64 if balanced else X.dtype,
+                                            allow_all_zero=self.early_stopping)
+        if first:
+            start = declared if declared is not None else unique_labels(y[:1])
+            self.classes_ = start
+            k = 1 if len(start) <= 2 else len(start)
+            self._new_model(optimizer, k, X.shape[1], X.dtype, sparse=sp.issparse(X))
+            self._model.class_counts = np.zeros(len(start), dtype=np.int64)
+        else:
+            if X.dtype != self._model.w.dtype:
+                X = X.astype(self._model.w.dtype)
+            self._prepare_model(optimizer)
+            self._class_counts_state()
+            if declared is not None:   # the declared classes come first
+                self._add_classes(optimizer, declared)
+        labels, first_row = np.unique(y, return_index=True)
+        cuts = np.sort(first_row[~np.isin(labels, self.classes_)])
+        bounds = [0, *cuts.tolist(), X.shape[0]]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            if lo < hi:
+                self._add_classes(optimizer, y[lo:lo + 1])
+                self._learn_segment(tx, optimizer, X[lo:hi], y[lo:hi], sample_weight[lo:hi])
+        return self
+
+    def _add_classes(self, optimizer, labels):
+        """Add each of ``labels`` not in ``classes_`` (new_classes="add"),
+        growing the model: see ``_growth``."""
+        model = self._model
+        schedule_initial = None
+        for label in labels:
+            old = self.classes_
+            if label in set(old.tolist()):
+                continue
+            if schedule_initial is None and model.schedule_state.shape[1]:
+                schedule_initial = _params.schedule_initial_state(self, optimizer,
+                                                                  _params.make_loss(self))
+            new = unique_labels(old, np.asarray([label]))
+            pos = int(np.flatnonzero(new == label)[0])
+            if len(old) == 2:
+                _growth.split_binary(model, optimizer)
+            if len(old) >= 2:
+                _growth.add_problem(model, optimizer, pos, schedule_initial)
+            model.class_counts = np.insert(self._class_counts_state(), pos, 0)
+            model.engine = None
+            self.classes_ = new
+            self.__dict__["_sparse_coef"] = None
+
+    def _learn_segment(self, tx, optimizer, X, y, sample_weight):
+        """Learn rows whose labels are all in ``classes_``; with one class
+        so far, only count them (nothing to learn yet)."""
+        label_idx = self._label_index(y, self.classes_)
+        if len(self.classes_) < 2:
+            data = X.data if sp.issparse(X) else X
+            if not np.isfinite(data).all():
+                for r in range(X.shape[0]):
+                    raise_if_row_invalid(X, r)
+            self._count_classes(label_idx, sample_weight)
+            self._model.progress.n_iter = 1
+            return
+        class_weight = self._class_weight(self.classes_, y, streaming=True)
+        sample_weight = self._count_classes(label_idx, sample_weight)
+        self._fit_chunk(tx, optimizer, X, label_idx, sample_weight, None, class_weight)
+
+    def _learn_one_adding(self, x, y, sample_weight, classes):
+        """learn_one with new_classes="add": the bound engine, unless the
+        event brings a new class (or the model has one class so far)."""
+        if classes is None and len(self.classes_) >= 2:
+            try:
+                _driver.learn_event(self, x, y, sample_weight)
+                return self
+            except ValueError:
+                if self._known_label(y):
+                    raise
+
+        def run(tx):
+            optimizer = _params.validate_params(self, for_partial_fit=True)
+            _driver._no_early_stopping(self)
+            self._prepare_model(optimizer)
+            check_classification_targets(np.asarray([y]))
+            if classes is not None:
+                self._add_classes(optimizer, unique_labels(classes))
+            self._add_classes(optimizer, np.asarray([y]))
+            if len(self.classes_) >= 2:
+                _driver.learn_event(self, x, y, sample_weight)
+                return self
+            # one class: nothing to learn; check the event, count it
+            if not np.isfinite(self._decision_one(x)).all():
+                raise ValueError("Input x contains NaN or infinity.")
+            sw = check_sample_weight(np.asarray([sample_weight], dtype=np.float64), 1, np.float64)
+            self._count_classes(np.zeros(1, dtype=np.intp), sw)
+            self._model.progress.n_iter = 1
+            return self
+
+        return self._transaction(run)
+
+    def _known_label(self, y):
+        try:
+            return y in set(self.classes_.tolist())
+        except TypeError:
+            return False
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``).
@@ -445,11 +576,15 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
             event the work is O(non-zeros of x) (dense models: O(n_features)),
             with no per-call validation beyond the event itself.
         """
-        if "_model" not in self.__dict__:
-            if classes is None:
+        d = self.__dict__
+        if "_model" not in d:
+            if classes is None and not _params.adds_classes(self):
                 raise ValueError("classes must be passed on the first call to learn_one "
                                  "(or fit / partial_fit the model first).")
             return self._first_event(x, y, sample_weight, classes=classes)
+        adding = d.get("new_classes")
+        if type(adding) is str and adding == "add":
+            return self._learn_one_adding(x, y, sample_weight, classes)
         if classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
             raise ValueError(f"`classes={classes!r}` is not the same as the model's "
                              f"classes_ {self.classes_!r}")
@@ -477,6 +612,9 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         if key is not None:
             return _pending.remember(self, x, key, 1, _PROBABILITIES[self.loss] == "logistic")
         model = self._fitted_model("decision")
+        if len(self.classes_) == 1:   # new_classes="add", one class seen so far
+            self._decision_one(x)     # the event checked as for any model
+            return {self.classes_[0].item(): 1.0}
         engine = self._event_engine()
         proba = None if engine is None else engine.predict_proba_one(
             x, model.averaged(), model.average, _PROBABILITIES[self.loss] == "logistic")
@@ -526,6 +664,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
             where the decision is > 0).
         """
         scores = self.decision_function(X)
+        if len(self.classes_) == 1:   # new_classes="add", one class seen so far
+            return np.repeat(self.classes_, scores.shape[0])
         idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[idx]
 
@@ -555,6 +695,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         return self._proba_from_scores(self._decision(X))
 
     def _proba_from_scores(self, scores):
+        if len(self.classes_) == 1:   # new_classes="add", one class seen so far
+            return np.ones((scores.shape[0], 1), dtype=scores.dtype)
         if scores.shape[1] == 1:
             scores = scores.ravel()
         binary = scores.ndim == 1
@@ -594,4 +736,5 @@ SGDClassifier.__doc__ = SGDClassifier.__doc__ % {"shared_parameters": SHARED_PAR
                                             "drift_parameters": DRIFT_PARAMETERS,
                                             "hash_parameters": HASH_PARAMETERS,
                                             "pending_parameters": _pending.PENDING_PARAMETERS,
+                                            "new_classes_parameters": NEW_CLASSES_PARAMETERS,
                                             "rate_race_notes": RATE_RACE_NOTES}

@@ -181,6 +181,27 @@ def _check_drift(est):
                          "have to restart the average)")
 
 
+NEW_CLASSES = ("add", "error")
+
+
+def _check_new_classes(est):
+    if not est._is_classifier:
+        return
+    value = getattr(est, "new_classes", "error")
+    if not isinstance(value, str) or value not in NEW_CLASSES:
+        raise ValueError(f"The 'new_classes' parameter must be one of {list(NEW_CLASSES)}; "
+                         f"got {value!r}.")
+    if value == "add" and racing(est):
+        raise ValueError("new_classes='add' is not available with learning_rate='auto' or "
+                         "optimizer='auto' (a new class would have to join the race)")
+
+
+def adds_classes(est):
+    """Whether a label not yet seen adds a class (``new_classes="add"``)."""
+    value = getattr(est, "new_classes", "error")
+    return isinstance(value, str) and value == "add"
+
+
 def racing(est):
     """Whether ``est`` races copies of its model (``learning_rate="auto"`` or
     ``optimizer="auto"``)."""
@@ -297,6 +318,7 @@ def validate_params(est, for_partial_fit=False):
         optimizer = _registry.resolve_optimizer(est.optimizer)
     _check_combinations(est, optimizer, for_partial_fit)
     _check_drift(est)
+    _check_new_classes(est)
     return optimizer
 
 
@@ -423,6 +445,16 @@ def schedule_program(est, optimizer, loss, state):
     if schedule is est.learning_rate:
         state.use_schedule((repr(schedule), kinds.tobytes(), params.tobytes()), initial)
     return kinds, params, extra
+
+
+def schedule_initial_state(est, optimizer, loss):
+    """The state a new problem's stateful schedule starts from (one row of
+    ``schedule_state``), or None when the rate keeps no state."""
+    schedule = _rate_schedule(est, optimizer)
+    if schedule is None or schedule is not est.learning_rate:
+        return None
+    ctx = {"alpha": float(est.alpha), "dloss": loss._py_dloss}
+    return _sched.compile_schedule(schedule, ctx)[3]
 
 
 def drift_config(est, optimizer, loss, state):

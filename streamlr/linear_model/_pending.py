@@ -20,6 +20,7 @@ import json
 from collections import OrderedDict
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _driver
 
@@ -41,25 +42,52 @@ PENDING_PARAMETERS = """    max_pending : int, default=100_000
 class PendingStore:
     """The events waiting for their label, oldest first (see the module)."""
 
-    __slots__ = ("events", "gone")
+    __slots__ = ("events", "gone", "classes")
 
-    def __init__(self):
+    def __init__(self, classes=None):
         self.events = OrderedDict()     # key -> (values, indices, served, t)
         self.gone = OrderedDict()       # key -> why it left (recent ones only; _why)
+        self.classes = classes          # the classes_ the served values are aligned with
 
     def __getstate__(self):
-        return {"events": self.events, "gone": self.gone}
+        return {"events": self.events, "gone": self.gone, "classes": self.classes}
 
     def __setstate__(self, state):
         self.events = state["events"]
         self.gone = state["gone"]
+        self.classes = state.get("classes")
 
 
-def _store(model):
+def _store(est, model):
     store = model.__dict__.get("pending")
     if store is None:
-        store = model.pending = PendingStore()
+        store = model.pending = PendingStore(est.__dict__.get("classes_"))
     return store
+
+
+def _sync_classes(est, store):
+    """Align the served values with ``classes_`` after classes were added
+    (``new_classes="add"``; checked by identity, O(1)): a new class's row
+    was zero, so its served decision value is 0; the binary row split into
+    one-vs-rest rows serves -p for the old negative class and p for the old
+    positive one (the negated row's decision, exactly)."""
+    classes = est.__dict__.get("classes_")
+    old = store.classes
+    if classes is None or classes is old:
+        return
+    store.classes = classes
+    if old is None or (len(old) == len(classes) and np.array_equal(old, classes)):
+        return
+    old, new = list(old), classes.tolist()
+    for key, (v, ind, served, t) in list(store.events.items()):
+        if len(old) == 2:
+            known = {old[1]: served[0], old[0]: 0.0 - served[0]}
+        elif len(old) > 2:
+            known = dict(zip(old, served.tolist(), strict=True))
+        else:
+            known = {}
+        wanted = new[1:] if len(new) == 2 else new
+        store.events[key] = (v, ind, np.asarray([known.get(c, 0.0) for c in wanted]), t)
 
 
 def _forget(store, key, why, cap):
@@ -104,12 +132,16 @@ def remember(est, x, key, what, logistic=False):
     _check_key(key)
     model = est._fitted_model("predict_one" if what == 0 else "decision")
     engine = _driver.current_engine(est)
+    one_class = what == 1 and len(est.__dict__.get("classes_", ())) == 1
     answer, values, indices, served = engine.predict_kept(
-        x, model.averaged(), model.average, what, logistic)
-    if answer is None:      # many classes: predict_proba's own summation
+        x, model.averaged(), model.average, 0 if one_class else what, logistic)
+    if one_class:           # new_classes="add", one class so far
+        answer = {est.classes_[0].item(): 1.0}
+    elif answer is None:    # many classes: predict_proba's own summation
         proba = est._proba_from_scores(served[None, :])[0]
         answer = dict(zip(est.classes_.tolist(), proba.tolist(), strict=True))
-    store = _store(model)
+    store = _store(est, model)
+    _sync_classes(est, store)
     events = store.events
     t = model.progress.t
     events.pop(key, None)     # a pending key: replaced, and now the newest
@@ -139,6 +171,9 @@ def learn_label(est, key, y, sample_weight):
         raise KeyError(f"no event is pending under key {key!r}: {_why(why)}")
     _driver._no_early_stopping(est)
     engine = _driver.current_engine(est)
+    if store.classes is not est.__dict__.get("classes_"):
+        _sync_classes(est, store)
+        event = store.events[key]
     ttl = est.pending_ttl
     t = model.progress.t
     if ttl is not None and t - event[3] > ttl:
@@ -146,11 +181,26 @@ def learn_label(est, key, y, sample_weight):
         why = ("expired", event[3], ttl)
         _forget(store, key, why, est.max_pending)
         raise KeyError(f"the event under key {key!r} {_why(why)}; now t_={t:.0f}")
-    if engine.learn_kept(event[0], event[1], y, sample_weight, event[2]) < 0:
+    if getattr(est, "new_classes", "error") == "add" and (
+            len(est.classes_) < 2 or y not in set(est.classes_.tolist())):
+        # a label that adds a class (or the second): learned as learn_one
+        # learns it, growing the model; its loss at the current weights
+        est.learn_one(_as_event(est, event), y, sample_weight)
+    elif engine.learn_kept(event[0], event[1], y, sample_weight, event[2]) < 0:
         _driver.raise_diverged(est, engine, "this event")
     del store.events[key]
     if ttl is not None:
         _prune(store, model.progress.t, ttl, est.max_pending)
+
+
+def _as_event(est, event):
+    """The remembered row as learn_one takes it."""
+    values, indices = event[0], event[1]
+    if indices is None:
+        return values.copy()
+    n = values.shape[0]
+    return sp.csr_matrix((values.copy(), indices.copy(), np.array([0, n], dtype=np.intc)),
+                         shape=(1, est.n_features_in_))
 
 
 def n_pending(est, model):
@@ -209,11 +259,13 @@ def _decode_key(value):
     raise ValueError(f"unknown key tag {tag!r} in the model file")
 
 
-def save_arrays(model):
+def save_arrays(est):
     """The pending events as named arrays (none when there are none)."""
+    model = est._model
     store = model.__dict__.get("pending")
     if store is None or not store.events:
         return {}
+    _sync_classes(est, store)
     keys, nnz, values, indices, served, ts = [], [], [], [], [], []
     for key, (v, ind, s, t) in store.events.items():
         keys.append(_encode_key(key))
@@ -235,10 +287,11 @@ def save_arrays(model):
     }
 
 
-def load_arrays(model, arrays):
+def load_arrays(est, arrays):
     """Put back the pending events ``save_arrays`` wrote (if any)."""
     if "pending.keys" not in arrays:
         return
+    model = est._model
     keys = [_decode_key(k) for k in json.loads(arrays["pending.keys"].tobytes().decode("utf-8"))]
     nnz = arrays["pending.nnz"]
     values = np.ascontiguousarray(arrays["pending.values"], dtype=model.weight_blocks.dtype)
@@ -248,7 +301,7 @@ def load_arrays(model, arrays):
     d = model.weight_blocks.shape[2 if not model.interleaved else 1]
     if not (len(keys) == nnz.shape[0] == served.shape[0] == ts.shape[0]):
         raise ValueError("the model file's pending events are inconsistent")
-    store = _store(model)
+    store = _store(est, model)
     vo = io = 0
     for i, key in enumerate(keys):
         n = int(nnz[i])
