@@ -367,7 +367,12 @@ class PendingLabels:
         the model) starts a new model without any. The served value is the
         one ``predict_one`` computed (the averaged model's with ``average``,
         the race's with ``learning_rate="auto"``); a ``ReduceOnPlateau``
-        schedule's streaming window observes its loss too.
+        schedule's streaming window observes its loss too. With
+        ``new_classes="add"``, classes added while an event waits served 0
+        for it (their rows were zero; the split binary row serves the
+        negated value to the old negative class), and a label that adds a
+        class is learned as ``learn_one`` learns it (its loss at the
+        current weights).
 
         Examples
         --------
