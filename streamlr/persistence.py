@@ -10,6 +10,10 @@ Format (version 2): a NumPy ``.npz`` archive, read with ``allow_pickle=False``.
 * one member per array of fitted state, named after ``ModelState``'s
   attributes (``state.weight_blocks``, ``state.scalars``, ...), plain numeric
   or unicode dtypes.
+* delayed labels' pending events, when there are any (``pending.keys``: the
+  keys as type-tagged UTF-8 JSON; ``pending.nnz``, ``pending.values``,
+  ``pending.indices``, ``pending.served``, ``pending.t``: the rows, the
+  decision values served and ``t_`` at each; linear_model/_pending.py).
 * ``__checksum__``: SHA-256 over the header and every array (name, dtype,
   shape, bytes) in a fixed order; ``load`` refuses a file whose checksum does
   not match (truncated, tampered, or not written by ``save``).
@@ -34,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import __version__, _registry
-from .linear_model import SGDClassifier, SGDRegressor
+from .linear_model import SGDClassifier, SGDRegressor, _pending
 from .linear_model._state import ARRAYS, ModelState
 from .linear_model._state import DEFAULTS as OPTIONAL_ARRAYS
 
@@ -159,6 +163,7 @@ def _fitted(est):
         arrays["classes_"] = classes
     if hasattr(est, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(est.feature_names_in_, dtype=str)
+    arrays.update(_pending.save_arrays(est))    # delayed labels' events, if any
     return scalars, arrays
 
 
@@ -184,8 +189,9 @@ def save(estimator, path, *, metadata=None):
     Raises
     ------
     TypeError
-        If ``estimator`` is not a streamlr estimator or ``metadata`` is not a
-        dict.
+        If ``estimator`` is not a streamlr estimator, ``metadata`` is not a
+        dict, or a pending event's key (delayed labels) is not a str, int,
+        float, bytes or a tuple of those.
     ValueError
         If a parameter or ``metadata`` cannot be saved (a ``RandomState``
         instance, non-JSON values).
@@ -310,6 +316,7 @@ def load(path):
         est.classes_ = arrays["classes_"]
     if "feature_names_in_" in arrays:
         est.feature_names_in_ = arrays["feature_names_in_"].astype(object)
+    _pending.load_arrays(est, arrays)
     if sc["sparse_coef"]:
         est.sparsify()
     return est

@@ -627,6 +627,7 @@ def test_same_constructor_defaults(Ours, Ref):
     added.update(hash_bits=None)
     if Ours is SGDClassifier:  # the softmax model and classes added mid-stream
         added.update(multi_class="ovr", new_classes="error")
+    added.update(max_pending=100_000, pending_ttl=None)
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -841,7 +842,8 @@ def test_n_jobs_does_not_change_the_result():
 def _sklearn_params(est):
     """The estimator's parameters that scikit-learn knows (drops streamlr's additions)."""
     params = est.get_params(deep=False)
-    for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift", "hash_bits"):
+    for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift", "hash_bits",
+                 "max_pending", "pending_ttl"):
         params.pop(name)
     params.pop("new_classes", None)
     params.pop("power", None)

@@ -200,7 +200,8 @@ def test_resave_is_format2_with_descriptive_names(case, tmp_path):
                                        "on_drift": "restart", "power": 1.5,
                                        "quantile": 0.5, "hash_bits": None,
                                        "multi_class": "ovr",
-                                       "new_classes": "error"}.items() if k in added}
+                                       "new_classes": "error", "max_pending": 100_000,
+                                       "pending_ttl": None}.items() if k in added}
     assert _same_json({k: v for k, v in h2["params"].items() if k not in added}, h1["params"])
     renamed = {V1_TO_V2_SCALARS.get(k, k): v for k, v in h1["scalars"].items()}
     assert not set(h2["scalars"]) & set(V1_TO_V2_SCALARS)

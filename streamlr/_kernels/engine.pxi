@@ -207,6 +207,9 @@ cdef class Engine:
     cdef readonly bint balanced
     # the state as the one prediction routine reads it (dot.pxi)
     cdef ModelView view
+    # delayed labels (pending.pxi): scratch for the loss sums before a call
+    cdef double* kept
+    cdef Py_ssize_t kept_cap
 
     def __cinit__(self):
         self.save = NULL
@@ -217,6 +220,8 @@ cdef class Engine:
         self.save_cap = 0
         self.tmp_cap = 0
         self.pbuf_cap = 0
+        self.kept = NULL
+        self.kept_cap = 0
         self.saved = False
         self.drift_save = NULL
         self.drift_save_cap = 0
@@ -232,6 +237,7 @@ cdef class Engine:
         free(self.save_whole)
         free(self.tmp)
         free(self.pbuf)
+        free(self.kept)
         free(self.drift_save)
         free(self.dloop.found)
         free(self.counts_save)
@@ -1010,10 +1016,13 @@ cdef class Engine:
         """The prediction for one event: the label (classifiers; ``classes``)
         or the value (regression; exp of the decision value for a log-link
         loss), with the weights as ``decision_one``."""
+        self._prediction_buffer(self.n_outputs)
+        _decide_event(self, x, averaged, average, self.pbuf)
+        return self._served_value(self.pbuf)
+
+    cdef object _served_value(self, const double* out):
+        """predict_one's answer from the decision values ``out``."""
         cdef int K = self.n_outputs, k, best = 0
-        self._prediction_buffer(K)
-        cdef double* out = self.pbuf
-        _decide_event(self, x, averaged, average, out)
         if self.mode == 0:
             # the log link serves the mean exp(margin) (the regressor's predict)
             return exp(out[0]) if self.loss.log_link else out[0]
@@ -1029,16 +1038,20 @@ cdef class Engine:
         computes it from the decision values (``logistic``: log loss, else
         modified Huber), with no array made per call; None where that would
         take NumPy's own summation (more than 128 classes)."""
+        if self.mode == 0:
+            raise ValueError("probabilities need a classifier")
+        if self.n_outputs > 128 or self.mode == 3:
+            return None     # the softmax: the estimator's own (predict_proba's) formula
+        self._prediction_buffer(self.n_outputs)
+        _decide_event(self, x, averaged, average, self.pbuf)
+        return self._served_proba(self.pbuf, logistic)
+
+    cdef object _served_proba(self, double* out, bint logistic):
+        """predict_proba_one's answer from the decision values ``out``
+        (overwritten)."""
         cdef int K = self.n_outputs, k
         cdef double total, z
         cdef tuple items
-        if self.mode == 0:
-            raise ValueError("probabilities need a classifier")
-        if K > 128 or self.mode == 3:
-            return None     # the softmax: the estimator's own (predict_proba's) formula
-        self._prediction_buffer(K)
-        cdef double* out = self.pbuf
-        _decide_event(self, x, averaged, average, out)
         if self.class_items is None:
             self.class_items = tuple(c.item() if hasattr(c, "item") else c for c in self.classes)
         items = self.class_items
@@ -1055,6 +1068,45 @@ cdef class Engine:
                 out[k] = 1.0
             total = <double>K
         return {items[k]: out[k] / total for k in range(K)}
+
+    # -- delayed labels (pending.pxi) ---------------------------------------------
+
+    def predict_kept(self, x, bint averaged, long long average, int what, bint logistic=True):
+        """``predict_one`` (``what`` 0) or ``predict_proba_one`` (1) of an
+        event, and the event to remember: ``(answer, values, indices or
+        None, served)``, the row as the model read it (copies) and its
+        decision values (float64, one per output). ``answer`` is None where
+        ``predict_proba_one`` returns None."""
+        cdef int K = self.n_outputs
+        cdef cnp.ndarray served = _np.empty(K, dtype=_np.float64)
+        cdef double* out = <double*>cnp.PyArray_DATA(served)
+        if what == 1 and self.mode == 0:
+            raise ValueError("probabilities need a classifier")
+        values, indices = _kept_event(self, x, averaged, average, out)
+        if what == 0:
+            return self._served_value(out), values, indices, served
+        if K > 128 or self.mode == 3:
+            return None, values, indices, served
+        self._prediction_buffer(K)
+        memcpy(self.pbuf, out, K * sizeof(double))
+        return self._served_proba(self.pbuf, logistic), values, indices, served
+
+    def learn_kept(self, values, indices, y, sample_weight, const double[::1] served):
+        """Learn a remembered event (``predict_kept``) with its label ``y``:
+        one update, as ``learn_one`` of the row, with the progressive loss
+        (and the drift detector's input) taken at the ``served`` decision
+        values. Checks ``y`` and ``sample_weight`` first. Returns the status,
+        as ``learn_one``."""
+        return _learn_kept(self, values, indices, y, sample_weight, served)
+
+    cdef int _kept_buffer(self, Py_ssize_t n) except -1:
+        cdef void* p
+        if n > self.kept_cap:
+            p = realloc(self.kept, n * sizeof(double))
+            if p == NULL:
+                raise MemoryError()
+            self.kept, self.kept_cap = <double*>p, n
+        return 0
 
     cdef int _prediction_buffer(self, int K) except -1:
         cdef void* p

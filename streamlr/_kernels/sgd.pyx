@@ -20,7 +20,8 @@ baseline and AVX2 — carries its own copy of all of it):
                      call goes through it (snapshot, loop, finiteness check,
                      rollback, bookkeeping); with ``events.pxi`` (the input
                      and the learning call of events), ``snapshot.pxi`` (the
-                     snapshot's copies) and ``predict.pxi`` (predictions);
+                     snapshot's copies), ``predict.pxi`` (predictions) and
+                     ``pending.pxi`` (delayed labels: a remembered event learned);
 * ``materialize.pxi`` coef_ from the state (one formula per coordinate,
                      shared with the predictions), schedule test hooks;
 * ``labels.pxi``     per-call label and CSR-structure utilities.
@@ -265,6 +266,7 @@ include "dot.pxi"
 include "engine.pxi"
 include "events.pxi"
 include "multinomial.pxi"
+include "pending.pxi"
 include "snapshot.pxi"
 include "predict.pxi"
 include "labels.pxi"

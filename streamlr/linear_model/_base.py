@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._kernels import kernel as _k
-from . import _driver, _params
+from . import _driver, _params, _pending
 from ._input import as_kernel_input
 from ._state import SLOTS, ModelState
 
@@ -422,19 +422,27 @@ class BaseSGD(BaseEstimator):
             self.feature_names_in_ = np.asarray(names, dtype=object)
         return self
 
-    def predict_one(self, x):
+    def predict_one(self, x, *, key=None):
         """The prediction for one event, in O(non-zeros of the event).
 
         Parameters
         ----------
         x : 1-D array, 1-row CSR matrix, or dict
             The event, as ``learn_one`` takes it.
+        key : hashable, optional
+            Delayed labels: remember the event (the row as the model read
+            it, and the decision values behind this prediction) under
+            ``key`` until ``learn_label(key, y)`` learns it. A key already
+            pending is replaced, and becomes the newest. None (the default)
+            remembers nothing.
 
         Returns
         -------
         object or float
             The label (classifier) or the value (regressor).
         """
+        if key is not None:
+            return _pending.remember(self, x, key, 0)
         model = self._fitted_model("predict_one")
         engine = self._event_engine()
         if engine is not None:

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _registry
 from .._kernels import kernel as _k
-from . import _driver, _growth, _params
+from . import _driver, _growth, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._growth import NEW_CLASSES_PARAMETERS
 from ._input import check_sample_weight, check_validation_rows_finite, raise_if_row_invalid
@@ -21,7 +21,7 @@ from ._stopping import validation_mask
 _PROBABILITIES = {entry.name: entry.probabilities for entry in _registry.losses()}
 
 
-class SGDClassifier(ClassifierMixin, BaseSGD):
+class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
     """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`
@@ -105,7 +105,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         ``drift_detector``; ``n_jobs`` does not apply (the rows learn in one
         loop). Vowpal Wabbit's rule (``"vw"``) takes its first-order step on
         each row (its importance-invariant step is that of a binary loss).
-%(new_classes_parameters)s
+%(new_classes_parameters)s%(pending_parameters)s
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, t_
@@ -125,6 +125,9 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         shares of what is served (see Notes).
     drifts_ : ndarray of int64
         ``t_ - 1`` at each drift the ``drift_detector`` flagged.
+    n_pending_ : int
+        Events remembered by ``predict_one(x, key=...)`` waiting for
+        ``learn_label`` (delayed labels; see ``max_pending``).
     class_counts_ : ndarray of int64
         The samples of each class (aligned with ``classes_``) that
         ``partial_fit`` and ``learn_one`` learned (``fit`` starts at 0).
@@ -158,7 +161,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", hash_bits=None, multi_class="ovr", new_classes="error"):
+                 on_drift="restart", hash_bits=None, multi_class="ovr", new_classes="error",
+                 max_pending=100_000, pending_ttl=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -188,6 +192,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self.hash_bits = hash_bits
         self.multi_class = multi_class
         self.new_classes = new_classes
+        self.max_pending = max_pending
+        self.pending_ttl = pending_ttl
 
     # -- targets ----------------------------------------------------------------------
 
@@ -636,13 +642,16 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return self
 
     @available_if(lambda self: self._check_proba())
-    def predict_proba_one(self, x):
+    def predict_proba_one(self, x, *, key=None):
         """Class probabilities of one event (``log_loss``, ``modified_huber``).
 
         Parameters
         ----------
         x : 1-D array, 1-row CSR matrix, or dict
             The event, as ``learn_one`` takes it.
+        key : hashable, optional
+            Delayed labels: remember the event under ``key`` for
+            ``learn_label``, as ``predict_one(x, key=key)`` does.
 
         Returns
         -------
@@ -650,6 +659,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             ``{label: probability}`` (River's convention), computed as
             ``predict_proba`` does.
         """
+        if key is not None:
+            return _pending.remember(self, x, key, 1, _PROBABILITIES[self.loss] == "logistic")
         model = self._fitted_model("decision")
         if len(self.classes_) == 1:   # new_classes="add", one class seen so far
             self._decision_one(x)     # the event checked as for any model
@@ -779,5 +790,6 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 SGDClassifier.__doc__ = SGDClassifier.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
                                             "drift_parameters": DRIFT_PARAMETERS,
                                             "hash_parameters": HASH_PARAMETERS,
+                                            "pending_parameters": _pending.PENDING_PARAMETERS,
                                             "new_classes_parameters": NEW_CLASSES_PARAMETERS,
                                             "rate_race_notes": RATE_RACE_NOTES}

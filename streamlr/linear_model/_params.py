@@ -284,6 +284,18 @@ def check_hash_bits(est):
                          f"got {bits!r}.")
 
 
+def check_pending(est):
+    """max_pending (an int >= 1) and pending_ttl (None or an int >= 0)."""
+    cap = getattr(est, "max_pending", 100_000)
+    if isinstance(cap, bool) or not isinstance(cap, numbers.Integral) or cap < 1:
+        raise ValueError(f"The 'max_pending' parameter must be an integer >= 1; got {cap!r}.")
+    ttl = getattr(est, "pending_ttl", None)
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, numbers.Integral)
+                            or ttl < 0):
+        raise ValueError(f"The 'pending_ttl' parameter must be None or an integer >= 0; "
+                         f"got {ttl!r}.")
+
+
 def validate_params(est, for_partial_fit=False):
     """Check every hyperparameter of ``est`` (ValueError naming the first bad
     one) and return its resolved optimizer spec."""
@@ -291,6 +303,7 @@ def validate_params(est, for_partial_fit=False):
     _check_numbers(est)
     _check_auto_rates(est)
     check_hash_bits(est)
+    check_pending(est)
     if auto_optimizer(est):
         optimizer = AutoRace()
         if est.auto_rates is not None:

@@ -7,13 +7,13 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
 from .. import _registry
-from . import _driver, _params
+from . import _driver, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._input import check_sample_weight, check_targets_finite, check_validation_rows_finite
 from ._stopping import validation_mask
 
 
-class SGDRegressor(RegressorMixin, BaseSGD):
+class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
     """Linear regression trained by SGD (least squares, robust, GLM and quantile losses).
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`
@@ -69,12 +69,13 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         Poisson-gamma distribution).
     quantile : float, default=0.5
         The quantile ``loss="quantile"`` estimates, in (0, 1).
-%(hash_parameters)s
+%(hash_parameters)s%(pending_parameters)s
     Attributes
     ----------
     coef_, intercept_, n_features_in_, feature_names_in_, n_iter_, t_
         As scikit-learn's.
-    optimizer_state_, schedule_state_, lr_, lr_history_, progressive_loss_, rate_race_, drifts_
+    optimizer_state_, schedule_state_, lr_, lr_history_, progressive_loss_, rate_race_, drifts_,
+    n_pending_
         As :class:`SGDClassifier`'s.
 
     Notes
@@ -109,7 +110,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
                  gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", power=1.5, quantile=0.5, hash_bits=None):
+                 on_drift="restart", power=1.5, quantile=0.5, hash_bits=None,
+                 max_pending=100_000, pending_ttl=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -137,6 +139,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.power = power
         self.quantile = quantile
         self.hash_bits = hash_bits
+        self.max_pending = max_pending
+        self.pending_ttl = pending_ttl
 
     def _target_encoding(self):
         return 0, 0.0, None, None
@@ -345,4 +349,5 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 SGDRegressor.__doc__ = SGDRegressor.__doc__ % {"shared_parameters": SHARED_PARAMETERS,
                                             "drift_parameters": DRIFT_PARAMETERS,
                                             "hash_parameters": HASH_PARAMETERS,
+                                            "pending_parameters": _pending.PENDING_PARAMETERS,
                                             "rate_race_notes": RATE_RACE_NOTES}
