@@ -138,7 +138,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", hash_bits=None):
+                 on_drift="restart", hash_bits=None,
+                 interactions=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -166,6 +167,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self.drift_detector = drift_detector
         self.on_drift = on_drift
         self.hash_bits = hash_bits
+        self.interactions = interactions
 
     # -- targets ----------------------------------------------------------------------
 

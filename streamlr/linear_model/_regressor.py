@@ -109,7 +109,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
                  gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", power=1.5, quantile=0.5, hash_bits=None):
+                 on_drift="restart", power=1.5, quantile=0.5, hash_bits=None,
+                 interactions=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -137,6 +138,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.power = power
         self.quantile = quantile
         self.hash_bits = hash_bits
+        self.interactions = interactions
 
     def _target_encoding(self):
         return 0, 0.0, None, None
