@@ -624,7 +624,7 @@ def test_same_constructor_defaults(Ours, Ref):
              "on_drift": "restart"}
     if Ours is SGDRegressor:   # the parameters of the GLM losses
         added.update(power=1.5, quantile=0.5)
-    added.update(hash_bits=None)
+    added.update(hash_bits=None, interactions=None)
     ours_params = Ours().get_params()
     assert {k: v for k, v in ours_params.items() if k not in added} == Ref().get_params()
     assert {k: ours_params[k] for k in added} == added
@@ -839,7 +839,8 @@ def test_n_jobs_does_not_change_the_result():
 def _sklearn_params(est):
     """The estimator's parameters that scikit-learn knows (drops streamlr's additions)."""
     params = est.get_params(deep=False)
-    for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift", "hash_bits"):
+    for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift", "hash_bits",
+                 "interactions"):
         params.pop(name)
     params.pop("power", None)
     params.pop("quantile", None)

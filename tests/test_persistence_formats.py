@@ -198,7 +198,8 @@ def test_resave_is_format2_with_descriptive_names(case, tmp_path):
     added = {k: v for k, v in h2["params"].items() if k not in h1["params"]}
     assert added == {k: v for k, v in {"auto_rates": None, "drift_detector": None,
                                        "on_drift": "restart", "power": 1.5,
-                                       "quantile": 0.5, "hash_bits": None}.items() if k in added}
+                                       "quantile": 0.5, "hash_bits": None,
+                                       "interactions": None}.items() if k in added}
     assert _same_json({k: v for k, v in h2["params"].items() if k not in added}, h1["params"])
     renamed = {V1_TO_V2_SCALARS.get(k, k): v for k, v in h1["scalars"].items()}
     assert not set(h2["scalars"]) & set(V1_TO_V2_SCALARS)
