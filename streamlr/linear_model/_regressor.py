@@ -2,7 +2,6 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
-from sklearn.metrics import d2_tweedie_score, r2_score
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
@@ -319,7 +318,11 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     def _score_values(self, y, pred, sample_weight):
         if self._log_link():
             power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
+            from sklearn.metrics import d2_tweedie_score
+
             return d2_tweedie_score(y, pred, sample_weight=sample_weight, power=power)
+        from sklearn.metrics import r2_score
+
         return r2_score(y, pred, sample_weight=sample_weight)
 
     def score(self, X, y, sample_weight=None):
