@@ -3,6 +3,7 @@ made per event in compiled code. Oracles: VW's own --audit of the same events
 written as VW text (every crossed index and value), and a pure-Python
 crossing of the features hashed one at a time (bitwise equal rows; the
 estimators fitted on them bitwise equal to fitting the wider matrix)."""
+import io
 import math
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from sklearn.base import clone
 import streamlr
 from streamlr import SGDClassifier, SGDRegressor
 from streamlr.hashing import hash_feature
+from streamlr.io import read_vw
 
 BITS = 18
 MASK = (1 << BITS) - 1
@@ -336,3 +338,13 @@ def test_interactions_need_hash_bits():
     with pytest.raises(ValueError, match="'interactions'.*'hash_bits'"):
         SGDClassifier(interactions=["ui"]).fit(np.eye(2), [0, 1])
     SGDClassifier(interactions=[]).fit(np.eye(2), [0, 1])   # nothing to cross: allowed
+
+
+def test_wide_crossed_rows_end_a_chunk_early():
+    # read_vw materialises VW's crosses: a chunk also ends at 2**23 values
+    # (each row here has 200 + C(202, 3) = 1,353,600), never inside a row
+    line = "1 |u " + " ".join(f"f{j}" for j in range(200)) + "\n"
+    data = (line * 8).encode()
+    chunks = [X for X, _, _ in read_vw(io.BytesIO(data), interactions=["uuu"], chunk_rows=100)]
+    assert [X.shape[0] for X in chunks] == [7, 1]
+    assert all(np.diff(X.indptr).tolist() == [1_353_600] * X.shape[0] for X in chunks)
