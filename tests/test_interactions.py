@@ -348,3 +348,21 @@ def test_wide_crossed_rows_end_a_chunk_early():
     chunks = [X for X, _, _ in read_vw(io.BytesIO(data), interactions=["uuu"], chunk_rows=100)]
     assert [X.shape[0] for X in chunks] == [7, 1]
     assert all(np.diff(X.indptr).tolist() == [1_353_600] * X.shape[0] for X in chunks)
+
+
+@pytest.mark.parametrize("kw", [{"learning_rate": "auto", "optimizer": "adam"},
+                                {"drift_detector": streamlr.drift.PageHinkley(threshold=5.0)}],
+                         ids=["rate-race", "drift"])
+def test_race_and_drift_see_the_crosses(kw):
+    events, y = make_events(200, seed=7)
+    X = reference_matrix(events, ["ui", "cc"])
+    ours = SGDClassifier(loss="log_loss", hash_bits=BITS, interactions=["ui", "cc"],
+                         shuffle=False, **kw)
+    wide = SGDClassifier(loss="log_loss", hash_bits=BITS, shuffle=False, **kw)
+    ours.partial_fit(events[:100], y[:100], classes=[0, 1])
+    wide.partial_fit(X[:100], y[:100], classes=[0, 1])
+    for e, t in zip(events[100:], y[100:], strict=True):
+        ours.learn_one(e, t)
+    wide.partial_fit(X[100:], y[100:])
+    np.testing.assert_array_equal(ours.coef_, wide.coef_)
+    np.testing.assert_array_equal(ours.decision_function(events), wide.decision_function(X))
