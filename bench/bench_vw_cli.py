@@ -17,7 +17,9 @@ one pass, logistic loss, 18 bits, as a user runs them:
   scipy come with it) against ``python -c "import vowpalwabbit"``;
 - ``learn_one``/``predict_one`` of a 40-feature dict event on a
   ``hash_bits=18`` model (the hashing in compiled code), against
-  ``learn_one`` of the same event as a 1-row CSR matrix.
+  ``learn_one`` of the same event as a 1-row CSR matrix; the same for a
+  namespaced event crossed by ``interactions=["ui"]`` (the crossing in
+  compiled code, per event) against its 440 features as a 1-row CSR matrix.
 
 Both drivers print their progress tables (neither ``--quiet``). Runs
 alternate between the systems; the table reports the median of
@@ -101,29 +103,42 @@ def parse_rate(path, repeats, interactions=()):
 def event_latency(repeats, n=20_000):
     """Median learn_one / predict_one time of 40-feature dict events (20 string,
     20 numeric) on a hash_bits=18 model, and learn_one of the same rows as
-    1-row CSR matrices (no hashing)."""
+    1-row CSR matrices (no hashing); then namespaced events (20 features in
+    ``u``, 20 in ``i``) crossed by ``interactions=["ui"]`` (440 features a
+    row), against learn_one of the same crossed rows as 1-row CSR matrices."""
+    import scipy.sparse as sp
+
     from streamlr import SGDClassifier
     from streamlr._kernels._hashing import EventHasher
 
     rng = np.random.default_rng(1)
-    events = [{**{f"c{j}": f"v{rng.integers(0, 1000)}" for j in range(20)},
-               **{f"n{j}": float(rng.normal()) for j in range(20)}} for _ in range(n)]
+    flat = [{**{f"c{j}": f"v{rng.integers(0, 1000)}" for j in range(20)},
+             **{f"n{j}": float(rng.normal()) for j in range(20)}} for _ in range(n)]
+    spaced = [{"u": {f"u{j}": f"v{rng.integers(0, 1000)}" for j in range(20)},
+               "i": {f"i{j}": f"v{rng.integers(0, 1000)}" for j in range(20)}} for _ in range(n)]
     y = rng.integers(0, 2, size=n)
-    hasher = EventHasher(18)
-    import scipy.sparse as sp
-    rows = []
-    for e in events:
-        d, i = hasher.hash_one(e)
-        rows.append(sp.csr_matrix((d, i, np.array([0, len(d)], dtype=np.intc)),
-                                  shape=(1, 1 << 18)))
+
+    def as_csr(events, interactions):
+        hasher = EventHasher(18, [s.encode() for s in interactions])
+        rows = []
+        for e in events:
+            d, i = hasher.hash_one(e)
+            rows.append(sp.csr_matrix((d, i, np.array([0, len(d)], dtype=np.intc)),
+                                      shape=(1, 1 << 18)))
+        return rows
+
+    cases = {"learn_one dict": (flat, ()), "predict_one dict": (flat, ()),
+             "learn_one 1-row CSR": (as_csr(flat, ()), ()),
+             "learn_one dict, interactions=['ui'] (440 features)": (spaced, ("ui",)),
+             "predict_one dict, interactions=['ui']": (spaced, ("ui",)),
+             "learn_one 1-row CSR of the same 440 features": (as_csr(spaced, ("ui",)), ())}
     out = {}
-    for name in ("learn_one dict", "predict_one dict", "learn_one 1-row CSR"):
+    for name, (xs, inter) in cases.items():
         per = []
         for _ in range(repeats):
             m = SGDClassifier(loss="log_loss", hash_bits=18, optimizer="adam",
-                              learning_rate="constant", eta0=0.01)
-            m.learn_one(events[0], int(y[0]), classes=[0, 1])
-            xs = rows if "CSR" in name else events
+                              learning_rate="constant", eta0=0.01, interactions=list(inter))
+            m.learn_one(xs[0], int(y[0]), classes=[0, 1])
             t = time.perf_counter()
             if name.startswith("learn"):
                 for x, t_ in zip(xs, y.tolist(), strict=True):
@@ -177,7 +192,8 @@ def main(argv=None):
         print(f"| parse only{', -q ui' if inter else ''} | read_vw | {dt:.2f} | {n / dt:,.0f} | "
               f"({size / dt:.0f} MB/s) | |")
     print()
-    print("| single events (hash_bits=18, Adam, 40 features) | microseconds per call |")
+    print("| single events (hash_bits=18, Adam, 40 features a row before crossing) "
+          "| microseconds per call |")
     print("|---|---:|")
     for name, sec in event_latency(args.repeats).items():
         print(f"| {name} | {sec * 1e6:.2f} |")

@@ -583,7 +583,8 @@ def read_vw(source, hash_bits=18, interactions=(), chunk_rows=65536, *, skip_bad
         Namespace crosses such as ``["ui", "uic"]``: pairs and triples of
         namespace letters (VW's ``-q ui --cubic uic``).
     chunk_rows : int, default=65536
-        Rows per chunk, at most.
+        Rows per chunk, at most (a chunk also ends once it holds 2**23
+        values, as wide crossed rows can).
     skip_bad_lines : bool, default=False
         Count and skip bad lines (``bad_lines`` and ``first_bad`` of the
         returned stream) instead of raising.

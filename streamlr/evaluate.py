@@ -8,20 +8,21 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn import metrics as _m
 
 from ._plotting import axes
 
-# name -> (metric function, what it scores: "predict", "proba" or "score")
+# name -> (scikit-learn metric function's name, what it scores: "predict",
+# "proba" or "score"); sklearn.metrics is imported when first used (it
+# brings scipy.stats: a second of the command line's start-up)
 _METRICS = {
-    "accuracy": (_m.accuracy_score, "predict"),
-    "balanced_accuracy": (_m.balanced_accuracy_score, "predict"),
-    "f1": (_m.f1_score, "predict"),
-    "log_loss": (_m.log_loss, "proba"),
-    "roc_auc": (_m.roc_auc_score, "score"),
-    "mae": (_m.mean_absolute_error, "predict"),
-    "mse": (_m.mean_squared_error, "predict"),
-    "r2": (_m.r2_score, "predict"),
+    "accuracy": ("accuracy_score", "predict"),
+    "balanced_accuracy": ("balanced_accuracy_score", "predict"),
+    "f1": ("f1_score", "predict"),
+    "log_loss": ("log_loss", "proba"),
+    "roc_auc": ("roc_auc_score", "score"),
+    "mae": ("mean_absolute_error", "predict"),
+    "mse": ("mean_squared_error", "predict"),
+    "r2": ("r2_score", "predict"),
 }
 
 
@@ -104,11 +105,13 @@ def _chunks(X, y, step):
 def _resolve_metric(metric):
     if isinstance(metric, str):
         try:
-            func, kind = _METRICS[metric]
+            name, kind = _METRICS[metric]
         except KeyError:
             raise ValueError(f"Unknown metric {metric!r}; expected one of {sorted(_METRICS)} "
                              "or a callable metric(y_true, y_pred)") from None
-        return metric, func, kind
+        from sklearn import metrics
+
+        return metric, getattr(metrics, name), kind
     if callable(metric):
         return getattr(metric, "__name__", "metric"), metric, "predict"
     raise TypeError(f"metric must be a name or a callable, got {type(metric).__name__}")

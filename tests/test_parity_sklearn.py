@@ -624,7 +624,7 @@ def test_same_constructor_defaults(Ours, Ref):
              "on_drift": "restart"}
     if Ours is SGDRegressor:   # the parameters of the GLM losses
         added.update(power=1.5, quantile=0.5)
-    added.update(hash_bits=None)
+    added.update(hash_bits=None, interactions=None)
     if Ours is SGDClassifier:  # the softmax model and classes added mid-stream
         added.update(multi_class="ovr", new_classes="error")
     added.update(max_pending=100_000, pending_ttl=None)
@@ -843,7 +843,7 @@ def _sklearn_params(est):
     """The estimator's parameters that scikit-learn knows (drops streamlr's additions)."""
     params = est.get_params(deep=False)
     for name in ("optimizer", "gtol", "auto_rates", "drift_detector", "on_drift", "hash_bits",
-                 "max_pending", "pending_ttl"):
+                 "interactions", "max_pending", "pending_ttl"):
         params.pop(name)
     params.pop("new_classes", None)
     params.pop("power", None)

@@ -199,7 +199,7 @@ def test_resave_is_format2_with_descriptive_names(case, tmp_path):
     assert added == {k: v for k, v in {"auto_rates": None, "drift_detector": None,
                                        "on_drift": "restart", "power": 1.5,
                                        "quantile": 0.5, "hash_bits": None,
-                                       "multi_class": "ovr",
+                                       "interactions": None, "multi_class": "ovr",
                                        "new_classes": "error", "max_pending": 100_000,
                                        "pending_ttl": None}.items() if k in added}
     assert _same_json({k: v for k, v in h2["params"].items() if k not in added}, h1["params"])

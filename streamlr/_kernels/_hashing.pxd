@@ -2,7 +2,7 @@
 # engine, which hashes a learning event straight into ``idx``/``val``.
 
 cimport cython
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint8_t, uint32_t
 
 
 @cython.final
@@ -14,8 +14,17 @@ cdef class EventHasher:
     cdef Py_ssize_t n, cap          # how many; room for
     cdef char* scratch              # "key=value" of string features
     cdef Py_ssize_t cap_scratch
+    # interactions (VW's -q/--cubic): the namespace byte of each feature of
+    # the event being hashed, and the crosses (bytes, in VW's order)
+    cdef uint8_t* ns
+    cdef uint8_t cur_ns
+    cdef int n_inter
+    cdef uint8_t* inter             # 3 namespace bytes per cross
+    cdef int* inter_len             # 2 or 3
 
     cdef int _push(self, uint32_t index, double value) except -1
     cdef int _feature(self, object key, object value, uint32_t seed) except -1
     cdef int _event(self, dict event) except -1
+    cdef int _reserve(self, Py_ssize_t n) except -1
+    cdef int _cross(self, Py_ssize_t start) except -1
     cdef object _arrays(self, Py_ssize_t lo, Py_ssize_t hi)

@@ -63,6 +63,17 @@ def cross3(uint32_t a, uint32_t b, uint32_t c, uint32_t mask):
 # s is feature "k=s" with value 1.
 
 
+cdef inline uint8_t _namespace_byte(const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """The letter interactions match a namespace by: the first byte of its
+    name once trimmed as VW trims it (a space for an empty name)."""
+    while n > 0 and s[0] <= 0x20:
+        s += 1
+        n -= 1
+    while n > 0 and s[n - 1] <= 0x20:
+        n -= 1
+    return s[0] if n > 0 else 32
+
+
 cdef class EventHasher:
     """Dict events to hashed CSR rows (``streamlr`` estimators with
     ``hash_bits``), in compiled code.
@@ -71,40 +82,77 @@ cdef class EventHasher:
     ----------
     bits : int
         The rows have ``2 ** bits`` columns.
+    interactions : sequence of bytes, default=()
+        VW's crosses (``-q``/``--cubic``) of namespaces by their first byte,
+        in VW's order (``streamlr._io_readers.vw_interactions``): each
+        event's crossed features follow its own.
     """
 
     # (its attributes and C methods are declared in _hashing.pxd: the engine
     # hashes a learning event straight into idx/val)
 
-    def __cinit__(self, int bits):
+    def __cinit__(self, int bits, interactions=()):
         self.bits = bits
         self.mask = <uint32_t>((1 << bits) - 1) if bits < 32 else <uint32_t>0xFFFFFFFFU
         self.cap, self.cap_scratch = 64, 256
         self.idx = <int*>malloc(self.cap * sizeof(int))
         self.val = <double*>malloc(self.cap * sizeof(double))
+        self.ns = <uint8_t*>malloc(self.cap)
         self.scratch = <char*>malloc(self.cap_scratch)
-        if self.idx == NULL or self.val == NULL or self.scratch == NULL:
+        self.cur_ns = 32
+        self.n_inter = len(interactions)
+        self.inter = <uint8_t*>malloc(3 * self.n_inter + 1)
+        self.inter_len = <int*>malloc((self.n_inter + 1) * sizeof(int))
+        if (self.idx == NULL or self.val == NULL or self.scratch == NULL or self.ns == NULL
+                or self.inter == NULL or self.inter_len == NULL):
             raise MemoryError()
+        cdef int t, j
+        cdef bytes inter
+        for t in range(self.n_inter):
+            inter = interactions[t]
+            if len(inter) not in (2, 3):
+                raise ValueError(f"an interaction crosses 2 or 3 namespaces, got {inter!r}")
+            self.inter_len[t] = len(inter)
+            for j in range(3):
+                self.inter[3 * t + j] = inter[j] if j < len(inter) else 0
 
     def __dealloc__(self):
         free(self.idx)
         free(self.val)
+        free(self.ns)
         free(self.scratch)
+        free(self.inter)
+        free(self.inter_len)
+
+    cdef int _reserve(self, Py_ssize_t n) except -1:
+        """Room for n features in idx/val/ns."""
+        cdef void* p
+        cdef Py_ssize_t cap = self.cap
+        if n <= cap:
+            return 0
+        while cap < n:
+            cap *= 2
+        p = realloc(self.idx, cap * sizeof(int))
+        if p == NULL:
+            raise MemoryError()
+        self.idx = <int*>p
+        p = realloc(self.val, cap * sizeof(double))
+        if p == NULL:
+            raise MemoryError()
+        self.val = <double*>p
+        p = realloc(self.ns, cap)
+        if p == NULL:
+            raise MemoryError()
+        self.ns = <uint8_t*>p
+        self.cap = cap
+        return 0
 
     cdef int _push(self, uint32_t index, double value) except -1:
-        cdef void* p
         if self.n == self.cap:
-            p = realloc(self.idx, 2 * self.cap * sizeof(int))
-            if p == NULL:
-                raise MemoryError()
-            self.idx = <int*>p
-            p = realloc(self.val, 2 * self.cap * sizeof(double))
-            if p == NULL:
-                raise MemoryError()
-            self.val = <double*>p
-            self.cap *= 2
+            self._reserve(self.n + 1)
         self.idx[self.n] = <int>(index & self.mask)
         self.val[self.n] = value
+        self.ns[self.n] = self.cur_ns
         self.n += 1
         return 0
 
@@ -148,13 +196,14 @@ cdef class EventHasher:
         return 0
 
     cdef int _event(self, dict event) except -1:
-        cdef Py_ssize_t pos = 0, pos2, nk
+        cdef Py_ssize_t pos = 0, pos2, nk, start = self.n
         cdef PyObject* pk
         cdef PyObject* pv
         cdef PyObject* qk
         cdef PyObject* qv
         cdef uint32_t seed
         cdef const char* k
+        self.cur_ns = 32
         while PyDict_Next(event, &pos, &pk, &pv):
             if PyDict_Check(<object>pv):
                 if not PyUnicode_Check(<object>pk):
@@ -162,11 +211,72 @@ cdef class EventHasher:
                                     f"{type(<object>pk).__name__} {<object>pk!r}")
                 k = PyUnicode_AsUTF8AndSize(<object>pk, &nk)
                 seed = vw_hash(<const uint8_t*>k, nk, 0)
+                self.cur_ns = _namespace_byte(<const uint8_t*>k, nk)
                 pos2 = 0
                 while PyDict_Next(<object>pv, &pos2, &qk, &qv):
                     self._feature(<object>qk, <object>qv, seed)
+                self.cur_ns = 32
             else:
                 self._feature(<object>pk, <object>pv, 0)
+        if self.n_inter:
+            self._cross(start)
+        return 0
+
+    cdef int _cross(self, Py_ssize_t start) except -1:
+        """Append the crosses of the event's features [start, n): for each
+        interaction in turn, VW's nested loops over the features of its
+        namespaces in the event's order (a namespace crossed with itself
+        from the same feature on); index VW's crossed hash, value the
+        product (zero products dropped)."""
+        cdef Py_ssize_t count[256]
+        cdef Py_ssize_t end = self.n, bound = 0, i, j, k, n
+        cdef int t
+        cdef uint8_t a, b, c
+        cdef double va, vab, v
+        cdef uint32_t ha, hab
+        for i in range(256):
+            count[i] = 0
+        for i in range(start, end):
+            count[self.ns[i]] += 1
+        for t in range(self.n_inter):
+            a, b, c = self.inter[3 * t], self.inter[3 * t + 1], self.inter[3 * t + 2]
+            n = count[a] * count[b]
+            if self.inter_len[t] == 3:
+                n *= count[c]
+            bound += n
+        self._reserve(end + bound)
+        n = end
+        with nogil:
+            for t in range(self.n_inter):
+                a, b, c = self.inter[3 * t], self.inter[3 * t + 1], self.inter[3 * t + 2]
+                if count[a] == 0 or count[b] == 0 or (self.inter_len[t] == 3 and count[c] == 0):
+                    continue
+                for i in range(start, end):
+                    if self.ns[i] != a:
+                        continue
+                    ha, va = <uint32_t>self.idx[i], self.val[i]
+                    for j in range(i if a == b else start, end):
+                        if self.ns[j] != b:
+                            continue
+                        vab = va * self.val[j]
+                        if self.inter_len[t] == 2:
+                            if vab != 0:
+                                self.idx[n] = <int>(vw_cross2(ha, <uint32_t>self.idx[j]) & self.mask)
+                                self.val[n] = vab
+                                self.ns[n] = 0
+                                n += 1
+                            continue
+                        hab = vw_cross2(ha, <uint32_t>self.idx[j])
+                        for k in range(j if b == c else start, end):
+                            if self.ns[k] != c:
+                                continue
+                            v = vab * self.val[k]
+                            if v != 0:
+                                self.idx[n] = <int>(vw_cross2(hab, <uint32_t>self.idx[k]) & self.mask)
+                                self.val[n] = v
+                                self.ns[n] = 0
+                                n += 1
+        self.n = n
         return 0
 
     cdef object _arrays(self, Py_ssize_t lo, Py_ssize_t hi):

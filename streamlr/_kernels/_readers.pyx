@@ -109,6 +109,10 @@ cdef enum:
     MAX_INTERACTIONS = 64
     TOK_MAX = 80
     MAX_NNZ = 2147483647
+    # a chunk also ends once it holds this many values (about 100 MB of
+    # arrays): wide rows (VW's crosses) would otherwise make chunks of
+    # gigabytes; a row is never split
+    FULL_NNZ = 1 << 23
 
 # -- Vowpal Wabbit's number parsing -----------------------------------------------------
 # VW reads numbers with its own single-precision routine: digits accumulated
@@ -1035,7 +1039,7 @@ cdef class Parser:
         cdef int64_t nl
         cdef int rc, status = ST_NEED
         while True:
-            if self.rows >= self.chunk_rows or self.nnz >= MAX_NNZ // 2:
+            if self.rows >= self.chunk_rows or self.nnz >= FULL_NNZ:
                 status = ST_FULL
                 break
             if pos >= end:

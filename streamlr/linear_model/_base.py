@@ -59,6 +59,22 @@ HASH_PARAMETERS = """    hash_bits : int or None, default=None
         compiled code. A non-string key raises ``TypeError``, a non-finite
         value ``ValueError``. CSR or dense input keeps working (``2 **
         hash_bits`` columns).
+    interactions : list of str or None, default=None
+        Vowpal Wabbit's ``-q``/``--cubic`` crosses of the namespaces of dict
+        events (needs ``hash_bits``), such as ``["ui", "uic"]``: each string
+        names 2 or 3 namespaces by the first letter of their names (a space
+        for the default namespace). Every feature of the first namespace is
+        crossed with every feature of the next (and of the third): the
+        crossed feature's column is VW's, ``((16777619 * a) ^ b) mod 2 **
+        hash_bits`` of the columns ``a`` and ``b`` (nested likewise for three),
+        its value the product of the values. A namespace crossed with itself
+        (``"uu"``) takes the pairs of features ``i <= j``, a feature with
+        itself included. Crosses equal up to the order of their letters are
+        one cross, as VW 9 takes them. The crosses are made per event, in
+        compiled code, after the event's own features; the predictions see
+        them too. A matrix ``X`` carries no namespaces: it is taken as it
+        is (as `streamlr.io.read_vw` with the same ``interactions`` yields
+        it, crosses included).
 """
 
 DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drift.PageHinkley, default=None
@@ -393,7 +409,8 @@ class BaseSGD(BaseEstimator):
         if isinstance(X, list | tuple) and (not X or isinstance(X[0], dict)):
             from .._kernels._hashing import EventHasher
 
-            data, indices, indptr = EventHasher(bits).hash_rows(X)
+            hasher = EventHasher(bits, _params.check_interactions(self))
+            data, indices, indptr = hasher.hash_rows(X)
             return sp.csr_matrix((data, indices, indptr), shape=(len(X), 1 << bits))
         shape = getattr(X, "shape", None)
         if shape is not None and len(shape) == 2 and shape[1] != 1 << bits:

@@ -161,8 +161,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
                  eta0=0.01, power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", gtol=None, auto_rates=None, drift_detector=None,
-                 on_drift="restart", hash_bits=None, multi_class="ovr", new_classes="error",
-                 max_pending=100_000, pending_ttl=None):
+                 on_drift="restart", hash_bits=None, interactions=None, multi_class="ovr",
+                 new_classes="error", max_pending=100_000, pending_ttl=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -190,6 +190,7 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         self.drift_detector = drift_detector
         self.on_drift = on_drift
         self.hash_bits = hash_bits
+        self.interactions = interactions
         self.multi_class = multi_class
         self.new_classes = new_classes
         self.max_pending = max_pending

@@ -176,7 +176,8 @@ def bind(est):
     if getattr(est, "hash_bits", None) is not None:
         from .._kernels._hashing import EventHasher
 
-        engine.hasher = EventHasher(est.hash_bits)  # dict events hashed in compiled code
+        # dict events hashed (and crossed) in compiled code
+        engine.hasher = EventHasher(est.hash_bits, _params.check_interactions(est))
     model.engine = engine
     return engine
 

@@ -296,6 +296,34 @@ def check_pending(est):
                          f"got {ttl!r}.")
 
 
+def check_interactions(est):
+    """The ``interactions`` parameter as the hasher takes them (VW's crosses,
+    bytes, deduplicated and ordered as VW 9 does), or ``[]``; ValueError
+    naming it when it is not a list of 2- or 3-letter strings or is set
+    without ``hash_bits``."""
+    inters = getattr(est, "interactions", None)
+    if inters is None:
+        return []
+    if isinstance(inters, str):
+        inters = [inters]
+    if not isinstance(inters, list | tuple):
+        raise ValueError(f"The 'interactions' parameter must be None or a list of strings "
+                         f"such as ['ui', 'uic']; got {inters!r}.")
+    for inter in inters:
+        if not isinstance(inter, str) or len(inter.encode("utf-8")) not in (2, 3):
+            raise ValueError(f"The 'interactions' parameter takes strings of 2 or 3 namespace "
+                             f"letters (VW's -q and --cubic); got {inter!r}.")
+    if inters and getattr(est, "hash_bits", None) is None:
+        raise ValueError("The 'interactions' parameter crosses the namespaces of hashed dict "
+                         "events: it needs 'hash_bits'.")
+    from .._io_readers import vw_interactions
+
+    try:
+        return vw_interactions(inters)
+    except ValueError as exc:
+        raise ValueError(f"The 'interactions' parameter: {exc}.") from None
+
+
 def validate_params(est, for_partial_fit=False):
     """Check every hyperparameter of ``est`` (ValueError naming the first bad
     one) and return its resolved optimizer spec."""
@@ -304,6 +332,7 @@ def validate_params(est, for_partial_fit=False):
     _check_auto_rates(est)
     check_hash_bits(est)
     check_pending(est)
+    check_interactions(est)
     if auto_optimizer(est):
         optimizer = AutoRace()
         if est.auto_rates is not None:

@@ -2,7 +2,6 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
-from sklearn.metrics import d2_tweedie_score, r2_score
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
@@ -111,7 +110,7 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
                  n_iter_no_change=5, warm_start=False, average=False, optimizer="sgd",
                  gtol=None, auto_rates=None, drift_detector=None,
                  on_drift="restart", power=1.5, quantile=0.5, hash_bits=None,
-                 max_pending=100_000, pending_ttl=None):
+                 interactions=None, max_pending=100_000, pending_ttl=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -139,6 +138,7 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
         self.power = power
         self.quantile = quantile
         self.hash_bits = hash_bits
+        self.interactions = interactions
         self.max_pending = max_pending
         self.pending_ttl = pending_ttl
 
@@ -321,7 +321,11 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
     def _score_values(self, y, pred, sample_weight):
         if self._log_link():
             power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
+            from sklearn.metrics import d2_tweedie_score
+
             return d2_tweedie_score(y, pred, sample_weight=sample_weight, power=power)
+        from sklearn.metrics import r2_score
+
         return r2_score(y, pred, sample_weight=sample_weight)
 
     def score(self, X, y, sample_weight=None):
