@@ -24,13 +24,13 @@ class StandardScaler(_SkStandardScaler):
 
     Parameters
     ----------
+    copy : bool, default=True
+        If False, ``transform`` scales a dense float array in place.
     with_mean : bool, default=True
         Centre the data before scaling (refused for sparse input, as in
         scikit-learn).
     with_std : bool, default=True
         Scale the data to unit variance.
-    copy : bool, default=True
-        If False, ``transform`` scales a dense float array in place.
 
     Attributes
     ----------

@@ -124,7 +124,8 @@ def learn_event(est, x, double weight, bint weighted, bint buffered):
         w = weight
     if c <= 0.0 and mean != NULL:
         return None    # scikit-learn's first-chunk branch: partial_fit's
-    n = c + w
+    # without mean and variance, partial_fit counts rows, whatever their weight
+    n = c + w if mean != NULL else c + 1.0
     if mean != NULL and var != NULL and not weighted:
         _update_unweighted(xv, mean, var, scale, d, c, n,
                            o if with_mean and with_std else NULL)
