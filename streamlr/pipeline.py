@@ -48,7 +48,7 @@ class Pipeline(_SkPipeline):
         The final classifier's classes.
     n_features_in_ : int
         Number of features the first step was fitted with.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features the first step was fitted with, if any.
 
     See Also

@@ -43,7 +43,7 @@ class StandardScaler(_SkStandardScaler):
         Running (population) variance; None when ``with_std=False``.
     n_features_in_ : int
         Number of features seen during the first fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names (a DataFrame's columns, or the keys of the first dict
         event), when there are any.
     n_samples_seen_ : float or ndarray of shape (n_features,)
