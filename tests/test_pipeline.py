@@ -165,3 +165,21 @@ def test_returned_events_are_not_shared():
         s.learn_one(x)
     a, b = s.transform_one(X[0]), s.transform_one(X[1])
     assert not np.shares_memory(a, b)
+
+
+def test_dense_events_take_the_compiled_path(monkeypatch):
+    """After the first event, a dense event goes through the scaler's kernel
+    alone: neither partial_fit nor transform runs."""
+    X, y = _data(9, n=30)
+    pipe = make_pipeline(StandardScaler(), _clf())
+    pipe.learn_one(X[0], y[0], classes=[0, 1])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the slow path ran")
+
+    monkeypatch.setattr(StandardScaler, "partial_fit", refuse)
+    monkeypatch.setattr(StandardScaler, "transform", refuse)
+    for x, t in zip(X[1:], y[1:], strict=True):
+        pipe.learn_one(x, t)
+        pipe.predict_one(x)
+        pipe.predict_proba_one(x)

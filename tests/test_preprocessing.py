@@ -210,3 +210,9 @@ def test_in_place_update_clone_pickle_inverse():
     c = clone(s)
     assert c.get_params() == s.get_params() and not hasattr(c, "mean_")
     assert s.get_feature_names_out().tolist() == [f"x{i}" for i in range(6)]
+
+
+def test_sklearn_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(StandardScaler())
