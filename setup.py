@@ -33,10 +33,12 @@ if os.environ.get("STREAMLR_NATIVE", "0") == "1":
 
 # (module, source, extra flags). sgd_avx2 is sgd.pyx again, built for AVX2 and
 # chosen at import time on CPUs that have it (streamlr/_kernels/__init__.py).
-# _hashing and _readers (VW feature hashing, the data file parsers) are built once:
+# _hashing, _readers and _scaler (VW feature hashing, the data file parsers, the
+# per-event standard scaler) are built once:
 # no vector loop in them gains from AVX2.
 MODULES = [("_cpu", "_cpu", []), ("losses", "losses", []), ("detectors", "detectors", []),
-           ("sgd", "sgd", []), ("_hashing", "_hashing", []), ("_readers", "_readers", [])]
+           ("sgd", "sgd", []), ("_hashing", "_hashing", []), ("_readers", "_readers", []),
+           ("_scaler", "_scaler", [])]
 if X86:
     MODULES.append(("sgd_avx2", "sgd_avx2", ["-mavx2"]))
 

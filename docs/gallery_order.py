@@ -13,6 +13,7 @@ ORDER = [
     "plot_no_tuned_rate.py",
     "lr_find_digits.py",
     "plot_robust_regression.py",
+    "plot_quantile_stream.py",
     "plot_drifting_fraud.py",
     "plot_persistence_resume.py",
     "plot_dask_fit_parallel.py",

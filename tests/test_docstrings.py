@@ -46,7 +46,8 @@ NumpyDocString = pytest.importorskip("numpydoc.docscrape").NumpyDocString
 MODULES = ["streamlr", "streamlr.optim", "streamlr.schedules", "streamlr.drift", "streamlr.evaluate",
            "streamlr.persistence", "streamlr.dask", "streamlr.plotting", "streamlr.io",
            "streamlr.testing", "streamlr.linear_model", "streamlr.lr_finder",
-           "streamlr.exceptions", "streamlr.demo", "streamlr.cli", "streamlr.hashing"]
+           "streamlr.exceptions", "streamlr.demo", "streamlr.cli", "streamlr.hashing",
+           "streamlr.preprocessing", "streamlr.pipeline"]
 
 CHECKED = frozenset({
     "GL03", "GL05", "GL06", "GL07", "GL08", "GL09", "GL10",
