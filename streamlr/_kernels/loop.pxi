@@ -387,10 +387,11 @@ cdef Py_ssize_t _epoch_rows(
     cdef const floating* pb
     cdef bint prefetch = (indptr != NULL and n_rows > PREFETCH_ROWS and
                           n_features * (1 + cfg.n_slots) * sizeof(floating) >= PREFETCH_MIN_BYTES)
-    # dense rows: how many rows ahead to prefetch the values (0: none)
+    # dense rows: how many rows ahead to prefetch the values (0: none, for
+    # rows longer than DENSE_PREFETCH_BYTES, which the hardware streams alone)
     cdef Py_ssize_t pf_dense = 0
     if indptr == NULL and n_features > 0:
-        pf_dense = min(max(DENSE_PREFETCH_BYTES // (n_features * <Py_ssize_t>sizeof(floating)), 1),
+        pf_dense = min(DENSE_PREFETCH_BYTES // (n_features * <Py_ssize_t>sizeof(floating)),
                        DENSE_PREFETCH_MAX_ROWS)
     if lr == LR_ADAPTIVE:
         eta = ps.eta_adaptive
