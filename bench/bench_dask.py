@@ -22,14 +22,19 @@ Rerun:  pip install ".[dask]" && python bench/bench_dask.py
 """
 import argparse
 import os
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import log_loss
 
 import streamlr
 from streamlr.dask import fit_parallel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite_report import cpu_model  # noqa: E402
 
 
 def make_data(n, d, seed=0):
@@ -108,7 +113,7 @@ def main():
     Xtr, ytr, Xte, yte = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
     print(f"{n_train:,} training rows x {args.features} features (float32), blocks of "
           f"{args.block:,}, {len(yte):,} held out; Adam, {args.rounds} passes; "
-          f"{os.cpu_count()} CPUs; workers as {'processes' if args.processes else 'threads'}")
+          f"{cpu_model()}, {os.cpu_count()} CPUs; workers as {'processes' if args.processes else 'threads'}")
     rows = []
     t, est = timed(lambda: single(Xtr, ytr, args.block, args.rounds), args.repeats)
     rows.append(("single process, partial_fit", t, est))

@@ -9,12 +9,18 @@ rounds. Each round alternates every configuration; median of the rounds.
 Rerun:  PYTHONPATH=. python bench/bench_threads.py [--quick]
 """
 import argparse
+import os
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
 from streamlr import SGDClassifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite_report import cpu_model  # noqa: E402
 
 
 def timed(fn):
@@ -70,6 +76,8 @@ def main():
         for name, fn in cases.items():
             times[name].append(timed(fn))
     med = {name: float(np.median(v)) for name, v in times.items()}
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; {n:,} rows x 100 features; "
+          f"median of {args.rounds} rounds")
     for name, t in med.items():
         print(f"{name:48s} {t * 1e3:9.1f} ms")
     print()

@@ -387,6 +387,12 @@ cdef Py_ssize_t _epoch_rows(
     cdef const floating* pb
     cdef bint prefetch = (indptr != NULL and n_rows > PREFETCH_ROWS and
                           n_features * (1 + cfg.n_slots) * sizeof(floating) >= PREFETCH_MIN_BYTES)
+    # dense rows: how many rows ahead to prefetch the values (0: none, for
+    # rows longer than DENSE_PREFETCH_BYTES, which the hardware streams alone)
+    cdef Py_ssize_t pf_dense = 0
+    if indptr == NULL and n_features > 0:
+        pf_dense = min(DENSE_PREFETCH_BYTES // (n_features * <Py_ssize_t>sizeof(floating)),
+                       DENSE_PREFETCH_MAX_ROWS)
     if lr == LR_ADAPTIVE:
         eta = ps.eta_adaptive
 
@@ -408,6 +414,13 @@ cdef Py_ssize_t _epoch_rows(
                 streamlr_prefetch_w(pb)
                 if pf_last > 0:
                     streamlr_prefetch_w(pb + pf_last)
+        if pf_dense and i + pf_dense < n_rows:
+            # every cache line of a later row (and its last value: a row need
+            # not start on a line)
+            pb = values + order[i + pf_dense] * n_features
+            for k in range(0, n_features, 8 if floating is double else 16):   # 64-byte lines
+                streamlr_prefetch_r(pb + k)
+            streamlr_prefetch_r(pb + n_features - 1)
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
         if idx != NULL and not _indices_in_range(idx, nnz, n_features):
             # the caller validated the row pointer, not the column indices:
