@@ -530,3 +530,24 @@ def test_predict_proba_one_is_bitwise_predict_probas_formula(loss, n_classes):
         clf.coef_ = np.zeros((n_classes, 5))
         np.testing.assert_array_equal(list(clf.predict_proba_one(X[0]).values()),
                                       np.full(n_classes, 1.0 / n_classes))
+
+
+@pytest.mark.parametrize("classes", [[0, 1], (1, 0), np.array([1, 0]), [1, 0, 1]],
+                         ids=["list", "tuple", "array", "repeated"])
+def test_learn_one_with_classes_every_call(classes):
+    """classes= on every learn_one (River-style loops) changes nothing, and a
+    different set is refused before the model changes."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4))
+    y = (X[:, 0] > 0).astype(int)
+    a = SGDClassifier(loss="log_loss", shuffle=False)
+    b = SGDClassifier(loss="log_loss", shuffle=False)
+    for i in range(50):
+        a.learn_one(X[i], y[i], classes=classes)
+        b.learn_one(X[i], y[i], classes=[0, 1] if i == 0 else None)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    coef = a.coef_.copy()
+    for wrong in ([0, 2], [0, 1, 2], np.array([0, 2]), ("a", "b")):
+        with pytest.raises(ValueError, match="classes"):
+            a.learn_one(X[0], y[0], classes=wrong)
+    np.testing.assert_array_equal(a.coef_, coef)

@@ -636,11 +636,26 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         adding = d.get("new_classes")
         if type(adding) is str and adding == "add":
             return self._learn_one_adding(x, y, sample_weight, classes)
-        if classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
+        if classes is not None and not self._same_classes(classes):
             raise ValueError(f"`classes={classes!r}` is not the same as the model's "
                              f"classes_ {self.classes_!r}")
         _driver.learn_event(self, x, y, sample_weight)
         return self
+
+    def _same_classes(self, classes):
+        """Whether ``classes`` names exactly ``classes_``: a short list or
+        tuple, the way events pass it, is compared in Python (well under a
+        microsecond); anything else through scikit-learn's ``unique_labels``."""
+        known = self.classes_
+        if type(classes) in (list, tuple) and len(classes) == len(known):
+            try:
+                if sorted(classes) == known.tolist():
+                    return True
+            except TypeError:       # unorderable labels: scikit-learn decides
+                pass
+        elif type(classes) is np.ndarray and classes.ndim == 1 and classes.dtype.kind in "biuUS":
+            return np.array_equal(known, np.unique(classes))
+        return np.array_equal(known, unique_labels(classes))
 
     @available_if(lambda self: self._check_proba())
     def predict_proba_one(self, x, *, key=None):
