@@ -507,7 +507,7 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
     def _learn_one_adding(self, x, y, sample_weight, classes):
         """learn_one with new_classes="add": the bound engine, unless the
         event brings a new class (or the model has one class so far)."""
-        if classes is None and len(self.classes_) >= 2:
+        if len(self.classes_) >= 2 and (classes is None or self._same_classes(classes)):
             try:
                 _driver.learn_event(self, x, y, sample_weight)
                 return self
