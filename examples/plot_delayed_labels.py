@@ -15,7 +15,7 @@ same 2,000 labelled ones:
 * **never learns**: the model of the first 2,000 events, frozen.
 
 Each point is the log loss of the probabilities actually served over a
-window of 1,000 events.
+window of 500 events.
 """
 import matplotlib.pyplot as plt
 import numpy as np
@@ -52,9 +52,9 @@ for i in range(WARM, N):
 print(f"events still waiting for their label at the end: {late.n_pending_}")
 
 # %%
-# The log loss of what each model served, per window of 1,000 events.
+# The log loss of what each model served, per window of 500 events.
 truth = y[WARM:]
-window = 1_000
+window = 500
 ends = np.arange(window, N - WARM + 1, window)
 fig, ax = plt.subplots(figsize=(8, 4.5))
 for name, p in served.items():
@@ -68,16 +68,19 @@ for name, p in served.items():
           f"{recovery:.3f}, the second half {second:.3f}")
 ax.axvline(N // 2, color="grey", linestyle=":", linewidth=1)
 ax.set_xlabel("events")
-ax.set_ylabel("log loss of the served probabilities\n(window of 1,000)")
+ax.set_ylabel("log loss of the served probabilities\n(window of 500)")
 ax.set_title("labels 500 events late: the fraud pattern changes at the dotted line")
 ax.legend()
 fig.tight_layout()
 
 # %%
-# Before the change, learning late costs almost nothing: the model is
-# learning the same pattern either way, 500 events behind. After it, the
-# late learner is blind to the new pattern until the first labels of the new
-# payments arrive, then catches up with the model that learns at once; the
-# frozen model never does. ``progressive_loss_`` of the late learner is
-# measured the same way, at the probability served when the event came,
-# not at the one its weights would give when the label arrives.
+# Before the change, learning late costs almost nothing: the model learns
+# the same pattern either way, 500 events behind. After it, the late learner
+# is blind to the new pattern for 500 events (there it does even worse than
+# the frozen model: the labels still coming in are those of the old pattern,
+# which it learns with more confidence), then, once the first labels of the
+# new payments arrive, it catches up with the model that learns at once
+# within another 500 events; the frozen model never does.
+# ``late.progressive_loss_`` is measured the same way, at the probability
+# served when the event came, not at the one its weights would give when the
+# label arrives.
