@@ -15,6 +15,7 @@ ORDER = [
     "plot_robust_regression.py",
     "plot_quantile_stream.py",
     "plot_drifting_fraud.py",
+    "plot_delayed_labels.py",
     "plot_persistence_resume.py",
     "plot_dask_fit_parallel.py",
 ]

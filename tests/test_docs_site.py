@@ -32,6 +32,8 @@ PAGES = [
     ("api/generated/streamlr.optim.Adam.html", "exp_avg", 0),
     ("auto_examples/index.html", "Gallery", 8),
     ("auto_examples/plot_no_tuned_rate.html", "TrumpApproval", 1),
+    ("user_guide/drift.html", "A detector with a rate race", 1),
+    ("auto_examples/plot_delayed_labels.html", "learn_label", 1),
 ]
 
 # .ci/docs sets STREAMLR_DOCS_REQUIRED=1: there a missing site or browser fails
