@@ -14,6 +14,11 @@
 # another rule: _opt_sample; Vowpal Wabbit's rule: its first-order step).
 # Every row runs on the shared update counter t and its own schedule state
 # (the same rate: a ReduceOnPlateau observes the cross-entropy in each).
+#
+# A drift detector (drift.pxi; ``ps.drift``) is fed each row's multiclass
+# 0/1 error (the class of the first largest margin, as predict, against the
+# label) after the row's update; on a detection every class row reacts
+# (restart, reset) before the next row is predicted.
 
 
 cdef class _SoftmaxResidual(Loss):
@@ -117,7 +122,8 @@ cdef Py_ssize_t _epoch_softmax(
     cdef double t = P[0].t, eta = cfg.eta0, last_eta = ps.last_eta, step, ce, lse, lse_q, zb
     cdef double sumloss = ps.sum_loss, objective = ps.sum_objective, g, norm
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
-    cdef int lr = cfg.learning_rate, k, yi, plateau, last_plateau = ps.last_plateau
+    cdef int lr = cfg.learning_rate, k, yi, plateau, last_plateau = ps.last_plateau, best
+    cdef DriftLoop* drift = ps.drift
     cdef floating sw, weight
     cdef Py_ssize_t rn, j, pf_last = cfg.n_slots * cfg.slot_stride
     cdef const floating* pb
@@ -196,6 +202,16 @@ cdef Py_ssize_t _epoch_softmax(
             break
         last_eta = eta
         t += 1
+        if drift != NULL:
+            best = 0
+            for k in range(1, K):      # the first maximum, as predict
+                if p[k] > p[best]:
+                    best = k
+            if drift_update(&drift.det, 1.0 if best != yi else 0.0):
+                drift_log(drift, i)
+                for k in range(K):
+                    drift_react(drift, <floating*>P[k].w, n_features, S, cfg.slot_stride, P[k].oint,
+                                P[k].stamp, <floating*>P[k].q, &P[k].s, progs[k].state, t)
     for k in range(K):
         P[k].t = t
     ps.sum_loss = sumloss
@@ -212,10 +228,12 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
                              const int* indptr, const Py_ssize_t* order, Py_ssize_t n_rows,
                              const floating* ys, const floating* ws, double t, double eta_adaptive,
                              bint track_objective, bint plateau_streaming, double* sums,
-                             bint release, double* t_out, int* last_plateau) except? -3:
+                             bint release, double* t_out, int* last_plateau,
+                             bint drift=False) except? -3:
     """One pass of the softmax model over ``order[:n_rows]`` (``ys``: label
     indices). Sets last_lr and last_t; ``sums``: the running (loss,
-    objective), continued. Returns the status of ``_epoch_softmax``."""
+    objective), continued; ``drift``: feed the model's detector (its
+    detections: ``dloop.found``). Returns the status of ``_epoch_softmax``."""
     cdef int K = self.n_problems, k
     cdef bint dense = indptr == NULL
     cdef Config cfg = <Config>(self.cfgs[0] if dense else self.cfgs_sparse[0])
@@ -239,6 +257,8 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
         P[k].t = t
     ps.sum_loss = sums[0]
     ps.sum_objective = sums[1]
+    if drift:
+        ps.drift = &self.dloop
     R.indices = indices
     R.indptr = indptr
     R.n_features = self.n_features
@@ -287,7 +307,8 @@ cdef Py_ssize_t _learn_softmax(Engine self, const floating* values, const int* i
     sums[1] = 0.0
     status = _softmax_run(self, values, indices, indptr, order, n_rows, ys, ws,
                           self.scalars[SLOT_T], (<Config>self.cfgs[0]).eta0, False, True, sums,
-                          nnz_total * self.n_slots_blk * K > NOGIL_WORK, &t_new, &plateau)
+                          nnz_total * self.n_slots_blk * K > NOGIL_WORK, &t_new, &plateau,
+                          self.has_drift)
     if status >= 0:
         for k in range(K):
             self.scalars[k * N_SLOTS + SLOT_T] = t_new
@@ -296,9 +317,11 @@ cdef Py_ssize_t _learn_softmax(Engine self, const floating* values, const int* i
                 break
     elif status < 0:
         status = -1             # update number t made the model non-finite
-    if status < 0:
+    if status < 0 or (self.has_drift and self.dloop.out_of_memory):
         self._restore_all()
         self._drop()
+        if self.has_drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
         return status
     self._drop()
     self.last_progressive = _progressive_loss(self)

@@ -81,7 +81,8 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         A drift detector run inside the per-sample loop of ``partial_fit``
         and ``learn_one`` (not of ``fit``'s epochs): it is fed each
         sample's 0/1 error of the prediction made before learning
-        (classifiers; one-vs-rest feeds one detector the multiclass error)
+        (classifiers; one-vs-rest and the softmax model feed one detector
+        the multiclass error)
         or its loss (regressors). The object is a specification: the model
         keeps its own copy of its state (saved, rolled back with a failed
         call, chunk-invariant). With a race (``"auto"``) it is fed what

@@ -100,10 +100,11 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         cross-entropy. Its batch twin is
         ``sklearn.linear_model.LogisticRegression(C=1 / (n_samples * alpha))``
         (the objective ``mean CE + alpha / 2 * ||W||^2``). With two classes
-        both learn the same single binary row. Not available with
-        ``learning_rate="auto"``, ``optimizer="auto"`` or a
-        ``drift_detector``; ``n_jobs`` does not apply (the rows learn in one
-        loop). Vowpal Wabbit's rule (``"vw"``) takes its first-order step on
+        both learn the same single binary row. A ``drift_detector`` is fed
+        the multiclass 0/1 error of the largest decision value, and every
+        class row reacts to a detection. Not available with
+        ``learning_rate="auto"`` or ``optimizer="auto"``; ``n_jobs`` does
+        not apply (the rows learn in one loop). Vowpal Wabbit's rule (``"vw"``) takes its first-order step on
         each row (its importance-invariant step is that of a binary loss).
 %(new_classes_parameters)s%(pending_parameters)s
     Attributes

@@ -414,7 +414,9 @@ def _softmax_epochs(call, engine, data, seed, t_start, lr_start):
                 BLOCKS.between(0, lo)
             status, t_new, eta_b, plateau_b = engine.run_softmax_pass(
                 values, indices, indptr, labels, call.sample_weight, order[lo:lo + BLOCKS.rows], t,
-                eta, track, streaming, sums)
+                eta, track, streaming, sums, call.drift_found is not None)
+            if call.drift_found is not None:
+                call.drift_found.append(engine.drifts_found() + lo)
             if np.isfinite(eta_b):
                 last_eta = eta_b
             if plateau_b >= 0:
@@ -653,10 +655,10 @@ def _train(call, engine, model, data):
         call.drift_found = []
     if drift is not None and model.copies > 1:
         results = [_race_drift_epochs(call, engine, data, t_start, lr_start)]
-    elif drift is not None and model.n_problems > 1:
-        results = [_lockstep_epochs(call, engine, data, t_start, lr_start)]
     elif call.softmax:
         results = [_softmax_epochs(call, engine, data, seeds(est, 1)[0], t_start, lr_start)]
+    elif drift is not None and model.n_problems > 1:
+        results = [_lockstep_epochs(call, engine, data, t_start, lr_start)]
     elif model.copies > 1:
         seeds_ = seeds(est, model.n_outputs)
         results = map_problems(

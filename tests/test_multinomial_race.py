@@ -1,0 +1,252 @@
+"""The softmax model (multi_class="multinomial") with a drift detector.
+
+A NumPy reference learns the softmax sample by sample (every class row
+stepped by the registry's NumPy rule), feeds a standalone
+``streamlr.drift`` detector the multiclass 0/1 error of the margins it made
+before learning (the first largest margin, as predict), and on a detection
+restarts every class row's optimizer and the schedule's clock ("restart"),
+also zeroing the weights ("reset"), or only records it ("none"). The
+estimator must detect at the same samples and end at the same model; the
+engine's invariants (chunks, events, save/load, rollback) hold with the
+detector.
+"""
+import pickle
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import softmax
+
+from _reference_optim import REFERENCES, reference
+
+import streamlr
+from streamlr import DivergenceError, SGDClassifier
+from streamlr.drift import ADWIN, PageHinkley
+from streamlr.optim import SGD, Adagrad, Adam, NAdam, Prodigy, RMSprop
+
+
+def drifting(n=900, d=5, K=4, seed=0, flips=(0.4, 0.75)):
+    """A K-class stream whose concept changes abruptly at the fractions ``flips``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    cut = np.searchsorted(np.asarray(flips) * n, np.arange(n), side="right")
+    W = rng.normal(size=(len(flips) + 1, d, K))
+    return X, np.argmax(np.einsum("nd,ndk->nk", X, W[cut]), axis=1)
+
+
+def reference_softmax_drift(X, y, opt, detector, on_drift, *, eta0, schedule="constant",
+                            power_t=0.5):
+    """The softmax model and its detector, one loop over samples: the K
+    margins, the detector fed their 0/1 error, every class row's step at
+    the clock ``t - clock0``, then the reaction to a detection."""
+    n, d = X.shape
+    classes = np.unique(y)
+    labels = np.searchsorted(classes, y)
+    K = len(classes)
+    ref, p = reference(opt)
+    slots = ref.slots(p)
+    starts = getattr(opt, "starts_at_weights", ())
+
+    def fresh_state():
+        S = [{s: np.full(d, ref.initial(p, s)) for s in slots} for _ in range(K)]
+        Sb = [{s: np.full(1, ref.initial(p, s)) for s in slots} for _ in range(K)]
+        ctx = [dict(ref.scalars(p) if callable(ref.scalars) else ref.scalars) for _ in range(K)]
+        return S, Sb, ctx
+
+    W, B = np.zeros((K, d)), np.zeros((K, 1))
+    S, Sb, ctx = fresh_state()
+    clock, found, all_j, zero = 0, [], np.arange(d), np.zeros(1, dtype=np.intp)
+    for i in range(n):
+        x = X[i]
+        margins = W @ x + B[:, 0]
+        detector.update(float(int(np.argmax(margins)) != labels[i]))
+        clock += 1
+        lr = eta0 if schedule == "constant" else eta0 / clock ** power_t
+        resid = softmax(margins) - (np.arange(K) == labels[i])
+        for k in range(K):
+            gs = resid[k]
+            if ref.advance is not None:
+                ref.advance(p, ctx[k], clock)
+            if ref.joint is not None:
+                ref.joint(p, W[k], B[k], gs * x, np.array([gs]), S[k], Sb[k], all_j, clock, lr,
+                          ctx[k])
+            else:
+                ref.step(p, W[k], gs * x, S[k], all_j, clock, lr, False, ctx[k])
+                ref.step(p, B[k], np.array([gs]), Sb[k], zero, clock, lr, True, ctx[k])
+        if detector.drift_detected:
+            found.append(i + 1)
+            if on_drift != "none":
+                if on_drift == "reset":
+                    W[:], B[:] = 0.0, 0.0
+                S, Sb, ctx = fresh_state()
+                for k in range(K):
+                    for s in starts:
+                        S[k][s][:] = W[k]
+                        Sb[k][s][:] = B[k]
+                clock = 0
+    return W, B[:, 0], np.array(found, dtype=np.int64)
+
+
+def _est(opt, eta0, detector, on_drift="restart", **kw):
+    kw.setdefault("learning_rate", "constant")
+    return SGDClassifier(loss="log_loss", multi_class="multinomial", optimizer=opt, eta0=eta0,
+                         penalty=None, shuffle=False, drift_detector=detector, on_drift=on_drift,
+                         **kw)
+
+
+RULES = [Adam(), SGD(momentum=0.9, dampening=0.1), Adagrad(), RMSprop(centered=True), NAdam(),
+         Prodigy()]
+ADWIN_ARGS = {"clock": 8, "delta": 0.05}
+PH_ARGS = {"min_instances": 20, "threshold": 8.0}
+
+
+@pytest.mark.parametrize("on_drift", ["restart", "reset", "none"])
+@pytest.mark.parametrize("opt", RULES, ids=lambda o: type(o).__name__)
+def test_matches_the_reference(opt, on_drift):
+    X, y = drifting(seed=3)
+    eta0 = REFERENCES["Prodigy"].eta0 if isinstance(opt, Prodigy) else 0.05
+    est = _est(opt, eta0, ADWIN(**ADWIN_ARGS), on_drift).partial_fit(X, y, classes=np.unique(y))
+    W, b, found = reference_softmax_drift(X, y, opt, ADWIN(**ADWIN_ARGS), on_drift, eta0=eta0)
+    assert len(found) >= 1
+    assert_array_equal(est.drifts_, found)
+    # Prodigy's estimate of d amplifies rounding noise over a long stream
+    rtol = 1e-2 if isinstance(opt, Prodigy) else 1e-8
+    assert_allclose(est.coef_, W, rtol=rtol, atol=1e-10)
+    assert_allclose(est.intercept_, b, rtol=rtol, atol=1e-10)
+
+
+@pytest.mark.parametrize("on_drift", ["restart", "reset"])
+def test_restart_restarts_the_schedule_clock(on_drift):
+    X, y = drifting(n=1200, seed=5)
+    est = _est(Adam(), 0.05, PageHinkley(**PH_ARGS), on_drift, learning_rate="invscaling",
+               power_t=0.5).partial_fit(X, y, classes=np.unique(y))
+    W, b, found = reference_softmax_drift(X, y, Adam(), PageHinkley(**PH_ARGS), on_drift,
+                                          eta0=0.05, schedule="invscaling")
+    assert len(found) >= 1
+    assert_array_equal(est.drifts_, found)
+    assert_allclose(est.coef_, W, rtol=1e-8, atol=1e-10)
+    assert est.lr_ == pytest.approx(0.05 / (len(X) - found[-1]) ** 0.5, rel=1e-12)
+
+
+def test_plain_sgd_restart_matches_none_before_the_first_detection():
+    X, y = drifting(seed=1)
+    classes = np.unique(y)
+    kw = dict(learning_rate="invscaling", power_t=0.5)
+    none = _est("sgd", 0.1, ADWIN(**ADWIN_ARGS), "none", **kw).partial_fit(X, y, classes=classes)
+    plain = _est("sgd", 0.1, None, **kw).partial_fit(X, y, classes=classes)
+    # "none" trains bitwise the model without a detector
+    assert_array_equal(none.coef_, plain.coef_)
+    assert_array_equal(none.intercept_, plain.intercept_)
+    assert len(none.drifts_) >= 1
+    first = int(none.drifts_[0])
+    a = _est("sgd", 0.1, ADWIN(**ADWIN_ARGS), "restart", **kw).partial_fit(
+        X[:first], y[:first], classes=classes)
+    b = _est("sgd", 0.1, None, **kw).partial_fit(X[:first], y[:first], classes=classes)
+    assert_array_equal(a.coef_, b.coef_)
+    assert_array_equal(a.drifts_, [first])
+    restart = _est("sgd", 0.1, ADWIN(**ADWIN_ARGS), "restart", **kw).partial_fit(
+        X, y, classes=classes)
+    assert_array_equal(restart.drifts_[:1], [first])
+    # the clock restarted: the last rate is the schedule's at the rows since
+    assert restart.lr_ == pytest.approx(0.1 / (len(X) - restart.drifts_[-1]) ** 0.5, rel=1e-12)
+
+
+def test_detections_are_those_of_the_served_errors():
+    """The detector sees each sample's error of the prediction ``predict``
+    made before learning it: a standalone detector fed those errors (from a
+    model without a detector) finds the same samples as on_drift="none"."""
+    X, y = drifting(n=600, seed=2)
+    classes = np.unique(y)
+    for cls, args in ((ADWIN, ADWIN_ARGS), (PageHinkley, PH_ARGS)):
+        est = _est(Adam(), 0.05, cls(**args), "none").partial_fit(X, y, classes=classes)
+        plain = _est(Adam(), 0.05, None)
+        det, found = cls(**args), []
+        for i in range(len(X)):
+            pred = plain.predict(X[i:i + 1])[0] if i else classes[0]
+            det.update(float(pred != y[i]))
+            if det.drift_detected:
+                found.append(i + 1)
+            plain.partial_fit(X[i:i + 1], y[i:i + 1], classes=classes)
+        assert len(found) >= 1
+        assert_array_equal(est.drifts_, found)
+        assert_array_equal(est.coef_, plain.coef_)
+
+
+def _same(a, b):
+    assert_array_equal(a.coef_, b.coef_)
+    assert_array_equal(a.intercept_, b.intercept_)
+    assert_array_equal(a.drifts_, b.drifts_)
+    assert a.t_ == b.t_
+    for name, v in a.optimizer_state_.items():
+        assert_array_equal(v, b.optimizer_state_[name], err_msg=name)
+    assert_array_equal(a._model.drift_state, b._model.drift_state)
+
+
+@settings(max_examples=12, deadline=None)
+@given(cuts=st.lists(st.integers(1, 599), max_size=6, unique=True),
+       on_drift=st.sampled_from(["restart", "reset", "none"]),
+       opt=st.sampled_from(["sgd", "adam", "vw", "schedulefree"]),
+       sparse=st.booleans())
+def test_chunk_invariance(cuts, on_drift, opt, sparse):
+    import scipy.sparse as sp
+    X, y = drifting(n=600, seed=4)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    classes = np.unique(y)
+    one = _est(opt, 0.05, ADWIN(**ADWIN_ARGS), on_drift).partial_fit(X, y, classes=classes)
+    chunks = _est(opt, 0.05, ADWIN(**ADWIN_ARGS), on_drift)
+    bounds = [0, *sorted(cuts), 600]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        chunks.partial_fit(X[lo:hi], y[lo:hi], classes=classes)
+    _same(one, chunks)
+
+
+def test_events_and_one_call_agree():
+    X, y = drifting(n=500, seed=6)
+    classes = np.unique(y)
+    one = _est(Adam(), 0.05, ADWIN(**ADWIN_ARGS)).partial_fit(X, y, classes=classes)
+    assert len(one.drifts_) >= 1
+    events = _est(Adam(), 0.05, ADWIN(**ADWIN_ARGS))
+    for i in range(len(X)):
+        events.learn_one(X[i], y[i], classes=classes)
+    _same(one, events)
+
+
+def test_save_load_mid_stream_is_bitwise(tmp_path):
+    X, y = drifting(n=900, seed=3)
+    classes = np.unique(y)
+    a = _est(Adam(), 0.05, ADWIN(**ADWIN_ARGS)).partial_fit(X[:350], y[:350], classes=classes)
+    b = pickle.loads(pickle.dumps(a))
+    streamlr.save(a, tmp_path / "m.npz")
+    c = streamlr.load(tmp_path / "m.npz")
+    whole = _est(Adam(), 0.05, ADWIN(**ADWIN_ARGS)).partial_fit(X, y, classes=classes)
+    for m in (a, b, c):
+        m.partial_fit(X[350:], y[350:])
+        _same(whole, m)
+    assert (whole.drifts_ > 350).any()
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["general", "events"])
+def test_divergence_rolls_back_the_detector(small):
+    X, y = drifting(n=500, seed=3)
+    classes = np.unique(y)
+    est = _est(Adam(), 0.05, ADWIN(**ADWIN_ARGS)).partial_fit(X[:300], y[:300], classes=classes)
+    before = (est.coef_.copy(), est.t_, est.drifts_.copy(), est._model.drift_state.copy(),
+              {k: v.copy() for k, v in est.optimizer_state_.items()})
+    bad = X[300:] * 1e200
+    est.eta0 = 1e300
+    with pytest.raises(DivergenceError):
+        est.partial_fit(bad[:5] if small else bad, y[300:305] if small else y[300:])
+    assert_array_equal(est.coef_, before[0])
+    assert est.t_ == before[1]
+    assert_array_equal(est.drifts_, before[2])
+    assert_array_equal(est._model.drift_state, before[3])
+    for k, v in before[4].items():
+        assert_array_equal(est.optimizer_state_[k], v)
+    # the stream goes on as if the failed call never happened
+    est.eta0 = 0.05
+    est.partial_fit(X[300:], y[300:])
+    whole = _est(Adam(), 0.05, ADWIN(**ADWIN_ARGS)).partial_fit(X, y, classes=classes)
+    _same(whole, est)
