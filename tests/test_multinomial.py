@@ -574,8 +574,6 @@ def test_divergence_rolls_back(opt):
     (dict(multi_class=None), "multi_class"),
     (dict(multi_class="multinomial", loss="hinge"), "multi_class.*log_loss"),
     (dict(multi_class="multinomial", loss="modified_huber"), "log_loss"),
-    (dict(multi_class="multinomial", loss="log_loss", learning_rate="auto"), "learning_rate='auto'"),
-    (dict(multi_class="multinomial", loss="log_loss", optimizer="auto"), "optimizer='auto'"),
 ])
 def test_bad_parameters_raise_before_the_model_changes(kw, match):
     X, y = _data(n=40)

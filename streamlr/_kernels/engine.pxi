@@ -746,6 +746,50 @@ cdef class Engine:
             raise MemoryError("no memory left to record drift detections")
         return status, t_new, self.last_lr, plateau
 
+    def run_softmax_race_pass(self, values, indices, indptr, labels, sample_weight,
+                              const Py_ssize_t[::1] order):
+        """One pass of a rate race of softmax models over ``order`` (see
+        multinomial.pxi; the call's snapshot must be taken): ``labels`` the
+        label index of each row in the model's dtype. Returns ``(status,
+        bad)``: status the rows, or -1 when every copy left the race; bad
+        the position in ``order`` of the first row that made a copy leave
+        (-1: none)."""
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = labels, sw = sample_weight
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        cdef bint dense = ptr.shape[0] == 0
+        cdef Py_ssize_t n_rows = order.shape[0], status, bad = -1
+        for a, name in ((v, "values"), (y, "labels"), (sw, "sample_weight")):
+            if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+                raise ValueError(f"{name} must be C-contiguous in the model's dtype")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
+        if self.n_outputs < 3 or self.copies < 2 or self.has_drift or not self.saved:
+            raise ValueError("run_softmax_race_pass is for a race of softmax models, "
+                             "after save_state")
+        if n_rows == 0:
+            return 0, -1
+        if self.f32:
+            status = _softmax_race(self, <const float*>cnp.PyArray_DATA(v),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                   &order[0], n_rows, <const float*>cnp.PyArray_DATA(y),
+                                   <const float*>cnp.PyArray_DATA(sw), True, &bad)
+        else:
+            status = _softmax_race(self, <const double*>cnp.PyArray_DATA(v),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                   &order[0], n_rows, <const double*>cnp.PyArray_DATA(y),
+                                   <const double*>cnp.PyArray_DATA(sw), True, &bad)
+        return status, bad
+
+    def softmax_race_out(self, int c):
+        """Copy c of a race of softmax models leaves the race (its K class
+        rows back to the call's snapshot)."""
+        if not self.saved or self.copies < 2:
+            raise RuntimeError("softmax_race_out() restores a softmax race from a snapshot")
+        _softmax_race_out(self, c)
+        _softmax_race_sync(self)
+
     def drifts_found(self):
         """The positions (int64, in the order of the last pass fed to the
         detector) of the rows that flagged drift."""

@@ -276,6 +276,9 @@ class BaseSGD(BaseEstimator):
                                  "learning_rate is not 'auto'")
         shape = (model.n_outputs, model.copies)
         scal = model.scalars
+        if getattr(self, "_softmax", lambda: False)():
+            # the softmax is one problem: its race reads the same from every class
+            shape, scal = (1, model.copies), scal[: model.copies]
         seen = scal[:, SLOTS["n_seen"]].reshape(shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             loss = np.where(seen > 0, scal[:, SLOTS["loss_sum"]].reshape(shape) / seen, np.nan)
@@ -284,7 +287,7 @@ class BaseSGD(BaseEstimator):
             "rates": np.asarray(model.race_rates),
             "optimizers": np.asarray(model.race_optimizers, dtype=object),
             "progressive_loss": loss,
-            "weights": model.race_shares().copy(),
+            "weights": model.race_shares()[: shape[0]].copy(),
             "dropped": status == 2,
             "never_served": status == 1,
         }
