@@ -15,7 +15,7 @@ import pickle
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import softmax
 
@@ -250,3 +250,226 @@ def test_divergence_rolls_back_the_detector(small):
     est.partial_fit(X[300:], y[300:])
     whole = _est(Adam(), 0.05, ADWIN(**ADWIN_ARGS)).partial_fit(X, y, classes=classes)
     _same(whole, est)
+
+
+# --------------------------------------------------------------------------
+# the rate race of softmax models (learning_rate="auto", optimizer="auto")
+# --------------------------------------------------------------------------
+
+from _reference_race import SoftmaxRaceReference  # noqa: E402
+
+from streamlr.linear_model import _driver  # noqa: E402
+
+RATES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+
+
+def _race_stream(n=400, d=6, K=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * np.logspace(0, 1, d)
+    W = rng.normal(size=(d, K))
+    return X, np.argmax(X @ W + rng.normal(size=(n, K)), axis=1)
+
+
+def _race(**kw):
+    return SGDClassifier(loss="log_loss", multi_class="multinomial", penalty=None, shuffle=False,
+                         **kw)
+
+
+def _standalone(optimizer, rate):
+    """One copy of the race as a softmax model of its own, at its constant rate."""
+    from streamlr.optim import resolve
+    from streamlr.schedules import Constant
+    if rate is None:                        # a rule without a rate
+        return _race(optimizer=optimizer)
+    if resolve(optimizer).default_rate is not None:
+        return _race(optimizer=optimizer, learning_rate=Constant(rate))
+    return _race(optimizer=optimizer, learning_rate="constant", eta0=rate)
+
+
+def reference_softmax_race(X, y, members, default):
+    """Each copy a standalone softmax model learning row by row (its K
+    margins of each row recorded before learning it), and the reference
+    rule serving the rows from them."""
+    classes = np.unique(y)
+    labels = np.searchsorted(classes, y)
+    copies = [_standalone(opt, r) for opt, r in members]
+    margins = np.zeros((len(X), len(members), len(classes)))
+    for i in range(len(X)):
+        for c, m in enumerate(copies):
+            if i:
+                margins[i, c] = m.decision_function(X[i:i + 1])[0]
+            m.partial_fit(X[i:i + 1], y[i:i + 1], classes=classes)
+    ref = SoftmaxRaceReference(len(members), default, _driver.RACE_DISCOUNT, _driver.RACE_ETA,
+                               _driver.RACE_WILD, _driver.RACE_BOUND, _driver.RACE_FIRST_ROWS,
+                               _driver.RACE_WARMUP, _driver.RACE_PERIOD, _driver.RACE_AWAKE)
+    served = np.array([ref.serve(labels[i], margins[i]) for i in range(len(X))])
+    return ref, served, copies
+
+
+def _check_race(race, ref, copies):
+    rr = race.rate_race_
+    assert rr["weights"].shape == (1, len(copies))
+    np.testing.assert_allclose(race.progressive_loss_, ref.served_loss / ref.served_n, rtol=1e-12)
+    np.testing.assert_allclose(rr["weights"][0], ref.share, rtol=1e-10, atol=1e-300)
+    assert_array_equal(rr["never_served"][0], ref.status == 1)
+    K = race.coef_.shape[0]
+    R = len(copies)
+    for c, m in enumerate(copies):
+        if ref.status[c] != 3:      # awake copies learned every row, as the standalone model
+            assert_array_equal(race._model.w[np.arange(K) * R + c], m.coef_)
+    served_coef = sum(s * m.coef_ for s, m in zip(ref.share, copies, strict=True))
+    served_icpt = sum(s * m.intercept_ for s, m in zip(ref.share, copies, strict=True))
+    assert_allclose(race.coef_, served_coef, rtol=1e-10, atol=1e-12)
+    assert_allclose(race.intercept_, served_icpt, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("events", [False, True], ids=["one-call", "events"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_race_matches_standalone_copies_and_reference_rule(optimizer, events):
+    X, y = _race_stream()
+    classes = np.unique(y)
+    race = _race(learning_rate="auto", auto_rates=RATES, optimizer=optimizer)
+    if events:
+        for i in range(len(X)):
+            race.learn_one(X[i], y[i], classes=classes)
+    else:
+        race.partial_fit(X, y, classes=classes)
+    members = [(optimizer, r) for r in RATES]
+    ref, served, copies = reference_softmax_race(X, y, members, 0)
+    _check_race(race, ref, copies)
+    assert race.lr_ == pytest.approx(float(ref.share @ np.asarray(RATES)), rel=1e-10)
+    # what is served from now on: the share-weighted margins, coef_'s
+    Xt = X[:20]
+    dec = race.decision_function(Xt)
+    assert_allclose(dec, Xt @ race.coef_.T + race.intercept_, rtol=1e-10, atol=1e-12)
+    assert_array_equal(race.predict(Xt), classes[np.argmax(dec, axis=1)])
+    for i in range(5):
+        assert race.predict_one(Xt[i]) == race.predict(Xt[i:i + 1])[0]
+        proba = race.predict_proba_one(Xt[i])
+        assert_allclose([proba[c] for c in classes], race.predict_proba(Xt[i:i + 1])[0],
+                        rtol=1e-12)
+
+
+def test_auto_optimizer_race_matches_standalone_copies_and_reference_rule():
+    from streamlr.linear_model._params import AutoRace
+    names = {"Normalized": "vw", "COCOB": "cocob", "Adam": "adam", "SGD": "sgd",
+             "Prodigy": "prodigy", "ScheduleFreeAdamW": "schedulefree"}
+    auto = AutoRace()
+    members = [(names[type(spec).__name__], rate) for spec, rate in auto.members]
+    X, y = _race_stream(n=250, seed=1)
+    race = _race(optimizer="auto").partial_fit(X, y, classes=np.unique(y))
+    ref, _, copies = reference_softmax_race(X, y, members, auto.default)
+    assert len(race.rate_race_["rates"]) == len(members)
+    _check_race(race, ref, copies)
+
+
+@pytest.fixture
+def narrow_early(monkeypatch):
+    # the race narrows after 50 rows, then every 30, to 2 copies
+    monkeypatch.setattr(_driver, "RACE_WARMUP", 50)
+    monkeypatch.setattr(_driver, "RACE_PERIOD", 30)
+    monkeypatch.setattr(_driver, "RACE_AWAKE", 2)
+
+
+@pytest.mark.parametrize("events", [False, True], ids=["one-call", "events"])
+def test_the_race_narrows_as_the_reference(narrow_early, events):
+    X, y = _race_stream(n=300, seed=2)
+    classes = np.unique(y)
+    race = _race(learning_rate="auto", auto_rates=RATES, optimizer="adam")
+    if events:
+        for i in range(len(X)):
+            race.learn_one(X[i], y[i], classes=classes)
+    else:
+        race.partial_fit(X, y, classes=classes)
+    ref, _, copies = reference_softmax_race(X, y, [("adam", r) for r in RATES], 0)
+    assert (ref.status == 3).sum() == len(RATES) - 2
+    K = len(classes)
+    # every class's rows read the same race
+    assert_array_equal(race._model.scalars[:, 21], np.tile(ref.status, K))
+    _check_race(race, ref, copies)
+
+
+def _same_race(a, b):
+    assert_array_equal(a.coef_, b.coef_)
+    assert_array_equal(a.intercept_, b.intercept_)
+    assert_array_equal(a._model.weight_blocks, b._model.weight_blocks)
+    assert_array_equal(a._model.scalars, b._model.scalars)
+    assert a.t_ == b.t_
+    assert a.progressive_loss_ == b.progressive_loss_
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(1, 299), max_size=5, unique=True),
+       optimizer=st.sampled_from(["sgd", "adam", "auto"]), sparse=st.booleans())
+def test_race_chunk_invariance(narrow_early, cuts, optimizer, sparse):
+    import scipy.sparse as sp
+    X, y = _race_stream(n=300, seed=3)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) < 1.0, 0.0, X))
+    classes = np.unique(y)
+    kw = dict(optimizer="auto") if optimizer == "auto" else dict(
+        learning_rate="auto", auto_rates=RATES, optimizer=optimizer)
+    one = _race(**kw).partial_fit(X, y, classes=classes)
+    chunks = _race(**kw)
+    bounds = [0, *sorted(cuts), 300]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        chunks.partial_fit(X[lo:hi], y[lo:hi], classes=classes)
+    _same_race(one, chunks)
+
+
+def test_race_save_load_mid_stream_is_bitwise(tmp_path):
+    X, y = _race_stream(n=400, seed=4)
+    classes = np.unique(y)
+    a = _race(optimizer="auto").partial_fit(X[:150], y[:150], classes=classes)
+    b = pickle.loads(pickle.dumps(a))
+    streamlr.save(a, tmp_path / "m.npz")
+    c = streamlr.load(tmp_path / "m.npz")
+    whole = _race(optimizer="auto").partial_fit(X, y, classes=classes)
+    for m in (a, b, c):
+        m.partial_fit(X[150:], y[150:])
+        _same_race(whole, m)
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["general", "events"])
+def test_race_diverges_only_when_every_copy_does(small):
+    X, y = _race_stream(n=300, seed=5)
+    classes = np.unique(y)
+    race = _race(learning_rate="auto", auto_rates=RATES, optimizer="sgd").partial_fit(
+        X[:100], y[:100], classes=classes)
+
+    def state():
+        return (race._model.weight_blocks.copy(), race._model.scalars.copy(), race.t_,
+                race.progressive_loss_)
+
+    before = state()
+    bad = X[100:] * 1e300       # finite rows whose margins overflow in every copy
+    with pytest.raises(DivergenceError):
+        race.partial_fit(bad[:5] if small else bad, y[100:105] if small else y[100:])
+    after = state()
+    for u, v in zip(before, after, strict=True):
+        assert_array_equal(u, v)
+    # a copy whose rate makes it overflow leaves the race; the others go on
+    wild = _race(learning_rate="auto", auto_rates=(1e-2, 1e-1, 1e305), optimizer="sgd")
+    wild.partial_fit(X[:50], y[:50], classes=classes)
+    wild.partial_fit(X[50:] * 1e3, y[50:])
+    dropped = wild.rate_race_["dropped"][0]
+    assert dropped[2] and not dropped[:2].any()
+    assert np.isfinite(wild.coef_).all()
+
+
+def test_race_with_a_drift_detector_is_refused():
+    X, y = _race_stream(n=50)
+    with pytest.raises(ValueError, match="drift_detector"):
+        _race(learning_rate="auto", drift_detector=ADWIN()).partial_fit(X, y, classes=np.unique(y))
+    with pytest.raises(ValueError, match="drift_detector"):
+        _race(optimizer="auto", drift_detector=ADWIN()).partial_fit(X, y, classes=np.unique(y))
+
+
+def test_race_fit_epochs():
+    X, y = _race_stream(n=400, seed=6)
+    a = _race(optimizer="auto", max_iter=3, tol=None).fit(X, y)
+    b = _race(optimizer="auto", max_iter=3, tol=None).fit(X, y)
+    _same_race(a, b)
+    assert a.n_iter_ == 3
+    assert a.score(X, y) > 0.7
