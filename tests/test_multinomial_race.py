@@ -1,7 +1,8 @@
-"""The softmax model (multi_class="multinomial") with a drift detector.
+"""The softmax model (multi_class="multinomial") with a drift detector and
+with a rate race.
 
-A NumPy reference learns the softmax sample by sample (every class row
-stepped by the registry's NumPy rule), feeds a standalone
+Drift: a NumPy reference learns the softmax sample by sample (every class
+row stepped by the registry's NumPy rule), feeds a standalone
 ``streamlr.drift`` detector the multiclass 0/1 error of the margins it made
 before learning (the first largest margin, as predict), and on a detection
 restarts every class row's optimizer and the schedule's clock ("restart"),
@@ -9,6 +10,11 @@ also zeroing the weights ("reset"), or only records it ("none"). The
 estimator must detect at the same samples and end at the same model; the
 engine's invariants (chunks, events, save/load, rollback) hold with the
 detector.
+
+Race (learning_rate="auto", optimizer="auto"): each copy is a whole softmax
+model, equal to a standalone one at its rate; the race serves the
+share-weighted margins by the rule of tests/_reference_race.py's
+``SoftmaxRaceReference``; coef_ is the served model.
 """
 import pickle
 
@@ -258,6 +264,7 @@ def test_divergence_rolls_back_the_detector(small):
 
 from _reference_race import SoftmaxRaceReference  # noqa: E402
 
+from streamlr._kernels import kernel as _k  # noqa: E402
 from streamlr.linear_model import _driver  # noqa: E402
 
 RATES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -473,3 +480,25 @@ def test_race_fit_epochs():
     _same_race(a, b)
     assert a.n_iter_ == 3
     assert a.score(X, y) > 0.7
+
+
+def test_race_learn_label_equals_learn_one():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(260, 5))
+    y = np.argmax(X @ rng.normal(size=(5, 4)), axis=1)
+    classes = np.arange(4)
+    delayed = _race(optimizer="auto").partial_fit(X[:200], y[:200], classes=classes)
+    direct = _race(optimizer="auto").partial_fit(X[:200], y[:200], classes=classes)
+    for i in range(200, 260):
+        assert delayed.predict_proba_one(X[i], key=i) == direct.predict_proba_one(X[i])
+        delayed.learn_label(i, y[i])
+        direct.learn_one(X[i], y[i])
+    assert_array_equal(delayed._model.weight_blocks, direct._model.weight_blocks)
+    # the served loss: of predict_one's decision values (the served weights'
+    # dot) for learn_label, of the mixed margins for learn_one; equal but
+    # for rounding
+    served = _k.SLOTS["served_loss"]
+    a, b = delayed._model.scalars, direct._model.scalars
+    assert_array_equal(np.delete(a, served, axis=1), np.delete(b, served, axis=1))
+    assert_allclose(a[:, served], b[:, served], rtol=1e-12)
+    assert delayed.progressive_loss_ == pytest.approx(direct.progressive_loss_, rel=1e-12)

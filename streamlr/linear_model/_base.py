@@ -268,7 +268,8 @@ class BaseSGD(BaseEstimator):
         K), each copy's share of what is served now; ``dropped``
         (n_problems, K), True for a copy that diverged and left the race;
         ``never_served`` (n_problems, K), True for a copy that made a wild
-        prediction. Regressors and binary classifiers have one row.
+        prediction. Regressors, binary classifiers and the softmax model
+        (``multi_class="multinomial"``) have one row.
         """
         model = self._fitted_model("rate_race_")
         if model.copies == 1:
