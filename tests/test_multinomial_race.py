@@ -502,3 +502,26 @@ def test_race_learn_label_equals_learn_one():
     assert_array_equal(np.delete(a, served, axis=1), np.delete(b, served, axis=1))
     assert_allclose(a[:, served], b[:, served], rtol=1e-12)
     assert delayed.progressive_loss_ == pytest.approx(direct.progressive_loss_, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_race_copies_with_weights_are_the_standalone_models(dtype):
+    X, y = _race_stream(n=200, seed=9)
+    X = X.astype(dtype)
+    classes = np.unique(y)
+    sw = np.random.default_rng(9).uniform(0.5, 2.0, size=len(X))
+    cw = {c: 1.0 + 0.5 * c for c in classes}
+    race = _race(learning_rate="auto", auto_rates=RATES, optimizer="adam", class_weight=cw)
+    race.partial_fit(X[:120], y[:120], classes=classes, sample_weight=sw[:120])
+    race.partial_fit(X[120:], y[120:], sample_weight=sw[120:])
+    assert race.coef_.dtype == dtype
+    K, R = len(classes), len(RATES)
+    for c, rate in enumerate(RATES):
+        alone = _race(optimizer="adam", learning_rate="constant", eta0=rate, class_weight=cw)
+        alone.partial_fit(X[:120], y[:120], classes=classes, sample_weight=sw[:120])
+        alone.partial_fit(X[120:], y[120:], sample_weight=sw[120:])
+        assert_array_equal(race._model.w[np.arange(K) * R + c], alone.coef_)
+    share = race.rate_race_["weights"][0]
+    served = sum(s * race._model.w[np.arange(K) * R + c].astype(np.float64)
+                 for c, s in enumerate(share) if s > 0)
+    assert_allclose(race.coef_, served, rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-7)
