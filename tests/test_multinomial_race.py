@@ -465,14 +465,6 @@ def test_race_diverges_only_when_every_copy_does(small):
     assert np.isfinite(wild.coef_).all()
 
 
-def test_race_with_a_drift_detector_is_refused():
-    X, y = _race_stream(n=50)
-    with pytest.raises(ValueError, match="drift_detector"):
-        _race(learning_rate="auto", drift_detector=ADWIN()).partial_fit(X, y, classes=np.unique(y))
-    with pytest.raises(ValueError, match="drift_detector"):
-        _race(optimizer="auto", drift_detector=ADWIN()).partial_fit(X, y, classes=np.unique(y))
-
-
 def test_race_fit_epochs():
     X, y = _race_stream(n=400, seed=6)
     a = _race(optimizer="auto", max_iter=3, tol=None).fit(X, y)
@@ -525,3 +517,146 @@ def test_race_copies_with_weights_are_the_standalone_models(dtype):
     served = sum(s * race._model.w[np.arange(K) * R + c].astype(np.float64)
                  for c, s in enumerate(share) if s > 0)
     assert_allclose(race.coef_, served, rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-7)
+
+
+# --------------------------------------------------------------------------
+# the race with a drift detector
+# --------------------------------------------------------------------------
+
+
+class _SoftmaxCopy:
+    """One copy of the race as a NumPy softmax model (the registry's NumPy
+    rule per class row, at its constant rate), with the restart of drift."""
+
+    def __init__(self, opt, rate, d, K):
+        self.ref, self.p = reference(opt)
+        self.rate, self.K, self.d = rate, K, d
+        self.slots = self.ref.slots(self.p)
+        self.W, self.B = np.zeros((K, d)), np.zeros((K, 1))
+        self.fresh()
+
+    def fresh(self):
+        ref, p, K, d = self.ref, self.p, self.K, self.d
+        self.S = [{s: np.full(d, ref.initial(p, s)) for s in self.slots} for _ in range(K)]
+        self.Sb = [{s: np.full(1, ref.initial(p, s)) for s in self.slots} for _ in range(K)]
+        self.ctx = [dict(ref.scalars(p) if callable(ref.scalars) else ref.scalars)
+                    for _ in range(K)]
+        self.clock = 0
+
+    def margins(self, x):
+        return self.W @ x + self.B[:, 0]
+
+    def learn(self, x, label):
+        ref, p = self.ref, self.p
+        resid = softmax(self.margins(x)) - (np.arange(self.K) == label)
+        self.clock += 1
+        all_j, zero = np.arange(self.d), np.zeros(1, dtype=np.intp)
+        for k in range(self.K):
+            gs = resid[k]
+            ref.step(p, self.W[k], gs * x, self.S[k], all_j, self.clock, self.rate, False,
+                     self.ctx[k])
+            ref.step(p, self.B[k], np.array([gs]), self.Sb[k], zero, self.clock, self.rate, True,
+                     self.ctx[k])
+
+    def restart(self, reset):
+        if reset:
+            self.W[:], self.B[:] = 0.0, 0.0
+        self.fresh()
+
+
+def reference_race_drift(X, y, rates, detector, on_drift):
+    classes = np.unique(y)
+    labels = np.searchsorted(classes, y)
+    K, d = len(classes), X.shape[1]
+    copies = [_SoftmaxCopy(Adam(), r, d, K) for r in rates]
+    ref = SoftmaxRaceReference(len(rates), 0, _driver.RACE_DISCOUNT, _driver.RACE_ETA,
+                               _driver.RACE_WILD, _driver.RACE_BOUND, _driver.RACE_FIRST_ROWS,
+                               _driver.RACE_WARMUP, _driver.RACE_PERIOD, _driver.RACE_AWAKE)
+    found = []
+    for i in range(len(X)):
+        margins = np.full((len(rates), K), np.nan)
+        for c, m in enumerate(copies):
+            if ref.status[c] <= 1:      # racing or never served: it learns
+                margins[c] = m.margins(X[i])
+                m.learn(X[i], labels[i])
+        served = ref.serve(labels[i], margins)
+        detector.update(float(int(np.argmax(served)) != labels[i]))
+        if detector.drift_detected:
+            found.append(i + 1)
+            if on_drift != "none":
+                for c, m in enumerate(copies):
+                    if ref.status[c] != 2:
+                        m.restart(on_drift == "reset")
+                ref.reopen()
+    return ref, copies, np.array(found, dtype=np.int64)
+
+
+@pytest.mark.parametrize("events", [False, True], ids=["one-call", "events"])
+@pytest.mark.parametrize("on_drift", ["restart", "reset", "none"])
+def test_race_with_drift_matches_the_reference(narrow_early, on_drift, events):
+    X, y = drifting(n=500, seed=3, flips=(0.3, 0.65))
+    classes = np.unique(y)
+    rates = (1e-3, 1e-2, 1e-1, 0.5)
+    race = _race(learning_rate="auto", auto_rates=rates, optimizer="adam",
+                 drift_detector=ADWIN(**ADWIN_ARGS), on_drift=on_drift)
+    if events:
+        for i in range(len(X)):
+            race.learn_one(X[i], y[i], classes=classes)
+    else:
+        race.partial_fit(X, y, classes=classes)
+    ref, copies, found = reference_race_drift(X, y, rates, ADWIN(**ADWIN_ARGS), on_drift)
+    assert len(found) >= 1
+    assert_array_equal(race.drifts_, found)
+    K, R = len(classes), len(rates)
+    assert_array_equal(race._model.scalars[:, 21], np.tile(ref.status, K))
+    assert_allclose(race.rate_race_["weights"][0], ref.share, rtol=1e-7, atol=1e-300)
+    for c, m in enumerate(copies):
+        if ref.status[c] <= 1:
+            assert_allclose(race._model.w[np.arange(K) * R + c], m.W, rtol=1e-8, atol=1e-10)
+    assert_allclose(race.progressive_loss_, ref.served_loss / ref.served_n, rtol=1e-8)
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(1, 399), max_size=5, unique=True),
+       on_drift=st.sampled_from(["restart", "reset", "none"]))
+def test_race_with_drift_is_chunk_invariant(narrow_early, cuts, on_drift):
+    X, y = drifting(n=400, seed=4, flips=(0.4,))
+    classes = np.unique(y)
+
+    def make():
+        return _race(optimizer="auto", drift_detector=ADWIN(**ADWIN_ARGS), on_drift=on_drift)
+
+    one = make().partial_fit(X, y, classes=classes)
+    chunks = make()
+    bounds = [0, *sorted(cuts), 400]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        chunks.partial_fit(X[lo:hi], y[lo:hi], classes=classes)
+    _same_race(one, chunks)
+    assert_array_equal(one.drifts_, chunks.drifts_)
+    assert_array_equal(one._model.drift_state, chunks._model.drift_state)
+
+
+def test_race_with_drift_save_load_and_rollback(tmp_path):
+    X, y = drifting(n=600, seed=5)
+    classes = np.unique(y)
+
+    def make():
+        return _race(optimizer="auto", drift_detector=ADWIN(**ADWIN_ARGS))
+
+    whole = make().partial_fit(X, y, classes=classes)
+    assert (whole.drifts_ > 250).any()
+    a = make().partial_fit(X[:250], y[:250], classes=classes)
+    streamlr.save(a, tmp_path / "m.npz")
+    b = streamlr.load(tmp_path / "m.npz")
+    before = (a._model.weight_blocks.copy(), a._model.scalars.copy(), a.drifts_.copy(),
+              a._model.drift_state.copy())
+    with pytest.raises(DivergenceError):
+        a.partial_fit(X[250:] * 1e300, y[250:])
+    after = (a._model.weight_blocks, a._model.scalars, a.drifts_, a._model.drift_state)
+    for u, v in zip(before, after, strict=True):
+        assert_array_equal(u, v)
+    for m in (a, b):
+        m.partial_fit(X[250:], y[250:])
+        _same_race(whole, m)
+        assert_array_equal(whole.drifts_, m.drifts_)

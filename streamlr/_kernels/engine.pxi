@@ -749,8 +749,9 @@ cdef class Engine:
     def run_softmax_race_pass(self, values, indices, indptr, labels, sample_weight,
                               const Py_ssize_t[::1] order):
         """One pass of a rate race of softmax models over ``order`` (see
-        multinomial.pxi; the call's snapshot must be taken): ``labels`` the
-        label index of each row in the model's dtype. Returns ``(status,
+        multinomial.pxi; the call's snapshot must be taken), feeding the
+        model's drift detector if it has one (``drifts_found``): ``labels``
+        the label index of each row in the model's dtype. Returns ``(status,
         bad)``: status the rows, or -1 when every copy left the race; bad
         the position in ``order`` of the first row that made a copy leave
         (-1: none)."""
@@ -763,9 +764,10 @@ cdef class Engine:
                 raise ValueError(f"{name} must be C-contiguous in the model's dtype")
         if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
             raise ValueError("indices and indptr must be int32")
-        if self.n_outputs < 3 or self.copies < 2 or self.has_drift or not self.saved:
+        if self.n_outputs < 3 or self.copies < 2 or not self.saved:
             raise ValueError("run_softmax_race_pass is for a race of softmax models, "
                              "after save_state")
+        self.dloop.n_found = 0
         if n_rows == 0:
             return 0, -1
         if self.f32:
@@ -780,6 +782,8 @@ cdef class Engine:
                                    NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
                                    &order[0], n_rows, <const double*>cnp.PyArray_DATA(y),
                                    <const double*>cnp.PyArray_DATA(sw), True, &bad)
+        if self.has_drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
         return status, bad
 
     def softmax_race_out(self, int c):

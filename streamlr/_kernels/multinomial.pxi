@@ -303,15 +303,18 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
 # or one of whose margins exceeds ``bound`` in size is never served again.
 # The race's state lives in class 0's rows; it is copied to the other
 # classes' rows after each call (so that the shares, statuses and served
-# sums read the same from every class).
+# sums read the same from every class). With a drift detector, a segment
+# also ends where the detector may flag drift; it is fed each served row's
+# multiclass 0/1 error, and a detection makes every copy still in the race
+# react (drift.pxi) and re-opens the race (``_race_reopen``).
 
 
 cdef void _race_serve_softmax(double* scalars, int K, const RaceRule* rule, int yi,
                               const double* margins, Py_ssize_t n, const Py_ssize_t* valid,
                               Py_ssize_t i, double* q) noexcept nogil:
     """Serve row i (label index yi) from the copies' margins
-    ``margins[(c * K + k) * n + i]`` (valid for i < valid[c]); ``q``: K
-    doubles of scratch."""
+    ``margins[(c * K + k) * n + i]`` (valid for i < valid[c]); ``q``: 2K
+    doubles, the served margins in the first K."""
     cdef int R = rule.copies, c, k
     cdef double share[MAX_COPIES]
     cdef double* row
@@ -334,10 +337,10 @@ cdef void _race_serve_softmax(double* scalars, int K, const RaceRule* rule, int 
             continue
         big = 0.0
         for k in range(K):
-            q[k] = margins[(c * K + k) * n + i]
-            if fabs(q[k]) > big:
-                big = fabs(q[k])
-        ce = _log_sum_exp(q, K) - q[yi]
+            q[K + k] = margins[(c * K + k) * n + i]
+            if fabs(q[K + k]) > big:
+                big = fabs(q[K + k])
+        ce = _log_sum_exp(q + K, K) - q[K + yi]
         row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
             ce if ce < RACE_BIG_LOSS else RACE_BIG_LOSS)
         if row[SLOT_RACE_STATUS] == RACE_RACING and (
@@ -387,14 +390,17 @@ cdef Py_ssize_t _softmax_race(Engine self, const floating* values, const int* in
     cdef int K = self.n_outputs, R = self.copies, c, k, plateau, alive
     cdef Py_ssize_t cap = min(n_rows, LOCKSTEP_ROWS), lo = 0, seg, i, status
     cdef Py_ssize_t valid[MAX_COPIES]
-    cdef cnp.ndarray mbuf = _np.empty(R * K * cap + K, dtype=_np.float64)
+    cdef cnp.ndarray mbuf = _np.empty(R * K * cap + 2 * K, dtype=_np.float64)
     cdef double* margins = <double*>cnp.PyArray_DATA(mbuf)
     cdef double* q = margins + R * K * cap
     cdef double sums[2]
     cdef double t_new, st
+    cdef int best, kk
     first_bad[0] = -1
     while lo < n_rows:
         seg = min(n_rows - lo, cap, _race_rows_to_narrowing(self.scalars, 0, &self.race_rule))
+        if self.has_drift:      # a segment ends where the detector may flag drift
+            seg = min(seg, drift_rows_to_check(&self.dloop.det))
         alive = 0
         for c in range(R):
             valid[c] = 0
@@ -422,6 +428,30 @@ cdef Py_ssize_t _softmax_race(Engine self, const floating* values, const int* in
         for i in range(seg):
             _race_serve_softmax(self.scalars, K, &self.race_rule, <int>ys[order[lo + i]], margins,
                                 seg, valid, i, q)
+            if not self.has_drift:
+                continue
+            # the detector sees the served prediction's error; a detection
+            # (on the segment's last row) makes every copy still in the race
+            # react, and re-opens the race, before the next row
+            best = 0
+            for k in range(1, K):      # the first maximum, as predict
+                if q[k] > q[best]:
+                    best = k
+            if drift_update(&self.dloop.det, 1.0 if best != <int>ys[order[lo + i]] else 0.0):
+                drift_log(&self.dloop, lo + i)
+                if self.dloop.on_drift != ON_DRIFT_NONE:
+                    for c in range(R):
+                        if self.scalars[c * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
+                            continue
+                        for k in range(K):
+                            kk = k * R + c
+                            if self.save_whole[kk] == 2:
+                                # a sleeping copy wakes: the snapshot takes its
+                                # coordinates now (unchanged since the call began)
+                                _save_coordinates(self, <floating*>NULL, kk, self.saved_idx,
+                                                  self.saved_nnz, self.saved_full)
+                            _drift_react_problem(self, kk)
+                    _race_reopen(self.scalars, 0, &self.race_rule)
         lo += seg
     _race_store_shares(self.scalars, 0, &self.race_rule)
     _softmax_race_sync(self)
@@ -458,9 +488,11 @@ cdef Py_ssize_t _learn_softmax_race(Engine self, const floating* values, const i
         if alive == 0:
             status = -2
         _softmax_race_sync(self)
-    if status < 0:
+    if status < 0 or (self.has_drift and self.dloop.out_of_memory):
         self._restore_all()
         self._drop()
+        if self.has_drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
         return status
     self._drop()
     self.last_progressive = _progressive_loss(self)

@@ -108,9 +108,10 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         values (``coef_`` is that mixture), its loss their cross-entropy
         (a copy whose cross-entropy exceeds 100 times the zero model's,
         ``log(n_classes)``, or one of whose decision values exceeds 30 in
-        size, is never served again); ``rate_race_`` has one row. The race
-        is not available with a ``drift_detector``; ``n_jobs`` does not
-        apply (the rows learn in one loop). Vowpal Wabbit's rule (``"vw"``) takes its first-order step on
+        size, is never served again); ``rate_race_`` has one row; a
+        ``drift_detector`` sees the served prediction's error and every
+        copy reacts. ``n_jobs`` does not apply (the rows learn in one
+        loop). Vowpal Wabbit's rule (``"vw"``) takes its first-order step on
         each row (its importance-invariant step is that of a binary loss).
 %(new_classes_parameters)s%(pending_parameters)s
     Attributes

@@ -557,6 +557,8 @@ def _softmax_race_epochs(call, engine, data, seed, t_start, lr_start):
                 BLOCKS.between(0, lo)
             block = order[lo:lo + BLOCKS.rows]
             status, bad = engine.run_softmax_race_pass(*data, labels, call.sample_weight, block)
+            if call.drift_found is not None:
+                call.drift_found.append(engine.drifts_found() + lo)
             if bad >= 0:
                 raise_if_row_invalid(call.X, block[bad])
             if status < 0:
@@ -712,10 +714,10 @@ def _train(call, engine, model, data):
     t_start, lr_start = float(progress.t), progress.lr
     if drift is not None:
         call.drift_found = []
-    if drift is not None and model.copies > 1:
-        results = [_race_drift_epochs(call, engine, data, t_start, lr_start)]
-    elif call.softmax and model.copies > 1:
+    if call.softmax and model.copies > 1:
         results = [_softmax_race_epochs(call, engine, data, seeds(est, 1)[0], t_start, lr_start)]
+    elif drift is not None and model.copies > 1:
+        results = [_race_drift_epochs(call, engine, data, t_start, lr_start)]
     elif call.softmax:
         results = [_softmax_epochs(call, engine, data, seeds(est, 1)[0], t_start, lr_start)]
     elif drift is not None and model.n_problems > 1:
