@@ -81,3 +81,51 @@ class RaceReference:
         self.count = 0.0
         self.opened = self.served_n
         self.share = self.shares(np.ones(len(self.loss), dtype=bool))
+
+
+def cross_entropy(margins, label):
+    """The softmax's cross-entropy at ``margins`` (K,), by the kernel's
+    log-sum-exp (the largest margin first out, the terms summed in order)."""
+    import math
+    top = max(margins)
+    total = 0.0
+    for m in margins:
+        total += math.exp(m - top)
+    return top + math.log(total) - margins[label]
+
+
+class SoftmaxRaceReference(RaceReference):
+    """The serving rule of a race of softmax models (multi_class="multinomial"):
+    a copy is a whole K-class model; the race serves the share-weighted mean
+    of each class's margins, whose cross-entropy is the served loss; each
+    copy's loss is its cross-entropy; a copy whose cross-entropy exceeds
+    ``wild`` times the zero model's (log K), or one of whose margins exceeds
+    ``bound`` in size, is never served again."""
+
+    def serve(self, label, margins, loss_fn=None):
+        """Serve one row: ``margins`` (copies, K), a row of NaN for a copy
+        without values. Returns the served margins (K,)."""
+        import math
+        available = np.isfinite(margins[:, 0])
+        share = self.shares(available)
+        K = margins.shape[1]
+        served = sum(share[c] * margins[c] for c in np.flatnonzero(share > 0))
+        self.served_loss += cross_entropy(served, label)
+        self.served_n += 1
+        self.count = self.discount * self.count + 1.0
+        self.zero_loss = max(self.zero_loss, math.log(K))
+        for c in np.flatnonzero(available & (self.status <= WILD)):
+            loss_c = cross_entropy(margins[c], label)
+            self.loss[c] = self.discount * self.loss[c] + min(loss_c, 1e100)
+            if self.status[c] == RACING and (not loss_c <= self.wild * self.zero_loss
+                                             or np.abs(margins[c]).max() > self.bound):
+                self.status[c] = WILD
+        since = self.served_n - self.opened
+        if (self.awake < len(self.loss) and since >= self.warmup
+                and (since - self.warmup) % self.period == 0):
+            learning = np.flatnonzero(self.status <= WILD)
+            ranked = sorted(learning, key=lambda c: (self.status[c], self.loss[c]))
+            for c in ranked[self.awake:]:
+                self.status[c] = ASLEEP
+        self.share = self.shares(np.ones(len(self.loss), dtype=bool))
+        return served

@@ -22,7 +22,6 @@ from conftest import make_classification_data
 
 import streamlr
 from streamlr import DivergenceError, SGDClassifier, optim
-from streamlr.drift import ADWIN
 from streamlr.schedules import InverseScaling, ReduceOnPlateau
 
 RTOL, ATOL = 1e-8, 1e-10
@@ -575,9 +574,6 @@ def test_divergence_rolls_back(opt):
     (dict(multi_class=None), "multi_class"),
     (dict(multi_class="multinomial", loss="hinge"), "multi_class.*log_loss"),
     (dict(multi_class="multinomial", loss="modified_huber"), "log_loss"),
-    (dict(multi_class="multinomial", loss="log_loss", learning_rate="auto"), "learning_rate='auto'"),
-    (dict(multi_class="multinomial", loss="log_loss", optimizer="auto"), "optimizer='auto'"),
-    (dict(multi_class="multinomial", loss="log_loss", drift_detector=ADWIN()), "drift_detector"),
 ])
 def test_bad_parameters_raise_before_the_model_changes(kw, match):
     X, y = _data(n=40)

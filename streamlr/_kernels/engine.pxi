@@ -687,12 +687,14 @@ cdef class Engine:
 
     def run_softmax_pass(self, values, indices, indptr, labels, sample_weight,
                          const Py_ssize_t[::1] order, double t, double eta_adaptive=0.0,
-                         bint track_objective=False, bint plateau_streaming=True, sums=None):
+                         bint track_objective=False, bint plateau_streaming=True, sums=None,
+                         bint drift=False):
         """One pass of the softmax model (every problem a class row,
         multinomial.pxi) over the rows ``order``, without the GIL: the
         arguments as ``run_pass``'s, ``labels`` the label index of each row
-        in the model's dtype. Returns ``(status, t, last_eta, last_plateau)``
-        as ``run_pass``."""
+        in the model's dtype; ``drift``: feed the model's detector (then
+        ``drifts_found`` gives the rows that flagged drift). Returns
+        ``(status, t, last_eta, last_plateau)`` as ``run_pass``."""
         cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = labels
         cdef cnp.ndarray sw = sample_weight, s2
         cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
@@ -706,8 +708,11 @@ cdef class Engine:
                 raise ValueError(f"{name} must be C-contiguous in the model's dtype")
         if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
             raise ValueError("indices and indptr must be int32")
-        if self.n_problems < 3 or self.copies != 1 or self.has_drift:
-            raise ValueError("a softmax pass needs three class rows or more, without a race or drift")
+        if self.n_problems < 3 or self.copies != 1 or drift != self.has_drift:
+            raise ValueError("a softmax pass needs three class rows or more, without a race, "
+                             "and feeds the model's drift detector if it has one")
+        if drift:
+            self.dloop.n_found = 0
         if n_rows == 0:
             return 0, t, float("nan"), -1
         if self.n_features == 0:
@@ -724,18 +729,70 @@ cdef class Engine:
                                   NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
                                   &order[0], n_rows, <const float*>cnp.PyArray_DATA(y),
                                   <const float*>cnp.PyArray_DATA(sw), t, eta_adaptive,
-                                  track_objective, plateau_streaming, acc, True, &t_new, &plateau)
+                                  track_objective, plateau_streaming, acc, True, &t_new, &plateau,
+                                  drift)
         else:
             status = _softmax_run(self, <const double*>cnp.PyArray_DATA(v),
                                   NULL if dense else <const int*>cnp.PyArray_DATA(ind),
                                   NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
                                   &order[0], n_rows, <const double*>cnp.PyArray_DATA(y),
                                   <const double*>cnp.PyArray_DATA(sw), t, eta_adaptive,
-                                  track_objective, plateau_streaming, acc, True, &t_new, &plateau)
+                                  track_objective, plateau_streaming, acc, True, &t_new, &plateau,
+                                  drift)
         if sums is not None:
             (<double*>cnp.PyArray_DATA(s2))[0] = acc[0]
             (<double*>cnp.PyArray_DATA(s2))[1] = acc[1]
+        if drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
         return status, t_new, self.last_lr, plateau
+
+    def run_softmax_race_pass(self, values, indices, indptr, labels, sample_weight,
+                              const Py_ssize_t[::1] order):
+        """One pass of a rate race of softmax models over ``order`` (see
+        multinomial.pxi; the call's snapshot must be taken), feeding the
+        model's drift detector if it has one (``drifts_found``): ``labels``
+        the label index of each row in the model's dtype. Returns ``(status,
+        bad)``: status the rows, or -1 when every copy left the race; bad
+        the position in ``order`` of the first row that made a copy leave
+        (-1: none)."""
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = labels, sw = sample_weight
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        cdef bint dense = ptr.shape[0] == 0
+        cdef Py_ssize_t n_rows = order.shape[0], status, bad = -1
+        for a, name in ((v, "values"), (y, "labels"), (sw, "sample_weight")):
+            if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+                raise ValueError(f"{name} must be C-contiguous in the model's dtype")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
+        if self.n_outputs < 3 or self.copies < 2 or not self.saved:
+            raise ValueError("run_softmax_race_pass is for a race of softmax models, "
+                             "after save_state")
+        self.dloop.n_found = 0
+        if n_rows == 0:
+            return 0, -1
+        if self.f32:
+            status = _softmax_race(self, <const float*>cnp.PyArray_DATA(v),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                   &order[0], n_rows, <const float*>cnp.PyArray_DATA(y),
+                                   <const float*>cnp.PyArray_DATA(sw), True, &bad)
+        else:
+            status = _softmax_race(self, <const double*>cnp.PyArray_DATA(v),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ind),
+                                   NULL if dense else <const int*>cnp.PyArray_DATA(ptr),
+                                   &order[0], n_rows, <const double*>cnp.PyArray_DATA(y),
+                                   <const double*>cnp.PyArray_DATA(sw), True, &bad)
+        if self.has_drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
+        return status, bad
+
+    def softmax_race_out(self, int c):
+        """Copy c of a race of softmax models leaves the race (its K class
+        rows back to the call's snapshot)."""
+        if not self.saved or self.copies < 2:
+            raise RuntimeError("softmax_race_out() restores a softmax race from a snapshot")
+        _softmax_race_out(self, c)
+        _softmax_race_sync(self)
 
     def drifts_found(self):
         """The positions (int64, in the order of the last pass fed to the

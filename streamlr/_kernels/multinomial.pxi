@@ -14,6 +14,11 @@
 # another rule: _opt_sample; Vowpal Wabbit's rule: its first-order step).
 # Every row runs on the shared update counter t and its own schedule state
 # (the same rate: a ReduceOnPlateau observes the cross-entropy in each).
+#
+# A drift detector (drift.pxi; ``ps.drift``) is fed each row's multiclass
+# 0/1 error (the class of the first largest margin, as predict, against the
+# label) after the row's update; on a detection every class row reacts
+# (restart, reset) before the next row is predicted.
 
 
 cdef class _SoftmaxResidual(Loss):
@@ -117,7 +122,8 @@ cdef Py_ssize_t _epoch_softmax(
     cdef double t = P[0].t, eta = cfg.eta0, last_eta = ps.last_eta, step, ce, lse, lse_q, zb
     cdef double sumloss = ps.sum_loss, objective = ps.sum_objective, g, norm
     cdef double alpha = cfg.alpha, l1_ratio = cfg.l1_ratio
-    cdef int lr = cfg.learning_rate, k, yi, plateau, last_plateau = ps.last_plateau
+    cdef int lr = cfg.learning_rate, k, yi, plateau, last_plateau = ps.last_plateau, best
+    cdef DriftLoop* drift = ps.drift
     cdef floating sw, weight
     cdef Py_ssize_t rn, j, pf_last = cfg.n_slots * cfg.slot_stride
     cdef const floating* pb
@@ -149,6 +155,9 @@ cdef Py_ssize_t _epoch_softmax(
                 break
         if status < 0:
             break
+        if ps.margins != NULL:      # a race's copy: its K margins of the row
+            for k in range(K):
+                ps.margins[k * n_rows + i] = p[k]
         yi = <int>y[r]
         sw = sample_weight[r]
         lse = _log_sum_exp(p, K)
@@ -196,6 +205,16 @@ cdef Py_ssize_t _epoch_softmax(
             break
         last_eta = eta
         t += 1
+        if drift != NULL:
+            best = 0
+            for k in range(1, K):      # the first maximum, as predict
+                if p[k] > p[best]:
+                    best = k
+            if drift_update(&drift.det, 1.0 if best != yi else 0.0):
+                drift_log(drift, i)
+                for k in range(K):
+                    drift_react(drift, <floating*>P[k].w, n_features, S, cfg.slot_stride, P[k].oint,
+                                P[k].stamp, <floating*>P[k].q, &P[k].s, progs[k].state, t)
     for k in range(K):
         P[k].t = t
     ps.sum_loss = sumloss
@@ -212,13 +231,17 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
                              const int* indptr, const Py_ssize_t* order, Py_ssize_t n_rows,
                              const floating* ys, const floating* ws, double t, double eta_adaptive,
                              bint track_objective, bint plateau_streaming, double* sums,
-                             bint release, double* t_out, int* last_plateau) except? -3:
+                             bint release, double* t_out, int* last_plateau,
+                             bint drift=False, int c=0, double* margins=NULL) except? -3:
     """One pass of the softmax model over ``order[:n_rows]`` (``ys``: label
     indices). Sets last_lr and last_t; ``sums``: the running (loss,
-    objective), continued. Returns the status of ``_epoch_softmax``."""
-    cdef int K = self.n_problems, k
+    objective), continued; ``drift``: feed the model's detector (its
+    detections: ``dloop.found``). A race: copy ``c``'s K class rows
+    (problems k * copies + c), recording their margins of row i at
+    ``margins[k * n_rows + i]``. Returns the status of ``_epoch_softmax``."""
+    cdef int K = self.n_outputs, k, nc = self.copies
     cdef bint dense = indptr == NULL
-    cdef Config cfg = <Config>(self.cfgs[0] if dense else self.cfgs_sparse[0])
+    cdef Config cfg = <Config>(self.cfgs[c] if dense else self.cfgs_sparse[c])
     cdef Problem* P = <Problem*>malloc(K * sizeof(Problem))
     cdef SchedProgram* progs = <SchedProgram*>malloc(K * sizeof(SchedProgram))
     cdef double* scratch = <double*>malloc(3 * K * sizeof(double))
@@ -234,11 +257,15 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
     cw = scratch + 2 * K
     for k in range(K):
         # the class weights ride on the one-vs-rest configs: class k's row's positive weight
-        cw[k] = (<Config>self.cfgs[k]).weight_pos
-        self._begin(k, &P[k], &ps, &progs[k], eta_adaptive, track_objective, plateau_streaming)
+        cw[k] = (<Config>self.cfgs[k * nc + c]).weight_pos
+        self._begin(k * nc + c, &P[k], &ps, &progs[k], eta_adaptive, track_objective,
+                    plateau_streaming)
         P[k].t = t
     ps.sum_loss = sums[0]
     ps.sum_objective = sums[1]
+    ps.margins = margins
+    if drift:
+        ps.drift = &self.dloop
     R.indices = indices
     R.indptr = indptr
     R.n_features = self.n_features
@@ -250,7 +277,7 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
     else:
         status = _epoch_softmax(P, K, progs, &R, &ps, values, ys, ws, cw, cfg, scratch)
     for k in range(K):
-        _store(&P[k].s, self.scalars + k * N_SLOTS)
+        _store(&P[k].s, self.scalars + (k * nc + c) * N_SLOTS)
     sums[0] = ps.sum_loss
     sums[1] = ps.sum_objective
     t_out[0] = P[0].t
@@ -261,6 +288,215 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
     free(progs)
     free(scratch)
     return status
+
+
+# -- a rate race of softmax models (learning_rate="auto", optimizer="auto") ------------
+#
+# A copy is a whole softmax model: copy c's class rows are problems
+# k * copies + c (class k is race.pxi's "binary problem" k). The copies learn
+# a segment of rows one after the other (``_softmax_run``), recording their
+# K margins per row; then the race serves the rows in order from them: the
+# share-weighted mean of each class's margins (a convex combination of the
+# copies' linear models, so coef_ stays the served weights), its
+# cross-entropy the served loss, each copy's cross-entropy its loss. A copy
+# whose cross-entropy exceeds ``wild`` times that of the zero model (log K)
+# or one of whose margins exceeds ``bound`` in size is never served again.
+# The race's state lives in class 0's rows; it is copied to the other
+# classes' rows after each call (so that the shares, statuses and served
+# sums read the same from every class). With a drift detector, a segment
+# also ends where the detector may flag drift; it is fed each served row's
+# multiclass 0/1 error, and a detection makes every copy still in the race
+# react (drift.pxi) and re-opens the race (``_race_reopen``).
+
+
+cdef void _race_serve_softmax(double* scalars, int K, const RaceRule* rule, int yi,
+                              const double* margins, Py_ssize_t n, const Py_ssize_t* valid,
+                              Py_ssize_t i, double* q) noexcept nogil:
+    """Serve row i (label index yi) from the copies' margins
+    ``margins[(c * K + k) * n + i]`` (valid for i < valid[c]); ``q``: 2K
+    doubles, the served margins in the first K."""
+    cdef int R = rule.copies, c, k
+    cdef double share[MAX_COPIES]
+    cdef double* row
+    cdef double ce, zero = log(<double>K), big
+    _race_shares(scalars, 0, rule, valid, i, share)
+    for k in range(K):
+        q[k] = 0.0
+        for c in range(R):
+            if share[c] > 0.0:
+                q[k] += share[c] * margins[(c * K + k) * n + i]
+    scalars[SLOT_SERVED_LOSS] += _log_sum_exp(q, K) - q[yi]
+    scalars[SLOT_SERVED_N] += 1.0
+    scalars[SLOT_RACE_COUNT] = rule.discount * scalars[SLOT_RACE_COUNT] + 1.0
+    if zero > scalars[SLOT_RACE_ZERO_LOSS]:
+        scalars[SLOT_RACE_ZERO_LOSS] = zero
+    for c in range(R):
+        row = scalars + c * N_SLOTS
+        if i >= valid[c] or not (row[SLOT_RACE_STATUS] == RACE_RACING
+                                 or row[SLOT_RACE_STATUS] == RACE_WILD):
+            continue
+        big = 0.0
+        for k in range(K):
+            q[K + k] = margins[(c * K + k) * n + i]
+            if fabs(q[K + k]) > big:
+                big = fabs(q[K + k])
+        ce = _log_sum_exp(q + K, K) - q[K + yi]
+        row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
+            ce if ce < RACE_BIG_LOSS else RACE_BIG_LOSS)
+        if row[SLOT_RACE_STATUS] == RACE_RACING and (
+                not ce <= rule.wild * scalars[SLOT_RACE_ZERO_LOSS] or big > rule.bound):
+            row[SLOT_RACE_STATUS] = RACE_WILD
+    if rule.awake < R and scalars[SLOT_SERVED_N] - scalars[SLOT_RACE_OPENED] >= rule.warmup and fmod(
+            scalars[SLOT_SERVED_N] - scalars[SLOT_RACE_OPENED] - rule.warmup, rule.period) == 0.0:
+        _race_narrow(scalars, 0, rule)
+
+
+cdef void _softmax_race_sync(Engine self) noexcept nogil:
+    """Copy the race's state (class 0's rows) to every other class's rows."""
+    cdef int R = self.copies, K = self.n_outputs, k, c, j
+    cdef int shared[9]
+    shared[0], shared[1], shared[2] = SLOT_RACE_LOSS, SLOT_RACE_STATUS, SLOT_RACE_SHARE
+    shared[3], shared[4], shared[5] = SLOT_RACE_DEFAULT, SLOT_SERVED_LOSS, SLOT_SERVED_N
+    shared[6], shared[7], shared[8] = SLOT_RACE_COUNT, SLOT_RACE_ZERO_LOSS, SLOT_RACE_OPENED
+    for k in range(1, K):
+        for c in range(R):
+            for j in range(9):
+                self.scalars[(k * R + c) * N_SLOTS + shared[j]] = self.scalars[c * N_SLOTS + shared[j]]
+
+
+cdef int _softmax_race_out(Engine self, int c) except -1:
+    """Copy c leaves the race: its K class rows back to the call's snapshot."""
+    cdef int k, R = self.copies
+    for k in range(self.n_outputs):
+        if self.f32:
+            _restore_problem(self, <float*>NULL, k * R + c, self.saved_idx, self.saved_nnz,
+                             self.saved_full)
+        else:
+            _restore_problem(self, <double*>NULL, k * R + c, self.saved_idx, self.saved_nnz,
+                             self.saved_full)
+        self.scalars[(k * R + c) * N_SLOTS + SLOT_RACE_STATUS] = RACE_OUT
+    return 0
+
+
+cdef Py_ssize_t _softmax_race(Engine self, const floating* values, const int* indices,
+                              const int* indptr, const Py_ssize_t* order, Py_ssize_t n_rows,
+                              const floating* ys, const floating* ws, bint release,
+                              Py_ssize_t* first_bad) except? -3:
+    """One pass of a race of softmax models over ``order[:n_rows]`` (see
+    above; the snapshot of the call is taken). A copy that makes a margin, a
+    step or an intercept non-finite leaves the race, back to the snapshot
+    (``first_bad``: the smallest such row, or -1). Returns n_rows, or -1
+    when every copy left."""
+    cdef int K = self.n_outputs, R = self.copies, c, k, plateau, alive
+    cdef Py_ssize_t cap = min(n_rows, LOCKSTEP_ROWS), lo = 0, seg, i, status
+    cdef Py_ssize_t valid[MAX_COPIES]
+    cdef cnp.ndarray mbuf = _np.empty(R * K * cap + 2 * K, dtype=_np.float64)
+    cdef double* margins = <double*>cnp.PyArray_DATA(mbuf)
+    cdef double* q = margins + R * K * cap
+    cdef double sums[2]
+    cdef double t_new, st
+    cdef int best, kk
+    first_bad[0] = -1
+    while lo < n_rows:
+        seg = min(n_rows - lo, cap, _race_rows_to_narrowing(self.scalars, 0, &self.race_rule))
+        if self.has_drift:      # a segment ends where the detector may flag drift
+            seg = min(seg, drift_rows_to_check(&self.dloop.det))
+        alive = 0
+        for c in range(R):
+            valid[c] = 0
+            st = self.scalars[c * N_SLOTS + SLOT_RACE_STATUS]
+            if st == RACE_OUT or st == RACE_ASLEEP:
+                continue
+            sums[0] = 0.0
+            sums[1] = 0.0
+            status = _softmax_run(self, values, indices, indptr, order + lo, seg, ys, ws,
+                                  self.scalars[c * N_SLOTS + SLOT_T],
+                                  (<Config>self.cfgs[c]).eta0, False, True, sums, release,
+                                  &t_new, &plateau, False, c, margins + c * K * seg)
+            if status < 0:
+                valid[c] = -status - 1
+                if first_bad[0] < 0 or lo + valid[c] < first_bad[0]:
+                    first_bad[0] = lo + valid[c]
+                _softmax_race_out(self, c)
+                continue
+            valid[c] = seg
+            for k in range(K):
+                self.scalars[(k * R + c) * N_SLOTS + SLOT_T] = t_new
+            alive += 1
+        if alive == 0:
+            return -1
+        for i in range(seg):
+            _race_serve_softmax(self.scalars, K, &self.race_rule, <int>ys[order[lo + i]], margins,
+                                seg, valid, i, q)
+            if not self.has_drift:
+                continue
+            # the detector sees the served prediction's error; a detection
+            # (on the segment's last row) makes every copy still in the race
+            # react, and re-opens the race, before the next row
+            best = 0
+            for k in range(1, K):      # the first maximum, as predict
+                if q[k] > q[best]:
+                    best = k
+            if drift_update(&self.dloop.det, 1.0 if best != <int>ys[order[lo + i]] else 0.0):
+                drift_log(&self.dloop, lo + i)
+                if self.dloop.on_drift != ON_DRIFT_NONE:
+                    for c in range(R):
+                        if self.scalars[c * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
+                            continue
+                        for k in range(K):
+                            kk = k * R + c
+                            if self.save_whole[kk] == 2:
+                                # a sleeping copy wakes: the snapshot takes its
+                                # coordinates now (unchanged since the call began)
+                                _save_coordinates(self, <floating*>NULL, kk, self.saved_idx,
+                                                  self.saved_nnz, self.saved_full)
+                            _drift_react_problem(self, kk)
+                    _race_reopen(self.scalars, 0, &self.race_rule)
+        lo += seg
+    _race_store_shares(self.scalars, 0, &self.race_rule)
+    _softmax_race_sync(self)
+    self.last_lr = _served_rate(self)
+    self.last_t = self.scalars[SLOT_T]
+    return n_rows
+
+
+cdef Py_ssize_t _learn_softmax_race(Engine self, const floating* values, const int* indices,
+                                    const int* indptr, Py_ssize_t n_rows, const floating* ys,
+                                    const floating* ws, const Py_ssize_t* order,
+                                    Py_ssize_t nnz_total, bint full) except? -3:
+    """The event path of a race of softmax models (after the snapshot and
+    the targets): the pass, then the copies whose state overflowed leave
+    the race; rollback when none is left."""
+    cdef int K = self.n_outputs, R = self.copies, c, k, alive = 0
+    cdef Py_ssize_t status, bad
+    cdef bint finite
+    status = _softmax_race(self, values, indices, indptr, order, n_rows, ys, ws,
+                           nnz_total * self.n_slots_blk * K * R > NOGIL_WORK, &bad)
+    if status >= 0:
+        for c in range(R):
+            if self.scalars[c * N_SLOTS + SLOT_RACE_STATUS] >= RACE_OUT:
+                continue
+            finite = True
+            for k in range(K):
+                if not _problem_finite(self, <floating*>NULL, k * R + c, indices, nnz_total, full):
+                    finite = False
+                    break
+            if finite:
+                alive += 1
+            else:
+                _softmax_race_out(self, c)
+        if alive == 0:
+            status = -2
+        _softmax_race_sync(self)
+    if status < 0 or (self.has_drift and self.dloop.out_of_memory):
+        self._restore_all()
+        self._drop()
+        if self.has_drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
+        return status
+    self._drop()
+    self.last_progressive = _progressive_loss(self)
+    return n_rows
 
 
 cdef Py_ssize_t _learn_softmax(Engine self, const floating* values, const int* indices,
@@ -283,11 +519,15 @@ cdef Py_ssize_t _learn_softmax(Engine self, const floating* values, const int* i
         order[i] = i
     if self.n_counts:
         _count_classes(self, ws, targets, sw, n_rows)
+    if self.copies > 1:
+        return _learn_softmax_race(self, values, indices, indptr, n_rows, ys, ws, order, nnz_total,
+                                   full)
     sums[0] = 0.0
     sums[1] = 0.0
     status = _softmax_run(self, values, indices, indptr, order, n_rows, ys, ws,
                           self.scalars[SLOT_T], (<Config>self.cfgs[0]).eta0, False, True, sums,
-                          nnz_total * self.n_slots_blk * K > NOGIL_WORK, &t_new, &plateau)
+                          nnz_total * self.n_slots_blk * K > NOGIL_WORK, &t_new, &plateau,
+                          self.has_drift)
     if status >= 0:
         for k in range(K):
             self.scalars[k * N_SLOTS + SLOT_T] = t_new
@@ -296,9 +536,11 @@ cdef Py_ssize_t _learn_softmax(Engine self, const floating* values, const int* i
                 break
     elif status < 0:
         status = -1             # update number t made the model non-finite
-    if status < 0:
+    if status < 0 or (self.has_drift and self.dloop.out_of_memory):
         self._restore_all()
         self._drop()
+        if self.has_drift and self.dloop.out_of_memory:
+            raise MemoryError("no memory left to record drift detections")
         return status
     self._drop()
     self.last_progressive = _progressive_loss(self)

@@ -81,7 +81,8 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         A drift detector run inside the per-sample loop of ``partial_fit``
         and ``learn_one`` (not of ``fit``'s epochs): it is fed each
         sample's 0/1 error of the prediction made before learning
-        (classifiers; one-vs-rest feeds one detector the multiclass error)
+        (classifiers; one-vs-rest and the softmax model feed one detector
+        the multiclass error)
         or its loss (regressors). The object is a specification: the model
         keeps its own copy of its state (saved, rolled back with a failed
         call, chunk-invariant). With a race (``"auto"``) it is fed what
@@ -267,7 +268,8 @@ class BaseSGD(BaseEstimator):
         K), each copy's share of what is served now; ``dropped``
         (n_problems, K), True for a copy that diverged and left the race;
         ``never_served`` (n_problems, K), True for a copy that made a wild
-        prediction. Regressors and binary classifiers have one row.
+        prediction. Regressors, binary classifiers and the softmax model
+        (``multi_class="multinomial"``) have one row.
         """
         model = self._fitted_model("rate_race_")
         if model.copies == 1:
@@ -275,6 +277,9 @@ class BaseSGD(BaseEstimator):
                                  "learning_rate is not 'auto'")
         shape = (model.n_outputs, model.copies)
         scal = model.scalars
+        if getattr(self, "_softmax", lambda: False)():
+            # the softmax is one problem: its race reads the same from every class
+            shape, scal = (1, model.copies), scal[: model.copies]
         seen = scal[:, SLOTS["n_seen"]].reshape(shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             loss = np.where(seen > 0, scal[:, SLOTS["loss_sum"]].reshape(shape) / seen, np.nan)
@@ -283,7 +288,7 @@ class BaseSGD(BaseEstimator):
             "rates": np.asarray(model.race_rates),
             "optimizers": np.asarray(model.race_optimizers, dtype=object),
             "progressive_loss": loss,
-            "weights": model.race_shares().copy(),
+            "weights": model.race_shares()[: shape[0]].copy(),
             "dropped": status == 2,
             "never_served": status == 1,
         }

@@ -100,9 +100,17 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         cross-entropy. Its batch twin is
         ``sklearn.linear_model.LogisticRegression(C=1 / (n_samples * alpha))``
         (the objective ``mean CE + alpha / 2 * ||W||^2``). With two classes
-        both learn the same single binary row. Not available with
-        ``learning_rate="auto"``, ``optimizer="auto"`` or a
-        ``drift_detector``; ``n_jobs`` does not apply (the rows learn in one
+        both learn the same single binary row. A ``drift_detector`` is fed
+        the multiclass 0/1 error of the largest decision value, and every
+        class row reacts to a detection. With ``learning_rate="auto"`` or
+        ``optimizer="auto"`` each copy of the race is a whole softmax model;
+        the race serves the share-weighted mean of the copies' decision
+        values (``coef_`` is that mixture), its loss their cross-entropy
+        (a copy whose cross-entropy exceeds 100 times the zero model's,
+        ``log(n_classes)``, or one of whose decision values exceeds 30 in
+        size, is never served again); ``rate_race_`` has one row; a
+        ``drift_detector`` sees the served prediction's error and every
+        copy reacts. ``n_jobs`` does not apply (the rows learn in one
         loop). Vowpal Wabbit's rule (``"vw"``) takes its first-order step on
         each row (its importance-invariant step is that of a binary loss).
 %(new_classes_parameters)s%(pending_parameters)s

@@ -414,7 +414,9 @@ def _softmax_epochs(call, engine, data, seed, t_start, lr_start):
                 BLOCKS.between(0, lo)
             status, t_new, eta_b, plateau_b = engine.run_softmax_pass(
                 values, indices, indptr, labels, call.sample_weight, order[lo:lo + BLOCKS.rows], t,
-                eta, track, streaming, sums)
+                eta, track, streaming, sums, call.drift_found is not None)
+            if call.drift_found is not None:
+                call.drift_found.append(engine.drifts_found() + lo)
             if np.isfinite(eta_b):
                 last_eta = eta_b
             if plateau_b >= 0:
@@ -521,6 +523,67 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
             continue
         mean = (first[_k.SLOTS["served_loss"]] - served_before) / n_train
         done, _ = stop.after_epoch(b, epoch, mean, mean, lr, t_start + (epoch + 1) * n, 0.0,
+                                   est._progressive_loss, est.verbose)
+        if done:
+            break
+    return epoch + 1, rows, lr, False
+
+
+def _softmax_race_epochs(call, engine, data, seed, t_start, lr_start):
+    """All epochs of a race of softmax models: in each block of rows, every
+    copy (a whole K-row softmax model) learns, then the race serves the
+    rows from their margins (``run_softmax_race_pass``, multinomial.pxi).
+    Returns what ``_problem_epochs`` does."""
+    est, model = call.est, call.est._model
+    copies, K = model.copies, model.n_outputs
+    n, train_idx = call.X.shape[0], call.train_idx
+    n_train = train_idx.shape[0]
+    scal = model.scalars
+    labels = call.targets[0]
+    rng = np.random.RandomState(seed) if est.shuffle else None
+    rates = np.array([call.configs[c].eta0 for c in range(copies)])
+    out = _k.SLOTS["race_status"]
+    lr, rows = lr_start, []
+    stop = None if call.streaming else NoImprovement(
+        est.tol, est.n_iter_no_change, None, call.val_scorer if est.early_stopping else None)
+    for epoch in range(call.max_iter):
+        order = rng.permutation(train_idx) if est.shuffle else train_idx
+        if est.verbose:
+            print(f"-- Epoch {epoch + 1}")
+        served_before = scal[0, _k.SLOTS["served_loss"]]
+        was_out = scal[:copies, out] == 2
+        for lo in range(0, max(n_train, 1), BLOCKS.rows):
+            if lo and BLOCKS.between is not None:
+                BLOCKS.between(0, lo)
+            block = order[lo:lo + BLOCKS.rows]
+            status, bad = engine.run_softmax_race_pass(*data, labels, call.sample_weight, block)
+            if call.drift_found is not None:
+                call.drift_found.append(engine.drifts_found() + lo)
+            if bad >= 0:
+                raise_if_row_invalid(call.X, block[bad])
+            if status < 0:
+                raise DivergenceError.at(
+                    scal[0, _k.SLOTS["t"]], lr,
+                    f"every copy of the rate race diverged (epoch {epoch + 1})")
+        for c in range(copies):
+            if scal[c, out] < 2 and not all(engine.finite(k * copies + c) for k in range(K)):
+                engine.softmax_race_out(c)
+        if call.made_model:     # copies that left: their coordinates as the model was made
+            for c in np.flatnonzero((scal[:copies, out] == 2) & ~was_out):
+                for k in range(K):
+                    model.reset_problem(int(k * copies + c))
+        if (scal[:copies, out] >= 2).all():
+            raise DivergenceError.at(
+                scal[0, _k.SLOTS["t"]] - 1, lr,
+                f"every copy of the rate race overflowed (epoch {epoch + 1})")
+        lr = float(scal[:copies, _k.SLOTS["race_share"]] @ rates)
+        served_n = scal[0, _k.SLOTS["served_n"]]
+        rows.append((t_start - 1.0 + (epoch + 1) * n, lr,
+                     scal[0, _k.SLOTS["served_loss"]] / served_n if served_n else np.nan))
+        if stop is None:
+            continue
+        mean = (scal[0, _k.SLOTS["served_loss"]] - served_before) / n_train
+        done, _ = stop.after_epoch(0, epoch, mean, mean, lr, t_start + (epoch + 1) * n, 0.0,
                                    est._progressive_loss, est.verbose)
         if done:
             break
@@ -651,12 +714,14 @@ def _train(call, engine, model, data):
     t_start, lr_start = float(progress.t), progress.lr
     if drift is not None:
         call.drift_found = []
-    if drift is not None and model.copies > 1:
+    if call.softmax and model.copies > 1:
+        results = [_softmax_race_epochs(call, engine, data, seeds(est, 1)[0], t_start, lr_start)]
+    elif drift is not None and model.copies > 1:
         results = [_race_drift_epochs(call, engine, data, t_start, lr_start)]
-    elif drift is not None and model.n_problems > 1:
-        results = [_lockstep_epochs(call, engine, data, t_start, lr_start)]
     elif call.softmax:
         results = [_softmax_epochs(call, engine, data, seeds(est, 1)[0], t_start, lr_start)]
+    elif drift is not None and model.n_problems > 1:
+        results = [_lockstep_epochs(call, engine, data, t_start, lr_start)]
     elif model.copies > 1:
         seeds_ = seeds(est, model.n_outputs)
         results = map_problems(

@@ -360,11 +360,6 @@ def _check_multi_class(est):
     if est.loss != "log_loss":
         raise ValueError(f"multi_class='multinomial' needs loss='log_loss' (the softmax's "
                          f"cross-entropy); got loss={est.loss!r}")
-    if racing(est):
-        raise ValueError("multi_class='multinomial' is not available with learning_rate='auto' "
-                         "or optimizer='auto' (the rate race races one-vs-rest problems)")
-    if getattr(est, "drift_detector", None) is not None:
-        raise ValueError("multi_class='multinomial' is not available with a drift_detector")
 
 
 def make_loss(est):
