@@ -20,7 +20,7 @@ from _reference import LOSSES
 
 import streamlr
 from streamlr import SGDClassifier, SGDRegressor
-from streamlr.drift import PageHinkley
+from streamlr.drift import ADWIN, PageHinkley
 from streamlr.exceptions import DivergenceError
 from streamlr.linear_model._state import SLOTS
 from streamlr.schedules import ReduceOnPlateau
@@ -585,3 +585,27 @@ def test_multinomial_learn_label_equals_learn_one():
     assert_array_equal(delayed.intercept_, direct.intercept_)
     assert delayed.progressive_loss_ == pytest.approx(direct.progressive_loss_, rel=1e-12)
     assert delayed.n_pending_ == 0
+
+
+@pytest.mark.parametrize("multi_class,K", [("ovr", 2), ("multinomial", 3)])
+def test_race_with_detector_reacts_as_learn_one(multi_class, K):
+    """A detection made at learn_label restarts the copies still racing and
+    re-opens the race, as the loop does: labelling right after predicting
+    equals learn_one, detections and shares included."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1200, 5))
+    W1, W2 = rng.normal(size=(K, 5)), rng.normal(size=(K, 5))
+    y = np.where(np.arange(1200) < 600, np.argmax(X @ W1.T, axis=1), np.argmax(X @ W2.T, axis=1))
+    kw = dict(loss="log_loss", optimizer="adam", learning_rate="auto", multi_class=multi_class,
+              shuffle=False, drift_detector=ADWIN())
+    delayed = SGDClassifier(**kw).partial_fit(X[:100], y[:100], classes=np.arange(K))
+    direct = SGDClassifier(**kw).partial_fit(X[:100], y[:100], classes=np.arange(K))
+    for i in range(100, 1200):
+        delayed.predict_one(X[i], key=i)
+        delayed.learn_label(i, y[i])
+        direct.predict_one(X[i])
+        direct.learn_one(X[i], y[i])
+    assert len(direct.drifts_) >= 1
+    assert_array_equal(delayed.drifts_, direct.drifts_)
+    assert_array_equal(delayed.coef_, direct.coef_)
+    assert_array_equal(delayed.rate_race_["weights"], direct.rate_race_["weights"])

@@ -172,9 +172,41 @@ cdef Py_ssize_t _learn_served(Engine self, const void* values, const int* indice
         if drift_update(&self.dloop.det, feed):
             if not drift_log(&self.dloop, 0):
                 raise MemoryError("no memory left to record drift detections")
-            for k in range(self.n_problems):
-                _drift_react_problem(self, <int>k)
+            _kept_drift_react(self)
             _drift_append(self, t0)
     self.last_progressive = _progressive_loss(self)
     _record_progress(self, 1)
     return status
+
+
+cdef void _kept_drift_react(Engine self) noexcept:
+    """Every problem reacts to a detection made at ``learn_label``, as the
+    loops react: without a race, each problem; in a race, each copy still
+    in it, then the race re-opens (one-vs-rest: per binary problem b, copies
+    b * R + c; the softmax: per copy c, its class rows k * R + c, the race's
+    state in class 0's rows, copied to the others)."""
+    cdef int R = self.copies, b, c, k
+    if R == 1:
+        for k in range(self.n_problems):
+            _drift_react_problem(self, k)
+        return
+    if self.dloop.on_drift == ON_DRIFT_NONE:
+        return
+    if self.mode == 3:
+        for c in range(R):
+            if self.scalars[c * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
+                continue
+            for k in range(self.n_outputs):
+                _drift_react_problem(self, k * R + c)
+        _race_reopen(self.scalars, 0, &self.race_rule)
+        _race_store_shares(self.scalars, 0, &self.race_rule)
+        _softmax_race_sync(self)
+        return
+    for b in range(self.n_outputs):
+        for c in range(R):
+            k = b * R + c
+            if self.scalars[k * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
+                continue
+            _drift_react_problem(self, k)
+        _race_reopen(self.scalars, b, &self.race_rule)
+        _race_store_shares(self.scalars, b, &self.race_rule)
