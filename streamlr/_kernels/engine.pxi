@@ -356,8 +356,6 @@ cdef class Engine:
                 or not cnp.PyArray_ISWRITEABLE(det) or det.shape[0] == 0):
             raise ValueError("drift_state must be a writeable C-contiguous float64 array")
         cdef Py_ssize_t templates = 1, n_slots
-        if self.average:
-            raise ValueError("a drift detector works without averaging")
         if slot_init.ndim == 2:     # a race: one template per copy
             templates = slot_init.shape[0]
             n_slots = slot_init.shape[1]
@@ -564,14 +562,17 @@ cdef class Engine:
 
     def may_fold_scale(self, Py_ssize_t steps, bint sparse=False):
         """Whether plain SGD's weight scale may be folded into every weight
-        within ``steps`` updates, for any problem (then a snapshot of a few
-        columns would not be enough)."""
+        within ``steps`` updates, for any problem, or a restart on drift may
+        start every column's average again (then a snapshot of a few columns
+        would not be enough)."""
         return self._may_fold_scale(steps, sparse)
 
     cdef bint _may_fold_scale(self, Py_ssize_t steps, bint sparse):
         cdef SchedProgram prog
         cdef Config cfg
         cdef int kk
+        if self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE and self.averages_d:
+            return True     # a restart starts every column's average again (drift.pxi)
         if not self.plain:
             return False
         for kk in range(self.n_problems):
