@@ -256,3 +256,4 @@ def test_a_rate_race_with_average_and_a_detector_is_refused():
     est = SGDClassifier(learning_rate="auto", average=True, drift_detector=ADWIN())
     with pytest.raises(ValueError, match="average"):
         est.partial_fit(X, y, classes=[0, 1])
+

@@ -98,7 +98,9 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         model made from the weights of the moment (``coef_init``): it takes
         the iterates from update ``average`` of the restarted clock on (the
         first update for ``average=True``), and ``coef_`` and the predictions
-        are the current weights until then. With a race,
+        are the current weights until then; ``partial_fit`` and ``learn_one``
+        feed the detector the current weights' error (``learn_label``: the
+        served value's). With a race,
         every copy still in it reacts so and the race re-opens: the copies'
         discounted losses and shares back to their start (the default copy
         serves first), sleeping and never-served copies race again, and it
