@@ -571,8 +571,10 @@ cdef class Engine:
         cdef SchedProgram prog
         cdef Config cfg
         cdef int kk
-        if self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE and self.averages_d:
-            return True     # a restart starts every column's average again (drift.pxi)
+        if steps > 1 and self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE and self.averages_d:
+            # a restart starts every column's average again (drift.pxi); in a
+            # call of one update it comes after the update, when nothing can fail
+            return True
         if not self.plain:
             return False
         for kk in range(self.n_problems):
