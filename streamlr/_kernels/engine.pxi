@@ -563,17 +563,19 @@ cdef class Engine:
     def may_fold_scale(self, Py_ssize_t steps, bint sparse=False):
         """Whether plain SGD's weight scale may be folded into every weight
         within ``steps`` updates, for any problem, or a restart on drift may
-        start every column's average again (then a snapshot of a few columns
-        would not be enough)."""
+        put every column's optimizer state back (then a snapshot of a few
+        columns would not be enough)."""
         return self._may_fold_scale(steps, sparse)
 
     cdef bint _may_fold_scale(self, Py_ssize_t steps, bint sparse):
         cdef SchedProgram prog
         cdef Config cfg
         cdef int kk
-        if steps > 1 and self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE and self.averages_d:
-            # a restart starts every column's average again (drift.pxi); in a
-            # call of one update it comes after the update, when nothing can fail
+        if (steps > 1 and self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE
+                and (self.averages_d or self.n_slots_blk > 1 or self.last_update_d)):
+            # a restart puts every column's optimizer slots, stamp and average
+            # back (drift.pxi); in a call of one update it comes after the
+            # update, when nothing can fail
             return True
         if not self.plain:
             return False
