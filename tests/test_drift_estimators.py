@@ -387,7 +387,6 @@ def test_plateau_schedule_restarts():
 @pytest.mark.parametrize("params, match", [
     ({"on_drift": "restart!"}, "on_drift"), ({"on_drift": None}, "on_drift"),
     ({"drift_detector": "adwin"}, "drift_detector"),
-    ({"drift_detector": ADWIN(), "average": True}, "average"),
 ])
 def test_bad_parameters_raise_before_the_model_changes(params, match):
     X, y = drifting("classification", n=50, classes=2)

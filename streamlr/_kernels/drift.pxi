@@ -19,6 +19,13 @@
 #            rows to 0, the schedule's state (ReduceOnPlateau) to its
 #            initial one, and the clock of the optimizer and the schedule
 #            (t - clock0) back to 1 for the next update; t itself (t_) goes on;
+#            when averaging, the average starts again too, as in a model made
+#            from the current weights (coef_init): plain SGD's scale folded
+#            into the weights, the averaging state back to its initial one
+#            (zeros, Bottou's a = 0 and b = 1, the averaged intercept the
+#            intercept); the average takes the iterates from update
+#            ``average`` of the new clock on, and the model serves its
+#            current weights until then;
 #   reset    the same, after putting the weights back to zero (the intercept,
 #            plain SGD's scale and cumulative L1 penalty with them);
 #   none     only records the detection.
@@ -87,15 +94,17 @@ cdef bint drift_log(DriftLoop* dl, Py_ssize_t i) noexcept nogil:
 
 
 cdef void drift_react(const DriftLoop* dl, floating* w, Py_ssize_t d, Py_ssize_t S,
-                      Py_ssize_t T, double* oint, long long* stamp, floating* q, Scalars* s,
-                      double* sched_state, double t) noexcept nogil:
+                      Py_ssize_t T, double* oint, long long* stamp, floating* q, floating* aw,
+                      Scalars* s, double* sched_state, double t) noexcept nogil:
     """React to a detection on one binary problem (see the file's comment);
     ``t`` is the kernel's t of the next update (updates made + 1).
     ``oint``: the intercept's block (intercept, slots), or NULL; ``stamp``
-    and ``q`` likewise. O(n_features * slots), once per detection."""
+    and ``q`` likewise; ``aw`` the averaged weights, or NULL.
+    O(n_features * slots), once per detection."""
     cdef Py_ssize_t j, k
     cdef int n_slots = dl.n_slots
     cdef floating* b
+    cdef floating ws
     if dl.on_drift == ON_DRIFT_NONE:
         return
     if dl.on_drift == ON_DRIFT_RESET:
@@ -120,6 +129,18 @@ cdef void drift_react(const DriftLoop* dl, floating* w, Py_ssize_t d, Py_ssize_t
     if stamp != NULL:
         for j in range(d):
             stamp[j] = 0
+    if aw != NULL:
+        # the average starts again, as in a model made from the current weights
+        if s.wscale != 1.0:
+            ws = <floating>s.wscale
+            for j in range(d):
+                w[j * S] *= ws
+            s.wscale = 1.0
+        for j in range(d):
+            aw[j] = 0
+        s.average_a = 0.0
+        s.average_b = 1.0
+        s.average_intercept = s.intercept
     for k in range(RULE_SCALARS):
         s.rule[k] = dl.rule_init[k]
     s.mu_product = 1.0

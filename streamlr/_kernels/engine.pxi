@@ -356,8 +356,6 @@ cdef class Engine:
                 or not cnp.PyArray_ISWRITEABLE(det) or det.shape[0] == 0):
             raise ValueError("drift_state must be a writeable C-contiguous float64 array")
         cdef Py_ssize_t templates = 1, n_slots
-        if self.average:
-            raise ValueError("a drift detector works without averaging")
         if slot_init.ndim == 2:     # a race: one template per copy
             templates = slot_init.shape[0]
             n_slots = slot_init.shape[1]
@@ -564,7 +562,8 @@ cdef class Engine:
 
     def may_fold_scale(self, Py_ssize_t steps, bint sparse=False):
         """Whether plain SGD's weight scale may be folded into every weight
-        within ``steps`` updates, for any problem (then a snapshot of a few
+        within ``steps`` updates, for any problem, or a restart on drift may
+        put every column's optimizer state back (then a snapshot of a few
         columns would not be enough)."""
         return self._may_fold_scale(steps, sparse)
 
@@ -572,6 +571,12 @@ cdef class Engine:
         cdef SchedProgram prog
         cdef Config cfg
         cdef int kk
+        if (steps > 1 and self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE
+                and (self.averages_d or self.n_slots_blk > 1 or self.last_update_d)):
+            # a restart puts every column's optimizer slots, stamp and average
+            # back (drift.pxi); in a call of one update it comes after the
+            # update, when nothing can fail
+            return True
         if not self.plain:
             return False
         for kk in range(self.n_problems):

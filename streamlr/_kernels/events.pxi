@@ -487,12 +487,12 @@ cdef void _drift_react_problem(Engine self, int k) noexcept:
     _load(&P.s, row)
     if self.f32:
         drift_react(&dl, <float*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
-                    <float*>P.q, &P.s, self.schedule_state + k * self.schedule_state_n,
-                    row[SLOT_T])
+                    <float*>P.q, <float*>P.aw, &P.s,
+                    self.schedule_state + k * self.schedule_state_n, row[SLOT_T])
     else:
         drift_react(&dl, <double*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
-                    <double*>P.q, &P.s, self.schedule_state + k * self.schedule_state_n,
-                    row[SLOT_T])
+                    <double*>P.q, <double*>P.aw, &P.s,
+                    self.schedule_state + k * self.schedule_state_n, row[SLOT_T])
     _store(&P.s, row)
 
 

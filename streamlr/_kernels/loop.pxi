@@ -400,8 +400,8 @@ cdef Py_ssize_t _epoch_rows(
         r = order[i]
         if Recording is int:
             if drifted:
-                drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, s,
-                            ps.prog.state, t)
+                drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, aw,
+                            s, ps.prog.state, t)
                 clock0 = s.clock0
                 drifted = False
         step = t - clock0
@@ -534,11 +534,11 @@ cdef Py_ssize_t _epoch_rows(
                     status = -(i + 1)
                     break
 
-        if 0 < cfg.average <= t:
+        if 0 < cfg.average <= step:     # step: t, but restarted by a drift
             _add_average(aw, s, v, idx, nnz, <floating>update,
-                         <floating>(t - cfg.average + 1))
+                         <floating>(step - cfg.average + 1))
             s.average_intercept += ((s.intercept - s.average_intercept)
-                                    / (t - cfg.average + 1))
+                                    / (step - cfg.average + 1))
 
         if has_l1:
             s.u += l1_ratio * eta * alpha
@@ -548,8 +548,8 @@ cdef Py_ssize_t _epoch_rows(
         t += 1
     if Recording is int:
         if drifted and status >= 0:
-            drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, s,
-                        ps.prog.state, t)
+            drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, aw,
+                        s, ps.prog.state, t)
     P.t = t
     ps.sum_loss = sumloss
     ps.sum_objective = objective

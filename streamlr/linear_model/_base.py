@@ -86,7 +86,7 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         or its loss (regressors). The object is a specification: the model
         keeps its own copy of its state (saved, rolled back with a failed
         call, chunk-invariant). With a race (``"auto"``) it is fed what
-        the race serves. Not available with ``average``.
+        the race serves (not available with ``average`` then).
     on_drift : {"restart", "reset", "none"}, default="restart"
         The reaction to a detection, from the next sample on:
         ``"restart"`` restarts the optimizer from the current weights (its
@@ -94,7 +94,14 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         Adam's bias correction included, and the schedule's clock back to
         0, a ``ReduceOnPlateau`` to its initial state; ``t_`` goes on);
         ``"reset"`` also puts the weights and the intercept back to zero;
-        ``"none"`` only records the detection in ``drifts_``. With a race,
+        ``"none"`` only records the detection in ``drifts_``. With
+        ``average``, a restart or reset starts the average again, as in a
+        model made from the weights of the moment (``coef_init``): it takes
+        the iterates from update ``average`` of the restarted clock on (the
+        first update for ``average=True``), and ``coef_`` and the predictions
+        are the current weights until then; ``partial_fit`` and ``learn_one``
+        feed the detector the current weights' error (``learn_label``: the
+        served value's). With a race,
         every copy still in it reacts so and the race re-opens: the copies'
         discounted losses and shares back to their start (the default copy
         serves first), sleeping and never-served copies race again, and it

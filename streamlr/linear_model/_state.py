@@ -294,8 +294,13 @@ class ModelState:
         return coef, self.scalars[k, SLOTS["intercept"]]
 
     def averaged(self):
-        """Whether predictions use the averaged weights (averaging has started)."""
-        return bool(self.average) and self.average <= self.progress.t - 1
+        """Whether predictions use the averaged weights (averaging has started:
+        ``average`` updates made since the start, or since a drift restarted
+        the optimizer's clock)."""
+        if not self.average:
+            return False
+        clock0 = self.scalars[0, SLOTS["clock0"]] if self.scalars.shape[0] else 0.0
+        return self.average <= self.progress.t - 1 - clock0
 
     def materialize(self, averaged=None):
         """(coef, intercept) of all binary problems as the model predicts
