@@ -214,7 +214,8 @@ cdef Py_ssize_t _epoch_softmax(
                 drift_log(drift, i)
                 for k in range(K):
                     drift_react(drift, <floating*>P[k].w, n_features, S, cfg.slot_stride, P[k].oint,
-                                P[k].stamp, <floating*>P[k].q, &P[k].s, progs[k].state, t)
+                                P[k].stamp, <floating*>P[k].q, <floating*>P[k].aw, &P[k].s,
+                                progs[k].state, t)
     for k in range(K):
         P[k].t = t
     ps.sum_loss = sumloss
