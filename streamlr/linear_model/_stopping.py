@@ -54,6 +54,20 @@ class NoImprovement:
         return True, eta
 
 
+def _penalized(g, coef, cfg):
+    """The loss gradient ``g`` plus the penalty's (L1: the minimum-norm
+    subgradient, zero where ``coef`` is zero and the loss gradient is within
+    the threshold)."""
+    l1_ratio = cfg.l1_ratio
+    if cfg.penalty >= _k.PENALTIES["l2"]:
+        g = g + cfg.alpha * (1.0 - l1_ratio) * coef
+    if cfg.penalty in (_k.PENALTIES["l1"], _k.PENALTIES["elasticnet"]):
+        lam = cfg.alpha * l1_ratio
+        g = np.where(coef != 0, g + lam * np.sign(coef),
+                     np.sign(g) * np.maximum(np.abs(g) - lam, 0.0))
+    return g
+
+
 def gradient_norm(state, k, X, y, sample_weight, cfg, loss, t, average, fit_intercept):
     """Norm of the full gradient of problem k's regularised objective,
     (1/n) sum_i s_i L(y_i, w.x_i + b) + alpha R(w), at the model as it
@@ -67,13 +81,7 @@ def gradient_norm(state, k, X, y, sample_weight, cfg, loss, t, average, fit_inte
     s = sample_weight * np.where(y > 0, cfg.weight_pos, cfg.weight_neg)
     r = loss.dloss_array(y, np.ascontiguousarray(p)) * s / y.shape[0]
     g = np.asarray(safe_sparse_dot(r, X), dtype=np.float64).ravel()
-    l1_ratio = cfg.l1_ratio
-    if cfg.penalty >= _k.PENALTIES["l2"]:
-        g = g + cfg.alpha * (1.0 - l1_ratio) * coef
-    if cfg.penalty in (_k.PENALTIES["l1"], _k.PENALTIES["elasticnet"]):
-        lam = cfg.alpha * l1_ratio
-        g = np.where(coef != 0, g + lam * np.sign(coef),
-                     np.sign(g) * np.maximum(np.abs(g) - lam, 0.0))
+    g = _penalized(g, coef, cfg)
     gb = r.sum() if fit_intercept else 0.0
     return float(np.sqrt(g @ g + gb * gb))
 
@@ -97,14 +105,7 @@ def softmax_gradient_norm(state, X, labels, sample_weight, cfgs, t, average, fit
     cw = np.array([c.weight_pos for c in cfgs], dtype=np.float64)
     r = prob * (sample_weight * cw[idx])[:, None] / idx.shape[0]
     g = np.asarray(safe_sparse_dot(r.T, X), dtype=np.float64).reshape(K, -1)
-    cfg = cfgs[0]
-    l1_ratio = cfg.l1_ratio
-    if cfg.penalty >= _k.PENALTIES["l2"]:
-        g = g + cfg.alpha * (1.0 - l1_ratio) * coef
-    if cfg.penalty in (_k.PENALTIES["l1"], _k.PENALTIES["elasticnet"]):
-        lam = cfg.alpha * l1_ratio
-        g = np.where(coef != 0, g + lam * np.sign(coef),
-                     np.sign(g) * np.maximum(np.abs(g) - lam, 0.0))
+    g = _penalized(g, coef, cfgs[0])
     gb = r.sum(axis=0) if fit_intercept else np.zeros(K)
     return float(np.sqrt((g * g).sum() + gb @ gb))
 
