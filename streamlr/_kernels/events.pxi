@@ -496,6 +496,40 @@ cdef void _drift_react_problem(Engine self, int k) noexcept:
     _store(&P.s, row)
 
 
+cdef void _race_drift_react(Engine self, bint softmax, bint settle) noexcept:
+    """A race reacts to a detection: each copy still in it restarts (or
+    resets), then the race re-opens. One-vs-rest: per binary problem b, its
+    copies b * R + c; the softmax: per copy c (its status in class 0's
+    rows), its class rows k * R + c. A sleeping copy woken during a call
+    first puts its coordinates in the call's snapshot (unchanged since the
+    call began). ``settle``: store the shares now (and copy the softmax's
+    race state to every class row), for a reaction made after a call."""
+    cdef int R = self.copies, B = 1 if softmax else self.n_outputs
+    cdef int K = self.n_outputs if softmax else 1, b, c, k, kk, status_row
+    if self.dloop.on_drift == ON_DRIFT_NONE:
+        return
+    for b in range(B):
+        for c in range(R):
+            status_row = c if softmax else b * R + c
+            if self.scalars[status_row * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
+                continue
+            for k in range(K):
+                kk = k * R + c if softmax else b * R + c
+                if self.saved and self.save_whole[kk] == 2:
+                    if self.f32:
+                        _save_coordinates(self, <float*>NULL, kk, self.saved_idx,
+                                          self.saved_nnz, self.saved_full)
+                    else:
+                        _save_coordinates(self, <double*>NULL, kk, self.saved_idx,
+                                          self.saved_nnz, self.saved_full)
+                _drift_react_problem(self, kk)
+        _race_reopen(self.scalars, b, &self.race_rule)
+        if settle:
+            _race_store_shares(self.scalars, b, &self.race_rule)
+    if settle and softmax:
+        _softmax_race_sync(self)
+
+
 # -- a rate race with a drift detector ------------------------------------------------
 
 
@@ -669,19 +703,7 @@ cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const 
                                 self.loss.loss(y, served[0]) if self.dloop.feed_loss else 0.0)
             if drift_update(&self.dloop.det, x):
                 drift_log(&self.dloop, lo + i)
-                if self.dloop.on_drift != ON_DRIFT_NONE:
-                    for b in range(B):
-                        for c in range(R):
-                            kk = b * R + c
-                            if self.scalars[kk * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
-                                continue
-                            if self.save_whole[kk] == 2:
-                                # a sleeping copy wakes: the snapshot takes its
-                                # coordinates now (unchanged since the call began)
-                                _save_coordinates(self, <floating*>NULL, kk, self.saved_idx,
-                                                  self.saved_nnz, self.saved_full)
-                            _drift_react_problem(self, kk)
-                        _race_reopen(self.scalars, b, &self.race_rule)
+                _race_drift_react(self, False, False)
         for b in range(B):
             _race_store_shares(self.scalars, b, &self.race_rule)
         lo += seg

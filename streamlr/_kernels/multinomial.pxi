@@ -440,19 +440,7 @@ cdef Py_ssize_t _softmax_race(Engine self, const floating* values, const int* in
                     best = k
             if drift_update(&self.dloop.det, 1.0 if best != <int>ys[order[lo + i]] else 0.0):
                 drift_log(&self.dloop, lo + i)
-                if self.dloop.on_drift != ON_DRIFT_NONE:
-                    for c in range(R):
-                        if self.scalars[c * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
-                            continue
-                        for k in range(K):
-                            kk = k * R + c
-                            if self.save_whole[kk] == 2:
-                                # a sleeping copy wakes: the snapshot takes its
-                                # coordinates now (unchanged since the call began)
-                                _save_coordinates(self, <floating*>NULL, kk, self.saved_idx,
-                                                  self.saved_nnz, self.saved_full)
-                            _drift_react_problem(self, kk)
-                    _race_reopen(self.scalars, 0, &self.race_rule)
+                _race_drift_react(self, True, False)
         lo += seg
     _race_store_shares(self.scalars, 0, &self.race_rule)
     _softmax_race_sync(self)

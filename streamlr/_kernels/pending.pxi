@@ -181,32 +181,11 @@ cdef Py_ssize_t _learn_served(Engine self, const void* values, const int* indice
 
 cdef void _kept_drift_react(Engine self) noexcept:
     """Every problem reacts to a detection made at ``learn_label``, as the
-    loops react: without a race, each problem; in a race, each copy still
-    in it, then the race re-opens (one-vs-rest: per binary problem b, copies
-    b * R + c; the softmax: per copy c, its class rows k * R + c, the race's
-    state in class 0's rows, copied to the others)."""
-    cdef int R = self.copies, b, c, k
-    if R == 1:
+    loops react: without a race, each problem; in a race, as
+    ``_race_drift_react`` (after the call: the shares are stored now)."""
+    cdef int k
+    if self.copies == 1:
         for k in range(self.n_problems):
             _drift_react_problem(self, k)
         return
-    if self.dloop.on_drift == ON_DRIFT_NONE:
-        return
-    if self.mode == 3:
-        for c in range(R):
-            if self.scalars[c * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
-                continue
-            for k in range(self.n_outputs):
-                _drift_react_problem(self, k * R + c)
-        _race_reopen(self.scalars, 0, &self.race_rule)
-        _race_store_shares(self.scalars, 0, &self.race_rule)
-        _softmax_race_sync(self)
-        return
-    for b in range(self.n_outputs):
-        for c in range(R):
-            k = b * R + c
-            if self.scalars[k * N_SLOTS + SLOT_RACE_STATUS] == RACE_OUT:
-                continue
-            _drift_react_problem(self, k)
-        _race_reopen(self.scalars, b, &self.race_rule)
-        _race_store_shares(self.scalars, b, &self.race_rule)
+    _race_drift_react(self, self.mode == 3, True)
