@@ -364,6 +364,10 @@ class ChunkStream:
     ramp : bool, default=False
         Start with chunks of 4096 rows, doubling up to the parser's size (a
         reader ahead of a learner then hands its first rows over early).
+    cross : tuple of (tuple of bytes, int), optional
+        ``(interactions, hash_bits)`` of a VW parser made with
+        ``cross_later=True``: the chunks' ``X`` are then
+        ``streamlr._crossed.CrossedRows``, crossed by the learning loop.
 
     Attributes
     ----------
