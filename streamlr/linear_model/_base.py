@@ -71,9 +71,12 @@ HASH_PARAMETERS = """    hash_bits : int or None, default=None
         its value the product of the values. A namespace crossed with itself
         (``"uu"``) takes the pairs of features ``i <= j``, a feature with
         itself included. Crosses equal up to the order of their letters are
-        one cross, as VW 9 takes them. The crosses are made per event, in
-        compiled code, after the event's own features; the predictions see
-        them too. A matrix ``X`` carries no namespaces: it is taken as it
+        one cross, as VW 9 takes them. The crosses follow the event's own
+        features, made in compiled code: by ``learn_one`` per event, and for
+        a list of events (``partial_fit``, the predictions) by the learning
+        loop, each row crossed right before it is used (the crossed rows
+        never form a matrix); the predictions see them too. A matrix ``X``
+        carries no namespaces: it is taken as it
         is (as `streamlr.io.read_vw` with the same ``interactions`` yields
         it, crosses included).
 """
