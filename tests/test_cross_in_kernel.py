@@ -13,7 +13,8 @@ from sklearn.base import clone
 
 import streamlr.io as sio
 from streamlr import SGDClassifier, SGDRegressor, load
-from streamlr._crossed import CrossedRows
+from streamlr._crossed import CrossedRows, crossed_events
+from streamlr._io_readers import vw_interactions
 from streamlr._kernels import kernel
 from streamlr._kernels._hashing import EventHasher
 from streamlr.cli import main
@@ -197,8 +198,6 @@ def make_events(n=200, seed=0, onehot=False):
 
 
 def _materialised(events, inters):
-    from streamlr._io_readers import vw_interactions
-
     data, ind, ptr = EventHasher(BITS, vw_interactions(inters)).hash_rows(events)
     return sp.csr_matrix((data, ind, ptr), shape=(len(events), 1 << BITS))
 
@@ -209,6 +208,15 @@ def _materialised(events, inters):
 def test_dict_events_crossed_in_the_loop_equal_the_crossed_matrix(inters, onehot, dtype):
     events, y = make_events(onehot=onehot)
     Xm = _materialised(events, inters)
+    rows = crossed_events(events, BITS, tuple(vw_interactions(inters)))
+    _assert_csr_equal(rows.materialize(), Xm)
+    # float32 rows: the crosses made in float64 of the events' values (src), then rounded
+    R = rows.X
+    v32, ind, ptr = kernel.cross_csr(R.data.astype(np.float32), R.indices, R.indptr,
+                                     rows.spec(np.float32), 1 << BITS)
+    _assert_csr_equal(sp.csr_matrix((v32, ind, ptr), shape=Xm.shape),
+                      sp.csr_matrix((Xm.data.astype(np.float32), Xm.indices, Xm.indptr),
+                                    shape=Xm.shape))
     # the reference learns the matrix EventHasher makes; a float32 model is made by a
     # first float32 call
     ref = SGDClassifier(hash_bits=BITS, loss="log_loss", optimizer="adam", eta0=0.01,
