@@ -247,7 +247,7 @@ def cmd_lr_find(args):
     try:
         for chunk in stream:
             X, y, _ = _rows(chunk, labels, bad)
-            chunks.append(X)
+            chunks.append(X.materialize() if hasattr(X, "materialize") else X)
             ys.append(y)
             n += len(y)
             if n >= args.samples:

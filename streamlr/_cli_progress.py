@@ -78,6 +78,8 @@ def _row_range(X, lo, hi):
     """Rows lo:hi of a CSR matrix, sharing its values and indices (no copy)."""
     if lo == 0 and hi == X.shape[0]:
         return X
+    if hasattr(X, "materialize"):   # CrossedRows (interactions crossed by the loop)
+        return X[lo:hi]
     a, b = X.indptr[lo], X.indptr[hi]
     return sp.csr_matrix((X.data[a:b], X.indices[a:b], X.indptr[lo:hi + 1] - a),
                          shape=(hi - lo, X.shape[1]))
@@ -113,7 +115,9 @@ def _learn(model, X, y, w, kwargs, progress, seen):
             progress.bar.update(hi - lo)
         if due:
             label = float(y[cut]) if y.dtype.kind in "iuf" else math.nan
-            progress.line(model, seen, label, predict, int(x.nnz))
+            # VW's count of the example's features: its crosses included
+            progress.line(model, seen, label, predict,
+                          x.row_nnz(0) if hasattr(x, "row_nnz") else int(x.nnz))
             progress.next *= 2
         lo = hi
     return seen

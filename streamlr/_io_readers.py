@@ -364,6 +364,10 @@ class ChunkStream:
     ramp : bool, default=False
         Start with chunks of 4096 rows, doubling up to the parser's size (a
         reader ahead of a learner then hands its first rows over early).
+    cross : tuple of (tuple of bytes, int), optional
+        ``(interactions, hash_bits)`` of a VW parser made with
+        ``cross_later=True``: the chunks' ``X`` are then
+        ``streamlr._crossed.CrossedRows``, crossed by the learning loop.
 
     Attributes
     ----------
@@ -381,7 +385,8 @@ class ChunkStream:
         CSV: the header's column names, once read.
     """
 
-    def __init__(self, source, parser, *, as_triples=True, csv_spec=None, ramp=False):
+    def __init__(self, source, parser, *, as_triples=True, csv_spec=None, ramp=False,
+                 cross=None):
         self._src = source if isinstance(source, _Source) else _Source(source)
         # ramp: the first chunks small (4096 rows, doubling), so that a reader
         # ahead of a learner hands over its first rows early
@@ -392,6 +397,9 @@ class ChunkStream:
         self._parser = parser
         self._triples = as_triples
         self._csv = csv_spec
+        # (interactions, bits) of a parser that leaves its rows un-crossed:
+        # chunks then hold CrossedRows, crossed by the learning loop
+        self._cross = cross
         self.rows = self.lines = self.bad_lines = 0
         self.first_bad = None
         self.columns = None
@@ -416,8 +424,12 @@ class ChunkStream:
         try:
             for parts in _raw_chunks(self._parser, self._src, self):
                 self._parser.chunk_rows = min(2 * self._parser.chunk_rows, self._full)
-                indptr, indices, data, y, w, lines, loff, ltext, text_label = parts
+                indptr, indices, data, y, w, lines, loff, ltext, text_label = parts[:9]
                 X = sp.csr_matrix((data, indices, indptr), shape=(len(y), self._parser.width))
+                if len(parts) > 9:
+                    from ._crossed import CrossedRows
+
+                    X = CrossedRows(X, parts[9], self._cross[0], True, self._cross[1])
                 self.rows += len(y)
                 chunk = Chunk(X, None, w, lines, y, (loff, ltext))
                 if self._triples:
@@ -476,11 +488,12 @@ def vw_interactions(interactions):
     return [key if len(set(key)) < len(key) else raw for key, raw in kept.items()]
 
 
-def vw_parser(hash_bits=18, interactions=(), chunk_rows=65536, skip_bad_lines=False):
+def vw_parser(hash_bits=18, interactions=(), chunk_rows=65536, skip_bad_lines=False,
+              cross_later=False):
     _check_bits(hash_bits)
     _check_chunk_rows(chunk_rows)
     return _r.Parser(_r.VW, 1 << hash_bits, chunk_rows, bool(skip_bad_lines),
-                     vw_interactions(interactions))
+                     vw_interactions(interactions), cross_later=cross_later)
 
 
 def libsvm_parser(n_features, chunk_rows=65536, skip_bad_lines=False):

@@ -390,8 +390,11 @@ def open_stream(source, fmt, chunk_rows, skip_bad_lines=False, require_target=Tr
     """A :class:`ChunkStream` of :class:`Chunk` objects reading ``source`` as
     ``fmt`` says (what ``streamlr train`` and ``predict`` read with)."""
     if fmt.format == "vw":
-        parser = vw_parser(fmt.hash_bits, fmt.interactions, chunk_rows, skip_bad_lines)
-        return ChunkStream(source, parser, as_triples=False, ramp=ramp)
+        # interactions: crossed by the learning loop, row by row (streamlr._crossed)
+        parser = vw_parser(fmt.hash_bits, fmt.interactions, chunk_rows, skip_bad_lines,
+                           cross_later=bool(fmt.interactions))
+        return ChunkStream(source, parser, as_triples=False, ramp=ramp,
+                           cross=(tuple(vw_interactions(fmt.interactions)), fmt.hash_bits))
     if fmt.format == "libsvm":
         return ChunkStream(source, libsvm_parser(fmt.width, chunk_rows, skip_bad_lines),
                            as_triples=False, ramp=ramp)

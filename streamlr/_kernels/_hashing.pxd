@@ -21,6 +21,7 @@ cdef class EventHasher:
     cdef int n_inter
     cdef uint8_t* inter             # 3 namespace bytes per cross
     cdef int* inter_len             # 2 or 3
+    cdef bint cross_later           # hash_rows: no crosses, the namespaces kept
 
     cdef int _push(self, uint32_t index, double value) except -1
     cdef int _feature(self, object key, object value, uint32_t seed) except -1
@@ -28,3 +29,4 @@ cdef class EventHasher:
     cdef int _reserve(self, Py_ssize_t n) except -1
     cdef int _cross(self, Py_ssize_t start) except -1
     cdef object _arrays(self, Py_ssize_t lo, Py_ssize_t hi)
+    cdef int _hash_rows(self, events, Py_ssize_t n_rows, int* ptr) except -1

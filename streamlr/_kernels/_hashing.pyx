@@ -218,7 +218,7 @@ cdef class EventHasher:
                 self.cur_ns = 32
             else:
                 self._feature(<object>pk, <object>pv, 0)
-        if self.n_inter:
+        if self.n_inter and not self.cross_later:
             self._cross(start)
         return 0
 
@@ -293,13 +293,31 @@ cdef class EventHasher:
         self._event(event)
         return self._arrays(0, self.n)
 
-    def hash_rows(self, events):
-        """(values, column indices, row pointer) of a sequence of dict events."""
-        cdef Py_ssize_t r, n_rows = len(events)
+    def hash_rows(self, events, bint cross_later=False):
+        """(values, column indices, row pointer) of a sequence of dict events;
+        ``cross_later``: the rows without their crosses, and a fourth array,
+        the namespace byte of each value (for the learning loop to cross each
+        row as it uses it, ``streamlr/_kernels/cross.pxi``)."""
+        cdef Py_ssize_t n_rows = len(events)
         cdef cnp.ndarray indptr = np.empty(n_rows + 1, dtype=np.intc)
         cdef int* ptr = <int*>cnp.PyArray_DATA(indptr)
         self.n = 0
         ptr[0] = 0
+        self.cross_later = cross_later
+        try:
+            self._hash_rows(events, n_rows, ptr)
+        finally:
+            self.cross_later = False
+        data, ind = self._arrays(0, self.n)
+        if cross_later:
+            ns = np.empty(self.n, dtype=np.uint8)
+            if self.n:
+                memcpy(cnp.PyArray_DATA(ns), self.ns, self.n)
+            return data, ind, indptr, ns
+        return data, ind, indptr
+
+    cdef int _hash_rows(self, events, Py_ssize_t n_rows, int* ptr) except -1:
+        cdef Py_ssize_t r
         for r in range(n_rows):
             event = events[r]
             if type(event) is not dict:
@@ -310,5 +328,4 @@ cdef class EventHasher:
             if self.n > 2147483647:
                 raise ValueError("more than 2**31 - 1 values in one call")
             ptr[r + 1] = <int>self.n
-        data, ind = self._arrays(0, self.n)
-        return data, ind, indptr
+        return 0

@@ -315,6 +315,10 @@ cdef class Parser:
     interactions : list of bytes
         VW: namespace crosses, each of 2 or 3 namespace bytes, already in
         VW's order (see ``streamlr.io``).
+    cross_later : bool
+        VW with interactions: leave the rows un-crossed and keep the
+        namespace byte of each value instead (``take`` then also gives
+        them), for the learning loop to cross each row as it uses it.
     """
 
     cdef readonly int fmt
@@ -323,6 +327,8 @@ cdef class Parser:
     cdef uint32_t mask
     cdef bint skip_bad
     cdef int n_inter
+    cdef bint cross_later
+    cdef uint8_t* chunk_ns      # cross_later: the namespace byte of each value of the chunk
     cdef uint8_t inter_ns[MAX_INTERACTIONS][3]
     cdef int inter_len[MAX_INTERACTIONS]
     # CSV columns
@@ -363,7 +369,7 @@ cdef class Parser:
     cdef Py_ssize_t err_toklen, first_toklen
 
     def __cinit__(self, int fmt, Py_ssize_t width, Py_ssize_t chunk_rows, bint skip_bad_lines,
-                  interactions=(), int delimiter=44):
+                  interactions=(), int delimiter=44, bint cross_later=False):
         cdef int k, j
         self.fmt, self.width, self.chunk_rows = fmt, width, chunk_rows
         self.mask = <uint32_t>(width - 1)
@@ -372,6 +378,7 @@ cdef class Parser:
         if len(interactions) > MAX_INTERACTIONS:
             raise ValueError(f"at most {MAX_INTERACTIONS} interactions")
         self.n_inter = len(interactions)
+        self.cross_later = cross_later and self.n_inter > 0
         for k, inter in enumerate(interactions):
             self.inter_len[k] = len(inter)
             for j in range(len(inter)):
@@ -413,6 +420,8 @@ cdef class Parser:
         free(self.loff)
         free(self.ltext)
         free(self.text_label)
+        free(self.chunk_ns)
+        self.chunk_ns = NULL
         self.indptr = NULL
         self.indices = NULL
         self.data = NULL
@@ -435,6 +444,11 @@ cdef class Parser:
         self.loff = <int64_t*>malloc((cap_rows + 1) * sizeof(int64_t))
         self.ltext = <uint8_t*>malloc(self.cap_text)
         self.text_label = <uint8_t*>malloc(cap_rows)
+        if self.cross_later:
+            self.chunk_ns = <uint8_t*>malloc(cap_nnz)
+            if self.chunk_ns == NULL:
+                self._free_chunk()
+                return -1
         if (self.indptr == NULL or self.indices == NULL or self.data == NULL or self.y == NULL
                 or self.w == NULL or self.lines == NULL or self.loff == NULL
                 or self.ltext == NULL or self.text_label == NULL):
@@ -491,6 +505,11 @@ cdef class Parser:
         if p == NULL:
             return -1
         self.data = <double*>p
+        if self.cross_later:
+            p = realloc(self.chunk_ns, cap)
+            if p == NULL:
+                return -1
+            self.chunk_ns = <uint8_t*>p
         self.cap_nnz = cap
         return 0
 
@@ -717,7 +736,13 @@ cdef class Parser:
                     anon += 1
                 if v == 0:
                     continue
-                if self.n_inter:
+                if self.cross_later:
+                    # (room: _push grows chunk_ns with the values)
+                    if self.nnz == self.cap_nnz and (self.nnz >= MAX_NNZ
+                                                     or self._grow_nnz(self.nnz + 1) < 0):
+                        return self._bad(B_ROW, NULL, 0, 0, 0) if self.nnz >= MAX_NNZ else NOMEM
+                    self.chunk_ns[self.nnz] = ns
+                elif self.n_inter:
                     if self.nnz - base >= self.cap_ns and self._grow_ns(self.nnz - base + 1) < 0:
                         return NOMEM
                     self.ns_of[self.nnz - base] = ns
@@ -727,7 +752,7 @@ cdef class Parser:
                 return self._bad(B_MALFORMED, s + pos, n - pos, 0, 0)
         if pos < n and s[pos] != 13:
             return self._bad(B_MALFORMED, s + pos, n - pos, 0, 0)
-        if self.n_inter:
+        if self.n_inter and not self.cross_later:
             rc = self._cross(base)
             if rc != OK:
                 return rc
@@ -1125,8 +1150,9 @@ cdef class Parser:
 
     def take(self):
         """The chunk's arrays (indptr, indices, data, y, w, lines, label
-        offsets, label text, text-label flags), handed over to NumPy; the
-        next chunk starts empty."""
+        offsets, label text, text-label flags, and with ``cross_later`` the
+        namespace byte of each value), handed over to NumPy; the next chunk
+        starts empty."""
         cdef Py_ssize_t rows = self.rows, nnz = self.nnz
         out = (
             _hand_over(self.indptr, rows + 1, cnp.NPY_INT32, sizeof(int)),
@@ -1139,6 +1165,9 @@ cdef class Parser:
             _hand_over(self.ltext, self.ntext, cnp.NPY_UINT8, 1),
             _hand_over(self.text_label, rows, cnp.NPY_UINT8, 1),
         )
+        if self.cross_later:
+            out += (_hand_over(self.chunk_ns, nnz, cnp.NPY_UINT8, 1),)
+            self.chunk_ns = NULL
         self.indptr = self.indices = NULL
         self.data = self.y = self.w = NULL
         self.lines = self.loff = NULL

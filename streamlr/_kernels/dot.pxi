@@ -188,12 +188,33 @@ cdef void _decide_block(const ModelView* m, const wreal* w0, const vreal* v, con
                     out + i * K)
 
 
+cdef int _decide_crossed(const ModelView* m, const vreal* v, const int* ix, const int* ip,
+                         Py_ssize_t n_rows, bint averaged, long long average, double* o,
+                         Cross* c, bint check_finite) noexcept nogil:
+    # CSR rows each crossed (cross.pxi) right before the one prediction
+    # routine reads it: -1 out of memory, -2 a crossed value not finite
+    cdef const vreal* cv
+    cdef const int* ci
+    cdef Py_ssize_t i, nnz, K = m.n_outputs
+    for i in range(n_rows):
+        if cross_row(c, v + ip[i], ix + ip[i], ip[i + 1] - ip[i], ip[i], &cv, &ci, &nnz) < 0:
+            return -1
+        if check_finite and not _finite_values(cv, nnz):
+            return -2
+        if m.f32:
+            _decide(m, <const float*>m.weights, cv, ci, nnz, averaged, average, o + i * K)
+        else:
+            _decide(m, <const double*>m.weights, cv, ci, nnz, averaged, average, o + i * K)
+    return 0
+
+
 cdef int _decide_rows_view(const ModelView* m, values, indices, indptr, Py_ssize_t n_rows,
                            bint averaged, long long average, double[:, ::1] out,
-                           bint check_finite) except -1:
+                           bint check_finite, cross=None) except -1:
     """Decision values of rows (values in float32 or float64; indptr empty:
     dense, n_rows * d values) into ``out`` (n_rows, n_outputs), without the
-    GIL for large inputs."""
+    GIL for large inputs; ``cross``: the interactions crossed into each CSR
+    row (cross.pxi), or None."""
     cdef cnp.ndarray v = values, ind = indices, ptr = indptr
     cdef Py_ssize_t d = m.d
     cdef bint dense = ptr.shape[0] == 0
@@ -229,6 +250,25 @@ cdef int _decide_rows_view(const ModelView* m, values, indices, indptr, Py_ssize
     if n_rows == 0:
         return 0
     cdef double* o = &out[0, 0]
+    cdef Cross X
+    cdef int rc
+    if cross is not None:
+        if dense:
+            raise ValueError("interactions cross CSR rows")
+        _cross_init(&X, cross, ind.shape[0], d)
+        with nogil:
+            if v32:
+                rc = _decide_crossed(m, <const float*>vp, ix, ip, n_rows, averaged, average, o, &X,
+                                     check_finite)
+            else:
+                rc = _decide_crossed(m, <const double*>vp, ix, ip, n_rows, averaged, average, o,
+                                     &X, check_finite)
+            _cross_free(&X)
+        if rc == -1:
+            raise MemoryError("no memory left to cross a row's interactions")
+        if rc == -2:
+            raise ValueError("Input X contains NaN or infinity.")
+        return 0
     cdef bint nogil_ = (nnz + n_rows) * m.n_problems >= NOGIL_WORK
     if nogil_:
         with nogil:
@@ -258,16 +298,18 @@ cdef void _decide_dispatch(const ModelView* m, const void* vp, bint v32, const i
 
 
 def decision_rows(state, values, indices, indptr, Py_ssize_t n_rows, bint averaged,
-                  long long average, double[:, ::1] out, bint check_finite=True):
+                  long long average, double[:, ::1] out, bint check_finite=True, cross=None):
     """Decision values of rows into ``out`` (n_rows, n_outputs), by the one
     prediction routine, reading the ModelState ``state`` directly (no
     engine, so no hyperparameter is validated). ``values`` float32 or
     float64 (the output's dtype is float32 only when both the model and the
-    values are); ``indptr`` empty for dense rows (n_rows * d values)."""
+    values are); ``indptr`` empty for dense rows (n_rows * d values);
+    ``cross``: interactions crossed into each CSR row (cross.pxi), or None."""
     cdef ModelView m
     cdef cnp.ndarray blk = _np.ascontiguousarray(state.weight_blocks)
     cdef cnp.ndarray aw = _np.ascontiguousarray(state.average_weights)
     cdef cnp.ndarray stamp = _np.ascontiguousarray(state.last_update)
     cdef cnp.ndarray scal = _np.ascontiguousarray(state.scalars)
     _fill_view(&m, blk, aw, stamp, scal, state.interleaved, state.plain, state.copies)
-    _decide_rows_view(&m, values, indices, indptr, n_rows, averaged, average, out, check_finite)
+    _decide_rows_view(&m, values, indices, indptr, n_rows, averaged, average, out, check_finite,
+                      cross)

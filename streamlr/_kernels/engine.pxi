@@ -602,7 +602,7 @@ cdef class Engine:
     def run_pass(self, int k, values, indices, indptr, targets, sample_weight,
                  const Py_ssize_t[::1] order, double t, double eta_adaptive=0.0,
                  bint track_objective=False, bint plateau_streaming=True, sums=None,
-                 margins=None, bint drift=False):
+                 margins=None, bint drift=False, cross=None):
         """One pass of problem ``k`` over the rows ``order`` (without the GIL).
 
         ``values, indices, indptr``: CSR arrays (structure checked by the
@@ -617,7 +617,9 @@ cdef class Engine:
         receives the decision value made of each row before learning it.
         ``drift``: feed the model's detector (a single binary problem or a
         regressor) and react to it; ``drifts_found`` then gives the
-        positions in ``order`` of the rows that flagged drift.
+        positions in ``order`` of the rows that flagged drift. ``cross``:
+        None, or the interactions crossed into each CSR row right before it
+        is used (cross.pxi: ``(ns, src, interactions, single, bits)``).
 
         Returns ``(status, t, last_eta, last_plateau)``: status is the number
         of rows visited, or -(i + 1) if row ``order[i]`` made the model
@@ -633,6 +635,7 @@ cdef class Engine:
         cdef Py_ssize_t n_rows = order.shape[0]
         cdef Problem P
         cdef Rows R
+        cdef Cross X
         cdef Pass ps
         cdef SchedProgram prog
         cdef Config cfg
@@ -649,6 +652,12 @@ cdef class Engine:
             return 0, t, float("nan"), -1
         if self.n_features == 0:
             raise ValueError("the weight vector is empty")
+        R.cross = NULL
+        if cross is not None:
+            if dense:
+                raise ValueError("interactions cross CSR rows")
+            _cross_init(&X, cross, ind.shape[0], self.n_features)
+            R.cross = &X
         cfg = <Config>(self.cfgs[k] if dense else self.cfgs_sparse[k])
         self._begin(k, &P, &ps, &prog, eta_adaptive, track_objective, plateau_streaming)
         P.t = t
@@ -683,6 +692,10 @@ cdef class Engine:
                                 <const double*>cnp.PyArray_DATA(y),
                                 <const double*>cnp.PyArray_DATA(sw), self.loss, cfg)
             _store(&P.s, row)
+            if R.cross != NULL:
+                _cross_free(&X)
+        if R.cross != NULL and X.failed:
+            raise MemoryError("no memory left to cross a row's interactions")
         if sums is not None:
             (<double*>cnp.PyArray_DATA(s2))[0] = ps.sum_loss
             (<double*>cnp.PyArray_DATA(s2))[1] = ps.sum_objective

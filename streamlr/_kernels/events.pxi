@@ -272,6 +272,7 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
         margin_buf = _np.empty(copies * n_rows, dtype=_np.float64)
         margins = <double*>cnp.PyArray_DATA(<cnp.ndarray>margin_buf)
     R.indices = indices
+    R.cross = NULL
     R.indptr = indptr
     R.n_features = d
     R.order = order
@@ -430,6 +431,7 @@ cdef Py_ssize_t _drift_lockstep(Engine self, const floating* values, const int* 
     cdef Pass ps
     cdef SchedProgram prog
     R.indices = indices
+    R.cross = NULL
     R.indptr = indptr
     R.n_features = self.n_features
     while lo < n_rows:
@@ -640,6 +642,7 @@ cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const 
     cdef Pass ps
     cdef SchedProgram prog
     Rw.indices = indices
+    Rw.cross = NULL
     Rw.indptr = indptr
     Rw.n_features = self.n_features
     while lo < n_rows:

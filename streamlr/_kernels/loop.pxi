@@ -28,6 +28,7 @@ cdef struct Rows:
     Py_ssize_t n_features
     const Py_ssize_t* order  # the rows to visit, in order
     Py_ssize_t n_rows
+    Cross* cross            # interactions crossed per row (cross.pxi), or NULL
 
 
 cdef struct Pass:
@@ -426,6 +427,9 @@ cdef Py_ssize_t _epoch_rows(
             # the caller validated the row pointer, not the column indices:
             # a row is checked before it is used (it is in cache for the dot)
             status = -(i + 1)
+            break
+        if R.cross != NULL and cross_row(R.cross, v, idx, nnz, indptr[r], &v, &idx, &nnz) < 0:
+            status = -(i + 1)       # out of memory: R.cross.failed tells the caller
             break
         yi = y[r]
         sw = sample_weight[r]

@@ -268,6 +268,7 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
     if drift:
         ps.drift = &self.dloop
     R.indices = indices
+    R.cross = NULL
     R.indptr = indptr
     R.n_features = self.n_features
     R.order = order

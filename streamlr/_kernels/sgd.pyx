@@ -269,6 +269,7 @@ cdef class Config:
 
 
 include "rows.pxi"
+include "cross.pxi"
 include "plain_sgd.pxi"
 include "drift.pxi"
 include "loop.pxi"

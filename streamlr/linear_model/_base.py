@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._crossed import CrossedRows, crossed_events
 from .._kernels import kernel as _k
 from . import _driver, _params, _pending
 from ._input import as_kernel_input
@@ -70,9 +71,12 @@ HASH_PARAMETERS = """    hash_bits : int or None, default=None
         its value the product of the values. A namespace crossed with itself
         (``"uu"``) takes the pairs of features ``i <= j``, a feature with
         itself included. Crosses equal up to the order of their letters are
-        one cross, as VW 9 takes them. The crosses are made per event, in
-        compiled code, after the event's own features; the predictions see
-        them too. A matrix ``X`` carries no namespaces: it is taken as it
+        one cross, as VW 9 takes them. The crosses follow the event's own
+        features, made in compiled code: by ``learn_one`` per event, and for
+        a list of events (``partial_fit``, the predictions) by the learning
+        loop, each row crossed right before it is used (the crossed rows
+        never form a matrix); the predictions see them too. A matrix ``X``
+        carries no namespaces: it is taken as it
         is (as `streamlr.io.read_vw` with the same ``interactions`` yields
         it, crosses included).
 """
@@ -409,9 +413,15 @@ class BaseSGD(BaseEstimator):
 
     # -- hashed dict events (hash_bits) ----------------------------------------------
 
-    def _hashed(self, X):
+    def _hashed(self, X, crossed=False):
         """A list of dict events as the CSR matrix of their hashed features
-        (``hash_bits``); anything else as it is (its width checked)."""
+        (``hash_bits``); anything else as it is (its width checked).
+        ``crossed``: with ``interactions``, the events' rows as
+        :class:`~streamlr._crossed.CrossedRows` (crossed by the loop, row by
+        row), and such rows are taken as they are; else they are crossed
+        here, into a matrix."""
+        if isinstance(X, CrossedRows):
+            return X if crossed else X.materialize()
         bits = getattr(self, "hash_bits", None)
         if bits is None:
             return X
@@ -421,7 +431,10 @@ class BaseSGD(BaseEstimator):
         if isinstance(X, list | tuple) and (not X or isinstance(X[0], dict)):
             from .._kernels._hashing import EventHasher
 
-            hasher = EventHasher(bits, _params.check_interactions(self))
+            inters = _params.check_interactions(self)
+            if crossed and inters and X:
+                return crossed_events(X, bits, inters)
+            hasher = EventHasher(bits, inters)
             data, indices, indptr = hasher.hash_rows(X)
             return sp.csr_matrix((data, indices, indptr), shape=(len(X), 1 << bits))
         shape = getattr(X, "shape", None)
@@ -559,14 +572,15 @@ class BaseSGD(BaseEstimator):
         engine.decision_rows(values, indices, indptr, n, model.averaged(), model.average, out)
         return out.astype(X.dtype, copy=False)
 
-    def _decide_rows(self, X, check_finite, rounded=True):
+    def _decide_rows(self, X, check_finite, rounded=True, crossed=None):
         """Decision values (n, n_outputs) of a plain ndarray or CSR matrix by
         the one prediction routine (``_kernels/dot.pxi``), as the single
         events compute them: bitwise a function of the model and the row.
         The output's dtype is NumPy's promotion of X's and the model's
         (float32 only for float32 rows and a float32 model); ``rounded=False``:
         the float64 values before that rounding (a float32 race's, as the
-        single-event calls return them)."""
+        single-event calls return them). ``crossed``: the CrossedRows whose
+        own features X holds, crossed row by row."""
         model = self._model
         dtype = np.result_type(X.dtype, model.w.dtype)
         if dtype != np.float32:
@@ -575,12 +589,26 @@ class BaseSGD(BaseEstimator):
         n = X.shape[0]
         out = np.empty((n, model.n_outputs))
         _k.decision_rows(model, values, indices, indptr, n, model.averaged(), model.average,
-                         out, check_finite)
+                         out, check_finite, None if crossed is None else crossed.spec(values.dtype))
         return out.astype(dtype, copy=False) if rounded else out
+
+    def _split_crossed(self, X):
+        """(X, rows): rows whose interactions the loop crosses as
+        ``(their own features, the CrossedRows)``; a call of a few rows (the
+        bound engine's) takes them crossed, as a matrix, and anything else
+        is as it is (rows None)."""
+        if not isinstance(X, CrossedRows):
+            return X, None
+        if self._small_call(X.X):
+            return X.materialize(), None
+        return X.X, X
 
     def _decision(self, X):
         check_is_fitted(self)
-        X = self._hashed(X)
+        X, crossed = self._split_crossed(self._hashed(X, crossed=True))
+        if crossed is not None:
+            X = validate_data(self, X, accept_sparse="csr", reset=False, ensure_all_finite=False)
+            return self._decide_rows(X, check_finite=True, crossed=crossed)
         if self._small_call(X):
             out = self._decision_small(X)
             if out is not None:

@@ -375,14 +375,15 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
             (``shuffle=False``), bitwise. A call that fails (bad input,
             divergence, Ctrl-C) leaves the model as it was.
         """
-        X = self._hashed(X)
+        X, crossed = self._split_crossed(self._hashed(X, crossed=True))
         if classes is None and self._small_call(X):
             y_small = np.asarray(y)
             if y_small.ndim == 1 and y_small.shape[0] == X.shape[0]:
                 idx = self._small_label_index(y_small)
                 if idx is not None:
                     return self._small_partial_fit(X, idx, sample_weight)
-        return self._transaction(lambda tx: self._partial_fit(tx, X, y, classes, sample_weight))
+        return self._transaction(
+            lambda tx: self._partial_fit(tx.crossing(crossed), X, y, classes, sample_weight))
 
     def _small_label_index(self, y):
         """Label indices (float64) of a small call's labels, or None when the
@@ -404,6 +405,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         if first and classes is None and not adding:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         X, y = self._validate_xy(X, y, reset=first)
+        if adding and tx.cross is not None:     # segments of the call: its rows crossed here
+            X, tx.cross = tx.cross.materialize(X.dtype), None
         if adding:
             return self._partial_fit_adding(tx, optimizer, X, y, classes, sample_weight, first)
         if first:

@@ -113,6 +113,13 @@ class Transaction:
             self.model_saved = dict(self.model.__dict__)
             self.progress_saved = self.model.progress.snapshot()
         self.engines = []
+        self.cross = None
+
+    def crossing(self, rows):
+        """The call learns ``rows`` (CrossedRows, or None): X holds their
+        own features, and the loop crosses each row as it uses it."""
+        self.cross = rows
+        return self
 
     def made_model(self):
         """Whether the estimator's model was made by this call (a failure
@@ -261,7 +268,8 @@ def run_pass(engine, k, data, target, sample_weight, order, t, eta, track, strea
     sum_loss, sum_objective, last_eta, last_plateau). ``found``: a list, to
     feed the model's drift detector and append the positions (in ``order``)
     of the rows that flagged drift."""
-    values, indices, indptr = data
+    values, indices, indptr = data[:3]
+    cross = data[3] if len(data) > 3 else None
     sums = np.zeros(2)
     last_eta, last_plateau = np.nan, -1
     block = BLOCKS.rows
@@ -270,7 +278,7 @@ def run_pass(engine, k, data, target, sample_weight, order, t, eta, track, strea
             BLOCKS.between(k, lo)
         status, t_new, eta_b, plateau = engine.run_pass(
             k, values, indices, indptr, target, sample_weight, order[lo:lo + block], t, eta,
-            track, streaming, sums, None, found is not None)
+            track, streaming, sums, None, found is not None, cross)
         if found is not None:
             found.append(engine.drifts_found() + lo)
         if np.isfinite(eta_b):
@@ -307,6 +315,7 @@ class Call:
         # the softmax model (multi_class="multinomial"): targets holds one
         # array, the label index of each row in the model's dtype
         self.softmax = False
+        self.cross = None           # set by train: the CrossedRows X holds the features of
 
 
 def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
@@ -343,7 +352,7 @@ def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
             call.drift_found)
         if status < 0:
             i = -status - 1
-            raise_if_row_invalid(call.X, order[i])
+            raise_if_row_invalid(call.X if call.cross is None else call.cross, order[i])
             rate = last_eta if np.isfinite(last_eta) else lr
             raise DivergenceError.at(
                 t_new, rate, f"the prediction or the step became non-finite on sample "
@@ -686,9 +695,21 @@ def train(tx, call):
     engine = _k.Engine(model, call.configs, call.configs, call.loss, 0, 0.0, int(est.average),
                        program, race=race_rule(est), drift=drift)
     model.engine = None   # events bind their own engine, for the model's parameters
+    cross = tx.cross
+    if cross is not None and (call.softmax or model.copies > 1 or call.X.dtype != cross.dtype
+                              or (drift is not None and model.n_problems > 1)):
+        # the loops of these modes take whole rows, and rows converted to the
+        # model's dtype are rows scipy's astype made (each row's duplicates
+        # summed, its indices sorted): the call's rows crossed here, as before
+        call.X, cross = cross.materialize(call.X.dtype), None
     X, n = call.X, call.X.shape[0]
     data = as_kernel_input(X)
-    cols = touched_columns(data[1], data[2], X.shape[1]) if sp.issparse(X) else None
+    if cross is not None:
+        # each row crossed by the loop right before it is used (cross.pxi); the
+        # crosses may touch any column: the snapshot takes them all
+        data, call.cross, cols = (*data, cross.spec(data[0].dtype)), cross, None
+    else:
+        cols = touched_columns(data[1], data[2], X.shape[1]) if sp.issparse(X) else None
     if cols is not None and engine.may_fold_scale(n * call.max_iter, True):
         cols = None   # the call may touch every column: snapshot them all
     # a model this call made goes whole if the call fails: snapshot its

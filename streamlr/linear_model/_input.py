@@ -55,17 +55,20 @@ def raise_if_row_invalid(X, r):
     """The kernel stops at a non-finite prediction, or a CSR row with a column
     index out of range: that is how such input is detected, without a
     separate pass over the data. Raise the ValueError that names it."""
+    name = r
+    if hasattr(X, "materialize"):   # CrossedRows: the row as the loop crossed it
+        X, r = X[[r]].materialize(), 0
     if sp.issparse(X):
         lo, hi = X.indptr[r], X.indptr[r + 1]
         row, cols = X.data[lo:hi], X.indices[lo:hi]
         bad = cols[(cols < 0) | (cols >= X.shape[1])]
         if bad.size:
             raise ValueError(f"invalid CSR matrix: column indices must lie in "
-                             f"[0, {X.shape[1]}), found {bad[0]} (in row {r})")
+                             f"[0, {X.shape[1]}), found {bad[0]} (in row {name})")
     else:
         row = X[r]
     if not np.all(np.isfinite(row)):
-        raise ValueError(f"Input X contains NaN or infinity (in row {r}).")
+        raise ValueError(f"Input X contains NaN or infinity (in row {name}).")
 
 
 def check_validation_rows_finite(Xv):
