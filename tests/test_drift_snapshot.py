@@ -104,8 +104,7 @@ GRID = [(task, average, race)
         for task in ("binary", "ovr", "softmax", "regression")
         for average in (False, True)
         for race in (False, True)
-        if not (race and average)          # refused (see test_drift_race.py)
-        and not (task == "softmax" and average)]
+        if not (race and average)]         # refused (see test_drift_race.py)
 
 
 @pytest.mark.parametrize("task,average,race", GRID)

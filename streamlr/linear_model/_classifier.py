@@ -102,8 +102,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         (the objective ``mean CE + alpha / 2 * ||W||^2``). With two classes
         both learn the same single binary row. A ``drift_detector`` is fed
         the multiclass 0/1 error of the largest decision value, and every
-        class row reacts to a detection (not yet with ``average``: that
-        combination raises ``ValueError``). With ``learning_rate="auto"`` or
+        class row reacts to a detection (with ``average``, every class
+        row's average starts again). With ``learning_rate="auto"`` or
         ``optimizer="auto"`` each copy of the race is a whole softmax model;
         the race serves the share-weighted mean of the copies' decision
         values (``coef_`` is that mixture), its loss their cross-entropy

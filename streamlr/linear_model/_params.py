@@ -360,10 +360,6 @@ def _check_multi_class(est):
     if est.loss != "log_loss":
         raise ValueError(f"multi_class='multinomial' needs loss='log_loss' (the softmax's "
                          f"cross-entropy); got loss={est.loss!r}")
-    if est.average and getattr(est, "drift_detector", None) is not None:
-        raise ValueError("multi_class='multinomial' with average and a drift_detector is not "
-                         "available (a restart of the softmax rows' average is not built yet); "
-                         "use average=False or multi_class='ovr'")
 
 
 def make_loss(est):
