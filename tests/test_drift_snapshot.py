@@ -103,8 +103,7 @@ def assert_rolled_back(est, before, Xtest, served):
 GRID = [(task, average, race)
         for task in ("binary", "ovr", "softmax", "regression")
         for average in (False, True)
-        for race in (False, True)
-        if not (race and average)]         # refused (see test_drift_race.py)
+        for race in (False, True)]
 
 
 @pytest.mark.parametrize("task,average,race", GRID)

@@ -173,9 +173,6 @@ def _check_drift(est):
         raise ValueError("The 'drift_detector' parameter must be None or a streamlr.drift "
                          f"detector (ADWIN(), PageHinkley()); got {detector!r}.")
     detector._validate()
-    if est.average and racing(est):
-        raise ValueError("drift_detector is not available with average and "
-                         "learning_rate='auto' together")
 
 
 NEW_CLASSES = ("add", "error")
