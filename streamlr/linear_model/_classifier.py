@@ -475,6 +475,9 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         growing the model: see ``_growth``."""
         model = self._model
         schedule_initial = None
+        members = _params.race_members(self, optimizer)
+        specs = None if members is None else [spec for spec, _ in members]
+        softmax = self.multi_class == "multinomial"
         for label in labels:
             old = self.classes_
             if label in set(old.tolist()):
@@ -484,14 +487,14 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
                                                                   _params.make_loss(self))
             new = unique_labels(old, np.asarray([label]))
             pos = int(np.flatnonzero(new == label)[0])
-            if len(old) == 2 and self.multi_class == "multinomial":
+            if len(old) == 2 and softmax:
                 # the softmax of (0, m) is the binary model's sigmoid of m:
                 # the negative class gets a zero row, the positive keeps its own
-                _growth.add_problem(model, optimizer, 0, schedule_initial)
+                _growth.add_problem(model, optimizer, 0, schedule_initial, specs, softmax)
             elif len(old) == 2:
-                _growth.split_binary(model, optimizer)
+                _growth.split_binary(model, optimizer, specs)
             if len(old) >= 2:
-                _growth.add_problem(model, optimizer, pos, schedule_initial)
+                _growth.add_problem(model, optimizer, pos, schedule_initial, specs, softmax)
             model.class_counts = np.insert(self._class_counts_state(), pos, 0)
             model.engine = None
             self.classes_ = new

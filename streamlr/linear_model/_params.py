@@ -185,9 +185,6 @@ def _check_new_classes(est):
     if not isinstance(value, str) or value not in NEW_CLASSES:
         raise ValueError(f"The 'new_classes' parameter must be one of {list(NEW_CLASSES)}; "
                          f"got {value!r}.")
-    if value == "add" and racing(est):
-        raise ValueError("new_classes='add' is not available with learning_rate='auto' or "
-                         "optimizer='auto' (a new class would have to join the race)")
 
 
 def adds_classes(est):
