@@ -252,11 +252,3 @@ def test_on_drift_none_averages_as_without_a_detector():
     assert len(watched.drifts_) > 0
     np.testing.assert_array_equal(plain.coef_, watched.coef_)
     np.testing.assert_array_equal(plain.intercept_, watched.intercept_)
-
-
-def test_a_rate_race_with_average_and_a_detector_is_refused():
-    X, y = drifting("binary", n=50)
-    est = SGDClassifier(learning_rate="auto", average=True, drift_detector=ADWIN())
-    with pytest.raises(ValueError, match="average"):
-        est.partial_fit(X, y, classes=[0, 1])
-

@@ -352,13 +352,6 @@ def test_a_copy_that_diverges_leaves_the_race_and_the_stream_goes_on():
     assert one.rate_race_["weights"][0][2] == 0.0
 
 
-def test_average_is_still_refused():
-    X, y = drifting("binary", n=50)
-    with pytest.raises(ValueError, match="average"):
-        SGDClassifier(learning_rate="auto", average=True, drift_detector=ADWIN()).partial_fit(
-            X, y, classes=[0, 1])
-
-
 def test_fit_runs_the_race_without_the_detector():
     est, X, y, fit_kw = _make("binary", "rate", "restart", ADWIN(clock=4, delta=0.3))
     est.set_params(max_iter=2, tol=None)

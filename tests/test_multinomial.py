@@ -617,15 +617,3 @@ def test_csr_bad_index_refused():
     with pytest.raises(ValueError):
         est.partial_fit(bad, y)
     assert_array_equal(est.coef_, coef)
-
-
-def test_average_with_detector_refused_before_the_model_changes():
-    from streamlr.drift import ADWIN
-
-    X, y = _data(n=60, K=3)
-    est = _est("sgd", 0.05, average=True).partial_fit(X, y, classes=np.unique(y))
-    coef = est.coef_.copy()
-    est.set_params(drift_detector=ADWIN())
-    with pytest.raises(ValueError, match="average and a drift_detector"):
-        est.partial_fit(X, y)
-    assert_array_equal(est.coef_, coef)

@@ -393,13 +393,6 @@ def test_bad_value(value):
         SGDClassifier(new_classes=value).partial_fit(X, y, classes=["a", "b", "c", "d"])
 
 
-@pytest.mark.parametrize("kw", [dict(learning_rate="auto"), dict(optimizer="auto")])
-def test_race_is_refused(kw):
-    X, y = _stream_of_arrivals()
-    with pytest.raises(ValueError, match="new_classes='add'.*'auto'"):
-        SGDClassifier(new_classes="add", **kw).partial_fit(X, y)
-
-
 def test_error_mode_names_the_label_and_changes_nothing():
     X, y = _stream_of_arrivals()
     est = SGDClassifier(shuffle=False).partial_fit(X[:20], y[:20], classes=["b", "d"])

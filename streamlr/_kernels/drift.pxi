@@ -66,6 +66,12 @@ cdef struct DriftLoop:
     Py_ssize_t n_found
     Py_ssize_t cap_found
     bint out_of_memory
+    # called before a reaction changes anything (the engine's
+    # ``_widen_snapshot``, snapshot.pxi: a call's snapshot of a few columns
+    # then takes every column); False: no memory for it, and the reaction is
+    # skipped (out_of_memory is set: the call fails and rolls back)
+    void* owner
+    bint (*before_react)(void* owner) noexcept nogil
 
 
 cdef inline double drift_input(const DriftLoop* dl, double y, double p, double cur_loss) noexcept nogil:
@@ -106,6 +112,8 @@ cdef void drift_react(const DriftLoop* dl, floating* w, Py_ssize_t d, Py_ssize_t
     cdef floating* b
     cdef floating ws
     if dl.on_drift == ON_DRIFT_NONE:
+        return
+    if dl.before_react != NULL and not dl.before_react(dl.owner):
         return
     if dl.on_drift == ON_DRIFT_RESET:
         for j in range(d):

@@ -185,6 +185,12 @@ cdef class Engine:
     cdef const int* saved_idx
     cdef Py_ssize_t saved_nnz
     cdef object saved_cols                    # keeps the general path's columns alive
+    # a snapshot of a few columns takes every column at the call's first
+    # reaction to drift, before it changes them (snapshot.pxi, _widen_snapshot)
+    cdef bint widen_pending
+    cdef char* wide
+    cdef Py_ssize_t wide_cap
+    cdef Py_ssize_t* wide_off
     cdef char* tmp
     cdef Py_ssize_t tmp_cap
     # predictions' own scratch: a prediction (which holds the GIL throughout)
@@ -215,6 +221,10 @@ cdef class Engine:
         self.save = NULL
         self.save_off = NULL
         self.save_whole = NULL
+        self.wide = NULL
+        self.wide_cap = 0
+        self.wide_off = NULL
+        self.widen_pending = False
         self.tmp = NULL
         self.pbuf = NULL
         self.save_cap = 0
@@ -231,10 +241,14 @@ cdef class Engine:
         self.dloop.found = NULL
         self.dloop.n_found = 0
         self.dloop.cap_found = 0
+        self.dloop.owner = NULL
+        self.dloop.before_react = NULL
 
     def __dealloc__(self):
         free(self.save_off)
         free(self.save_whole)
+        free(self.wide)
+        free(self.wide_off)
         free(self.tmp)
         free(self.pbuf)
         free(self.kept)
@@ -278,7 +292,8 @@ cdef class Engine:
         self.n_outputs = self.n_problems // self.copies
         self.save_off = <Py_ssize_t*>malloc((self.n_problems + 1) * sizeof(Py_ssize_t))
         self.save_whole = <unsigned char*>malloc(self.n_problems + 1)
-        if self.save_off == NULL or self.save_whole == NULL:
+        self.wide_off = <Py_ssize_t*>malloc((self.n_problems + 1) * sizeof(Py_ssize_t))
+        if self.save_off == NULL or self.save_whole == NULL or self.wide_off == NULL:
             raise MemoryError()
         self.f32 = blk.dtype == _np.float32
         self.dtype = blk.dtype
@@ -378,6 +393,8 @@ cdef class Engine:
         self.dloop.sched_init = <const double*>cnp.PyArray_DATA(sched_init)
         self.dloop.sched_n = sched_init.shape[0]
         self.dloop.out_of_memory = False
+        self.dloop.owner = <void*>self
+        self.dloop.before_react = _widen_hook
         self.model_state = state
         return (det, slot_init, from_w, rule_init, sched_init)
 
@@ -476,6 +493,7 @@ cdef class Engine:
         if self.n_counts:
             memcpy(self.counts_save, self.counts, self.n_counts * sizeof(long long))
         self.saved, self.saved_full, self.saved_idx, self.saved_nnz = True, full, indices, nnz
+        self.widen_pending = not full
         return 0
 
     cdef int _save_drift(self) except -1:
@@ -562,21 +580,16 @@ cdef class Engine:
 
     def may_fold_scale(self, Py_ssize_t steps, bint sparse=False):
         """Whether plain SGD's weight scale may be folded into every weight
-        within ``steps`` updates, for any problem, or a restart on drift may
-        put every column's optimizer state back (then a snapshot of a few
-        columns would not be enough)."""
+        within ``steps`` updates, for any problem (then a snapshot of a few
+        columns would not be enough). A restart on drift, which changes
+        every column too, needs no full snapshot up front: the snapshot
+        takes every column at the call's first restart (``_widen_snapshot``)."""
         return self._may_fold_scale(steps, sparse)
 
     cdef bint _may_fold_scale(self, Py_ssize_t steps, bint sparse):
         cdef SchedProgram prog
         cdef Config cfg
         cdef int kk
-        if (steps > 1 and self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE
-                and (self.averages_d or self.n_slots_blk > 1 or self.last_update_d)):
-            # a restart puts every column's optimizer slots, stamp and average
-            # back (drift.pxi); in a call of one update it comes after the
-            # update, when nothing can fail
-            return True
         if not self.plain:
             return False
         for kk in range(self.n_problems):
@@ -590,11 +603,8 @@ cdef class Engine:
                                - self.scalars[kk * N_SLOTS + SLOT_CLOCK0],
                                self.scalars[kk * N_SLOTS + SLOT_WSCALE], steps, self.f32):
                 return True
-            # a restart on drift may set the clock back to 1 during the call
-            if self.has_drift and self.dloop.on_drift != ON_DRIFT_NONE and _scale_may_fold(
-                    cfg, &prog if self.has_sched else NULL, 1.0,
-                    self.scalars[kk * N_SLOTS + SLOT_WSCALE], steps, self.f32):
-                return True
+            # (a restart on drift sets the clock back to 1, but after it the
+            # snapshot holds every column already)
         return False
 
     # -- the general path: one pass of one problem -------------------------------

@@ -74,10 +74,10 @@ cdef bint _softmax_row_step(
         s.intercept += update * cfg.intercept_decay
         if not isfinite(s.intercept):
             return False
-    if 0 < cfg.average <= t:
-        _add_average(aw, s, v, idx, nnz, <floating>update, <floating>(t - cfg.average + 1))
+    if 0 < cfg.average <= step:     # step: t, but restarted by a drift
+        _add_average(aw, s, v, idx, nnz, <floating>update, <floating>(step - cfg.average + 1))
         s.average_intercept += ((s.intercept - s.average_intercept)
-                                / (t - cfg.average + 1))
+                                / (step - cfg.average + 1))
     if cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET:
         s.u += cfg.l1_ratio * eta * cfg.alpha
         _l1_truncate(w, <floating*>P.q, s, idx, nnz)

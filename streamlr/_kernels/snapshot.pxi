@@ -8,7 +8,16 @@
 # ``save_whole[kk]``: 0 the snapshot holds problem kk's scalars only, 1 its
 # coordinates too, 2 room for its coordinates, not yet copied: a race's
 # sleeping copy, which a restart on drift may wake during the call (its
-# coordinates cannot change before, so ``_save_coordinates`` copies them then).
+# coordinates cannot change before, so ``_save_coordinates`` copies them then),
+# 3 its coordinates, every column, in ``wide`` (see ``_widen_snapshot``).
+#
+# A reaction to drift (drift.pxi) changes every column of a problem (its
+# slots, stamps, average). A snapshot of the call's columns only is then
+# widened before the call's first reaction changes anything: every column of
+# every problem whose coordinates it keeps, as they were when the call
+# began (the current values, with the touched columns from the snapshot),
+# goes to the engine's ``wide`` buffer. So a call pays for every column only
+# when it restarts.
 
 
 cdef void _save_problem(Engine self, floating* tag, int kk, const int* indices, Py_ssize_t nnz,
@@ -74,7 +83,10 @@ cdef void _restore_problem(Engine self, floating* tag, int kk, const int* indice
     p += self.intercepts_n * 8
     memcpy(self.schedule_state + kk * self.schedule_state_n, p, self.schedule_state_n * 8)
     p += self.schedule_state_n * 8
-    if self.save_whole[kk] != 1:      # no coordinates, or unchanged since the call began
+    if self.save_whole[kk] == 3:      # every column, taken at the call's first restart
+        p = self.wide + self.wide_off[kk]
+        dense = True
+    elif self.save_whole[kk] != 1:    # no coordinates, or unchanged since the call began
         return
     if dense:
         memcpy(blk, p, per * sizeof(floating))
@@ -123,7 +135,7 @@ cdef bint _problem_finite(Engine self, floating* tag, int kk, const int* indices
     for k in range(self.intercepts_n):
         if not fabs(self.intercepts[kk * self.intercepts_n + k]) <= limit:
             return False
-    if dense:
+    if dense or self.save_whole[kk] == 3:
         return (_finite_values(blk, per)
                 and (self.averages_d == 0 or _finite_values(aw, d))
                 and (self.l1_received_d == 0 or _finite_values(q, d)))
@@ -137,6 +149,81 @@ cdef bint _problem_finite(Engine self, floating* tag, int kk, const int* indices
         if self.l1_received_d and not isfinite(q[j]):
             return False
     return True
+
+
+cdef bint _widen_hook(void* owner) noexcept nogil:
+    # DriftLoop.before_react (drift.pxi): the owner is the engine
+    return _widen_snapshot(<Engine>owner)
+
+
+cdef bint _widen_snapshot(Engine self) noexcept nogil:
+    """Before the call's first reaction to drift: a snapshot of a few
+    columns takes every column of the problems whose coordinates it keeps,
+    as they were when the call began (see the file's comment). False when
+    out of memory (``dloop.out_of_memory`` is set: the call then fails)."""
+    cdef Py_ssize_t off = 0, d = self.n_features, nbytes
+    cdef int kk
+    cdef void* p
+    if not (self.saved and self.widen_pending):
+        return True
+    nbytes = (d * self.n_slots_blk * self.isz + (d * self.isz if self.averages_d else 0)
+              + (d * self.isz if self.l1_received_d else 0) + (d * 8 if self.last_update_d else 0))
+    nbytes = (nbytes + 7) & ~7
+    for kk in range(self.n_problems):
+        if self.save_whole[kk] == 1 or self.save_whole[kk] == 2:
+            self.wide_off[kk] = off
+            off += nbytes
+    if off > self.wide_cap:
+        p = realloc(self.wide, off)
+        if p == NULL:
+            self.dloop.out_of_memory = True
+            return False
+        self.wide, self.wide_cap = <char*>p, off
+    for kk in range(self.n_problems):
+        if self.save_whole[kk] == 1 or self.save_whole[kk] == 2:
+            if self.f32:
+                _widen_problem(self, <float*>NULL, kk)
+            else:
+                _widen_problem(self, <double*>NULL, kk)
+    self.widen_pending = False
+    return True
+
+
+cdef void _widen_problem(Engine self, floating* tag, int kk) noexcept nogil:
+    """Problem kk's every column into ``wide`` as the call found them: the
+    current values, then the touched columns' from the snapshot (backwards,
+    so that a column stored twice ends with its first copy)."""
+    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
+    cdef Py_ssize_t cb = self._coord_bytes()
+    cdef floating* wb = <floating*>(self.wide + self.wide_off[kk])
+    cdef floating* wa = wb + per
+    cdef floating* wq = wa + (d if self.averages_d else 0)
+    cdef char* wst = <char*>(wq + (d if self.l1_received_d else 0))
+    cdef char* p = self.save + self.save_off[kk] + self._problem_bytes()
+    cdef char* rec
+    memcpy(wb, <floating*>self.weights + kk * per, per * sizeof(floating))
+    if self.averages_d:
+        memcpy(wa, <floating*>self.averages + kk * d, d * sizeof(floating))
+    if self.l1_received_d:
+        memcpy(wq, <floating*>self.l1_received + kk * d, d * sizeof(floating))
+    if self.last_update_d:
+        memcpy(wst, self.last_update + kk * d, d * 8)
+    if self.save_whole[kk] == 1:
+        for k in range(self.saved_nnz - 1, -1, -1):
+            j = self.saved_idx[k]
+            rec = p + k * cb
+            if self.last_update_d:
+                memcpy(wst + j * 8, rec, 8)
+                rec += 8
+            for s in range(self.n_slots_blk):
+                wb[j * self.cs + s * self.ss] = (<floating*>rec)[s]
+            rec += self.n_slots_blk * sizeof(floating)
+            if self.averages_d:
+                wa[j] = (<floating*>rec)[0]
+                rec += sizeof(floating)
+            if self.l1_received_d:
+                wq[j] = (<floating*>rec)[0]
+    self.save_whole[kk] = 3
 
 
 # schedules are evaluated row by row for the bound below up to this many

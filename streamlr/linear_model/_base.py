@@ -90,7 +90,8 @@ DRIFT_PARAMETERS = """    drift_detector : streamlr.drift.ADWIN or streamlr.drif
         or its loss (regressors). The object is a specification: the model
         keeps its own copy of its state (saved, rolled back with a failed
         call, chunk-invariant). With a race (``"auto"``) it is fed what
-        the race serves (not available with ``average`` then).
+        the race serves (with ``average``, each copy's average restarts
+        with it).
     on_drift : {"restart", "reset", "none"}, default="restart"
         The reaction to a detection, from the next sample on:
         ``"restart"`` restarts the optimizer from the current weights (its

@@ -102,8 +102,8 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         (the objective ``mean CE + alpha / 2 * ||W||^2``). With two classes
         both learn the same single binary row. A ``drift_detector`` is fed
         the multiclass 0/1 error of the largest decision value, and every
-        class row reacts to a detection (not yet with ``average``: that
-        combination raises ``ValueError``). With ``learning_rate="auto"`` or
+        class row reacts to a detection (with ``average``, every class
+        row's average starts again). With ``learning_rate="auto"`` or
         ``optimizer="auto"`` each copy of the race is a whole softmax model;
         the race serves the share-weighted mean of the copies' decision
         values (``coef_`` is that mixture), its loss their cross-entropy
@@ -478,6 +478,9 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         growing the model: see ``_growth``."""
         model = self._model
         schedule_initial = None
+        members = _params.race_members(self, optimizer)
+        specs = None if members is None else [spec for spec, _ in members]
+        softmax = self.multi_class == "multinomial"
         for label in labels:
             old = self.classes_
             if label in set(old.tolist()):
@@ -487,14 +490,14 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
                                                                   _params.make_loss(self))
             new = unique_labels(old, np.asarray([label]))
             pos = int(np.flatnonzero(new == label)[0])
-            if len(old) == 2 and self.multi_class == "multinomial":
+            if len(old) == 2 and softmax:
                 # the softmax of (0, m) is the binary model's sigmoid of m:
                 # the negative class gets a zero row, the positive keeps its own
-                _growth.add_problem(model, optimizer, 0, schedule_initial)
+                _growth.add_problem(model, optimizer, 0, schedule_initial, specs, softmax)
             elif len(old) == 2:
-                _growth.split_binary(model, optimizer)
+                _growth.split_binary(model, optimizer, specs)
             if len(old) >= 2:
-                _growth.add_problem(model, optimizer, pos, schedule_initial)
+                _growth.add_problem(model, optimizer, pos, schedule_initial, specs, softmax)
             model.class_counts = np.insert(self._class_counts_state(), pos, 0)
             model.engine = None
             self.classes_ = new

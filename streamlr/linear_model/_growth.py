@@ -29,11 +29,6 @@ SHARED_SCALARS = ("t", "clock0", "mu_product", "wscale", "average_a", "average_b
 ODD_SCALARS = ("intercept", "average_intercept")
 
 
-def _insert(a, pos, row):
-    """``a`` with ``row`` inserted before row ``pos`` (a new array)."""
-    return np.concatenate([a[:pos], np.asarray(row, dtype=a.dtype)[None], a[pos:]])
-
-
 def _negated(a):
     # 0 - x: exact, and never a negative zero (the other row of a declared
     # model holds +0 where this one does)
@@ -52,72 +47,123 @@ def slot_initial_values(spec):
     return init
 
 
-def add_problem(model, spec, pos, schedule_initial=None):
+# a race's per-problem bookkeeping (race.pxi); the softmax model's race keeps
+# it per copy, the same in every class row (multinomial.pxi, _softmax_race_sync)
+RACE_SCALARS = ("race_loss", "race_status", "race_share", "race_default", "served_loss",
+                "served_n", "race_count", "race_zero_loss", "race_opened")
+
+
+def _copy_specs(model, spec, members):
+    """The update rule of each copy (one without a race)."""
+    if model.copies == 1:
+        return [spec]
+    if members is None or len(members) != model.copies:
+        raise ValueError("a rate race grows by its copies' update rules (members)")
+    return list(members)
+
+
+def add_problem(model, spec, pos, schedule_initial=None, members=None, softmax=False):
     """Insert a new problem before row ``pos`` of ``model`` (``spec``: the
     model's update rule; ``schedule_initial``: the initial row of a stateful
     schedule's state, None for zeros). Its weights are zero, its optimizer
-    state initial, its clocks those of row 0."""
-    if model.copies != 1:
-        raise ValueError("a rate race cannot grow new problems")
-    init = slot_initial_values(spec)
+    state initial, its clocks those of row 0.
+
+    A rate race (``members``: each copy's update rule) gets one row per copy
+    (rows ``pos * copies + c``), each with its copy's initial state and
+    clocks. One-vs-rest: the new binary problem's race starts as a race
+    does (every copy racing, zero discounted losses, the default copy
+    serving first); the softmax model (``softmax``): the copies' race goes
+    on, so each new row takes its copy's bookkeeping."""
+    R = model.copies
+    specs = _copy_specs(model, spec, members)
     blocks = model.weight_blocks
-    row = np.zeros(blocks.shape[1:], dtype=blocks.dtype)
-    if model.interleaved:
-        row[:, : len(init)] = init
-    else:
-        row[: len(init), :] = init[:, None]
-    model.weight_blocks = _insert(blocks, pos, row)
+    old_scalars = model.scalars
+    new_blocks, new_blocks_int, new_scalars = [], [], []
+    for c, spec_c in enumerate(specs):
+        init = slot_initial_values(spec_c)
+        row = np.zeros(blocks.shape[1:], dtype=blocks.dtype)
+        if model.interleaved:
+            row[:, : len(init)] = init
+        else:
+            row[: len(init), :] = init[:, None]
+        new_blocks.append(row)
+        block = np.zeros(model.intercept_block.shape[1])
+        block[: len(init)] = init
+        new_blocks_int.append(block)
+        scal = np.zeros(old_scalars.shape[1])
+        scal[SLOTS["wscale"]] = scal[SLOTS["average_b"]] = scal[SLOTS["mu_product"]] = 1.0
+        for i, (_, value) in enumerate(spec_c.scalar_state()):
+            scal[SLOTS["rule"] + i] = value
+        for name in SHARED_SCALARS:
+            scal[SLOTS[name]] = old_scalars[c, SLOTS[name]]
+        if R > 1 and softmax:
+            for name in RACE_SCALARS:
+                scal[SLOTS[name]] = old_scalars[c, SLOTS[name]]
+        elif R > 1:
+            default = old_scalars[0, SLOTS["race_default"]]
+            scal[SLOTS["race_default"]] = default
+            scal[SLOTS["race_share"]] = float(c == int(default))
+        new_scalars.append(scal)
+    at = pos * R
+    model.weight_blocks = _insert_rows(blocks, at, new_blocks)
     for name in ("average_weights", "l1_received", "last_update"):
         a = getattr(model, name)
-        setattr(model, name, _insert(a, pos, np.zeros(a.shape[1:], dtype=a.dtype)))
-    block = np.zeros(model.intercept_block.shape[1])
-    block[: len(init)] = init
-    model.intercept_block = _insert(model.intercept_block, pos, block)
-    scal = np.zeros(model.scalars.shape[1])
-    scal[SLOTS["wscale"]] = scal[SLOTS["average_b"]] = scal[SLOTS["mu_product"]] = 1.0
-    for i, (_, value) in enumerate(spec.scalar_state()):
-        scal[SLOTS["rule"] + i] = value
-    for name in SHARED_SCALARS:
-        scal[SLOTS[name]] = model.scalars[0, SLOTS[name]]
-    model.scalars = _insert(model.scalars, pos, scal)
+        setattr(model, name, _insert_rows(a, at, [np.zeros(a.shape[1:], dtype=a.dtype)] * R))
+    model.intercept_block = _insert_rows(model.intercept_block, at, new_blocks_int)
+    model.scalars = _insert_rows(old_scalars, at, new_scalars)
     width = model.schedule_state.shape[1]
     sched = np.zeros(width)
     if schedule_initial is not None and np.shape(schedule_initial) == (width,):
         sched[:] = schedule_initial
-    model.schedule_state = _insert(model.schedule_state, pos, sched)
+    model.schedule_state = _insert_rows(model.schedule_state, at, [sched] * R)
     model.engine = None
 
 
-def split_binary(model, spec):
+def _insert_rows(a, pos, rows):
+    """``a`` with ``rows`` inserted before row ``pos`` (a new array)."""
+    return np.concatenate([a[:pos], np.asarray(rows, dtype=a.dtype).reshape(
+        (len(rows),) + a.shape[1:]), a[pos:]])
+
+
+def split_binary(model, spec, members=None):
     """Turn the one row of a binary model into the two one-vs-rest rows of
     its classes, in their order: the negative class's (the row negated,
     with its sign-odd state) then the positive class's (the row as it is).
     The two rows of a model declared with both classes from the start stay
-    exactly opposite, so this is the state such a model would hold."""
-    if model.copies != 1 or model.n_problems != 1:
-        raise ValueError("only a binary model without a rate race splits into two rows")
-    names = spec.slots()
-    odd = [1 + names.index(name) for name in spec.sign_odd_slots if name in names]
+    exactly opposite, so this is the state such a model would hold. A rate
+    race (``members``: each copy's update rule) splits each copy so; both
+    binary problems keep the race's bookkeeping (their losses are equal)."""
+    R = model.copies
+    if model.n_problems != R:
+        raise ValueError("only a binary model splits into two rows")
+    specs = _copy_specs(model, spec, members)
     blocks = model.weight_blocks
-    neg = blocks[0].copy()
-    for s in [0, *odd]:
-        if model.interleaved:
-            neg[:, s] = _negated(neg[:, s])
-        else:
-            neg[s] = _negated(neg[s])
-    model.weight_blocks = np.stack([neg, blocks[0]])
+    neg_blocks, neg_int, neg_scal = [], [], []
+    for c, spec_c in enumerate(specs):
+        names = spec_c.slots()
+        odd = [1 + names.index(name) for name in spec_c.sign_odd_slots if name in names]
+        neg = blocks[c].copy()
+        for s in [0, *odd]:
+            if model.interleaved:
+                neg[:, s] = _negated(neg[:, s])
+            else:
+                neg[s] = _negated(neg[s])
+        neg_blocks.append(neg)
+        block = model.intercept_block[c].copy()
+        for s in [0, *odd]:
+            block[s] = _negated(block[s : s + 1])[0]
+        neg_int.append(block)
+        scal = model.scalars[c].copy()
+        for name in ODD_SCALARS:
+            scal[SLOTS[name]] = _negated(scal[SLOTS[name] : SLOTS[name] + 1])[0]
+        neg_scal.append(scal)
+    model.weight_blocks = np.concatenate([np.stack(neg_blocks), blocks])
     for name, sign_odd in (("average_weights", True), ("l1_received", True),
                            ("last_update", False)):
         a = getattr(model, name)
-        setattr(model, name, np.stack([_negated(a[0]) if sign_odd else a[0], a[0]]))
-    block = model.intercept_block[0].copy()
-    for s in [0, *odd]:
-        block[s] = _negated(block[s : s + 1])[0]
-    model.intercept_block = np.stack([block, model.intercept_block[0]])
-    scal = model.scalars[0].copy()
-    for name in ODD_SCALARS:
-        scal[SLOTS[name]] = _negated(scal[SLOTS[name] : SLOTS[name] + 1])[0]
-    model.scalars = np.stack([scal, model.scalars[0]])
+        setattr(model, name, np.concatenate([_negated(a) if sign_odd else a.copy(), a]))
+    model.intercept_block = np.concatenate([np.stack(neg_int), model.intercept_block])
+    model.scalars = np.concatenate([np.stack(neg_scal), model.scalars])
     model.schedule_state = np.concatenate([model.schedule_state] * 2)
     model.engine = None
 
@@ -149,5 +195,8 @@ NEW_CLASSES_PARAMETERS = """    new_classes : {"error", "add"}, default="error"
         appears, so any chunking of a stream, or ``learn_one``, gives the
         same model. Averaging counts the new row as zero before its class
         appeared; ``class_weight="balanced"`` counts the classes seen so
-        far. Not available with a race (``"auto"``).
+        far. With a race (``"auto"``), every copy gets the new row, with its
+        own update rule's initial state; a new one-vs-rest problem starts
+        its own race (every copy racing, the default copy serving first),
+        while the softmax model's race goes on.
 """

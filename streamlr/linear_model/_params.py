@@ -173,9 +173,6 @@ def _check_drift(est):
         raise ValueError("The 'drift_detector' parameter must be None or a streamlr.drift "
                          f"detector (ADWIN(), PageHinkley()); got {detector!r}.")
     detector._validate()
-    if est.average and racing(est):
-        raise ValueError("drift_detector is not available with average and "
-                         "learning_rate='auto' together")
 
 
 NEW_CLASSES = ("add", "error")
@@ -188,9 +185,6 @@ def _check_new_classes(est):
     if not isinstance(value, str) or value not in NEW_CLASSES:
         raise ValueError(f"The 'new_classes' parameter must be one of {list(NEW_CLASSES)}; "
                          f"got {value!r}.")
-    if value == "add" and racing(est):
-        raise ValueError("new_classes='add' is not available with learning_rate='auto' or "
-                         "optimizer='auto' (a new class would have to join the race)")
 
 
 def adds_classes(est):
@@ -360,10 +354,6 @@ def _check_multi_class(est):
     if est.loss != "log_loss":
         raise ValueError(f"multi_class='multinomial' needs loss='log_loss' (the softmax's "
                          f"cross-entropy); got loss={est.loss!r}")
-    if est.average and getattr(est, "drift_detector", None) is not None:
-        raise ValueError("multi_class='multinomial' with average and a drift_detector is not "
-                         "available (a restart of the softmax rows' average is not built yet); "
-                         "use average=False or multi_class='ovr'")
 
 
 def make_loss(est):

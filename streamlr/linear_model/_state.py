@@ -15,6 +15,8 @@ SLOTS = _k.SLOTS
 
 # streamlr.testing.state_layout: None, or the layout every new model takes
 FORCED_LAYOUT = [None]
+# race.pxi's status of a copy that left the race (it never learns or reacts again)
+RACE_OUT = 2
 
 # the state arrays, in the engine's order; see ModelState for what each holds
 ARRAYS = ("weight_blocks", "average_weights", "l1_received", "last_update", "scalars",
@@ -299,7 +301,12 @@ class ModelState:
         the optimizer's clock)."""
         if not self.average:
             return False
-        clock0 = self.scalars[0, SLOTS["clock0"]] if self.scalars.shape[0] else 0.0
+        row = 0
+        if self.copies > 1:
+            # a race: a copy still in it (one that left does not restart on drift)
+            status = self.scalars[: self.copies, SLOTS["race_status"]]
+            row = int(np.argmax(status != RACE_OUT)) if (status != RACE_OUT).any() else 0
+        clock0 = self.scalars[row, SLOTS["clock0"]] if self.scalars.shape[0] else 0.0
         return self.average <= self.progress.t - 1 - clock0
 
     def materialize(self, averaged=None):
