@@ -211,7 +211,8 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
         if not first and X.dtype != self._model.w.dtype:
             X = X.astype(self._model.w.dtype)
             y = y.astype(X.dtype)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if sample_weight is not None:   # None (all 1) stays None down to the loop
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if first:
             self._new_model(optimizer, 1, X.shape[1], X.dtype, sparse=sp.issparse(X))
         else:
