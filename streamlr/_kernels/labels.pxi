@@ -159,6 +159,69 @@ def binary_targets(y, classes, double neg, dtype):
     return (out, n_pos, -1) if bad < 0 else (None, 0, bad)
 
 
+ctypedef fused int_label_t:
+    int
+    long long
+
+
+cdef Py_ssize_t _distinct(const int_label_t* y, Py_ssize_t n, int_label_t* seen,
+                          Py_ssize_t cap) noexcept nogil:
+    """The distinct values of ``y``, sorted, into ``seen``; returns their
+    number, or -1 past ``cap`` of them."""
+    cdef Py_ssize_t i, lo, hi, mid, m = 0, j
+    cdef int_label_t v, last
+    if n == 0:
+        return 0
+    seen[0] = y[0]
+    m = 1
+    last = y[0]
+    for i in range(1, n):
+        v = y[i]
+        if v == last:       # runs of one label: no search
+            continue
+        last = v
+        lo, hi = 0, m
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if seen[mid] < v:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < m and seen[lo] == v:
+            continue
+        if m == cap:
+            return -1
+        j = m
+        while j > lo:
+            seen[j] = seen[j - 1]
+            j -= 1
+        seen[lo] = v
+        m += 1
+    return m
+
+
+def distinct_labels(y, Py_ssize_t cap=64):
+    """``np.unique(y)`` of an integer label array in one pass (a sorted
+    set of at most ``cap`` values), or None for other dtypes or more
+    distinct values (the caller then sorts with NumPy)."""
+    if not cnp.PyArray_Check(y) or y.ndim != 1 or y.dtype.char not in "ilq":
+        return None
+    y = _np.ascontiguousarray(y)
+    seen = _np.empty(cap, dtype=y.dtype)
+    cdef cnp.ndarray yy = y, ss = seen
+    cdef Py_ssize_t n = y.shape[0], m
+    cdef bint four = y.dtype.itemsize == 4
+    if y.dtype.itemsize not in (4, 8):
+        return None
+    with nogil:
+        if four:
+            m = _distinct(<const int*>cnp.PyArray_DATA(yy), n, <int*>cnp.PyArray_DATA(ss), cap)
+        else:
+            m = _distinct(<const long long*>cnp.PyArray_DATA(yy), n,
+                          <long long*>cnp.PyArray_DATA(ss), cap)
+    return None if m < 0 else seen[:m].copy()
+
+
 def encode_targets(const Py_ssize_t[::1] label_idx, Py_ssize_t pos, double neg, dtype):
     """Targets of one binary problem: 1 where the label index is ``pos``,
     else ``neg``, in ``dtype`` (float32 or float64)."""

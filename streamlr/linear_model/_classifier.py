@@ -599,7 +599,11 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         optimizer = _params.validate_params(self)
         X, y = self._validate_xy(X, y, reset=True)
         check_classification_targets(y)
-        classes, label_idx = np.unique(y, return_inverse=True)
+        classes = _k.distinct_labels(y)     # integer labels: one pass, no sort
+        if classes is None:
+            classes, label_idx = np.unique(y, return_inverse=True)
+        else:
+            label_idx = self._label_index(y, classes)
         if len(classes) < 2:
             raise ValueError("The number of classes has to be greater than one; "
                              f"got {len(classes)} class")
@@ -614,8 +618,9 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
             if intercept_init.size != k:
                 raise ValueError("Provided intercept_init does not match dataset.")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
-                                            allow_all_zero=self.early_stopping)
+        if sample_weight is not None or self.early_stopping:   # else None: all 1
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
+                                                allow_all_zero=self.early_stopping)
         class_weight = self._class_weight(classes, y)
         val_mask = validation_mask(self, y, sample_weight)
         self.classes_ = classes
