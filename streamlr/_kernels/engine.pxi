@@ -610,7 +610,7 @@ cdef class Engine:
     # -- the general path: one pass of one problem -------------------------------
 
     def run_pass(self, int k, values, indices, indptr, targets, sample_weight,
-                 const Py_ssize_t[::1] order, double t, double eta_adaptive=0.0,
+                 order, double t, double eta_adaptive=0.0,
                  bint track_objective=False, bint plateau_streaming=True, sums=None,
                  margins=None, bint drift=False, cross=None):
         """One pass of problem ``k`` over the rows ``order`` (without the GIL).
@@ -619,8 +619,9 @@ cdef class Engine:
         caller, except the column indices, which the loop checks row by
         row), or a dense C-contiguous matrix's ravelled values with empty
         ``indices`` and ``indptr``; the model's dtype. ``targets``: problem
-        k's targets in the loss's encoding; ``sample_weight``: per row; both
-        in the model's dtype. ``t``: scikit-learn's update counter at the
+        k's targets in the loss's encoding; ``sample_weight``: per row, or
+        None (all 1); both in the model's dtype. ``order``: the rows to visit
+        (an intp array), or a ``range`` of step 1. ``t``: scikit-learn's update counter at the
         first row. ``sums``: running (loss, objective) sums, a float64 array
         of 2, continued and updated (so that blocks of a pass add up as one).
         ``margins``: a float64 array of len(order), or None; if given it
@@ -638,11 +639,23 @@ cdef class Engine:
         that set it (-1 if none).
         """
         cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = targets
-        cdef cnp.ndarray sw = sample_weight
+        cdef cnp.ndarray sw = sample_weight if sample_weight is not None else values
         cdef cnp.ndarray s2, mg
         cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
         cdef bint dense = ptr.shape[0] == 0
-        cdef Py_ssize_t n_rows = order.shape[0]
+        cdef const void* swp = NULL if sample_weight is None else cnp.PyArray_DATA(sw)
+        cdef const Py_ssize_t[::1] rows
+        cdef Py_ssize_t n_rows, first = 0
+        # a range visits its rows without an order array (not shuffling)
+        cdef bint ranged = isinstance(order, range)
+        if ranged:
+            n_rows, first = len(order), order.start
+            if order.step != 1 or first < 0 or (n_rows and first + n_rows > (
+                    ptr.shape[0] - 1 if not dense else v.shape[0] // max(self.n_features, 1))):
+                raise ValueError("order must be a range of step 1 over the rows")
+        else:
+            rows = order
+            n_rows = rows.shape[0]
         cdef Problem P
         cdef Rows R
         cdef Cross X
@@ -674,7 +687,8 @@ cdef class Engine:
         R.indices = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
         R.indptr = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
         R.n_features = self.n_features
-        R.order = &order[0]
+        R.order = NULL if ranged else &rows[0]
+        R.first = first
         R.n_rows = n_rows
         if margins is not None:
             mg = margins
@@ -696,11 +710,11 @@ cdef class Engine:
             if self.f32:
                 status = _epoch(&P, &R, &ps, <const float*>cnp.PyArray_DATA(v),
                                 <const float*>cnp.PyArray_DATA(y),
-                                <const float*>cnp.PyArray_DATA(sw), self.loss, cfg)
+                                <const float*>swp, self.loss, cfg)
             else:
                 status = _epoch(&P, &R, &ps, <const double*>cnp.PyArray_DATA(v),
                                 <const double*>cnp.PyArray_DATA(y),
-                                <const double*>cnp.PyArray_DATA(sw), self.loss, cfg)
+                                <const double*>swp, self.loss, cfg)
             _store(&P.s, row)
             if R.cross != NULL:
                 _cross_free(&X)

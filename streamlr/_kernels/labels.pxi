@@ -95,6 +95,133 @@ def label_indices(y, classes):
     return (out, -1) if bad < 0 else (None, bad)
 
 
+cdef Py_ssize_t _binary_targets(const label_t* y, Py_ssize_t n, const label_t* classes,
+                                floating neg, floating* out, Py_ssize_t* n_pos) noexcept nogil:
+    """The binary targets of ``y`` (1 for ``classes[1]``, ``neg`` for
+    ``classes[0]``) and the count of the positive ones; returns the position
+    of the first label that is neither, or -1."""
+    cdef Py_ssize_t i, pos = 0
+    cdef label_t c0 = classes[0], c1 = classes[1], v
+    for i in range(n):
+        v = y[i]
+        if v == c1:
+            out[i] = 1
+            pos += 1
+        elif v == c0:
+            out[i] = neg
+        else:
+            n_pos[0] = pos
+            return i
+    n_pos[0] = pos
+    return -1
+
+
+cdef Py_ssize_t _binary_targets_as(const label_t* y, Py_ssize_t n, const label_t* classes,
+                                   double neg, void* out, bint f32, Py_ssize_t* n_pos) noexcept nogil:
+    if f32:
+        return _binary_targets(y, n, classes, <float>neg, <float*>out, n_pos)
+    return _binary_targets(y, n, classes, neg, <double*>out, n_pos)
+
+
+def binary_targets(y, classes, double neg, dtype):
+    """The targets of a binary problem straight from its labels, in one
+    pass: ``label_indices`` and ``encode_targets`` (pos 1) without the
+    index array. ``classes``: the two sorted classes. Returns
+    ``(targets, n_pos, -1)``, ``(None, 0, position)`` of the first label
+    not in ``classes``, or ``(None, 0, -1)`` when the dtypes are not one
+    same numeric type (the caller then takes the general path)."""
+    if (not cnp.PyArray_Check(y) or not cnp.PyArray_Check(classes) or y.dtype != classes.dtype
+            or y.ndim != 1 or y.dtype.char not in "ilqfd" or classes.shape[0] != 2):
+        return None, 0, -1
+    y = _np.ascontiguousarray(y)
+    classes = _np.ascontiguousarray(classes)
+    cdef Py_ssize_t n = y.shape[0], bad, n_pos = 0
+    out = _np.empty(n, dtype=dtype)
+    cdef cnp.ndarray o = out, yy = y, cc = classes
+    cdef int t = cnp.PyArray_TYPE(yy)
+    cdef bint f32 = cnp.PyArray_TYPE(o) == cnp.NPY_FLOAT32
+    cdef void* op = cnp.PyArray_DATA(o)
+    if not f32 and cnp.PyArray_TYPE(o) != cnp.NPY_FLOAT64:
+        raise ValueError("dtype must be float32 or float64")
+    with nogil:
+        if t == cnp.NPY_INT32:
+            bad = _binary_targets_as(<const int*>cnp.PyArray_DATA(yy), n,
+                                     <const int*>cnp.PyArray_DATA(cc), neg, op, f32, &n_pos)
+        elif t == cnp.NPY_INT64 or t == cnp.NPY_LONGLONG:
+            bad = _binary_targets_as(<const long long*>cnp.PyArray_DATA(yy), n,
+                                     <const long long*>cnp.PyArray_DATA(cc), neg, op, f32, &n_pos)
+        elif t == cnp.NPY_FLOAT32:
+            bad = _binary_targets_as(<const float*>cnp.PyArray_DATA(yy), n,
+                                     <const float*>cnp.PyArray_DATA(cc), neg, op, f32, &n_pos)
+        else:
+            bad = _binary_targets_as(<const double*>cnp.PyArray_DATA(yy), n,
+                                     <const double*>cnp.PyArray_DATA(cc), neg, op, f32, &n_pos)
+    return (out, n_pos, -1) if bad < 0 else (None, 0, bad)
+
+
+ctypedef fused int_label_t:
+    int
+    long long
+
+
+cdef Py_ssize_t _distinct(const int_label_t* y, Py_ssize_t n, int_label_t* seen,
+                          Py_ssize_t cap) noexcept nogil:
+    """The distinct values of ``y``, sorted, into ``seen``; returns their
+    number, or -1 past ``cap`` of them."""
+    cdef Py_ssize_t i, lo, hi, mid, m = 0, j
+    cdef int_label_t v, last
+    if n == 0:
+        return 0
+    seen[0] = y[0]
+    m = 1
+    last = y[0]
+    for i in range(1, n):
+        v = y[i]
+        if v == last:       # runs of one label: no search
+            continue
+        last = v
+        lo, hi = 0, m
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if seen[mid] < v:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < m and seen[lo] == v:
+            continue
+        if m == cap:
+            return -1
+        j = m
+        while j > lo:
+            seen[j] = seen[j - 1]
+            j -= 1
+        seen[lo] = v
+        m += 1
+    return m
+
+
+def distinct_labels(y, Py_ssize_t cap=64):
+    """``np.unique(y)`` of an integer label array in one pass (a sorted
+    set of at most ``cap`` values), or None for other dtypes or more
+    distinct values (the caller then sorts with NumPy)."""
+    if not cnp.PyArray_Check(y) or y.ndim != 1 or y.dtype.char not in "ilq":
+        return None
+    y = _np.ascontiguousarray(y)
+    seen = _np.empty(cap, dtype=y.dtype)
+    cdef cnp.ndarray yy = y, ss = seen
+    cdef Py_ssize_t n = y.shape[0], m
+    cdef bint four = y.dtype.itemsize == 4
+    if y.dtype.itemsize not in (4, 8):
+        return None
+    with nogil:
+        if four:
+            m = _distinct(<const int*>cnp.PyArray_DATA(yy), n, <int*>cnp.PyArray_DATA(ss), cap)
+        else:
+            m = _distinct(<const long long*>cnp.PyArray_DATA(yy), n,
+                          <long long*>cnp.PyArray_DATA(ss), cap)
+    return None if m < 0 else seen[:m].copy()
+
+
 def encode_targets(const Py_ssize_t[::1] label_idx, Py_ssize_t pos, double neg, dtype):
     """Targets of one binary problem: 1 where the label index is ``pos``,
     else ``neg``, in ``dtype`` (float32 or float64)."""

@@ -26,9 +26,10 @@ cdef struct Rows:
     const int* indices      # CSR column indices, or NULL for dense rows
     const int* indptr       # CSR row pointer, or NULL for dense rows
     Py_ssize_t n_features
-    const Py_ssize_t* order  # the rows to visit, in order
+    const Py_ssize_t* order  # the rows to visit, in order; NULL: first, first + 1, ...
     Py_ssize_t n_rows
     Cross* cross            # interactions crossed per row (cross.pxi), or NULL
+    Py_ssize_t first        # with order NULL, the first row (read only then)
 
 
 cdef struct Pass:
@@ -365,6 +366,7 @@ cdef Py_ssize_t _epoch_rows(
     cdef const int* indices = R.indices
     cdef const int* indptr = R.indptr
     cdef const Py_ssize_t* order = R.order
+    cdef Py_ssize_t first = R.first if order == NULL else 0
     cdef Py_ssize_t n_features = R.n_features, n_rows = R.n_rows
     cdef const SchedProgram* prog = ps.prog
     cdef Py_ssize_t i, r, nnz, status = n_rows
@@ -398,7 +400,7 @@ cdef Py_ssize_t _epoch_rows(
         eta = ps.eta_adaptive
 
     for i in range(n_rows):
-        r = order[i]
+        r = order[i] if order != NULL else first + i
         if Recording is int:
             if drifted:
                 drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, aw,
@@ -409,7 +411,7 @@ cdef Py_ssize_t _epoch_rows(
         if prefetch and i + PREFETCH_ROWS < n_rows:
             # the weight of each coordinate, and its last optimizer slot (the
             # end of an interleaved block, which may lie on the next line)
-            rn = order[i + PREFETCH_ROWS]
+            rn = order[i + PREFETCH_ROWS] if order != NULL else first + i + PREFETCH_ROWS
             for k in range(indptr[rn], indptr[rn + 1]):
                 pb = w + indices[k] * S
                 streamlr_prefetch_w(pb)
@@ -418,7 +420,7 @@ cdef Py_ssize_t _epoch_rows(
         if pf_dense and i + pf_dense < n_rows:
             # every cache line of a later row (and its last value: a row need
             # not start on a line)
-            pb = values + order[i + pf_dense] * n_features
+            pb = values + (order[i + pf_dense] if order != NULL else first + i + pf_dense) * n_features
             for k in range(0, n_features, 8 if floating is double else 16):   # 64-byte lines
                 streamlr_prefetch_r(pb + k)
             streamlr_prefetch_r(pb + n_features - 1)
@@ -432,7 +434,7 @@ cdef Py_ssize_t _epoch_rows(
             status = -(i + 1)       # out of memory: R.cross.failed tells the caller
             break
         yi = y[r]
-        sw = sample_weight[r]
+        sw = sample_weight[r] if sample_weight != NULL else 1   # NULL: all 1
 
         p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
         if not isfinite(p):

@@ -308,14 +308,17 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
     # -- training ----------------------------------------------------------------------
 
     def _fit_chunk(self, tx, optimizer, X, label_idx, sample_weight, max_iter, class_weight,
-                   val_mask=None):
+                   val_mask=None, targets=None):
+        """``targets``: each problem's encoded targets, if already made
+        (else from ``label_idx``); ``sample_weight`` None: all 1."""
         loss = _params.make_loss(self)
         configs = self._configs(optimizer, loss, sp.issparse(X),
                                 self._problem_weights(class_weight))
         if self._softmax():
             return self._fit_softmax_chunk(tx, optimizer, X, label_idx, sample_weight, configs,
                                            loss, max_iter, val_mask)
-        targets = [self._encode(label_idx, k) for k in range(self._model.n_outputs)]
+        if targets is None:
+            targets = [self._encode(label_idx, k) for k in range(self._model.n_outputs)]
         scorer = None
         if val_mask is not None and val_mask.any():
             Xv, swv = X[val_mask], sample_weight[val_mask]
@@ -421,12 +424,20 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
                                  f"partial_fit, was: {classes_!r}")
             if X.dtype != self._model.w.dtype:
                 X = X.astype(self._model.w.dtype)
-        label_idx = self._label_index(y, classes_)
         balanced = _params.streaming_balanced(self)
-        # balanced: the weights are computed in float64, then the model's dtype
-        sample_weight = check_sample_weight(sample_weight, X.shape[0],
-                                            np.float64 if balanced else X.dtype,
-                                            allow_all_zero=self.early_stopping)
+        # two classes: the targets straight from the labels (one compiled
+        # pass, no index array); else, or for an unknown label, the indices
+        targets, n_pos, label_idx = None, 0, None
+        if len(classes_) == 2 and not balanced:
+            targets, n_pos, _ = _k.binary_targets(y, classes_, self._negative_target(), X.dtype)
+        if targets is None:
+            label_idx = self._label_index(y, classes_)
+        # balanced: the weights are computed in float64, then the model's
+        # dtype; None (all 1) stays None down to the loop
+        if sample_weight is not None or balanced:
+            sample_weight = check_sample_weight(sample_weight, X.shape[0],
+                                                np.float64 if balanced else X.dtype,
+                                                allow_all_zero=self.early_stopping)
         class_weight = self._class_weight(classes_, y, streaming=True)
         if first:
             self.classes_ = classes_
@@ -435,8 +446,14 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
             self._model.class_counts = np.zeros(len(classes_), dtype=np.int64)
         else:
             self._prepare_model(optimizer)
-        sample_weight = self._count_classes(label_idx, sample_weight)
-        self._fit_chunk(tx, optimizer, X, label_idx, sample_weight, None, class_weight)
+        if targets is not None:
+            n_rows = X.shape[0]
+            self._model.class_counts = self._class_counts_state() + np.array(
+                [n_rows - n_pos, n_pos], dtype=np.int64)
+        else:
+            sample_weight = self._count_classes(label_idx, sample_weight)
+        self._fit_chunk(tx, optimizer, X, label_idx, sample_weight, None, class_weight,
+                        targets=None if targets is None else [targets])
         return self
 
     # -- new_classes="add" ------------------------------------------------------------
@@ -588,7 +605,11 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         optimizer = _params.validate_params(self)
         X, y = self._validate_xy(X, y, reset=True)
         check_classification_targets(y)
-        classes, label_idx = np.unique(y, return_inverse=True)
+        classes = _k.distinct_labels(y)     # integer labels: one pass, no sort
+        if classes is None:
+            classes, label_idx = np.unique(y, return_inverse=True)
+        else:
+            label_idx = self._label_index(y, classes)
         if len(classes) < 2:
             raise ValueError("The number of classes has to be greater than one; "
                              f"got {len(classes)} class")
@@ -603,8 +624,9 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
             if intercept_init.size != k:
                 raise ValueError("Provided intercept_init does not match dataset.")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
-                                            allow_all_zero=self.early_stopping)
+        if sample_weight is not None or self.early_stopping:   # else None: all 1
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
+                                                allow_all_zero=self.early_stopping)
         class_weight = self._class_weight(classes, y)
         val_mask = validation_mask(self, y, sample_weight)
         self.classes_ = classes

@@ -297,7 +297,8 @@ class Call:
 
     def __init__(self, est, optimizer, X, targets, sample_weight, configs, loss, max_iter,
                  val_mask=None, val_scorer=None):
-        self.est, self.X, self.targets, self.sample_weight = est, X, targets, sample_weight
+        self.est, self.X, self.targets = est, X, targets
+        self._sample_weight = sample_weight     # None: all 1 (the array made on demand)
         self.optimizer = optimizer
         # a streaming call feeds the model's drift detector, if any: the
         # positions of the rows that flagged drift go here
@@ -306,10 +307,12 @@ class Call:
         self.configs, self.loss = configs, loss
         self.streaming = max_iter is None
         self.max_iter = 1 if self.streaming else max_iter
-        n = X.shape[0]
-        self.train_idx = np.arange(n, dtype=np.intp)
+        # the rows that train, in order: a range when all of them (the loop
+        # then visits them without an order array)
+        self._train_idx = None
+        self.rows = range(X.shape[0])
         if val_mask is not None and val_mask.any():
-            self.train_idx = np.flatnonzero(~val_mask).astype(np.intp)
+            self._train_idx = self.rows = np.flatnonzero(~val_mask).astype(np.intp)
         self.val_scorer = val_scorer
         self.made_model = False     # set by train: the model was made by this call
         # the softmax model (multi_class="multinomial"): targets holds one
@@ -317,13 +320,32 @@ class Call:
         self.softmax = False
         self.cross = None           # set by train: the CrossedRows X holds the features of
 
+    @property
+    def sample_weight(self):
+        """The weight of each row, in the rows' dtype."""
+        if self._sample_weight is None:
+            self._sample_weight = np.ones(self.X.shape[0], dtype=self.X.dtype)
+        return self._sample_weight
+
+    @property
+    def kernel_sample_weight(self):
+        """``sample_weight`` for ``Engine.run_pass``: None when all 1."""
+        return self._sample_weight
+
+    @property
+    def train_idx(self):
+        """The rows that train, in order (an intp array)."""
+        if self._train_idx is None:
+            self._train_idx = np.arange(self.X.shape[0], dtype=np.intp)
+        return self._train_idx
+
 
 def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
     """All epochs of binary problem k: (epochs run, history rows, last rate,
     gtol unmet). Problems share nothing but read-only inputs."""
     est, model, cfg = call.est, call.est._model, call.configs[k]
-    streaming, n, train_idx = call.streaming, call.X.shape[0], call.train_idx
-    n_train = train_idx.shape[0]
+    streaming, n = call.streaming, call.X.shape[0]
+    n_train = len(call.rows)
     scal = model.scalars[k]
     # scikit-learn's objective needs running norms; skip them when unused
     track = not streaming and not est.early_stopping and est.tol is not None
@@ -339,16 +361,18 @@ def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
         call.val_scorer if est.early_stopping else None)
     gtol = None
     if est.gtol is not None and not streaming:
+        train_idx = call.train_idx
         X_train = call.X if n_train == n else call.X[train_idx]
         gtol = GradientNorm(est.gtol, lambda k_, t_: gradient_norm(
             model, k_, X_train, call.targets[k_][train_idx], call.sample_weight[train_idx],
             cfg, call.loss, t_, est.average, est.fit_intercept))
     for epoch in range(call.max_iter):
-        order = rng.permutation(train_idx) if est.shuffle else train_idx
+        order = rng.permutation(call.train_idx) if est.shuffle else call.rows
         if est.verbose:
             print(f"-- Epoch {epoch + 1}")
         status, t_new, sum_loss, sum_obj, last_eta, plateau = run_pass(
-            engine, k, data, call.targets[k], call.sample_weight, order, t, eta, track, streaming,
+            engine, k, data, call.targets[k], call.kernel_sample_weight, order, t, eta, track,
+            streaming,
             call.drift_found)
         if status < 0:
             i = -status - 1

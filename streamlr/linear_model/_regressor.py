@@ -212,7 +212,8 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
         if not first and X.dtype != self._model.w.dtype:
             X = X.astype(self._model.w.dtype)
             y = y.astype(X.dtype)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if sample_weight is not None:   # None (all 1) stays None down to the loop
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if first:
             self._new_model(optimizer, 1, X.shape[1], X.dtype, sparse=sp.issparse(X))
         else:
@@ -259,7 +260,8 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
             if intercept_init.shape not in ((1,), ()):
                 raise ValueError("Provided intercept_init does not match dataset.")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if sample_weight is not None or self.early_stopping:   # else None: all 1
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         val_mask = validation_mask(self, y, sample_weight)
         self._new_model(optimizer, 1, d, X.dtype, coef=coef_init,
                         intercept=None if intercept_init is None else intercept_init.reshape(1),
