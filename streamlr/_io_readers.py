@@ -14,8 +14,8 @@ import sys
 import zlib
 
 import numpy as np
-import scipy.sparse as sp
 
+from ._csr import CSRRows
 from ._kernels import _hashing
 from ._kernels import _readers as _r
 
@@ -364,6 +364,10 @@ class ChunkStream:
     ramp : bool, default=False
         Start with chunks of 4096 rows, doubling up to the parser's size (a
         reader ahead of a learner then hands its first rows over early).
+    scipy : bool, default=True
+        X as a ``scipy.sparse.csr_matrix``; False: as
+        ``streamlr._csr.CSRRows`` (the same arrays, without importing SciPy:
+        the command line's training path).
 
     Attributes
     ----------
@@ -381,7 +385,8 @@ class ChunkStream:
         CSV: the header's column names, once read.
     """
 
-    def __init__(self, source, parser, *, as_triples=True, csv_spec=None, ramp=False):
+    def __init__(self, source, parser, *, as_triples=True, csv_spec=None, ramp=False,
+                 scipy=True):
         self._src = source if isinstance(source, _Source) else _Source(source)
         # ramp: the first chunks small (4096 rows, doubling), so that a reader
         # ahead of a learner hands over its first rows early
@@ -392,6 +397,7 @@ class ChunkStream:
         self._parser = parser
         self._triples = as_triples
         self._csv = csv_spec
+        self._scipy = scipy
         self.rows = self.lines = self.bad_lines = 0
         self.first_bad = None
         self.columns = None
@@ -413,11 +419,18 @@ class ChunkStream:
         return next(self._it)
 
     def _chunks(self):
+        csr = CSRRows
+        if self._scipy:
+            from scipy.sparse import csr_matrix
+
+            def csr(data, indices, indptr, shape):
+                return csr_matrix((data, indices, indptr), shape=shape)
+
         try:
             for parts in _raw_chunks(self._parser, self._src, self):
                 self._parser.chunk_rows = min(2 * self._parser.chunk_rows, self._full)
                 indptr, indices, data, y, w, lines, loff, ltext, text_label = parts
-                X = sp.csr_matrix((data, indices, indptr), shape=(len(y), self._parser.width))
+                X = csr(data, indices, indptr, (len(y), self._parser.width))
                 self.rows += len(y)
                 chunk = Chunk(X, None, w, lines, y, (loff, ltext))
                 if self._triples:

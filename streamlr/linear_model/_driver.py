@@ -14,18 +14,22 @@ this module:
   call's ``Transaction``, which undoes everything on any exception.
 """
 import contextlib
+import numbers
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
-import scipy.sparse as sp
-from joblib import effective_n_jobs
-from sklearn.utils import check_random_state
 
 from .. import _registry
 from .._kernels import kernel as _k
 from ..exceptions import DivergenceError
 from . import _params
-from ._input import as_kernel_input, check_sample_weight, raise_if_row_invalid, touched_columns
+from ._input import (
+    as_kernel_input,
+    check_sample_weight,
+    is_sparse,
+    raise_if_row_invalid,
+    touched_columns,
+)
 from ._stopping import GradientNorm, NoImprovement, gradient_norm, softmax_gradient_norm
 
 MAX_INT = np.iinfo(np.int32).max
@@ -233,9 +237,21 @@ def learn_rows(est, X, targets, sample_weight):
 # -- the general path ----------------------------------------------------------------
 
 
+def random_state(seed):
+    """The generator ``random_state`` stands for, as scikit-learn reads it
+    (None: NumPy's global one; an int: a new generator seeded with it; a
+    ``RandomState``: itself), without importing scikit-learn."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
+
+
 def seeds(est, n):
-    rs = check_random_state(est.random_state)
-    return rs.randint(MAX_INT, size=n)
+    return random_state(est.random_state).randint(MAX_INT, size=n)
 
 
 def map_problems(est, fn, n_problems):
@@ -244,7 +260,11 @@ def map_problems(est, fn, n_problems):
     exception of any problem is raised after all have stopped, the first in
     problem order."""
     n_jobs = getattr(est, "n_jobs", None)
-    workers = min(effective_n_jobs(n_jobs), n_problems) if n_jobs is not None else 1
+    workers = 1
+    if n_jobs is not None:
+        from joblib import effective_n_jobs
+
+        workers = min(effective_n_jobs(n_jobs), n_problems)
     if workers <= 1:
         return [fn(k) for k in range(n_problems)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -688,7 +708,7 @@ def train(tx, call):
     model.engine = None   # events bind their own engine, for the model's parameters
     X, n = call.X, call.X.shape[0]
     data = as_kernel_input(X)
-    cols = touched_columns(data[1], data[2], X.shape[1]) if sp.issparse(X) else None
+    cols = touched_columns(data[1], data[2], X.shape[1]) if is_sparse(X) else None
     if cols is not None and engine.may_fold_scale(n * call.max_iter, True):
         cols = None   # the call may touch every column: snapshot them all
     # a model this call made goes whole if the call fails: snapshot its
