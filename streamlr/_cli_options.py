@@ -46,6 +46,15 @@ def _label_value(text):
     return int(x) if x.is_integer() else x
 
 
+def _distinct(values):
+    """``np.unique`` of a 1-D array (sorted distinct values), without
+    ``np.unique``'s import of ``numpy.ma`` (30 ms of ``streamlr train``'s start)."""
+    a = np.sort(values, kind="stable")
+    if a.size < 2:
+        return a
+    return a[np.concatenate(([True], a[1:] != a[:-1]))]
+
+
 class Labels:
     """Turn the label text of data files into targets.
 
@@ -101,7 +110,7 @@ class Labels:
         kinds = {False} if numeric else {isinstance(v, str) for v in values}
         if len(kinds) > 1:
             raise ValueError(f"the labels mix numbers and text: {sorted(map(str, values))[:10]}")
-        classes = np.unique(np.asarray(values))
+        classes = _distinct(np.asarray(values))
         if len(classes) < 2:
             raise ValueError(f"only one class ({classes[0]!r}) among the first labels; "
                              "pass all the classes with --classes")

@@ -15,7 +15,6 @@ this module:
 """
 import contextlib
 import numbers
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -251,6 +250,12 @@ def random_state(seed):
 
 
 def seeds(est, n):
+    """One seed per problem for shuffling, drawn from ``random_state``.
+    Without ``shuffle`` they are unused: a seed given as an int then draws
+    nothing (a new generator's draws change no state; NumPy's global one,
+    with ``random_state=None``, is still drawn from as before)."""
+    if not est.shuffle and isinstance(est.random_state, numbers.Integral):
+        return np.zeros(n, dtype=np.int64)
     return random_state(est.random_state).randint(MAX_INT, size=n)
 
 
@@ -267,6 +272,8 @@ def map_problems(est, fn, n_problems):
         workers = min(effective_n_jobs(n_jobs), n_problems)
     if workers <= 1:
         return [fn(k) for k in range(n_problems)]
+    from concurrent.futures import ThreadPoolExecutor, wait
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(fn, k) for k in range(n_problems)]
         wait(futures)
