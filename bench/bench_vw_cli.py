@@ -25,6 +25,9 @@ one pass, logistic loss, 18 bits, as a user runs them:
   namespaced event crossed by ``interactions=["ui"]`` (the crossing in
   compiled code, per event) against its 440 features as a 1-row CSR matrix.
 
+streamlr's modules are byte-compiled first (``compileall``), as an
+installed package's are (vowpalwabbit's are): with
+``PYTHONDONTWRITEBYTECODE`` set, every run would otherwise compile them.
 Both drivers print their progress tables (neither ``--quiet``). Runs
 alternate between the systems; the table reports the median of
 ``--repeats``. Final progressive losses are read from each driver's summary.
@@ -162,6 +165,10 @@ def main(argv=None):
     p.add_argument("--keep", metavar="FILE", help="write the data here (default: a temp file)")
     p.add_argument("--no-q", action="store_true", help="skip the -q ui runs")
     args = p.parse_args(argv)
+    import compileall
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    compileall.compile_dir(os.path.join(here, "streamlr"), quiet=1)
     tmp = tempfile.TemporaryDirectory()
     path = args.keep or os.path.join(tmp.name, "bench.vw")
     make_file(path, args.rows)
