@@ -262,3 +262,38 @@ def test_grid_search_over_nested_optimizer_parameters():
     assert grid.best_estimator_.learning_rate.lr == best["learning_rate__lr"]
     assert grid.best_estimator_.optimizer.betas == best["optimizer__betas"]
     assert est.learning_rate.lr == 0.01 and est.optimizer == Adam()   # searched on clones
+
+
+@pytest.mark.parametrize("options", [
+    # overflow in a call over every column (no coordinate snapshot when headless)
+    ["--loss", "squared_error", "--optimizer", "momentum", "--lr", "1", "--penalty", "none"],
+    ["--loss", "squared_error", "--optimizer", "momentum", "--lr", "3", "--chunk-size", "700"],
+    ["--loss", "squared_error", "--optimizer", "adam", "--lr", "1e300"],   # non-finite step
+    ["--lr", "0.1"],    # continuous labels for a classifier: scikit-learn's error
+])
+def test_headless_failure_is_reported_as_the_estimator(tmp_path, capsys, monkeypatch, options):
+    data = _data(tmp_path, "r.vw", "regression")
+    out = []
+    for headless in (True, False):
+        monkeypatch.setattr(_cli_options, "HEADLESS", headless)
+        status = main(["train", str(data), *options])
+        captured = capsys.readouterr()
+        out.append((status, [line for line in captured.out.splitlines()
+                             if not line.startswith("time = ")], captured.err))
+    assert out[0] == out[1]
+    assert out[0][0] == 1 and "error" in out[0][2]
+
+
+def test_headless_non_finite_row_is_reported_as_the_estimator(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "bad.csv"
+    rows = [f"{i % 7},{(i * 3) % 5},{i % 2}" for i in range(300)]
+    rows[150] = "3,inf,1"
+    data.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    out = []
+    for headless in (True, False):
+        monkeypatch.setattr(_cli_options, "HEADLESS", headless)
+        status = main(["train", str(data), "--target", "label", "--chunk-size", "100"])
+        captured = capsys.readouterr()
+        out.append((status, captured.err))
+    assert out[0] == out[1]
+    assert out[0][0] == 1 and "infinite value" in out[0][1]

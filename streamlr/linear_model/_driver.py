@@ -725,7 +725,11 @@ def train(tx, call):
         # a race keeps its snapshot's buffer from call to call: faulting in
         # fresh pages for the awake copies cost more than copying them
         engine.reuse_snapshot_buffer(getattr(model, "snapshot_buffer", None))
-    tx.snapshot(engine, cols, coordinates=not call.made_model)
+    # a learner whose failed call ends the run (the command line's headless
+    # learner) keeps no copy of every coordinate: the check for overflow
+    # then reads them all, and a failure leaves them as the call left them
+    coordinates = not call.made_model and (cols is not None or est._undo_all_coordinates)
+    tx.snapshot(engine, cols, coordinates=coordinates)
     call.drift = drift
     try:
         return _train(call, engine, model, data)

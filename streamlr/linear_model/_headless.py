@@ -13,7 +13,9 @@ and ``to_estimator`` hands the trained model to the estimator class (for
 They serve the streaming case only: ``partial_fit`` with ``classes`` given
 on every call (the classifier), ``class_weight=None`` and no
 ``new_classes="add"`` (``supports`` says whether a parameter set is
-served); anything else takes the estimator.
+served); anything else takes the estimator. A failed call (divergence)
+leaves the coefficients as it left them: the command line then stops
+without saving the model.
 """
 import numpy as np
 
@@ -52,7 +54,9 @@ class _Headless:
     """Parameters as attributes, what the progress table reads, the estimator."""
 
     _defaults = {}
-    _estimator = ""
+    # the command line stops at a failed call and drops the model: a call
+    # over every column snapshots no coordinates (``_driver.train``)
+    _undo_all_coordinates = False
 
     def __init__(self, **params):
         unknown = set(params) - set(self._defaults)
@@ -119,7 +123,7 @@ class _Headless:
         return est
 
 
-class HeadlessClassifier(ClassifierCore, _Headless):
+class HeadlessClassifier(_Headless, ClassifierCore):
     """``SGDClassifier``'s streaming training, without scikit-learn (see the module)."""
 
     _defaults = CLASSIFIER_DEFAULTS
@@ -134,6 +138,9 @@ class HeadlessClassifier(ClassifierCore, _Headless):
         X, y = self._rows(X, y)
         classes = np.asarray(classes)
         if first:
+            if classes.dtype.kind == "f" and np.any(classes != classes.astype(np.int64)):
+                # scikit-learn's unique_labels refuses continuous values so
+                raise ValueError(f"Unknown label type: {(classes,)!r}")
             if len(classes) < 2:
                 raise ValueError("The number of classes has to be greater than one; "
                                  f"got {len(classes)} class")
@@ -149,7 +156,7 @@ class HeadlessClassifier(ClassifierCore, _Headless):
         return scores.ravel() if scores.shape[1] == 1 else scores
 
 
-class HeadlessRegressor(RegressorCore, _Headless):
+class HeadlessRegressor(_Headless, RegressorCore):
     """``SGDRegressor``'s streaming training, without scikit-learn (see the module)."""
 
     _defaults = REGRESSOR_DEFAULTS

@@ -30,6 +30,9 @@ class LearnerCore:
     """The model's state and the ways into the engine, shared by the estimators."""
 
     _is_classifier = False
+    # a failed call puts every coordinate back (False: the caller drops the
+    # model after a failure, so a call over every column copies none)
+    _undo_all_coordinates = True
 
     def _fitted_model(self, name):
         model = self.__dict__.get("_model")
