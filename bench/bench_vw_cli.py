@@ -30,7 +30,10 @@ installed package's are (vowpalwabbit's are): with
 ``PYTHONDONTWRITEBYTECODE`` set, every run would otherwise compile them.
 Both drivers print their progress tables (neither ``--quiet``). Runs
 alternate between the systems; the table reports the median of
-``--repeats``. Final progressive losses are read from each driver's summary.
+``--repeats``, wall clock and CPU time (user + system, all threads: on a
+loaded machine the scheduler's share decides the wall clock, the CPU time
+what each run costs). Final progressive losses are read from each driver's
+summary.
 
     python bench/bench_vw_cli.py                  # 200,000 rows, 5 repeats
     python bench/bench_vw_cli.py --rows 2000000 --repeats 3 --no-q
@@ -38,6 +41,7 @@ alternate between the systems; the table reports the median of
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,12 +80,19 @@ def _env():
     return env
 
 
+def _cpu_children():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _run(cmd):
-    t = time.perf_counter()
+    """(wall seconds, final progressive loss, CPU seconds) of one run."""
+    c, t = _cpu_children(), time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=True)
     dt = time.perf_counter() - t
+    cpu = _cpu_children() - c
     m = re.search(r"average loss\s*=\s*([0-9.eE+-]+)", res.stdout + res.stderr)
-    return dt, float(m.group(1)) if m else float("nan")
+    return dt, float(m.group(1)) if m else float("nan"), cpu
 
 
 def systems(path, q):
@@ -176,20 +187,21 @@ def main(argv=None):
     print(f"{cpu_model()} ({os.cpu_count()} cores); {args.rows:,} rows, {size:.1f} MB; "
           f"median of {args.repeats}, systems alternating")
     print()
-    print("| run | system | seconds | rows/s | final progressive loss | streamlr is |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| run | system | seconds | rows/s | final progressive loss | streamlr is | CPU s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for q in (False,) if args.no_q else (False, True):
         cmds = systems(path, q)
         res = {name: [] for name in cmds}
         for _ in range(args.repeats):
             for name, cmd in cmds.items():
                 res[name].append(_run(cmd))
-        med = {name: statistics.median(t for t, _ in r) for name, r in res.items()}
+        med = {name: statistics.median(t for t, _, _ in r) for name, r in res.items()}
         for name, r in res.items():
             ratio = med["VW driver"] / med["streamlr train"]
             print(f"| whole process{', -q ui' if q else ''} | {name} | {med[name]:.2f} | "
                   f"{args.rows / med[name]:,.0f} | {r[0][1]:.6f} | "
-                  f"{f'{ratio:.2f}x VW' if name == 'streamlr train' else ''} |")
+                  f"{f'{ratio:.2f}x VW' if name == 'streamlr train' else ''} | "
+                  f"{statistics.median(c for _, _, c in r):.2f} |")
     starts = {"import streamlr.cli (the train path)": [sys.executable, "-c", "import streamlr.cli"],
               "import vowpalwabbit": [sys.executable, "-c", "import vowpalwabbit"],
               "from streamlr import SGDClassifier": [
@@ -197,13 +209,14 @@ def main(argv=None):
     res = {name: [] for name in starts}
     for _ in range(args.repeats):
         for name, cmd in starts.items():
-            res[name].append(_run(cmd)[0])
+            res[name].append(_run(cmd))
     for name, r in res.items():
-        print(f"| start-up floor | {name} | {statistics.median(r):.2f} | | | |")
+        print(f"| start-up floor | {name} | {statistics.median(t for t, _, _ in r):.2f} | | | | "
+              f"{statistics.median(c for _, _, c in r):.2f} |")
     for inter in ((),) if args.no_q else ((), ("ui",)):
         n, dt = parse_rate(path, args.repeats, inter)
         print(f"| parse only{', -q ui' if inter else ''} | read_vw | {dt:.2f} | {n / dt:,.0f} | "
-              f"({size / dt:.0f} MB/s) | |")
+              f"({size / dt:.0f} MB/s) | | |")
     print()
     print("| single events (hash_bits=18, Adam, 40 features a row before crossing) "
           "| microseconds per call |")
