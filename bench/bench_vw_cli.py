@@ -13,21 +13,32 @@ one pass, logistic loss, 18 bits, as a user runs them:
 - the same with ``-q ui`` (400 more features a row: VW crosses them on the
   fly, and so does streamlr since issue #17 item 3: the reader keeps each
   value's namespace and the learning loop crosses each row right before it
-  uses it, never a wider matrix);
+  uses it, never a wider matrix; such runs learn through the estimator, so
+  they import scikit-learn and SciPy);
 - the readers' parse rate alone (``read_vw`` in this process, no learning;
   with ``-q ui``: ``read_vw``, which crosses at read time, and the command
   line's reader, which leaves the crosses to the loop);
-- the start-up floor: ``python -c "import streamlr.cli"`` (scikit-learn and
-  scipy come with it) against ``python -c "import vowpalwabbit"``;
+- the start-up floor: ``python -c "import streamlr.cli"`` (what ``streamlr
+  train`` imports: NumPy, the compiled kernels and the standard library;
+  it learns through the headless learner, without scikit-learn, SciPy or
+  pandas) against ``python -c "import vowpalwabbit"``, and, for scale,
+  ``python -c "from streamlr import SGDClassifier"`` (the estimators bring
+  scikit-learn and SciPy);
 - ``learn_one``/``predict_one`` of a 40-feature dict event on a
   ``hash_bits=18`` model (the hashing in compiled code), against
   ``learn_one`` of the same event as a 1-row CSR matrix; the same for a
   namespaced event crossed by ``interactions=["ui"]`` (the crossing in
   compiled code, per event) against its 440 features as a 1-row CSR matrix.
 
+streamlr's modules are byte-compiled first (``compileall``), as an
+installed package's are (vowpalwabbit's are): with
+``PYTHONDONTWRITEBYTECODE`` set, every run would otherwise compile them.
 Both drivers print their progress tables (neither ``--quiet``). Runs
 alternate between the systems; the table reports the median of
-``--repeats``. Final progressive losses are read from each driver's summary.
+``--repeats``, wall clock and CPU time (user + system, all threads: on a
+loaded machine the scheduler's share decides the wall clock, the CPU time
+what each run costs). Final progressive losses are read from each driver's
+summary.
 
     python bench/bench_vw_cli.py                  # 200,000 rows, 5 repeats
     python bench/bench_vw_cli.py --rows 2000000 --repeats 3 --no-q
@@ -35,6 +46,7 @@ alternate between the systems; the table reports the median of
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,12 +85,19 @@ def _env():
     return env
 
 
+def _cpu_children():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _run(cmd):
-    t = time.perf_counter()
+    """(wall seconds, final progressive loss, CPU seconds) of one run."""
+    c, t = _cpu_children(), time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=True)
     dt = time.perf_counter() - t
+    cpu = _cpu_children() - c
     m = re.search(r"average loss\s*=\s*([0-9.eE+-]+)", res.stdout + res.stderr)
-    return dt, float(m.group(1)) if m else float("nan")
+    return dt, float(m.group(1)) if m else float("nan"), cpu
 
 
 def systems(path, q):
@@ -167,6 +186,10 @@ def main(argv=None):
     p.add_argument("--keep", metavar="FILE", help="write the data here (default: a temp file)")
     p.add_argument("--no-q", action="store_true", help="skip the -q ui runs")
     args = p.parse_args(argv)
+    import compileall
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    compileall.compile_dir(os.path.join(here, "streamlr"), quiet=1)
     tmp = tempfile.TemporaryDirectory()
     path = args.keep or os.path.join(tmp.name, "bench.vw")
     make_file(path, args.rows)
@@ -174,28 +197,32 @@ def main(argv=None):
     print(f"{cpu_model()} ({os.cpu_count()} cores); {args.rows:,} rows, {size:.1f} MB; "
           f"median of {args.repeats}, systems alternating")
     print()
-    print("| run | system | seconds | rows/s | final progressive loss | streamlr is |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| run | system | seconds | rows/s | final progressive loss | streamlr is | CPU s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for q in (False,) if args.no_q else (False, True):
         cmds = systems(path, q)
         res = {name: [] for name in cmds}
         for _ in range(args.repeats):
             for name, cmd in cmds.items():
                 res[name].append(_run(cmd))
-        med = {name: statistics.median(t for t, _ in r) for name, r in res.items()}
+        med = {name: statistics.median(t for t, _, _ in r) for name, r in res.items()}
         for name, r in res.items():
             ratio = med["VW driver"] / med["streamlr train"]
             print(f"| whole process{', -q ui' if q else ''} | {name} | {med[name]:.2f} | "
                   f"{args.rows / med[name]:,.0f} | {r[0][1]:.6f} | "
-                  f"{f'{ratio:.2f}x VW' if name == 'streamlr train' else ''} |")
-    starts = {"import streamlr.cli": [sys.executable, "-c", "import streamlr.cli"],
-              "import vowpalwabbit": [sys.executable, "-c", "import vowpalwabbit"]}
+                  f"{f'{ratio:.2f}x VW' if name == 'streamlr train' else ''} | "
+                  f"{statistics.median(c for _, _, c in r):.2f} |")
+    starts = {"import streamlr.cli (the train path)": [sys.executable, "-c", "import streamlr.cli"],
+              "import vowpalwabbit": [sys.executable, "-c", "import vowpalwabbit"],
+              "from streamlr import SGDClassifier": [
+                  sys.executable, "-c", "from streamlr import SGDClassifier"]}
     res = {name: [] for name in starts}
     for _ in range(args.repeats):
         for name, cmd in starts.items():
-            res[name].append(_run(cmd)[0])
+            res[name].append(_run(cmd))
     for name, r in res.items():
-        print(f"| start-up floor | {name} | {statistics.median(r):.2f} | | | |")
+        print(f"| start-up floor | {name} | {statistics.median(t for t, _, _ in r):.2f} | | | | "
+              f"{statistics.median(c for _, _, c in r):.2f} |")
     readers = [((), False, "read_vw")]
     if not args.no_q:
         readers += [(("ui",), False, "read_vw (crossed at read time)"),
@@ -203,7 +230,7 @@ def main(argv=None):
     for inter, later, name in readers:
         n, dt = parse_rate(path, args.repeats, inter, later)
         print(f"| parse only{', -q ui' if inter else ''} | {name} | {dt:.2f} | {n / dt:,.0f} | "
-              f"({size / dt:.0f} MB/s) | |")
+              f"({size / dt:.0f} MB/s) | | |")
     print()
     print("| single events (hash_bits=18, Adam, 40 features a row before crossing) "
           "| microseconds per call |")

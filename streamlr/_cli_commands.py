@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ._cli_options import _data_format, _data_source, _estimator, _out, _source_name
+from ._cli_options import _data_format, _data_source, _estimator, _out, _select_rows, _source_name
 from ._cli_progress import _learn, _Progress, read_ahead
 from ._cli_spec import _PROBA_LOSSES, UsageError
 from .io import BadLineError, DataFormat, open_stream
@@ -42,7 +42,7 @@ def _rows(chunk, labels, bad):
     bad.add(wrong, unlabeled)
     X, w = chunk.X, chunk.weights
     if keep is not None:
-        X, w = X[keep], w[keep]
+        X, w = _select_rows(X, keep), w[keep]
     return X, y, (w if (w != 1.0).any() else None)
 
 
@@ -54,6 +54,15 @@ def cmd_train(args):
     The summary (samples, average progressive loss, last rate, time, bad
     lines) follows the table; ``--model-out`` saves the model with the data
     settings, for ``streamlr predict``.
+
+    The rows are learned by the headless learner (the estimators' training
+    core; ``streamlr/linear_model/_headless.py``), which imports neither
+    scikit-learn nor SciPy: the same calls and model, bitwise, as the
+    estimator's ``partial_fit``; ``--model-out`` hands the model to the
+    estimator to save it (scikit-learn is imported then). The estimator
+    learns instead for options the headless learner does not serve
+    (``_headless.supports``) and for rows with interactions (``-q``,
+    ``--cubic``: crossed by the learning loop from ``CrossedRows``).
 
     Parameters
     ----------
@@ -75,7 +84,11 @@ def cmd_train(args):
     if args.passes > 1 and args.data == "-":
         raise UsageError("--passes > 1 needs a file: standard input cannot be read twice "
                          "(save it to a file first)")
-    model, labels = _estimator(args)
+    # rows with interactions (CrossedRows, crossed by the loop) go through the
+    # estimator: the headless learner takes plain CSR rows
+    crosses = bool(getattr(args, "quadratic", None) or getattr(args, "cubic", None))
+    model, labels = _estimator(args, headless=not crosses)
+    headless = hasattr(model, "to_estimator")
     start = time.perf_counter()
     progress = _Progress(args.loss, args.quiet)
     name = _source_name(args.data)
@@ -86,7 +99,8 @@ def cmd_train(args):
         for _ in range(args.passes):
             source, fmt_name = _data_source(args.data, args.format)
             fmt = _data_format(args, fmt_name)
-            stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines, ramp=True)
+            stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines, ramp=True,
+                                 scipy=not headless)
             for chunk in read_ahead(stream):
                 X, y, w = _rows(chunk, labels, bad)
                 if not len(y):
@@ -123,8 +137,8 @@ def cmd_train(args):
     if args.model_out:
         from .persistence import save
 
-        save(model, args.model_out, metadata={"reader": fmt.to_dict(),
-                                              "command": "streamlr train"})
+        save(model.to_estimator() if headless else model, args.model_out,
+             metadata={"reader": fmt.to_dict(), "command": "streamlr train"})
         _out(f"model written to {args.model_out}")
     return 0
 

@@ -7,9 +7,9 @@ import sys
 import threading
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._cli_options import _out
+from ._csr import CSRRows
 
 
 class _Progress:
@@ -66,7 +66,7 @@ class _Progress:
 
 def _prediction(model, x):
     """The model's prediction for one row before it learns it (0 before any)."""
-    if not hasattr(model, "coef_"):
+    if "_model" not in model.__dict__:
         return 0.0
     if hasattr(model, "decision_function"):
         d = model.decision_function(x)
@@ -76,10 +76,14 @@ def _prediction(model, x):
 
 def _row_range(X, lo, hi):
     """Rows lo:hi of a CSR matrix, sharing its values and indices (no copy)."""
+    if type(X) is CSRRows:
+        return X.rows(lo, hi)
     if lo == 0 and hi == X.shape[0]:
         return X
     if hasattr(X, "materialize"):   # CrossedRows (interactions crossed by the loop)
         return X[lo:hi]
+    import scipy.sparse as sp  # X is a SciPy matrix: SciPy is imported
+
     a, b = X.indptr[lo], X.indptr[hi]
     return sp.csr_matrix((X.data[a:b], X.indices[a:b], X.indptr[lo:hi + 1] - a),
                          shape=(hi - lo, X.shape[1]))

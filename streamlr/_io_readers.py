@@ -14,8 +14,8 @@ import sys
 import zlib
 
 import numpy as np
-import scipy.sparse as sp
 
+from ._csr import CSRRows
 from ._kernels import _hashing
 from ._kernels import _readers as _r
 
@@ -368,6 +368,10 @@ class ChunkStream:
         ``(interactions, hash_bits)`` of a VW parser made with
         ``cross_later=True``: the chunks' ``X`` are then
         ``streamlr._crossed.CrossedRows``, crossed by the learning loop.
+    scipy : bool, default=True
+        X as a ``scipy.sparse.csr_matrix``; False: as
+        ``streamlr._csr.CSRRows`` (the same arrays, without importing SciPy:
+        the command line's training path).
 
     Attributes
     ----------
@@ -386,7 +390,7 @@ class ChunkStream:
     """
 
     def __init__(self, source, parser, *, as_triples=True, csv_spec=None, ramp=False,
-                 cross=None):
+                 cross=None, scipy=True):
         self._src = source if isinstance(source, _Source) else _Source(source)
         # ramp: the first chunks small (4096 rows, doubling), so that a reader
         # ahead of a learner hands over its first rows early
@@ -400,6 +404,7 @@ class ChunkStream:
         # (interactions, bits) of a parser that leaves its rows un-crossed:
         # chunks then hold CrossedRows, crossed by the learning loop
         self._cross = cross
+        self._scipy = scipy
         self.rows = self.lines = self.bad_lines = 0
         self.first_bad = None
         self.columns = None
@@ -421,11 +426,18 @@ class ChunkStream:
         return next(self._it)
 
     def _chunks(self):
+        csr = CSRRows
+        if self._scipy:
+            from scipy.sparse import csr_matrix
+
+            def csr(data, indices, indptr, shape):
+                return csr_matrix((data, indices, indptr), shape=shape)
+
         try:
             for parts in _raw_chunks(self._parser, self._src, self):
                 self._parser.chunk_rows = min(2 * self._parser.chunk_rows, self._full)
                 indptr, indices, data, y, w, lines, loff, ltext, text_label = parts[:9]
-                X = sp.csr_matrix((data, indices, indptr), shape=(len(y), self._parser.width))
+                X = csr(data, indices, indptr, (len(y), self._parser.width))
                 if len(parts) > 9:
                     from ._crossed import CrossedRows
 

@@ -3,16 +3,18 @@
 A spec validates its parameters when it is built (and after ``set_params``),
 compares equal to another spec of the same type with equal parameters, and
 works with scikit-learn's ``get_params``/``set_params``/``clone`` (so that
-``GridSearchCV`` can search over ``optimizer=[Adam(), Adagrad()]``). It holds
-no training state: the estimators keep that as fitted attributes.
+``GridSearchCV`` can search over ``optimizer=[Adam(), Adagrad()]`` or
+``optimizer__lr``) without importing scikit-learn: the command line's
+training path imports neither it nor SciPy. It holds no training state: the
+estimators keep that as fitted attributes.
 """
+import inspect
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 
-class Spec(BaseEstimator):
+class Spec:
     """Base class of the spec objects: parameters in ``__init__``, checks in ``_validate``.
 
     A spec validates its parameters when it is built and after
@@ -46,6 +48,57 @@ class Spec(BaseEstimator):
     def _validate(self):
         """Raise ``ValueError`` naming the first invalid parameter."""
 
+    @classmethod
+    def _get_param_names(cls):
+        """The constructor's parameter names, in its order (scikit-learn's rule)."""
+        params = []
+        for name, param in inspect.signature(cls.__init__).parameters.items():
+            if name == "self" or param.kind == param.VAR_KEYWORD:
+                continue
+            if param.kind == param.VAR_POSITIONAL:
+                raise RuntimeError(f"{cls.__name__} should not take *args in its constructor")
+            params.append(name)
+        return params
+
+    def get_params(self, deep=True):
+        """The parameters, by name (scikit-learn's ``get_params``).
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also the parameters of parameters that have ``get_params``
+            (``schedule__lr`` of a ``Warmup``).
+
+        Returns
+        -------
+        dict
+            The parameter values, by name.
+        """
+        out = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def _set_params(self, params):
+        # scikit-learn's set_params: plain names set, name__sub passed on
+        valid = self.get_params(deep=True)
+        nested = {}
+        for key, value in params.items():
+            name, delim, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {self}. Valid "
+                                 f"parameters are: {self._get_param_names()!r}.")
+            if delim:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+                valid[name] = value
+        for name, sub_params in nested.items():
+            valid[name].set_params(**sub_params)
+
     def set_params(self, **params):
         """Set parameters and validate them; a failed call changes nothing.
 
@@ -65,19 +118,19 @@ class Spec(BaseEstimator):
             For an unknown parameter name or an invalid value (the
             parameters are then those before the call).
         """
+        if not params:
+            return self
         old = self.get_params(deep=False)
         try:
-            super().set_params(**params)
+            self._set_params(params)
             self._validate()
         except (ValueError, TypeError):
-            super().set_params(**old)  # a failed call changes nothing
+            self._set_params(old)  # a failed call changes nothing
             raise
         return self
 
     def __repr__(self, N_CHAR_MAX=700):
         # constructor order; required parameters always, the others when changed
-        import inspect
-
         parts = []
         for name, param in inspect.signature(type(self).__init__).parameters.items():
             if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):

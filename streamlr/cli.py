@@ -16,6 +16,9 @@ Layout: this module holds the entry point (``main``, the console script
 subcommands, ``_cli_progress`` prints the training progress table,
 ``_cli_options`` holds what the subcommands share (labels, options, the
 estimator, data files) and ``_cli_spec`` parses ``name:key=value`` values.
+``train`` learns through ``linear_model._headless`` (the estimators'
+training core without scikit-learn): its imports are NumPy, the compiled
+kernels and the standard library.
 """
 import contextlib
 import sys

@@ -386,21 +386,23 @@ class Reader:
 
 
 def open_stream(source, fmt, chunk_rows, skip_bad_lines=False, require_target=True,
-                ramp=False):
+                ramp=False, scipy=True):
     """A :class:`ChunkStream` of :class:`Chunk` objects reading ``source`` as
-    ``fmt`` says (what ``streamlr train`` and ``predict`` read with)."""
+    ``fmt`` says (what ``streamlr train`` and ``predict`` read with);
+    ``scipy=False``: their rows as ``streamlr._csr.CSRRows``."""
     if fmt.format == "vw":
         # interactions: crossed by the learning loop, row by row (streamlr._crossed)
         parser = vw_parser(fmt.hash_bits, fmt.interactions, chunk_rows, skip_bad_lines,
                            cross_later=bool(fmt.interactions))
         return ChunkStream(source, parser, as_triples=False, ramp=ramp,
-                           cross=(tuple(vw_interactions(fmt.interactions)), fmt.hash_bits))
+                           cross=(tuple(vw_interactions(fmt.interactions)), fmt.hash_bits),
+                           scipy=scipy)
     if fmt.format == "libsvm":
         return ChunkStream(source, libsvm_parser(fmt.width, chunk_rows, skip_bad_lines),
-                           as_triples=False, ramp=ramp)
+                           as_triples=False, ramp=ramp, scipy=scipy)
     spec = CsvSpec(fmt.target, fmt.weight, fmt.categorical, fmt.ignore, require_target)
     parser = csv_parser(fmt.hash_bits, fmt.delimiter, chunk_rows, skip_bad_lines)
-    return ChunkStream(source, parser, as_triples=False, csv_spec=spec, ramp=ramp)
+    return ChunkStream(source, parser, as_triples=False, csv_spec=spec, ramp=ramp, scipy=scipy)
 
 
 __all__ = ["DataFormat", "Reader", "Chunk", "BadLineError", "FORMATS", "guess_format",

@@ -21,8 +21,23 @@
 #
 # Included by sgd.pyx, so each build (baseline, AVX2) has its own copy.
 
-_CSR_MATRIX = _sp.csr_matrix
-_CSR_ARRAY = _sp.csr_array
+# SciPy's CSR types, once SciPy is imported (``_issparse``): the module does
+# not import SciPy itself (the command line's training path runs without it),
+# and a SciPy matrix cannot reach it before SciPy is imported
+_CSR_MATRIX = None
+_CSR_ARRAY = None
+
+
+def _issparse(x):
+    """Whether x is a SciPy sparse matrix or array (without importing SciPy)."""
+    global _CSR_MATRIX, _CSR_ARRAY
+    sp = _sys.modules.get("scipy.sparse")
+    if sp is None:
+        return False
+    if _CSR_MATRIX is None:
+        _CSR_MATRIX, _CSR_ARRAY = sp.csr_matrix, sp.csr_array
+    return sp.issparse(x)
+
 
 # bigger events than this (values x state slots x problems) release the GIL
 cdef Py_ssize_t NOGIL_WORK = 1 << 15

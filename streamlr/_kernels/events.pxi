@@ -15,7 +15,7 @@ cdef object _event_dense(Engine self, x, bint own_buffer=False):
             return None     # hashed into a CSR row by _event_csr
         return _event_from_dict(self, x, own_buffer)
     if not cnp.PyArray_Check(x):
-        if _sp.issparse(x):
+        if _issparse(x):
             return None
         if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
             raise TypeError(

@@ -67,8 +67,9 @@ from streamlr._kernels.optimizers cimport (
     schedulefree_constants, two_phase_rule, vw_apply, vw_average, vw_prepare,
 )
 
+import sys as _sys
+
 import numpy as _np
-import scipy.sparse as _sp
 
 cnp.import_array()
 

@@ -11,10 +11,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._crossed import CrossedRows, crossed_events
-from .._kernels import kernel as _k
-from . import _driver, _params, _pending
-from ._input import as_kernel_input
-from ._state import SLOTS, ModelState
+from . import _params, _pending
+from ._learner import SMALL_CALL_ROWS, LearnerCore, _not_fitted  # noqa: F401
+from ._state import SLOTS
 
 # the parameters the classifier and the regressor document alike (their
 # class docstrings take it in at %(shared_parameters)s)
@@ -148,16 +147,8 @@ RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one cop
     differ); ``average`` is not available with it.
 """
 
-# partial_fit and predict calls with at most this many rows take the
-# bound engine's compiled path (the same loop, without per-call set-up)
-SMALL_CALL_ROWS = 64
 
-
-def _not_fitted(est, name):
-    return AttributeError(f"{type(est).__name__} has no attribute {name!r} (not fitted)")
-
-
-class BaseSGD(BaseEstimator):
+class BaseSGD(LearnerCore, BaseEstimator):
     """Shared machinery of the classifier and the regressor."""
 
     _is_classifier = False
@@ -176,12 +167,6 @@ class BaseSGD(BaseEstimator):
         return tags
 
     # -- fitted attributes: views of the model's state -----------------------------
-
-    def _fitted_model(self, name):
-        model = self.__dict__.get("_model")
-        if model is None:
-            raise _not_fitted(self, name)
-        return model
 
     @property
     def t_(self):
@@ -334,10 +319,6 @@ class BaseSGD(BaseEstimator):
         self._fitted_model("progressive_loss_")
         return self._progressive_loss()
 
-    def _progressive_loss(self):
-        total, n = self._model.progressive_totals()
-        return total / n if n else float("nan")
-
     def densify(self):
         """Convert ``coef_`` (back) to a dense array (no-op when dense).
 
@@ -370,25 +351,6 @@ class BaseSGD(BaseEstimator):
         return self
 
     # -- state ------------------------------------------------------------------------
-
-    def _new_model(self, optimizer, n_problems, n_features, dtype, coef=None, intercept=None,
-                   sparse=False):
-        # the layout follows the first call's input: interleaved for CSR
-        # streams, one array per slot for dense ones (both work for both)
-        members = _params.race_members(self, optimizer)
-        self._model = ModelState(
-            n_problems, n_features, dtype, average=int(self.average),
-            l1=self.penalty in ("l1", "elasticnet"), optimizer=optimizer, coef=coef,
-            intercept=intercept, interleaved=sparse, members=members,
-            default_copy=0 if members is None else _params.race_default(self, optimizer, members))
-
-    def _prepare_model(self, optimizer):
-        model = self._model
-        model.prepare(optimizer, self.average, self.penalty in ("l1", "elasticnet"),
-                      model.progress.t, _params.race_members(self, optimizer))
-
-    def _transaction(self, fn):
-        return _driver.Transaction(self).run(fn)
 
     def _finish_fit(self, gtol_unmet):
         # a partial_fit after fit starts where scikit-learn's would: at t_
@@ -496,15 +458,6 @@ class BaseSGD(BaseEstimator):
         classes = self.__dict__["classes_"]
         return classes[int(scores[0] > 0) if scores.shape[0] == 1 else int(np.argmax(scores))]
 
-    def _event_engine(self):
-        """The bound engine of events, or None when it cannot be bound (a
-        hyperparameter is invalid: predictions do not validate them, and
-        then take the same routine through the model's state)."""
-        try:
-            return _driver.current_engine(self)
-        except (ValueError, TypeError):
-            return None
-
     def _decision_one(self, x):
         model = self._fitted_model("decision")
         engine = self._event_engine()
@@ -533,66 +486,6 @@ class BaseSGD(BaseEstimator):
 
     # -- small calls --------------------------------------------------------------------
 
-    def _small_call(self, X):
-        """Whether a call goes through the bound engine: a fitted model
-        (without feature names) and a few rows of a plain ndarray or CSR
-        matrix."""
-        d = self.__dict__
-        if "_model" not in d or "feature_names_in_" in d:
-            return False
-        if type(X) is np.ndarray:
-            return X.ndim == 2 and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf"
-        return (sp.issparse(X) and X.format == "csr" and X.ndim == 2
-                and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf")
-
-    def _small_partial_fit(self, X, targets, sample_weight):
-        """partial_fit of a few rows on the bound engine: the same loop and
-        arithmetic as the general path (so the same model, bitwise), without
-        its per-call set-up. ``targets``: float64 label indices or values."""
-        _driver.learn_rows(self, X, targets, sample_weight)
-        return self
-
-    def _decision_small(self, X):
-        """Decision values of a few rows: no validation of the estimator's
-        attributes beyond the number of features; None when that differs
-        (the general path then raises what is wrong). Through the bound
-        engine's view of the state when the rows are in the model's dtype
-        (no per-call set-up), else through the model's state: the same
-        routine either way."""
-        model = self._model
-        engine = self._event_engine()
-        if engine is None or X.dtype != (np.float32 if engine.f32 else np.float64):
-            if X.shape[1] != model.w.shape[1]:
-                return None
-            return self._decide_rows(X, check_finite=True)
-        n, d = X.shape
-        if d != engine.n_features:
-            return None
-        values, indices, indptr = as_kernel_input(X)
-        out = np.empty((n, engine.n_outputs))
-        engine.decision_rows(values, indices, indptr, n, model.averaged(), model.average, out)
-        return out.astype(X.dtype, copy=False)
-
-    def _decide_rows(self, X, check_finite, rounded=True, crossed=None):
-        """Decision values (n, n_outputs) of a plain ndarray or CSR matrix by
-        the one prediction routine (``_kernels/dot.pxi``), as the single
-        events compute them: bitwise a function of the model and the row.
-        The output's dtype is NumPy's promotion of X's and the model's
-        (float32 only for float32 rows and a float32 model); ``rounded=False``:
-        the float64 values before that rounding (a float32 race's, as the
-        single-event calls return them). ``crossed``: the CrossedRows whose
-        own features X holds, crossed row by row."""
-        model = self._model
-        dtype = np.result_type(X.dtype, model.w.dtype)
-        if dtype != np.float32:
-            dtype = np.dtype(np.float64)
-        values, indices, indptr = as_kernel_input(X, dtype)
-        n = X.shape[0]
-        out = np.empty((n, model.n_outputs))
-        _k.decision_rows(model, values, indices, indptr, n, model.averaged(), model.average,
-                         out, check_finite, None if crossed is None else crossed.spec(values.dtype))
-        return out.astype(dtype, copy=False) if rounded else out
-
     def _split_crossed(self, X):
         """(X, rows): rows whose interactions the loop crosses as
         ``(their own features, the CrossedRows)``; a call of a few rows (the
@@ -620,11 +513,4 @@ class BaseSGD(BaseEstimator):
 
     # -- the general path ---------------------------------------------------------------
 
-    def _train_chunk(self, tx, optimizer, X, targets, sample_weight, configs, loss, max_iter,
-                     val_mask=None, scorer=None):
-        call = _driver.Call(self, optimizer, X, targets, sample_weight, configs, loss, max_iter,
-                            val_mask, scorer)
-        return _driver.train(tx, call)
 
-    def _configs(self, optimizer, loss, sparse, weights):
-        return _params.make_configs(self, optimizer, loss, sparse, self._model, weights)

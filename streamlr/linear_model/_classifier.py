@@ -3,8 +3,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import ClassifierMixin
-from sklearn.utils import compute_class_weight
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -14,14 +12,15 @@ from .._kernels import kernel as _k
 from . import _driver, _growth, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._growth import NEW_CLASSES_PARAMETERS
-from ._input import check_sample_weight, check_validation_rows_finite, raise_if_row_invalid
+from ._input import check_sample_weight, raise_if_row_invalid
+from ._learner import ClassifierCore
 from ._stopping import validation_mask
 
 # how predict_proba derives from the decision function, by loss (registry)
 _PROBABILITIES = {entry.name: entry.probabilities for entry in _registry.losses()}
 
 
-class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
+class SGDClassifier(_pending.PendingLabels, ClassifierCore, ClassifierMixin, BaseSGD):
     """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`
@@ -207,59 +206,6 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
 
     # -- targets ----------------------------------------------------------------------
 
-    def _negative_target(self):
-        return _registry.loss(self.loss).negative_target
-
-    def _encode(self, label_idx, k):
-        """Targets of binary problem k in the loss's encoding."""
-        pos = 1 if len(self.classes_) == 2 else k
-        return _k.encode_targets(np.ascontiguousarray(label_idx, dtype=np.intp), pos,
-                                 self._negative_target(), self._model.w.dtype)
-
-    def _softmax(self):
-        """Whether the model is one softmax over three classes or more."""
-        return self.multi_class == "multinomial" and len(self.classes_) > 2
-
-    def _target_encoding(self):
-        """(mode, negative target, label -> index, classes) for the engine."""
-        mode = 1 if len(self.classes_) == 2 else (3 if self._softmax() else 2)
-        labels = {c: i for i, c in enumerate(self.classes_.tolist())}
-        return mode, self._negative_target(), labels, tuple(self.classes_)
-
-    def _class_weight(self, classes, y, streaming=False):
-        if self.class_weight is None:  # the common case, without a pass over y
-            return np.ones(len(classes))
-        if streaming and _params.streaming_balanced(self):
-            return np.ones(len(classes))    # per sample instead: _balanced_weights
-        return compute_class_weight(self.class_weight, classes=classes, y=y)
-
-    def _class_counts_state(self):
-        """The model's class counts (zeros for a model saved before them)."""
-        model = self._model
-        if model.class_counts.shape != (len(self.classes_),):
-            model.class_counts = np.zeros(len(self.classes_), dtype=np.int64)
-        return model.class_counts
-
-    def _count_classes(self, label_idx, sample_weight):
-        """Count a streaming chunk's classes (a new array: a failed call puts
-        the old one back) and return its sample weights in the model's
-        dtype: with class_weight="balanced", each times n / (K n_c) of the
-        running counts, this sample included, in float64 as the event path
-        computes it (events.pxi, _count_classes)."""
-        counts = self._class_counts_state()
-        K = len(counts)
-        label_idx = np.asarray(label_idx, dtype=np.intp)
-        if _params.streaming_balanced(self):
-            seen = np.zeros(len(label_idx), dtype=np.int64)
-            for c in np.unique(label_idx):
-                mask = label_idx == c
-                seen[mask] = counts[c] + np.arange(1, mask.sum() + 1)
-            n = counts.sum() + np.arange(1, len(label_idx) + 1)
-            weight = n.astype(np.float64) / (float(K) * seen.astype(np.float64))
-            sample_weight = (sample_weight * weight).astype(self._model.w.dtype)
-        self._model.class_counts = counts + np.bincount(label_idx, minlength=K)
-        return sample_weight
-
     @property
     def class_counts_(self):
         """The samples of each class ``partial_fit`` and ``learn_one`` learned.
@@ -268,31 +214,6 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         """
         self._fitted_model("class_counts_")
         return self._class_counts_state().copy()
-
-    def _problem_weights(self, class_weight):
-        if len(self.classes_) == 2:
-            return [(class_weight[1], class_weight[0])]
-        return [(cw, 1.0) for cw in class_weight]
-
-    def _event_problem_weights(self):
-        return self._problem_weights(self._class_weight(self.classes_, self.classes_, True))
-
-    def _label_index(self, y, classes):
-        """Index of each label in ``classes`` (sorted); labels outside raise."""
-        idx, bad = _k.label_indices(y, classes)   # one compiled pass when numeric
-        if idx is not None:
-            return idx
-        if bad >= 0:
-            unknown = np.unique(y[bad:][~np.isin(y[bad:], classes)])[:10]
-            raise ValueError(f"y contains labels not in classes: {unknown!r}; "
-                             f"classes are {classes!r}")
-        idx = np.searchsorted(classes, y)
-        np.clip(idx, 0, len(classes) - 1, out=idx)
-        bad = classes[idx] != y
-        if bad.any():
-            raise ValueError(f"y contains labels not in classes: {np.unique(y[bad])[:10]!r}; "
-                             f"classes are {classes!r}")
-        return idx
 
     def _validate_xy(self, X, y, reset):
         # Finiteness of X is checked by the kernel as it reads each row (a
@@ -306,53 +227,6 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
         return X, y
 
     # -- training ----------------------------------------------------------------------
-
-    def _fit_chunk(self, tx, optimizer, X, label_idx, sample_weight, max_iter, class_weight,
-                   val_mask=None, targets=None):
-        """``targets``: each problem's encoded targets, if already made
-        (else from ``label_idx``); ``sample_weight`` None: all 1."""
-        loss = _params.make_loss(self)
-        configs = self._configs(optimizer, loss, sp.issparse(X),
-                                self._problem_weights(class_weight))
-        if self._softmax():
-            return self._fit_softmax_chunk(tx, optimizer, X, label_idx, sample_weight, configs,
-                                           loss, max_iter, val_mask)
-        if targets is None:
-            targets = [self._encode(label_idx, k) for k in range(self._model.n_outputs)]
-        scorer = None
-        if val_mask is not None and val_mask.any():
-            Xv, swv = X[val_mask], sample_weight[val_mask]
-            check_validation_rows_finite(Xv)
-            tv = [t[val_mask] for t in targets]
-
-            def scorer(k):
-                # accuracy of the current binary model on its own labels
-                coef, icpt = self._model.materialize(False)
-                pred = safe_sparse_dot(Xv, coef[k]) + icpt[k] > 0
-                return float(np.average(pred == (tv[k] > 0), weights=swv))
-
-        return self._train_chunk(tx, optimizer, X, targets, sample_weight, configs, loss, max_iter,
-                                 val_mask, scorer)
-
-    def _fit_softmax_chunk(self, tx, optimizer, X, label_idx, sample_weight, configs, loss,
-                           max_iter, val_mask):
-        # the softmax model's targets: the label index of each row
-        labels = np.ascontiguousarray(label_idx, dtype=self._model.w.dtype)
-        scorer = None
-        if val_mask is not None and val_mask.any():
-            Xv, swv, lv = X[val_mask], sample_weight[val_mask], label_idx[val_mask]
-            check_validation_rows_finite(Xv)
-
-            def scorer(k):
-                # accuracy of the current softmax model
-                coef, icpt = self._model.materialize(False)
-                pred = np.asarray(safe_sparse_dot(Xv, coef.T)) + icpt
-                return float(np.average(pred.argmax(axis=1) == lv, weights=swv))
-
-        call = _driver.Call(self, optimizer, X, [labels], sample_weight, configs, loss, max_iter,
-                            val_mask, scorer)
-        call.softmax = True
-        return _driver.train(tx, call)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Learn from one chunk of a stream: one pass of SGD over its rows.
@@ -424,37 +298,7 @@ class SGDClassifier(_pending.PendingLabels, ClassifierMixin, BaseSGD):
                                  f"partial_fit, was: {classes_!r}")
             if X.dtype != self._model.w.dtype:
                 X = X.astype(self._model.w.dtype)
-        balanced = _params.streaming_balanced(self)
-        # two classes: the targets straight from the labels (one compiled
-        # pass, no index array); else, or for an unknown label, the indices
-        targets, n_pos, label_idx = None, 0, None
-        if len(classes_) == 2 and not balanced:
-            targets, n_pos, _ = _k.binary_targets(y, classes_, self._negative_target(), X.dtype)
-        if targets is None:
-            label_idx = self._label_index(y, classes_)
-        # balanced: the weights are computed in float64, then the model's
-        # dtype; None (all 1) stays None down to the loop
-        if sample_weight is not None or balanced:
-            sample_weight = check_sample_weight(sample_weight, X.shape[0],
-                                                np.float64 if balanced else X.dtype,
-                                                allow_all_zero=self.early_stopping)
-        class_weight = self._class_weight(classes_, y, streaming=True)
-        if first:
-            self.classes_ = classes_
-            k = 1 if len(classes_) == 2 else len(classes_)
-            self._new_model(optimizer, k, X.shape[1], X.dtype, sparse=sp.issparse(X))
-            self._model.class_counts = np.zeros(len(classes_), dtype=np.int64)
-        else:
-            self._prepare_model(optimizer)
-        if targets is not None:
-            n_rows = X.shape[0]
-            self._model.class_counts = self._class_counts_state() + np.array(
-                [n_rows - n_pos, n_pos], dtype=np.int64)
-        else:
-            sample_weight = self._count_classes(label_idx, sample_weight)
-        self._fit_chunk(tx, optimizer, X, label_idx, sample_weight, None, class_weight,
-                        targets=None if targets is None else [targets])
-        return self
+        return self._learn_chunk(tx, optimizer, X, y, classes_, sample_weight, first)
 
     # -- new_classes="add" ------------------------------------------------------------
 

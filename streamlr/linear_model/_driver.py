@@ -14,18 +14,21 @@ this module:
   call's ``Transaction``, which undoes everything on any exception.
 """
 import contextlib
-from concurrent.futures import ThreadPoolExecutor, wait
+import numbers
 
 import numpy as np
-import scipy.sparse as sp
-from joblib import effective_n_jobs
-from sklearn.utils import check_random_state
 
 from .. import _registry
 from .._kernels import kernel as _k
 from ..exceptions import DivergenceError
 from . import _params
-from ._input import as_kernel_input, check_sample_weight, raise_if_row_invalid, touched_columns
+from ._input import (
+    as_kernel_input,
+    check_sample_weight,
+    is_sparse,
+    raise_if_row_invalid,
+    touched_columns,
+)
 from ._stopping import GradientNorm, NoImprovement, gradient_norm, softmax_gradient_norm
 
 MAX_INT = np.iinfo(np.int32).max
@@ -240,9 +243,27 @@ def learn_rows(est, X, targets, sample_weight):
 # -- the general path ----------------------------------------------------------------
 
 
+def random_state(seed):
+    """The generator ``random_state`` stands for, as scikit-learn reads it
+    (None: NumPy's global one; an int: a new generator seeded with it; a
+    ``RandomState``: itself), without importing scikit-learn."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
+
+
 def seeds(est, n):
-    rs = check_random_state(est.random_state)
-    return rs.randint(MAX_INT, size=n)
+    """One seed per problem for shuffling, drawn from ``random_state``.
+    Without ``shuffle`` they are unused: a seed given as an int then draws
+    nothing (a new generator's draws change no state; NumPy's global one,
+    with ``random_state=None``, is still drawn from as before)."""
+    if not est.shuffle and isinstance(est.random_state, numbers.Integral):
+        return np.zeros(n, dtype=np.int64)
+    return random_state(est.random_state).randint(MAX_INT, size=n)
 
 
 def map_problems(est, fn, n_problems):
@@ -251,9 +272,15 @@ def map_problems(est, fn, n_problems):
     exception of any problem is raised after all have stopped, the first in
     problem order."""
     n_jobs = getattr(est, "n_jobs", None)
-    workers = min(effective_n_jobs(n_jobs), n_problems) if n_jobs is not None else 1
+    workers = 1
+    if n_jobs is not None:
+        from joblib import effective_n_jobs
+
+        workers = min(effective_n_jobs(n_jobs), n_problems)
     if workers <= 1:
         return [fn(k) for k in range(n_problems)]
+    from concurrent.futures import ThreadPoolExecutor, wait
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(fn, k) for k in range(n_problems)]
         wait(futures)
@@ -733,7 +760,7 @@ def train(tx, call):
         # crosses may touch any column: the snapshot takes them all
         data, call.cross, cols = (*data, cross.spec(data[0].dtype)), cross, None
     else:
-        cols = touched_columns(data[1], data[2], X.shape[1]) if sp.issparse(X) else None
+        cols = touched_columns(data[1], data[2], X.shape[1]) if is_sparse(X) else None
     if cols is not None and engine.may_fold_scale(n * call.max_iter, True):
         cols = None   # the call may touch every column: snapshot them all
     # a model this call made goes whole if the call fails: snapshot its
@@ -743,7 +770,11 @@ def train(tx, call):
         # a race keeps its snapshot's buffer from call to call: faulting in
         # fresh pages for the awake copies cost more than copying them
         engine.reuse_snapshot_buffer(getattr(model, "snapshot_buffer", None))
-    tx.snapshot(engine, cols, coordinates=not call.made_model)
+    # a learner whose failed call ends the run (the command line's headless
+    # learner) keeps no copy of every coordinate: the check for overflow
+    # then reads them all, and a failure leaves them as the call left them
+    coordinates = not call.made_model and (cols is not None or est._undo_all_coordinates)
+    tx.snapshot(engine, cols, coordinates=coordinates)
     call.drift = drift
     try:
         return _train(call, engine, model, data)

@@ -2,16 +2,30 @@
 per sample. X's finiteness and CSR column indices are checked by the kernel
 as it reads each row (no separate pass over the data); these helpers check
 the rest and convert X to the kernel's (values, indices, indptr) form.
+
+SciPy is not imported here: a SciPy sparse matrix exists only once SciPy is
+imported (``is_sparse``), and ``streamlr._csr.CSRRows`` carries the CSR rows
+of the command line's readers without it.
 """
 import numbers
+import sys
 
 import numpy as np
-import scipy.sparse as sp
 
+from .._csr import CSRRows
 from .._kernels import kernel as _k
 
 MAX_INT = np.iinfo(np.int32).max
 _EMPTY_INT = np.empty(0, dtype=np.intc)
+
+
+def is_sparse(X):
+    """Whether X is CSR rows (``CSRRows``) or a SciPy sparse matrix, without
+    importing SciPy."""
+    if type(X) is CSRRows:
+        return True
+    sp = sys.modules.get("scipy.sparse")
+    return sp is not None and sp.issparse(X)
 
 
 def as_kernel_input(X, dtype=None):
@@ -20,7 +34,7 @@ def as_kernel_input(X, dtype=None):
     row pointer is checked here; the column indices are checked by the
     kernel, row by row, before it uses them (a bad one stops the pass and
     ``raise_if_row_invalid`` names it)."""
-    if sp.issparse(X):
+    if is_sparse(X):
         if (X.indptr.dtype != np.intc or X.indices.dtype != np.intc) and X.nnz > MAX_INT:
             raise ValueError("sparse input with more than 2**31 - 1 stored values")
         indices = np.ascontiguousarray(X.indices, dtype=np.intc)
@@ -58,7 +72,7 @@ def raise_if_row_invalid(X, r):
     name = r
     if hasattr(X, "materialize"):   # CrossedRows: the row as the loop crossed it
         X, r = X[[r]].materialize(), 0
-    if sp.issparse(X):
+    if is_sparse(X):
         lo, hi = X.indptr[r], X.indptr[r + 1]
         row, cols = X.data[lo:hi], X.indices[lo:hi]
         bad = cols[(cols < 0) | (cols >= X.shape[1])]
@@ -73,10 +87,10 @@ def raise_if_row_invalid(X, r):
 
 def check_validation_rows_finite(Xv):
     # validation rows are never read by the kernel: check them here
-    if sp.issparse(Xv):
+    if is_sparse(Xv):
         _k.check_csr(np.ascontiguousarray(Xv.indices, dtype=np.intc),
                      np.ascontiguousarray(Xv.indptr, dtype=np.intc), Xv.data.shape[0], Xv.shape[1])
-    if not np.all(np.isfinite(Xv.data if sp.issparse(Xv) else Xv)):
+    if not np.all(np.isfinite(Xv.data if is_sparse(Xv) else Xv)):
         raise ValueError("Input X contains NaN or infinity (in the validation rows).")
 
 

@@ -20,7 +20,6 @@ import json
 from collections import OrderedDict
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import _driver
 
@@ -198,6 +197,8 @@ def _as_event(est, event):
     values, indices = event[0], event[1]
     if indices is None:
         return values.copy()
+    import scipy.sparse as sp  # a sparse event exists: SciPy is imported already
+
     n = values.shape[0]
     return sp.csr_matrix((values.copy(), indices.copy(), np.array([0, n], dtype=np.intc)),
                          shape=(1, est.n_features_in_))

@@ -2,17 +2,16 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import validate_data
 
-from .. import _registry
 from . import _driver, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
-from ._input import check_sample_weight, check_targets_finite, check_validation_rows_finite
+from ._input import check_sample_weight, check_targets_finite
+from ._learner import RegressorCore
 from ._stopping import validation_mask
 
 
-class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
+class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSGD):
     """Linear regression trained by SGD (least squares, robust, GLM and quantile losses).
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`
@@ -142,12 +141,6 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
         self.max_pending = max_pending
         self.pending_ttl = pending_ttl
 
-    def _target_encoding(self):
-        return 0, 0.0, None, None
-
-    def _event_problem_weights(self):
-        return [(1.0, 1.0)]
-
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
@@ -158,22 +151,6 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
         check_targets_finite(y)
         _params.check_targets(_params.make_loss(self), y)
         return X, np.ascontiguousarray(y, dtype=X.dtype)
-
-    def _fit_chunk(self, tx, optimizer, X, y, sample_weight, max_iter, val_mask=None):
-        loss = _params.make_loss(self)
-        configs = self._configs(optimizer, loss, sp.issparse(X), [(1.0, 1.0)])
-        scorer = None
-        if val_mask is not None and val_mask.any():
-            Xv, yv, swv = X[val_mask], y[val_mask], sample_weight[val_mask]
-            check_validation_rows_finite(Xv)
-
-            def scorer(k):
-                coef, icpt = self._model.materialize(False)
-                return self._score_values(yv, self._link(safe_sparse_dot(Xv, coef[0]) + icpt[0]),
-                                          swv)
-
-        return self._train_chunk(tx, optimizer, X, [y], sample_weight, configs, loss, max_iter,
-                                 val_mask, scorer)
 
     def partial_fit(self, X, y, sample_weight=None):
         """Learn from one chunk of a stream: one pass of SGD over its rows.
@@ -209,17 +186,7 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
         first = "_model" not in self.__dict__
         optimizer = _params.validate_params(self, for_partial_fit=True)
         X, y = self._validate_xy(X, y, reset=first)
-        if not first and X.dtype != self._model.w.dtype:
-            X = X.astype(self._model.w.dtype)
-            y = y.astype(X.dtype)
-        if sample_weight is not None:   # None (all 1) stays None down to the loop
-            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        if first:
-            self._new_model(optimizer, 1, X.shape[1], X.dtype, sparse=sp.issparse(X))
-        else:
-            self._prepare_model(optimizer)
-        self._fit_chunk(tx, optimizer, X, y, sample_weight, None)
-        return self
+        return self._learn_chunk(tx, optimizer, X, y, sample_weight, first)
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit by SGD for up to ``max_iter`` epochs (scikit-learn's ``fit``).
@@ -311,15 +278,6 @@ class SGDRegressor(_pending.PendingLabels, RegressorMixin, BaseSGD):
             predicted mean.
         """
         return self._link(self._decision(X).ravel())
-
-    def _log_link(self):
-        return _registry.loss(self.loss).link == "log"
-
-    def _link(self, d):
-        if self._log_link():
-            with np.errstate(over="ignore"):
-                return np.exp(d)
-        return d
 
     def _score_values(self, y, pred, sample_weight):
         if self._log_link():

@@ -7,7 +7,6 @@ and the adaptive rate's division; streamlr adds ``gtol``, a bound on the norm
 of the full gradient. ``partial_fit`` runs one pass and no rule.
 """
 import numpy as np
-from sklearn.utils.extmath import safe_sparse_dot
 
 from .._kernels import kernel as _k
 
@@ -73,6 +72,8 @@ def gradient_norm(state, k, X, y, sample_weight, cfg, loss, t, average, fit_inte
     (1/n) sum_i s_i L(y_i, w.x_i + b) + alpha R(w), at the model as it
     predicts now (averaged once averaging has started). s_i is the sample
     weight times the class weight; for L1 the minimum-norm subgradient."""
+    from sklearn.utils.extmath import safe_sparse_dot  # fit's gtol only
+
     averaged = bool(average) and average <= t - 1
     coef, intercept = state.model(k, averaged, average)
     coef = coef.astype(np.float64)
@@ -91,6 +92,8 @@ def softmax_gradient_norm(state, X, labels, sample_weight, cfgs, t, average, fit
     objective, (1/n) sum_i s_i CE(y_i, W x_i + b) + alpha sum_k R(w_k), as
     ``gradient_norm`` (s_i: sample weight times the class weight of y_i,
     the positive weight of that class's config)."""
+    from sklearn.utils.extmath import safe_sparse_dot  # fit's gtol only
+
     averaged = bool(average) and average <= t - 1
     K = state.n_problems
     coefs = [state.model(k, averaged, average) for k in range(K)]
