@@ -61,8 +61,7 @@ def cmd_train(args):
     estimator's ``partial_fit``; ``--model-out`` hands the model to the
     estimator to save it (scikit-learn is imported then). The estimator
     learns instead for options the headless learner does not serve
-    (``_headless.supports``) and for rows with interactions (``-q``,
-    ``--cubic``: crossed by the learning loop from ``CrossedRows``).
+    (``_headless.supports``).
 
     Parameters
     ----------
@@ -84,10 +83,7 @@ def cmd_train(args):
     if args.passes > 1 and args.data == "-":
         raise UsageError("--passes > 1 needs a file: standard input cannot be read twice "
                          "(save it to a file first)")
-    # rows with interactions (CrossedRows, crossed by the loop) go through the
-    # estimator: the headless learner takes plain CSR rows
-    crosses = bool(getattr(args, "quadratic", None) or getattr(args, "cubic", None))
-    model, labels = _estimator(args, headless=not crosses)
+    model, labels = _estimator(args, headless=True)
     headless = hasattr(model, "to_estimator")
     start = time.perf_counter()
     progress = _Progress(args.loss, args.quiet)

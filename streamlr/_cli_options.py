@@ -215,7 +215,10 @@ class Labels:
                 self.set_classes(seen.astype(np.int64) if integral else seen)
             ok = np.isin(y, self.classes) if self.classes.dtype.kind in "iuf" else np.zeros(
                 len(y), dtype=bool)
-            values = y.astype(self.classes.dtype) if self.classes.dtype.kind in "iuf" else y
+            values = y
+            if self.classes.dtype.kind in "iuf":
+                # unlabeled rows (NaN) are left out below: cast them as 0
+                values = np.where(missing, 0, y).astype(self.classes.dtype)
         bad = []
         wrong = ~ok & ~missing
         if wrong.any():

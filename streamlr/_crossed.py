@@ -11,9 +11,19 @@ them. The crosses are bitwise those the parser and ``EventHasher`` append
 (``materialize`` gives that matrix, for the calls that take one).
 """
 import numpy as np
-import scipy.sparse as sp
 
+from ._csr import CSRRows
 from ._kernels import kernel as _k
+
+
+def _rows_like(X, data, indices, indptr, shape):
+    """CSR rows of the kind ``X`` is: ``CSRRows`` (the command line's
+    training path, without SciPy) or a ``scipy.sparse.csr_matrix``."""
+    if type(X) is CSRRows:
+        return CSRRows(data, indices, indptr, shape)
+    import scipy.sparse as sp
+
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 
 class CrossedRows:
@@ -21,8 +31,9 @@ class CrossedRows:
 
     Parameters
     ----------
-    X : scipy.sparse.csr_matrix of shape (n_rows, 2 ** bits)
-        The rows' own features.
+    X : scipy.sparse.csr_matrix or streamlr._csr.CSRRows of shape (n_rows, 2 ** bits)
+        The rows' own features (rows taken from it and ``materialize`` are
+        of the same kind).
     ns : ndarray of uint8
         The namespace byte of each stored value of ``X`` (parallel to
         ``X.indices``).
@@ -75,8 +86,8 @@ class CrossedRows:
             lo, hi, _ = rows.indices(X.shape[0])
             hi = max(lo, hi)
             a, b = X.indptr[lo], X.indptr[hi]
-            sub = sp.csr_matrix((X.data[a:b], X.indices[a:b], X.indptr[lo:hi + 1] - a),
-                                shape=(hi - lo, X.shape[1]))
+            sub = _rows_like(X, X.data[a:b], X.indices[a:b], X.indptr[lo:hi + 1] - a,
+                             (hi - lo, X.shape[1]))
             return CrossedRows(sub, self.ns[a:b], self.interactions, self.single, self.bits,
                                None if self.src is None else self.src[a:b])
         if isinstance(rows, slice):
@@ -89,7 +100,7 @@ class CrossedRows:
         indptr = np.zeros(len(rows) + 1, dtype=np.intc)
         np.cumsum(lens, out=indptr[1:])
         pos = np.repeat(starts - indptr[:-1], lens) + np.arange(indptr[-1], dtype=np.intp)
-        sub = sp.csr_matrix((X.data[pos], X.indices[pos], indptr), shape=(len(rows), X.shape[1]))
+        sub = _rows_like(X, X.data[pos], X.indices[pos], indptr, (len(rows), X.shape[1]))
         src = None if self.src is None else self.src[pos]
         return CrossedRows(sub, self.ns[pos], self.interactions, self.single, self.bits, src)
 
@@ -102,8 +113,12 @@ class CrossedRows:
         values, indices, indptr = _k.cross_csr(
             np.ascontiguousarray(X.data if self.src is None else self.src), X.indices, X.indptr,
             self.spec(np.float64), X.shape[1])
-        out = sp.csr_matrix((values, indices, indptr), shape=X.shape)
-        return out if dtype is None or out.dtype == dtype else out.astype(dtype)
+        out = _rows_like(X, values, indices, indptr, X.shape)
+        if dtype is None or out.dtype == dtype:
+            return out
+        if type(out) is CSRRows:
+            out = out.tocsr()
+        return out.astype(dtype)
 
     def row_nnz(self, r):
         """The number of values of row ``r`` once crossed."""
@@ -113,6 +128,8 @@ class CrossedRows:
 def crossed_events(events, bits, interactions):
     """A list of dict events as :class:`CrossedRows` (hashed in compiled code,
     crossed later)."""
+    import scipy.sparse as sp
+
     from ._kernels._hashing import EventHasher
 
     data, indices, indptr, ns = EventHasher(bits, interactions).hash_rows(events, True)

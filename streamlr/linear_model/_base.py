@@ -486,17 +486,6 @@ class BaseSGD(LearnerCore, BaseEstimator):
 
     # -- small calls --------------------------------------------------------------------
 
-    def _split_crossed(self, X):
-        """(X, rows): rows whose interactions the loop crosses as
-        ``(their own features, the CrossedRows)``; a call of a few rows (the
-        bound engine's) takes them crossed, as a matrix, and anything else
-        is as it is (rows None)."""
-        if not isinstance(X, CrossedRows):
-            return X, None
-        if self._small_call(X.X):
-            return X.materialize(), None
-        return X.X, X
-
     def _decision(self, X):
         check_is_fitted(self)
         X, crossed = self._split_crossed(self._hashed(X, crossed=True))

@@ -19,6 +19,7 @@ without saving the model.
 """
 import numpy as np
 
+from .._crossed import CrossedRows
 from .._csr import CSRRows
 from . import _params
 from ._input import check_targets_finite
@@ -84,6 +85,8 @@ class _Headless:
         return self._progressive_loss()
 
     def _scores(self, X):
+        if isinstance(X, CrossedRows):     # a few rows: crossed here, as the estimator does
+            X = X.materialize()
         out = self._decision_small(X)
         if out is None:
             raise ValueError(f"X has {X.shape[1]} features, but the model is expecting "
@@ -130,7 +133,9 @@ class HeadlessClassifier(_Headless, ClassifierCore):
 
     def partial_fit(self, X, y, classes, sample_weight=None):
         """``SGDClassifier.partial_fit`` of CSR rows, ``classes`` given (sorted, distinct)."""
-        return self._transaction(lambda tx: self._partial_fit(tx, X, y, classes, sample_weight))
+        X, crossed = self._split_crossed(X)
+        return self._transaction(
+            lambda tx: self._partial_fit(tx.crossing(crossed), X, y, classes, sample_weight))
 
     def _partial_fit(self, tx, X, y, classes, sample_weight):
         first = "_model" not in self.__dict__
@@ -163,13 +168,15 @@ class HeadlessRegressor(_Headless, RegressorCore):
 
     def partial_fit(self, X, y, sample_weight=None):
         """``SGDRegressor.partial_fit`` of CSR rows."""
+        X, crossed = self._split_crossed(X)
         if self._small_call(X):
             y_small = np.asarray(y)
             if y_small.dtype.kind in "biuf" and y_small.shape == (X.shape[0],):
                 y_small = y_small.astype(np.float64)
                 check_targets_finite(y_small)
                 return self._small_partial_fit(X, y_small, sample_weight)
-        return self._transaction(lambda tx: self._partial_fit(tx, X, y, sample_weight))
+        return self._transaction(
+            lambda tx: self._partial_fit(tx.crossing(crossed), X, y, sample_weight))
 
     def _partial_fit(self, tx, X, y, sample_weight):
         first = "_model" not in self.__dict__

@@ -12,6 +12,7 @@ scikit-learn, SciPy or pandas.
 import numpy as np
 
 from .. import _registry
+from .._crossed import CrossedRows
 from .._kernels import kernel as _k
 from . import _driver, _params
 from ._input import as_kernel_input, check_sample_weight, check_validation_rows_finite, is_sparse
@@ -83,6 +84,17 @@ class LearnerCore:
             return X.ndim == 2 and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf"
         return (is_sparse(X) and X.format == "csr" and X.ndim == 2
                 and 0 < X.shape[0] <= SMALL_CALL_ROWS and X.dtype.kind in "biuf")
+
+    def _split_crossed(self, X):
+        """(X, rows): rows whose interactions the loop crosses as
+        ``(their own features, the CrossedRows)``; a call of a few rows (the
+        bound engine's) takes them crossed, as a matrix, and anything else
+        is as it is (rows None)."""
+        if not isinstance(X, CrossedRows):
+            return X, None
+        if self._small_call(X.X):
+            return X.materialize(), None
+        return X.X, X
 
     def _small_partial_fit(self, X, targets, sample_weight):
         """partial_fit of a few rows on the bound engine: the same loop and
