@@ -168,15 +168,7 @@ class HeadlessRegressor(_Headless, RegressorCore):
 
     def partial_fit(self, X, y, sample_weight=None):
         """``SGDRegressor.partial_fit`` of CSR rows."""
-        X, crossed = self._split_crossed(X)
-        if self._small_call(X):
-            y_small = np.asarray(y)
-            if y_small.dtype.kind in "biuf" and y_small.shape == (X.shape[0],):
-                y_small = y_small.astype(np.float64)
-                check_targets_finite(y_small)
-                return self._small_partial_fit(X, y_small, sample_weight)
-        return self._transaction(
-            lambda tx: self._partial_fit(tx.crossing(crossed), X, y, sample_weight))
+        return self._stream_rows(X, y, sample_weight)
 
     def _partial_fit(self, tx, X, y, sample_weight):
         first = "_model" not in self.__dict__

@@ -15,7 +15,13 @@ from .. import _registry
 from .._crossed import CrossedRows
 from .._kernels import kernel as _k
 from . import _driver, _params
-from ._input import as_kernel_input, check_sample_weight, check_validation_rows_finite, is_sparse
+from ._input import (
+    as_kernel_input,
+    check_sample_weight,
+    check_targets_finite,
+    check_validation_rows_finite,
+    is_sparse,
+)
 from ._state import ModelState
 
 # partial_fit and predict calls with at most this many rows take the
@@ -361,6 +367,21 @@ class RegressorCore(LearnerCore):
             with np.errstate(over="ignore"):
                 return np.exp(d)
         return d
+
+    def _stream_rows(self, X, y, sample_weight):
+        """``partial_fit`` of rows of a kind the estimator takes (hashed
+        already): a few rows through the bound engine, else one transaction
+        of ``_partial_fit``, crossed rows crossed by the loop."""
+        X, crossed = self._split_crossed(X)
+        if self._small_call(X):
+            y_small = np.asarray(y)
+            if (y_small.ndim == 1 and y_small.shape[0] == X.shape[0]
+                    and y_small.dtype.kind in "biuf"):
+                y_small = y_small.astype(np.float64)
+                check_targets_finite(y_small)
+                return self._small_partial_fit(X, y_small, sample_weight)
+        return self._transaction(
+            lambda tx: self._partial_fit(tx.crossing(crossed), X, y, sample_weight))
 
     def _learn_chunk(self, tx, optimizer, X, y, sample_weight, first):
         """Learn a checked streaming chunk: the model made by the first call,

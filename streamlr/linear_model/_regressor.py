@@ -171,16 +171,7 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
             Any chunking of a stream trains bitwise the same model as one
             call (``shuffle=False``); a failed call changes nothing.
         """
-        X, crossed = self._split_crossed(self._hashed(X, crossed=True))
-        if self._small_call(X):
-            y_small = np.asarray(y)
-            if (y_small.ndim == 1 and y_small.shape[0] == X.shape[0]
-                    and y_small.dtype.kind in "biuf"):
-                y_small = y_small.astype(np.float64)
-                check_targets_finite(y_small)
-                return self._small_partial_fit(X, y_small, sample_weight)
-        return self._transaction(
-            lambda tx: self._partial_fit(tx.crossing(crossed), X, y, sample_weight))
+        return self._stream_rows(self._hashed(X, crossed=True), y, sample_weight)
 
     def _partial_fit(self, tx, X, y, sample_weight):
         first = "_model" not in self.__dict__
