@@ -51,15 +51,24 @@ class RaceReference:
         available = np.isfinite(margins)
         share = self.shares(available)
         served = float(sum(share[c] * margins[c] for c in np.flatnonzero(share > 0)))
-        self.served_loss += loss_fn(y, served)
+        self._record(loss_fn(y, served), loss_fn(y, 0.0), available,
+                     lambda c: loss_fn(y, margins[c]), lambda c: abs(margins[c]))
+        return served
+
+    def _record(self, served_loss, zero_loss, available, copy_loss, copy_margin):
+        """After serving a row: the served loss, each available copy's
+        discounted loss (``copy_loss(c)``) and wildness (its loss against
+        the zero model's, its largest margin ``copy_margin(c)`` against the
+        bound), the race's narrowing, the next shares."""
+        self.served_loss += served_loss
         self.served_n += 1
         self.count = self.discount * self.count + 1.0
-        self.zero_loss = max(self.zero_loss, loss_fn(y, 0.0))
+        self.zero_loss = max(self.zero_loss, zero_loss)
         for c in np.flatnonzero(available & (self.status <= WILD)):
-            loss_c = loss_fn(y, margins[c])
+            loss_c = copy_loss(c)
             self.loss[c] = self.discount * self.loss[c] + min(loss_c, 1e100)
             if self.status[c] == RACING and (not loss_c <= self.wild * self.zero_loss
-                                             or abs(margins[c]) > self.bound):
+                                             or copy_margin(c) > self.bound):
                 self.status[c] = WILD
         since = self.served_n - self.opened
         if (self.awake < len(self.loss) and since >= self.warmup
@@ -70,7 +79,6 @@ class RaceReference:
             for c in ranked[self.awake:]:
                 self.status[c] = ASLEEP
         self.share = self.shares(np.ones(len(self.loss), dtype=bool))
-        return served
 
     def reopen(self):
         """A restart on drift re-opens the race: every copy but those out
@@ -110,22 +118,7 @@ class SoftmaxRaceReference(RaceReference):
         share = self.shares(available)
         K = margins.shape[1]
         served = sum(share[c] * margins[c] for c in np.flatnonzero(share > 0))
-        self.served_loss += cross_entropy(served, label)
-        self.served_n += 1
-        self.count = self.discount * self.count + 1.0
-        self.zero_loss = max(self.zero_loss, math.log(K))
-        for c in np.flatnonzero(available & (self.status <= WILD)):
-            loss_c = cross_entropy(margins[c], label)
-            self.loss[c] = self.discount * self.loss[c] + min(loss_c, 1e100)
-            if self.status[c] == RACING and (not loss_c <= self.wild * self.zero_loss
-                                             or np.abs(margins[c]).max() > self.bound):
-                self.status[c] = WILD
-        since = self.served_n - self.opened
-        if (self.awake < len(self.loss) and since >= self.warmup
-                and (since - self.warmup) % self.period == 0):
-            learning = np.flatnonzero(self.status <= WILD)
-            ranked = sorted(learning, key=lambda c: (self.status[c], self.loss[c]))
-            for c in ranked[self.awake:]:
-                self.status[c] = ASLEEP
-        self.share = self.shares(np.ones(len(self.loss), dtype=bool))
+        self._record(cross_entropy(served, label), math.log(K), available,
+                     lambda c: cross_entropy(margins[c], label),
+                     lambda c: np.abs(margins[c]).max())
         return served

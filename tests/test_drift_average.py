@@ -13,6 +13,7 @@ and the model serves its current weights until then.
 * Any chunking and ``learn_one``, save/load mid-stream and a failed call
   change nothing.
 """
+import _streams
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -26,16 +27,7 @@ from streamlr.linear_model._state import SLOTS
 
 def drifting(task, n=900, d=6, seed=0, flips=(0.35, 0.7)):
     """A stream whose concept changes abruptly at the fractions ``flips``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    cut = np.searchsorted(np.asarray(flips) * n, np.arange(n), side="right")
-    W = 2.0 * rng.normal(size=(len(flips) + 1, d, 3))
-    scores = np.einsum("nd,ndk->nk", X, W[cut])
-    if task == "regression":
-        return X, scores[:, 0] + 0.1 * rng.normal(size=n)
-    if task == "binary":
-        return X, (scores[:, 0] > 0).astype(int)
-    return X, np.argmax(scores, axis=1)
+    return _streams.drifting(task, n, d, seed, 3, flips, scale=2.0)
 
 
 def _estimator(task, optimizer, average, **kw):

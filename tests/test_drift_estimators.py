@@ -9,6 +9,7 @@
 * The detector's state is part of the model: any chunking, ``learn_one``,
   save/load and a failed call change nothing.
 """
+import _streams
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -28,16 +29,7 @@ river_drift = pytest.importorskip("river.drift")
 
 def drifting(task, n=1500, d=6, seed=0, classes=3, flips=(0.5,)):
     """A stream whose concept changes abruptly at the fractions ``flips``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    cut = np.searchsorted(np.asarray(flips) * n, np.arange(n), side="right")
-    W = rng.normal(size=(len(flips) + 1, d, max(classes, 1)))
-    scores = np.einsum("nd,ndk->nk", X, W[cut])
-    if task == "regression":
-        return X, scores[:, 0] + 0.1 * rng.normal(size=n)
-    if classes == 2:
-        return X, (scores[:, 0] > 0).astype(int)
-    return X, np.argmax(scores, axis=1)
+    return _streams.drifting(task, n, d, seed, classes, flips)
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 * The detector's state is the model's: any chunking, ``learn_one``, CSR
   input, save/load and a failed call change nothing.
 """
+import _streams
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -31,16 +32,7 @@ DETECTOR = {"clock": 8, "delta": 0.05}
 
 def drifting(task, n=1200, d=5, seed=0, classes=3, flips=(0.35, 0.7)):
     """A stream whose concept changes abruptly at the fractions ``flips``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    cut = np.searchsorted(np.asarray(flips) * n, np.arange(n), side="right")
-    W = rng.normal(size=(len(flips) + 1, d, max(classes, 1)))
-    scores = np.einsum("nd,ndk->nk", X, W[cut])
-    if task == "regression":
-        return X, scores[:, 0] + 0.1 * rng.normal(size=n)
-    if task == "binary":
-        return X, (scores[:, 0] > 0).astype(int)
-    return X, np.argmax(scores, axis=1)
+    return _streams.drifting(task, n, d, seed, classes, flips)
 
 
 # --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ share-weighted margins by the rule of tests/_reference_race.py's
 """
 import pickle
 
+import _streams
 import hypothesis.strategies as st
 import numpy as np
 import pytest
@@ -35,11 +36,7 @@ from streamlr.optim import SGD, Adagrad, Adam, NAdam, Prodigy, RMSprop
 
 def drifting(n=900, d=5, K=4, seed=0, flips=(0.4, 0.75)):
     """A K-class stream whose concept changes abruptly at the fractions ``flips``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    cut = np.searchsorted(np.asarray(flips) * n, np.arange(n), side="right")
-    W = rng.normal(size=(len(flips) + 1, d, K))
-    return X, np.argmax(np.einsum("nd,ndk->nk", X, W[cut]), axis=1)
+    return _streams.drifting("multiclass", n, d, seed, K, flips)
 
 
 def reference_softmax_drift(X, y, opt, detector, on_drift, *, eta0, schedule="constant",
