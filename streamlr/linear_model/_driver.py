@@ -399,8 +399,7 @@ def _problem_epochs(call, engine, data, k, seed, t_start, lr_start):
             print(f"-- Epoch {epoch + 1}")
         status, t_new, sum_loss, sum_obj, last_eta, plateau = run_pass(
             engine, k, data, call.targets[k], call.kernel_sample_weight, order, t, eta, track,
-            streaming,
-            call.drift_found)
+            streaming, call.drift_found)
         if status < 0:
             i = -status - 1
             raise_if_row_invalid(call.X if call.cross is None else call.cross, order[i])
