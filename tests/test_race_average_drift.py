@@ -6,8 +6,9 @@ On drift every copy still in the race restarts as a single model does
 left the race (it diverged) never reacts; whether the model serves its
 averaged weights follows the copies still in the race.
 
-(``optimizer="auto"`` refuses ``average`` whatever the detector.) Rollback
-of a failed call is in tests/test_drift_snapshot.py.
+``optimizer="auto"`` with ``average`` (and a detector) is in
+tests/test_auto_average.py. Rollback of a failed call is in
+tests/test_drift_snapshot.py.
 """
 import numpy as np
 import pytest
@@ -112,9 +113,3 @@ def test_save_load_resumes_bitwise(dtype, tmp_path):
     loaded.partial_fit(X[333:], y[333:])
     _same(whole, loaded)
 
-
-def test_optimizer_auto_still_refuses_average():
-    X, y = drifting("binary", n=50)
-    with pytest.raises(ValueError, match="average"):
-        SGDClassifier(optimizer="auto", average=True, drift_detector=ADWIN()).partial_fit(
-            X, y, classes=[0, 1])

@@ -398,8 +398,6 @@ def test_auto_optimizer_refuses_what_it_cannot_do():
     X, y = _stream(n=50)
     with pytest.raises(ValueError, match="auto_rates"):
         SGDRegressor(optimizer="auto", auto_rates=(0.1,)).partial_fit(X, y)
-    with pytest.raises(ValueError, match="average"):
-        SGDRegressor(optimizer="auto", average=True).partial_fit(X, y)
     with pytest.raises(ValueError, match="pa1"):
         SGDRegressor(optimizer="auto", learning_rate="pa1", loss="epsilon_insensitive").partial_fit(X, y)
     m = SGDRegressor(optimizer="auto", shuffle=False).partial_fit(X, y)

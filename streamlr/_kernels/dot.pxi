@@ -46,12 +46,16 @@ cdef struct ModelView:
     Py_ssize_t cs           # stride between coordinates in `weights`
     Py_ssize_t averages_d, last_update_d
     int n_problems, copies, n_outputs
-    bint f32, plain
+    bint f32
+    bint plain                      # plain SGD learns every problem
+    unsigned long long plain_mask   # else bit c: plain SGD learns copy c of a race
 
 
 cdef int _fill_view(ModelView* m, cnp.ndarray blk, cnp.ndarray aw, cnp.ndarray stamp,
-                    cnp.ndarray scal, bint interleaved, bint plain, int copies) except -1:
-    """``m`` pointing into the arrays of a ModelState (which must outlive it)."""
+                    cnp.ndarray scal, bint interleaved, tuple plain_copies, int copies) except -1:
+    """``m`` pointing into the arrays of a ModelState (which must outlive it);
+    ``plain_copies``: whether plain SGD learns each copy (one entry without a
+    race), which selects the average's formula per problem."""
     cdef cnp.ndarray a
     for a in (blk, aw, stamp, scal):
         if not cnp.PyArray_IS_C_CONTIGUOUS(a):
@@ -70,7 +74,14 @@ cdef int _fill_view(ModelView* m, cnp.ndarray blk, cnp.ndarray aw, cnp.ndarray s
     m.copies = copies
     m.n_outputs = m.n_problems // copies
     m.f32 = blk.dtype == _np.float32
-    m.plain = plain
+    m.plain = all(plain_copies)
+    m.plain_mask = 0
+    if not m.plain and any(plain_copies):
+        if len(plain_copies) != copies or copies > 64:
+            raise ValueError("a race of plain SGD and other rules holds at most 64 copies")
+        for c in range(copies):
+            if plain_copies[c]:
+                m.plain_mask |= 1ULL << c
     if interleaved:   # (K, d, P)
         m.d = blk.shape[1]
         m.cs = blk.shape[2]
@@ -156,7 +167,7 @@ cdef void _decide(const ModelView* m, const wreal* w0, const vreal* v, const int
             s0 = <wreal>row[SLOT_WSCALE]
             acc = _lanes(w, aw, stamp, v, idx, nnz, m.cs, 0, s0, s0, 0.0, average)
             b = row[SLOT_INTERCEPT]
-        elif m.plain:
+        elif m.plain or (m.plain_mask >> (kk % m.copies)) & 1:
             s0 = <wreal>row[SLOT_AVG_A]
             s1 = <wreal>(1.0 / row[SLOT_AVG_B])
             acc = _lanes(w, aw, stamp, v, idx, nnz, m.cs, 1, s0, s1, 0.0, average)
@@ -310,6 +321,6 @@ def decision_rows(state, values, indices, indptr, Py_ssize_t n_rows, bint averag
     cdef cnp.ndarray aw = _np.ascontiguousarray(state.average_weights)
     cdef cnp.ndarray stamp = _np.ascontiguousarray(state.last_update)
     cdef cnp.ndarray scal = _np.ascontiguousarray(state.scalars)
-    _fill_view(&m, blk, aw, stamp, scal, state.interleaved, state.plain, state.copies)
+    _fill_view(&m, blk, aw, stamp, scal, state.interleaved, state.plain_copies, state.copies)
     _decide_rows_view(&m, values, indices, indptr, n_rows, averaged, average, out, check_finite,
                       cross)

@@ -331,7 +331,8 @@ cdef class Engine:
         self.intercepts = <double*>cnp.PyArray_DATA(oint)
         self.schedule_state = <double*>cnp.PyArray_DATA(sched_state)
         self.progress = state.progress
-        _fill_view(&self.view, blk, aw, stamp, scal, state.interleaved, state.plain, self.copies)
+        _fill_view(&self.view, blk, aw, stamp, scal, state.interleaved, state.plain_copies,
+                   self.copies)
         self.cfgs = cfgs
         self.cfgs_sparse = cfgs_sparse
         self.loss = loss

@@ -144,7 +144,10 @@ RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one cop
     1e-5 to 0.1 and plain SGD at 7 rates from 1e-5 to 0.01 (23 copies):
     scale-free rules beside scale-sensitive ones, so that neither the rule
     nor the rate is the user's to choose. Its ``optimizer_state_`` is empty (the copies' rules
-    differ); ``average`` is not available with it.
+    differ). With ``average``, each copy averages as a model of its rule
+    alone would (plain SGD's copies by Bottou's formula, the others by the
+    lazy running mean), and the race serves the share-weighted mean of the
+    copies' averaged weights once averaging has started.
 """
 
 

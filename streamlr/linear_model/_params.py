@@ -332,8 +332,6 @@ def validate_params(est, for_partial_fit=False):
         if est.auto_rates is not None:
             raise ValueError("The 'auto_rates' parameter sets the rates of learning_rate='auto'; "
                              "optimizer='auto' races its own set of update rules and rates")
-        if est.average:
-            raise ValueError("average is not available with optimizer='auto'")
     else:
         optimizer = _registry.resolve_optimizer(est.optimizer)
     _check_combinations(est, optimizer, for_partial_fit)

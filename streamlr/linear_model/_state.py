@@ -222,6 +222,20 @@ class ModelState:
         return self.optimizer_key[1] == _k.OPTIMIZERS["sgd"]
 
     @property
+    def plain_copies(self):
+        """Per copy (one entry without a race): whether plain SGD learns it,
+        so that its average is Bottou's (else the lazy running mean)."""
+        kernels = getattr(self, "race_kernels", None)
+        if kernels is None:
+            return (self.plain,)
+        return tuple(kernel == _k.OPTIMIZERS["sgd"] for kernel in kernels)
+
+    def problem_plain(self, k):
+        """Whether plain SGD learns binary problem ``k`` (a race: its copy)."""
+        plain = self.plain_copies
+        return plain[k % len(plain)]
+
+    @property
     def mixed(self):
         """Whether the copies of a race learn by different update rules."""
         return self.optimizer_key == MIXED_KEY
@@ -258,11 +272,11 @@ class ModelState:
                 changed = True
         k, d = self.w.shape
         if average and self.average_weights.shape[1] == 0:
-            if not self.plain and self.w.size and t > 1:
+            if not all(self.plain_copies) and self.w.size and t > 1:
                 raise ValueError("averaging cannot be switched on mid-stream with this "
                                  "optimizer; call fit to start a new model")
             self.average_weights = np.zeros((k, d), dtype=self.w.dtype)
-            if not self.plain and self.last_update.shape[1] == 0:
+            if not all(self.plain_copies) and self.last_update.shape[1] == 0:
                 self.last_update = np.zeros((k, d), dtype=np.int64)
             changed = True
         if l1 and self.l1_received.shape[1] == 0 and self.plain:
@@ -286,9 +300,10 @@ class ModelState:
         w = np.ascontiguousarray(self.w[k])
         coef = np.empty_like(w)
         avg = np.empty_like(w) if averaged else w[:0].copy()
+        plain = self.problem_plain(k)
         _k.materialize(w, self.average_weights[k], self.scalars[k], coef,
-                       avg if self.plain else avg[:0])
-        if averaged and not self.plain:
+                       avg if plain else avg[:0])
+        if averaged and not plain:
             _k.materialize_lazy_average(w, self.average_weights[k], self.last_update[k],
                                         self.last_step(k), int(average), avg)
         if averaged:
