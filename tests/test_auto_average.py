@@ -11,28 +11,16 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from _streams import drifting
-from test_rate_race import _auto_members, _standalone, _stream
+from test_race_average_drift import STATE, _fresh, _same
+from test_rate_race import _auto_members, _standalone, _stream, narrow_early  # noqa: F401
 
 from streamlr import SGDClassifier, SGDRegressor, load, save
 from streamlr.drift import ADWIN
-from streamlr.linear_model import _driver
 from streamlr.linear_model._state import RACE_OUT, SLOTS
 
-STATE = ("weight_blocks", "average_weights", "scalars", "intercept_block", "last_update",
-         "drift_state", "drifts", "schedule_state")
 # the served value sums the copies' share-weighted values in another order
 # than coef_'s mixture or the reference's sum
 RTOL = 1e-12
-
-
-def _same(a, b):
-    for name in STATE:
-        np.testing.assert_array_equal(getattr(a._model, name), getattr(b._model, name),
-                                      err_msg=name)
-
-
-def _fresh(est):
-    return est.__class__(**est.get_params(deep=False))
 
 
 def _make(classification, average, **kw):
@@ -41,14 +29,6 @@ def _make(classification, average, **kw):
                              shuffle=False, **kw), {"classes": [0, 1]}
     return SGDRegressor(optimizer="auto", average=average, penalty=None, shuffle=False,
                         **kw), {}
-
-
-@pytest.fixture
-def narrow_early(monkeypatch):
-    # the race narrows after 50 rows, then every 30, to 2 copies
-    monkeypatch.setattr(_driver, "RACE_WARMUP", 50)
-    monkeypatch.setattr(_driver, "RACE_PERIOD", 30)
-    monkeypatch.setattr(_driver, "RACE_AWAKE", 2)
 
 
 @pytest.mark.parametrize("classification", [False, True])
@@ -94,8 +74,9 @@ def test_each_copy_averages_as_its_rule_alone_and_the_race_serves_their_mixture(
 @pytest.mark.parametrize("classification", [False, True])
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.usefixtures("narrow_early")
 def test_any_chunking_learn_one_and_save_load_train_the_same_model(
-        classification, sparse, dtype, narrow_early, tmp_path):
+        classification, sparse, dtype, tmp_path):
     X, y = _stream(n=260, classification=classification)
     X = X.astype(dtype)
     Xs = sp.csr_matrix(X) if sparse else X
