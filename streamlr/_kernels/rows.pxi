@@ -96,10 +96,13 @@ cdef inline floating _dot_prefetch(const floating* w, Py_ssize_t S, double wscal
     # blocks of a later row: ``ahead[:n_ahead]`` (its column indices), each
     # block's first line and, when ``last`` > 0, the line of its last slot
     # (w + j * S + last). On a weight vector bigger than the caches the loop
-    # waits on memory; the same requests issued from a separate loop before
-    # the dot came in one burst, which found the fill buffers still busy
-    # with the previous row's write-backs; spread over the dot's loads they
-    # overlap them (bench/README.md: 2^20 columns, 40 non-zeros).
+    # waits on memory (mostly on writing back the lines it dirties); the
+    # same requests issued in one burst from a loop of their own before the
+    # dot were 5-10% slower than spread over the dot's loads (bench/README.md:
+    # 2^20 columns, 40 non-zeros).
+    # Keep it inline: called as a function, GCC (knowing it uses no AVX) put
+    # no vzeroupper before the call, and the upper halves left dirty by the
+    # vectorised index check reached the loss's SSE code and libm: 3x slower.
     cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
     cdef double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
     cdef Py_ssize_t k, q, m = nnz - nnz % 8, done = 0
