@@ -386,7 +386,8 @@ cdef Py_ssize_t _epoch_rows(
     cdef bint track_objective = ps.track_objective
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
-    cdef Py_ssize_t rn, k, pf_last = cfg.n_slots * cfg.slot_stride
+    cdef Py_ssize_t rn, k, pf_n = 0, pf_last = cfg.n_slots * cfg.slot_stride
+    cdef const int* pf_idx = NULL
     cdef const floating* pb
     cdef bint prefetch = (indptr != NULL and n_rows > PREFETCH_ROWS and
                           n_features * (1 + cfg.n_slots) * sizeof(floating) >= PREFETCH_MIN_BYTES)
@@ -408,15 +409,14 @@ cdef Py_ssize_t _epoch_rows(
                 clock0 = s.clock0
                 drifted = False
         step = t - clock0
+        pf_n = 0
         if prefetch and i + PREFETCH_ROWS < n_rows:
-            # the weight of each coordinate, and its last optimizer slot (the
-            # end of an interleaved block, which may lie on the next line)
+            # the row whose weight blocks _dot_prefetch asks for: the weight
+            # of each coordinate, and its last optimizer slot (the end of an
+            # interleaved block, which may lie on the next line)
             rn = order[i + PREFETCH_ROWS] if order != NULL else first + i + PREFETCH_ROWS
-            for k in range(indptr[rn], indptr[rn + 1]):
-                pb = w + indices[k] * S
-                streamlr_prefetch_w(pb)
-                if pf_last > 0:
-                    streamlr_prefetch_w(pb + pf_last)
+            pf_idx = indices + indptr[rn]
+            pf_n = indptr[rn + 1] - indptr[rn]
         if pf_dense and i + pf_dense < n_rows:
             # every cache line of a later row (and its last value: a row need
             # not start on a line)
@@ -436,7 +436,10 @@ cdef Py_ssize_t _epoch_rows(
         yi = y[r]
         sw = sample_weight[r] if sample_weight != NULL else 1   # NULL: all 1
 
-        p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
+        if prefetch:
+            p = _dot_prefetch(w, S, s.wscale, v, idx, nnz, pf_idx, pf_n, pf_last) + s.intercept
+        else:
+            p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
         if not isfinite(p):
             status = -(i + 1)
             break

@@ -165,7 +165,8 @@ cdef extern from *:
     void streamlr_prefetch_w(const void* p) noexcept nogil
     void streamlr_prefetch_r(const void* p) noexcept nogil
 
-# A CSR pass asks for the weight blocks of the row this many rows ahead. A
+# A CSR pass asks for the weight blocks of the row this many rows ahead
+# (from within the dot product of the current row: _dot_prefetch, rows.pxi). A
 # hashed row touches ~40 random cache lines of a weight vector (and, for Adam,
 # its interleaved moments) bigger than the caches; without the hint the
 # gather of each row waits on memory, because the previous row's loss,
