@@ -25,6 +25,8 @@ cdef class EventHasher:
 
     cdef int _push(self, uint32_t index, double value) except -1
     cdef int _feature(self, object key, object value, uint32_t seed) except -1
+    cdef int _items(self, dict d, uint32_t seed, bint top) except -1
+    cdef int _namespace(self, object name, dict features) except -1
     cdef int _event(self, dict event) except -1
     cdef int _reserve(self, Py_ssize_t n) except -1
     cdef int _cross(self, Py_ssize_t start) except -1

@@ -75,6 +75,29 @@ cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
     row[SLOT_CLOCK0] = s.clock0
 
 
+# A dict's version tag (CPython 3.10 to 3.13): a new number after every
+# change of the dict, unique over the process, so an unchanged tag proves an
+# unchanged dict; 0 (no proof: compare the items) where there is none.
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX < 0x030E0000 && !defined(Py_LIMITED_API) && !defined(PYPY_VERSION)
+    #if defined(__GNUC__) || defined(__clang__)
+    #pragma GCC diagnostic push
+    #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    #endif
+    static inline unsigned long long streamlr_dict_tag(PyObject* d) {
+        return (unsigned long long)((PyDictObject*)d)->ma_version_tag;
+    }
+    #if defined(__GNUC__) || defined(__clang__)
+    #pragma GCC diagnostic pop
+    #endif
+    #else
+    static inline unsigned long long streamlr_dict_tag(PyObject* d) { (void)d; return 0; }
+    #endif
+    """
+    unsigned long long streamlr_dict_tag(object d) noexcept
+
+
 cdef bint _same_items(dict d, tuple keys, tuple values):
     """Whether ``d`` holds exactly these keys and value objects, in order."""
     cdef Py_ssize_t pos = 0, i = 0
@@ -188,6 +211,10 @@ cdef class Engine:
     cdef object dense_buf                     # scratch row for dict events
     cdef public object hasher                 # hash_bits: _hashing.EventHasher, or None
     cdef tuple watched                        # ((dict, keys, values), ...)
+    cdef unsigned long long watched_tag[8]    # their version tags when last found
+                                              # the same (0: none; see is_current)
+    cdef public bint event_path               # learn_event may learn (set by the
+                                              # driver's bind: see learn_event)
     # the snapshot of the running call, and scratch
     cdef char* save
     cdef Py_ssize_t save_cap
@@ -341,7 +368,11 @@ cdef class Engine:
         self.labels = labels
         self.names = names
         self.classes = classes
+        # (each tag read before its items: a change after it changes the tag)
+        tags = [streamlr_dict_tag(d) for d in watched]
         self.watched = tuple((d, tuple(d.keys()), tuple(d.values())) for d in watched)
+        for i in range(min(len(tags), 8)):
+            self.watched_tag[i] = tags[i]
         self.has_sched = program is not None and program[0] is not None
         keep = [blk, aw, q, stamp, scal, oint, sched_state, self.progress]
         if self.has_sched:
@@ -417,9 +448,20 @@ cdef class Engine:
         """Whether every watched dict still holds the objects it held when
         the engine was built (then its parameters are still the model's)."""
         cdef tuple entry
+        cdef Py_ssize_t i = 0
+        cdef unsigned long long tag
         for entry in self.watched:
+            # an unchanged version tag proves the same items; else they are
+            # compared, and the tag kept when they are (read before them)
+            tag = streamlr_dict_tag(entry[0])
+            if i < 8 and tag != 0 and tag == self.watched_tag[i]:
+                i += 1
+                continue
             if not _same_items(<dict>entry[0], <tuple>entry[1], <tuple>entry[2]):
                 return False
+            if i < 8:
+                self.watched_tag[i] = tag
+            i += 1
         return True
 
     # -- scratch ---------------------------------------------------------------
@@ -1055,6 +1097,17 @@ cdef class Engine:
         state overflowed (``last_t``: updates made + 1). On failure the model
         is restored as it was before the call; on success its progress (t_,
         n_iter_, lr_, history) is recorded."""
+        return self._learn_event(x, y, sample_weight)
+
+    def learn_event(self, x, y, sample_weight=1.0):
+        """The estimator's ``learn_one`` in one call: 0 (nothing done: take
+        the general path) unless the estimator's bind allowed events
+        (``event_path``) and the engine is current, else ``learn_one``."""
+        if not self.event_path or not self.is_current():
+            return 0
+        return self._learn_event(x, y, sample_weight)
+
+    cdef Py_ssize_t _learn_event(self, x, y, sample_weight) except? -3:
         cdef double target = _event_target(self, y)
         cdef double sw
         try:
