@@ -15,7 +15,7 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from .hashing cimport murmur3_32, vw_cross2, vw_cross3, vw_hash
+from .hashing cimport murmur3_32, vw_cross2, vw_cross3, vw_hash, vw_hash_kv
 
 
 cdef extern from "Python.h":
@@ -84,6 +84,13 @@ def vw_hash_bytes(bytes name, uint32_t seed):
     return vw_hash(<const uint8_t*><const char*>name, len(name), seed)
 
 
+def vw_hash_pair(bytes key, bytes value, uint32_t seed):
+    """VW's hash of ``key + b"=" + value`` under ``seed`` (a string feature's
+    name), computed without joining them."""
+    return vw_hash_kv(<const uint8_t*><const char*>key, len(key),
+                      <const uint8_t*><const char*>value, len(value), seed)
+
+
 def vw_index(bytes name, bytes namespace, uint32_t mask):
     """The masked index of feature ``name`` of ``namespace``."""
     cdef uint32_t h = vw_hash(<const uint8_t*><const char*>namespace, len(namespace), 0)
@@ -138,16 +145,15 @@ cdef class EventHasher:
     def __cinit__(self, int bits, interactions=()):
         self.bits = bits
         self.mask = <uint32_t>((1 << bits) - 1) if bits < 32 else <uint32_t>0xFFFFFFFFU
-        self.cap, self.cap_scratch = 64, 256
+        self.cap = 64
         self.idx = <int*>malloc(self.cap * sizeof(int))
         self.val = <double*>malloc(self.cap * sizeof(double))
         self.ns = <uint8_t*>malloc(self.cap)
-        self.scratch = <char*>malloc(self.cap_scratch)
         self.cur_ns = 32
         self.n_inter = len(interactions)
         self.inter = <uint8_t*>malloc(3 * self.n_inter + 1)
         self.inter_len = <int*>malloc((self.n_inter + 1) * sizeof(int))
-        if (self.idx == NULL or self.val == NULL or self.scratch == NULL or self.ns == NULL
+        if (self.idx == NULL or self.val == NULL or self.ns == NULL
                 or self.inter == NULL or self.inter_len == NULL):
             raise MemoryError()
         cdef int t, j
@@ -164,7 +170,6 @@ cdef class EventHasher:
         free(self.idx)
         free(self.val)
         free(self.ns)
-        free(self.scratch)
         free(self.inter)
         free(self.inter_len)
 
@@ -192,9 +197,13 @@ cdef class EventHasher:
         return 0
 
     cdef int _push(self, uint32_t index, double value) except -1:
+        cdef int q
+        cdef Py_ssize_t j = index & self.mask
         if self.n == self.cap:
             self._reserve(self.n + 1)
-        self.idx[self.n] = <int>(index & self.mask)
+        for q in range(self.n_pf):
+            streamlr_hint(self.pf_base[q] + j * self.pf_stride[q])
+        self.idx[self.n] = <int>j
         self.val[self.n] = value
         self.ns[self.n] = self.cur_ns
         self.n += 1
@@ -205,23 +214,14 @@ cdef class EventHasher:
         cdef const char* k
         cdef const char* v
         cdef double x
-        cdef void* p
         if not PyUnicode_Check(key):
             raise TypeError(f"feature names must be str; got {type(key).__name__} {key!r}")
         k = _utf8(key, &nk)
         # (str and float exclude each other, so the order of the tests does
         # not change which branch a value takes)
-        if PyUnicode_Check(value):
+        if PyUnicode_Check(value):     # feature "key=value", value 1
             v = _utf8(value, &nv)
-            if nk + nv + 1 > self.cap_scratch:
-                p = realloc(self.scratch, 2 * (nk + nv + 1))
-                if p == NULL:
-                    raise MemoryError()
-                self.scratch, self.cap_scratch = <char*>p, 2 * (nk + nv + 1)
-            memcpy(self.scratch, k, nk)
-            self.scratch[nk] = 61      # '='
-            memcpy(self.scratch + nk + 1, v, nv)
-            return self._push(vw_hash(<const uint8_t*>self.scratch, nk + nv + 1, seed), 1.0)
+            return self._push(vw_hash_kv(<const uint8_t*>k, nk, <const uint8_t*>v, nv, seed), 1.0)
         elif PyFloat_Check(value):
             x = PyFloat_AS_DOUBLE(value)
         elif PyLong_Check(value):
@@ -377,6 +377,7 @@ cdef class EventHasher:
     def hash_one(self, dict event):
         """(values, column indices) of one dict event."""
         self.n = 0
+        self.n_pf = 0
         self._event(event)
         return self._arrays(0, self.n)
 
@@ -389,6 +390,7 @@ cdef class EventHasher:
         cdef cnp.ndarray indptr = np.empty(n_rows + 1, dtype=np.intc)
         cdef int* ptr = <int*>cnp.PyArray_DATA(indptr)
         self.n = 0
+        self.n_pf = 0
         ptr[0] = 0
         self.cross_later = cross_later
         try:

@@ -1126,6 +1126,7 @@ cdef class Engine:
                 raise RuntimeError("a snapshot of another call is pending")
             h = <EventHasher>self.hasher
             h.n = 0
+            self._weight_hints(h)
             h._event(<dict>x)
             indptr[0] = 0
             indptr[1] = <int>h.n
@@ -1138,6 +1139,27 @@ cdef class Engine:
         indptr[1] = data.shape[0]
         return _learn(self, cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
                       indptr, 1, &target, &sw)
+
+    cdef void _weight_hints(self, EventHasher h) noexcept:
+        """Name the model's per-column arrays to the hasher, which then asks
+        for each hashed column's cache lines while it hashes the rest of the
+        event (the snapshot and the update read them next): the weights of
+        up to 4 problems, then the update stamps, the averages."""
+        cdef Py_ssize_t per = self.n_features * self.n_slots_blk
+        cdef int kk, n = 0
+        for kk in range(min(self.n_problems, 4)):
+            h.pf_base[n] = self.weights + kk * per * 8
+            h.pf_stride[n] = self.cs * 8
+            n += 1
+        if self.last_update_d and n < 4:
+            h.pf_base[n] = <const char*>self.last_update
+            h.pf_stride[n] = 8
+            n += 1
+        if self.averages_d and n < 4:
+            h.pf_base[n] = <const char*>self.averages
+            h.pf_stride[n] = 8
+            n += 1
+        h.n_pf = n
 
     def learn_rows(self, values, indices, indptr, Py_ssize_t n_rows,
                    const double[::1] targets, const double[::1] sample_weight):
