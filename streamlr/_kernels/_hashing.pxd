@@ -21,10 +21,12 @@ cdef class EventHasher:
     cdef int* inter_len             # 2 or 3
     cdef bint cross_later           # hash_rows: no crosses, the namespaces kept
     # prefetch hints: the engine's learn_one names where each column's
-    # weights live (base + column * stride, up to 4 arrays), so their cache
-    # lines are asked for as the columns are hashed; 0 arrays elsewhere
+    # weights live (bytes base + column * stride to + last, up to 4 arrays),
+    # so their cache lines are asked for as the columns are hashed; 0 arrays
+    # elsewhere
     cdef const char* pf_base[4]
     cdef Py_ssize_t pf_stride[4]
+    cdef Py_ssize_t pf_last[4]
     cdef int n_pf
 
     cdef int _push(self, uint32_t index, double value) except -1

@@ -203,6 +203,7 @@ cdef class EventHasher:
             self._reserve(self.n + 1)
         for q in range(self.n_pf):
             streamlr_hint(self.pf_base[q] + j * self.pf_stride[q])
+            streamlr_hint(self.pf_base[q] + j * self.pf_stride[q] + self.pf_last[q])
         self.idx[self.n] = <int>j
         self.val[self.n] = value
         self.ns[self.n] = self.cur_ns

@@ -1150,14 +1150,14 @@ cdef class Engine:
         for kk in range(min(self.n_problems, 4)):
             h.pf_base[n] = self.weights + kk * per * 8
             h.pf_stride[n] = self.cs * 8
+            # (interleaved slots: a column's block may straddle two lines)
+            h.pf_last[n] = (self.n_slots_blk - 1) * self.ss * 8 + 7
             n += 1
         if self.last_update_d and n < 4:
-            h.pf_base[n] = <const char*>self.last_update
-            h.pf_stride[n] = 8
+            h.pf_base[n], h.pf_stride[n], h.pf_last[n] = <const char*>self.last_update, 8, 0
             n += 1
         if self.averages_d and n < 4:
-            h.pf_base[n] = <const char*>self.averages
-            h.pf_stride[n] = 8
+            h.pf_base[n], h.pf_stride[n], h.pf_last[n] = <const char*>self.averages, 8, 0
             n += 1
         h.n_pf = n
 
