@@ -29,7 +29,6 @@ cdef class EventHasher:
     cdef Py_ssize_t pf_last[4]
     cdef int n_pf
 
-    cdef int _push(self, uint32_t index, double value) except -1
     cdef int _feature(self, object key, object value, uint32_t seed) except -1
     cdef int _items(self, dict d, uint32_t seed, bint top) except -1
     cdef int _namespace(self, object name, dict features) except -1

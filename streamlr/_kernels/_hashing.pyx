@@ -66,6 +66,42 @@ cdef inline const char* _utf8(object s, Py_ssize_t* n) except NULL:
     return PyUnicode_AsUTF8AndSize(s, n)
 
 
+cdef inline void _put(EventHasher self, uint32_t index, double value) noexcept:
+    """Append column ``index`` (masked) with ``value`` (room reserved by
+    the caller), and ask for its weights' cache lines (``pf_*``)."""
+    cdef int q
+    cdef Py_ssize_t j = index & self.mask
+    for q in range(self.n_pf):
+        streamlr_hint(self.pf_base[q] + j * self.pf_stride[q])
+        streamlr_hint(self.pf_base[q] + j * self.pf_stride[q] + self.pf_last[q])
+    self.idx[self.n] = <int>j
+    self.val[self.n] = value
+    self.ns[self.n] = self.cur_ns
+    self.n += 1
+
+
+# the errors of a feature, out of the hashing's way
+cdef int _bad_name(object key) except -1:
+    raise TypeError(f"feature names must be str; got {type(key).__name__} {key!r}")
+
+
+cdef int _not_finite(object key, object value) except -1:
+    raise ValueError(f"feature {key!r} is not finite: {value!r}")
+
+
+cdef double _other_value(object key, object value) except? -1.0:
+    """A value neither str, float nor int, as a float (a dict, or what
+    float() refuses: TypeError)."""
+    if PyDict_Check(value):
+        raise TypeError(f"feature {key!r} is a dict: namespaces nest one level "
+                        "({'namespace': {'feature': value}})")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"feature {key!r} must be a number or a string; got "
+                        f"{type(value).__name__} {value!r}") from None
+
+
 # a dict's items are read BATCH at a time: their objects' memory is asked for
 # (prefetched) for the whole batch first, then each item is hashed; an event
 # built long before it is learned is mostly out of the caches, and its ~2
@@ -196,50 +232,31 @@ cdef class EventHasher:
         self.cap = cap
         return 0
 
-    cdef int _push(self, uint32_t index, double value) except -1:
-        cdef int q
-        cdef Py_ssize_t j = index & self.mask
-        if self.n == self.cap:
-            self._reserve(self.n + 1)
-        for q in range(self.n_pf):
-            streamlr_hint(self.pf_base[q] + j * self.pf_stride[q])
-            streamlr_hint(self.pf_base[q] + j * self.pf_stride[q] + self.pf_last[q])
-        self.idx[self.n] = <int>j
-        self.val[self.n] = value
-        self.ns[self.n] = self.cur_ns
-        self.n += 1
-        return 0
-
     cdef int _feature(self, object key, object value, uint32_t seed) except -1:
+        """Append feature ``key`` of ``value`` (room reserved by the caller)."""
         cdef Py_ssize_t nk, nv
         cdef const char* k
         cdef const char* v
         cdef double x
         if not PyUnicode_Check(key):
-            raise TypeError(f"feature names must be str; got {type(key).__name__} {key!r}")
+            return _bad_name(key)
         k = _utf8(key, &nk)
         # (str and float exclude each other, so the order of the tests does
         # not change which branch a value takes)
         if PyUnicode_Check(value):     # feature "key=value", value 1
             v = _utf8(value, &nv)
-            return self._push(vw_hash_kv(<const uint8_t*>k, nk, <const uint8_t*>v, nv, seed), 1.0)
-        elif PyFloat_Check(value):
+            _put(self, vw_hash_kv(<const uint8_t*>k, nk, <const uint8_t*>v, nv, seed), 1.0)
+            return 0
+        if PyFloat_Check(value):
             x = PyFloat_AS_DOUBLE(value)
         elif PyLong_Check(value):
             x = PyLong_AsDouble(value)
-        elif PyDict_Check(value):
-            raise TypeError(f"feature {key!r} is a dict: namespaces nest one level "
-                            "({'namespace': {'feature': value}})")
         else:
-            try:
-                x = float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"feature {key!r} must be a number or a string; got "
-                                f"{type(value).__name__} {value!r}") from None
+            x = _other_value(key, value)
         if not isfinite(x):
-            raise ValueError(f"feature {key!r} is not finite: {value!r}")
+            return _not_finite(key, value)
         if x != 0:
-            self._push(vw_hash(<const uint8_t*>k, nk, seed), x)
+            _put(self, vw_hash(<const uint8_t*>k, nk, seed), x)
         return 0
 
     cdef int _items(self, dict d, uint32_t seed, bint top) except -1:
@@ -267,6 +284,7 @@ cdef class EventHasher:
                 streamlr_hint(<char*>pv + 63)
                 m += 1
             held = m
+            self._reserve(self.n + m)
             try:
                 for i in range(m):
                     pv = vs[i]
@@ -279,6 +297,7 @@ cdef class EventHasher:
                         held = i
                     if top and PyDict_Check(<object>pv):
                         self._namespace(<object>ks[i], <dict>pv)
+                        self._reserve(self.n + m - i)
                     else:
                         self._feature(<object>ks[i], <object>pv, seed)
             finally:
