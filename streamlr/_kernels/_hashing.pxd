@@ -12,8 +12,6 @@ cdef class EventHasher:
     cdef int* idx                   # the hashed columns of the last event(s)
     cdef double* val                # their values
     cdef Py_ssize_t n, cap          # how many; room for
-    cdef char* scratch              # "key=value" of string features
-    cdef Py_ssize_t cap_scratch
     # interactions (VW's -q/--cubic): the namespace byte of each feature of
     # the event being hashed, and the crosses (bytes, in VW's order)
     cdef uint8_t* ns
@@ -22,9 +20,18 @@ cdef class EventHasher:
     cdef uint8_t* inter             # 3 namespace bytes per cross
     cdef int* inter_len             # 2 or 3
     cdef bint cross_later           # hash_rows: no crosses, the namespaces kept
+    # prefetch hints: the engine's learn_one names where each column's
+    # weights live (bytes base + column * stride to + last, up to 4 arrays),
+    # so their cache lines are asked for as the columns are hashed; 0 arrays
+    # elsewhere
+    cdef const char* pf_base[4]
+    cdef Py_ssize_t pf_stride[4]
+    cdef Py_ssize_t pf_last[4]
+    cdef int n_pf
 
-    cdef int _push(self, uint32_t index, double value) except -1
     cdef int _feature(self, object key, object value, uint32_t seed) except -1
+    cdef int _items(self, dict d, uint32_t seed, bint top) except -1
+    cdef int _namespace(self, object name, dict features) except -1
     cdef int _event(self, dict event) except -1
     cdef int _reserve(self, Py_ssize_t n) except -1
     cdef int _cross(self, Py_ssize_t start) except -1

@@ -15,11 +15,16 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from .hashing cimport murmur3_32, vw_cross2, vw_cross3, vw_hash
+from .hashing cimport murmur3_32, vw_cross2, vw_cross3, vw_hash, vw_hash_kv
 
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+    void Py_INCREF(PyObject* o)
+    void Py_DECREF(PyObject* o)
+    bint PyFloat_CheckExact(object o)
+    bint PyUnicode_CheckExact(object o)
+    bint PyLong_CheckExact(object o)
     bint PyUnicode_Check(object o)
     bint PyFloat_Check(object o)
     bint PyLong_Check(object o)
@@ -27,7 +32,82 @@ cdef extern from "Python.h":
     double PyFloat_AS_DOUBLE(object o)
     double PyLong_AsDouble(object o) except? -1.0
 
+# The UTF-8 bytes of a str: a compact ASCII str's own characters, read in
+# place (no call); any other str through PyUnicode_AsUTF8AndSize. And a read
+# prefetch hint (a hint only: it never changes a value).
+cdef extern from *:
+    """
+    static inline const char* streamlr_ascii(PyObject* s, Py_ssize_t* n) {
+    #if defined(PyUnicode_IS_COMPACT_ASCII) || PY_VERSION_HEX >= 0x030C0000
+        if (PyUnicode_IS_COMPACT_ASCII(s)) {
+            *n = PyUnicode_GET_LENGTH(s);
+            return (const char*)PyUnicode_DATA(s);
+        }
+    #endif
+        return NULL;
+    }
+    #if defined(__GNUC__) || defined(__clang__)
+    #define streamlr_hint(p) __builtin_prefetch((const void*)(p), 0, 3)
+    #else
+    #define streamlr_hint(p) ((void)(p))
+    #endif
+    """
+    const char* streamlr_ascii(object s, Py_ssize_t* n) noexcept
+    void streamlr_hint(const void* p) noexcept nogil
+
 cnp.import_array()
+
+
+cdef inline const char* _utf8(object s, Py_ssize_t* n) except NULL:
+    """The UTF-8 bytes of str ``s`` and their number."""
+    cdef const char* p = streamlr_ascii(s, n)
+    if p != NULL:
+        return p
+    return PyUnicode_AsUTF8AndSize(s, n)
+
+
+cdef inline void _put(EventHasher self, uint32_t index, double value) noexcept:
+    """Append column ``index`` (masked) with ``value`` (room reserved by
+    the caller), and ask for its weights' cache lines (``pf_*``)."""
+    cdef int q
+    cdef Py_ssize_t j = index & self.mask
+    for q in range(self.n_pf):
+        streamlr_hint(self.pf_base[q] + j * self.pf_stride[q])
+        streamlr_hint(self.pf_base[q] + j * self.pf_stride[q] + self.pf_last[q])
+    self.idx[self.n] = <int>j
+    self.val[self.n] = value
+    self.ns[self.n] = self.cur_ns
+    self.n += 1
+
+
+# the errors of a feature, out of the hashing's way
+cdef int _bad_name(object key) except -1:
+    raise TypeError(f"feature names must be str; got {type(key).__name__} {key!r}")
+
+
+cdef int _not_finite(object key, object value) except -1:
+    raise ValueError(f"feature {key!r} is not finite: {value!r}")
+
+
+cdef double _other_value(object key, object value) except? -1.0:
+    """A value neither str, float nor int, as a float (a dict, or what
+    float() refuses: TypeError)."""
+    if PyDict_Check(value):
+        raise TypeError(f"feature {key!r} is a dict: namespaces nest one level "
+                        "({'namespace': {'feature': value}})")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"feature {key!r} must be a number or a string; got "
+                        f"{type(value).__name__} {value!r}") from None
+
+
+# a dict's items are read BATCH at a time: their objects' memory is asked for
+# (prefetched) for the whole batch first, then each item is hashed; an event
+# built long before it is learned is mostly out of the caches, and its ~2
+# cache lines per feature then arrive in parallel instead of one by one
+cdef enum:
+    BATCH = 32
 
 
 def murmur3(bytes data, uint32_t seed):
@@ -38,6 +118,13 @@ def murmur3(bytes data, uint32_t seed):
 def vw_hash_bytes(bytes name, uint32_t seed):
     """VW's hash of ``name`` (trimmed; digits are their value) under ``seed``."""
     return vw_hash(<const uint8_t*><const char*>name, len(name), seed)
+
+
+def vw_hash_pair(bytes key, bytes value, uint32_t seed):
+    """VW's hash of ``key + b"=" + value`` under ``seed`` (a string feature's
+    name), computed without joining them."""
+    return vw_hash_kv(<const uint8_t*><const char*>key, len(key),
+                      <const uint8_t*><const char*>value, len(value), seed)
 
 
 def vw_index(bytes name, bytes namespace, uint32_t mask):
@@ -94,16 +181,15 @@ cdef class EventHasher:
     def __cinit__(self, int bits, interactions=()):
         self.bits = bits
         self.mask = <uint32_t>((1 << bits) - 1) if bits < 32 else <uint32_t>0xFFFFFFFFU
-        self.cap, self.cap_scratch = 64, 256
+        self.cap = 64
         self.idx = <int*>malloc(self.cap * sizeof(int))
         self.val = <double*>malloc(self.cap * sizeof(double))
         self.ns = <uint8_t*>malloc(self.cap)
-        self.scratch = <char*>malloc(self.cap_scratch)
         self.cur_ns = 32
         self.n_inter = len(interactions)
         self.inter = <uint8_t*>malloc(3 * self.n_inter + 1)
         self.inter_len = <int*>malloc((self.n_inter + 1) * sizeof(int))
-        if (self.idx == NULL or self.val == NULL or self.scratch == NULL or self.ns == NULL
+        if (self.idx == NULL or self.val == NULL or self.ns == NULL
                 or self.inter == NULL or self.inter_len == NULL):
             raise MemoryError()
         cdef int t, j
@@ -120,7 +206,6 @@ cdef class EventHasher:
         free(self.idx)
         free(self.val)
         free(self.ns)
-        free(self.scratch)
         free(self.inter)
         free(self.inter_len)
 
@@ -147,77 +232,99 @@ cdef class EventHasher:
         self.cap = cap
         return 0
 
-    cdef int _push(self, uint32_t index, double value) except -1:
-        if self.n == self.cap:
-            self._reserve(self.n + 1)
-        self.idx[self.n] = <int>(index & self.mask)
-        self.val[self.n] = value
-        self.ns[self.n] = self.cur_ns
-        self.n += 1
-        return 0
-
     cdef int _feature(self, object key, object value, uint32_t seed) except -1:
+        """Append feature ``key`` of ``value`` (room reserved by the caller)."""
         cdef Py_ssize_t nk, nv
         cdef const char* k
         cdef const char* v
         cdef double x
-        cdef void* p
         if not PyUnicode_Check(key):
-            raise TypeError(f"feature names must be str; got {type(key).__name__} {key!r}")
-        k = PyUnicode_AsUTF8AndSize(key, &nk)
+            return _bad_name(key)
+        k = _utf8(key, &nk)
+        # (str and float exclude each other, so the order of the tests does
+        # not change which branch a value takes)
+        if PyUnicode_Check(value):     # feature "key=value", value 1
+            v = _utf8(value, &nv)
+            _put(self, vw_hash_kv(<const uint8_t*>k, nk, <const uint8_t*>v, nv, seed), 1.0)
+            return 0
         if PyFloat_Check(value):
             x = PyFloat_AS_DOUBLE(value)
-        elif PyUnicode_Check(value):
-            v = PyUnicode_AsUTF8AndSize(value, &nv)
-            if nk + nv + 1 > self.cap_scratch:
-                p = realloc(self.scratch, 2 * (nk + nv + 1))
-                if p == NULL:
-                    raise MemoryError()
-                self.scratch, self.cap_scratch = <char*>p, 2 * (nk + nv + 1)
-            memcpy(self.scratch, k, nk)
-            self.scratch[nk] = 61      # '='
-            memcpy(self.scratch + nk + 1, v, nv)
-            return self._push(vw_hash(<const uint8_t*>self.scratch, nk + nv + 1, seed), 1.0)
         elif PyLong_Check(value):
             x = PyLong_AsDouble(value)
-        elif PyDict_Check(value):
-            raise TypeError(f"feature {key!r} is a dict: namespaces nest one level "
-                            "({'namespace': {'feature': value}})")
         else:
-            try:
-                x = float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"feature {key!r} must be a number or a string; got "
-                                f"{type(value).__name__} {value!r}") from None
+            x = _other_value(key, value)
         if not isfinite(x):
-            raise ValueError(f"feature {key!r} is not finite: {value!r}")
+            return _not_finite(key, value)
         if x != 0:
-            self._push(vw_hash(<const uint8_t*>k, nk, seed), x)
+            _put(self, vw_hash(<const uint8_t*>k, nk, seed), x)
+        return 0
+
+    cdef int _items(self, dict d, uint32_t seed, bint top) except -1:
+        """The features of dict ``d`` (``top``: the event itself, whose
+        dict values are namespaces), in its order, BATCH items at a time.
+        The batch's objects are borrowed from ``d``: from the first value
+        that may run Python code (not an exact str, float or int: its
+        ``__float__``, a namespace's values) to the end of the batch, they
+        are held, so that code cannot free them."""
+        cdef PyObject* ks[BATCH]
+        cdef PyObject* vs[BATCH]
+        cdef PyObject* pk
+        cdef PyObject* pv
+        cdef Py_ssize_t pos = 0, m, i, j, held
+        cdef bint more = True
+        while more:
+            m = 0
+            while m < BATCH:
+                if not PyDict_Next(d, &pos, &pk, &pv):
+                    more = False
+                    break
+                ks[m], vs[m] = pk, pv
+                streamlr_hint(<char*>pk + 63)      # a str's characters (its head: read
+                streamlr_hint(pv)                  # by PyDict_Next for its hash)
+                streamlr_hint(<char*>pv + 63)
+                m += 1
+            held = m
+            self._reserve(self.n + m)
+            try:
+                for i in range(m):
+                    pv = vs[i]
+                    if held == m and not (PyUnicode_CheckExact(<object>pv)
+                                          or PyFloat_CheckExact(<object>pv)
+                                          or PyLong_CheckExact(<object>pv)):
+                        for j in range(i, m):
+                            Py_INCREF(ks[j])
+                            Py_INCREF(vs[j])
+                        held = i
+                    if top and PyDict_Check(<object>pv):
+                        self._namespace(<object>ks[i], <dict>pv)
+                        self._reserve(self.n + m - i)
+                    else:
+                        self._feature(<object>ks[i], <object>pv, seed)
+            finally:
+                for j in range(held, m):
+                    Py_DECREF(ks[j])
+                    Py_DECREF(vs[j])
+        return 0
+
+    cdef int _namespace(self, object name, dict features) except -1:
+        """The features of namespace ``name``, hashed under its hash."""
+        cdef Py_ssize_t nk
+        cdef const char* k
+        if not PyUnicode_Check(name):
+            raise TypeError(f"namespace names must be str; got "
+                            f"{type(name).__name__} {name!r}")
+        k = _utf8(name, &nk)
+        self.cur_ns = _namespace_byte(<const uint8_t*>k, nk)
+        try:
+            self._items(features, vw_hash(<const uint8_t*>k, nk, 0), False)
+        finally:
+            self.cur_ns = 32
         return 0
 
     cdef int _event(self, dict event) except -1:
-        cdef Py_ssize_t pos = 0, pos2, nk, start = self.n
-        cdef PyObject* pk
-        cdef PyObject* pv
-        cdef PyObject* qk
-        cdef PyObject* qv
-        cdef uint32_t seed
-        cdef const char* k
+        cdef Py_ssize_t start = self.n
         self.cur_ns = 32
-        while PyDict_Next(event, &pos, &pk, &pv):
-            if PyDict_Check(<object>pv):
-                if not PyUnicode_Check(<object>pk):
-                    raise TypeError(f"namespace names must be str; got "
-                                    f"{type(<object>pk).__name__} {<object>pk!r}")
-                k = PyUnicode_AsUTF8AndSize(<object>pk, &nk)
-                seed = vw_hash(<const uint8_t*>k, nk, 0)
-                self.cur_ns = _namespace_byte(<const uint8_t*>k, nk)
-                pos2 = 0
-                while PyDict_Next(<object>pv, &pos2, &qk, &qv):
-                    self._feature(<object>qk, <object>qv, seed)
-                self.cur_ns = 32
-            else:
-                self._feature(<object>pk, <object>pv, 0)
+        self._items(event, 0, True)
         if self.n_inter and not self.cross_later:
             self._cross(start)
         return 0
@@ -290,6 +397,7 @@ cdef class EventHasher:
     def hash_one(self, dict event):
         """(values, column indices) of one dict event."""
         self.n = 0
+        self.n_pf = 0
         self._event(event)
         return self._arrays(0, self.n)
 
@@ -302,6 +410,7 @@ cdef class EventHasher:
         cdef cnp.ndarray indptr = np.empty(n_rows + 1, dtype=np.intc)
         cdef int* ptr = <int*>cnp.PyArray_DATA(indptr)
         self.n = 0
+        self.n_pf = 0
         ptr[0] = 0
         self.cross_later = cross_later
         try:

@@ -75,6 +75,29 @@ cdef inline void _store(const Scalars* s, double* row) noexcept nogil:
     row[SLOT_CLOCK0] = s.clock0
 
 
+# A dict's version tag (CPython 3.10 to 3.13): a new number after every
+# change of the dict, unique over the process, so an unchanged tag proves an
+# unchanged dict; 0 (no proof: compare the items) where there is none.
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX < 0x030E0000 && !defined(Py_LIMITED_API) && !defined(PYPY_VERSION)
+    #if defined(__GNUC__) || defined(__clang__)
+    #pragma GCC diagnostic push
+    #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    #endif
+    static inline unsigned long long streamlr_dict_tag(PyObject* d) {
+        return (unsigned long long)((PyDictObject*)d)->ma_version_tag;
+    }
+    #if defined(__GNUC__) || defined(__clang__)
+    #pragma GCC diagnostic pop
+    #endif
+    #else
+    static inline unsigned long long streamlr_dict_tag(PyObject* d) { (void)d; return 0; }
+    #endif
+    """
+    unsigned long long streamlr_dict_tag(object d) noexcept
+
+
 cdef bint _same_items(dict d, tuple keys, tuple values):
     """Whether ``d`` holds exactly these keys and value objects, in order."""
     cdef Py_ssize_t pos = 0, i = 0
@@ -188,6 +211,10 @@ cdef class Engine:
     cdef object dense_buf                     # scratch row for dict events
     cdef public object hasher                 # hash_bits: _hashing.EventHasher, or None
     cdef tuple watched                        # ((dict, keys, values), ...)
+    cdef unsigned long long watched_tag[8]    # their version tags when last found
+                                              # the same (0: none; see is_current)
+    cdef public bint event_path               # learn_event may learn (set by the
+                                              # driver's bind: see learn_event)
     # the snapshot of the running call, and scratch
     cdef char* save
     cdef Py_ssize_t save_cap
@@ -342,7 +369,11 @@ cdef class Engine:
         self.labels = labels
         self.names = names
         self.classes = classes
+        # (each tag read before its items: a change after it changes the tag)
+        tags = [streamlr_dict_tag(d) for d in watched]
         self.watched = tuple((d, tuple(d.keys()), tuple(d.values())) for d in watched)
+        for i in range(min(len(tags), 8)):
+            self.watched_tag[i] = tags[i]
         self.has_sched = program is not None and program[0] is not None
         keep = [blk, aw, q, stamp, scal, oint, sched_state, self.progress]
         if self.has_sched:
@@ -418,9 +449,20 @@ cdef class Engine:
         """Whether every watched dict still holds the objects it held when
         the engine was built (then its parameters are still the model's)."""
         cdef tuple entry
+        cdef Py_ssize_t i = 0
+        cdef unsigned long long tag
         for entry in self.watched:
+            # an unchanged version tag proves the same items; else they are
+            # compared, and the tag kept when they are (read before them)
+            tag = streamlr_dict_tag(entry[0])
+            if i < 8 and tag != 0 and tag == self.watched_tag[i]:
+                i += 1
+                continue
             if not _same_items(<dict>entry[0], <tuple>entry[1], <tuple>entry[2]):
                 return False
+            if i < 8:
+                self.watched_tag[i] = tag
+            i += 1
         return True
 
     # -- scratch ---------------------------------------------------------------
@@ -1056,6 +1098,17 @@ cdef class Engine:
         state overflowed (``last_t``: updates made + 1). On failure the model
         is restored as it was before the call; on success its progress (t_,
         n_iter_, lr_, history) is recorded."""
+        return self._learn_event(x, y, sample_weight)
+
+    def learn_event(self, x, y, sample_weight=1.0):
+        """The estimator's ``learn_one`` in one call: 0 (nothing done: take
+        the general path) unless the estimator's bind allowed events
+        (``event_path``) and the engine is current, else ``learn_one``."""
+        if not self.event_path or not self.is_current():
+            return 0
+        return self._learn_event(x, y, sample_weight)
+
+    cdef Py_ssize_t _learn_event(self, x, y, sample_weight) except? -3:
         cdef double target = _event_target(self, y)
         cdef double sw
         try:
@@ -1074,6 +1127,7 @@ cdef class Engine:
                 raise RuntimeError("a snapshot of another call is pending")
             h = <EventHasher>self.hasher
             h.n = 0
+            self._weight_hints(h)
             h._event(<dict>x)
             indptr[0] = 0
             indptr[1] = <int>h.n
@@ -1086,6 +1140,27 @@ cdef class Engine:
         indptr[1] = data.shape[0]
         return _learn(self, cnp.PyArray_DATA(data), <const int*>cnp.PyArray_DATA(ind),
                       indptr, 1, &target, &sw)
+
+    cdef void _weight_hints(self, EventHasher h) noexcept:
+        """Name the model's per-column arrays to the hasher, which then asks
+        for each hashed column's cache lines while it hashes the rest of the
+        event (the snapshot and the update read them next): the weights of
+        up to 4 problems, then the update stamps, the averages."""
+        cdef Py_ssize_t per = self.n_features * self.n_slots_blk
+        cdef int kk, n = 0
+        for kk in range(min(self.n_problems, 4)):
+            h.pf_base[n] = self.weights + kk * per * 8
+            h.pf_stride[n] = self.cs * 8
+            # (interleaved slots: a column's block may straddle two lines)
+            h.pf_last[n] = (self.n_slots_blk - 1) * self.ss * 8 + 7
+            n += 1
+        if self.last_update_d and n < 4:
+            h.pf_base[n], h.pf_stride[n], h.pf_last[n] = <const char*>self.last_update, 8, 0
+            n += 1
+        if self.averages_d and n < 4:
+            h.pf_base[n], h.pf_stride[n], h.pf_last[n] = <const char*>self.averages, 8, 0
+            n += 1
+        h.n_pf = n
 
     def learn_rows(self, values, indices, indptr, Py_ssize_t n_rows,
                    const double[::1] targets, const double[::1] sample_weight):

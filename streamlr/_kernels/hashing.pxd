@@ -81,6 +81,62 @@ cdef inline uint32_t vw_hash(const uint8_t* s, Py_ssize_t n, uint32_t seed) noex
     return value + seed
 
 
+cdef inline uint32_t _murmur_block(uint32_t h, uint32_t k) noexcept nogil:
+    h ^= _scramble(k)
+    h = _rotl32(h, 13)
+    return h * 5 + <uint32_t>0xe6546b64U
+
+
+cdef inline uint32_t _kv_byte(const uint8_t* k, Py_ssize_t nk, const uint8_t* v,
+                              Py_ssize_t i) noexcept nogil:
+    # byte i of k + "=" + v
+    if i < nk:
+        return k[i]
+    if i == nk:
+        return 61
+    return v[i - nk - 1]
+
+
+cdef inline uint32_t vw_hash_kv(const uint8_t* k, Py_ssize_t nk, const uint8_t* v, Py_ssize_t nv,
+                                uint32_t seed) noexcept nogil:
+    """vw_hash of the bytes k + "=" + v, read where they are (no copy: a
+    block read back from a copy just written waits for the stores). The
+    "=" is never trimmed and is not a digit: murmur3_32 of the trimmed
+    bytes, k's leading and v's trailing bytes <= 0x20 dropped."""
+    cdef Py_ssize_t i = 0, n, j
+    cdef uint32_t h = seed, b
+    cdef const uint8_t* q
+    while nk > 0 and k[0] <= 0x20:
+        k += 1
+        nk -= 1
+    while nv > 0 and v[nv - 1] <= 0x20:
+        nv -= 1
+    n = nk + 1 + nv
+    while i + 4 <= nk:                 # blocks of k
+        q = k + i
+        h = _murmur_block(h, <uint32_t>q[0] | (<uint32_t>q[1] << 8) | (<uint32_t>q[2] << 16)
+                          | (<uint32_t>q[3] << 24))
+        i += 4
+    while i + 4 <= n:
+        if i > nk:                     # blocks of v
+            q = v + (i - nk - 1)
+            b = (<uint32_t>q[0] | (<uint32_t>q[1] << 8) | (<uint32_t>q[2] << 16)
+                 | (<uint32_t>q[3] << 24))
+        else:                          # the block with the "="
+            b = 0
+            for j in range(4):
+                b |= _kv_byte(k, nk, v, i + j) << (8 * j)
+        h = _murmur_block(h, b)
+        i += 4
+    if i < n:
+        b = 0
+        for j in range(n - i):
+            b |= _kv_byte(k, nk, v, i + j) << (8 * j)
+        h ^= _scramble(b)
+    h ^= <uint32_t>n
+    return _fmix32(h)
+
+
 cdef inline uint32_t vw_cross2(uint32_t a, uint32_t b) noexcept nogil:
     return (a * <uint32_t>FNV_PRIME) ^ b
 

@@ -259,4 +259,5 @@ cdef bint _scale_may_fold(Config cfg, const SchedProgram* prog, double t, double
     else:                                        # adaptive (only divided), PA
         eta = cfg.eta0
     factor = max(0.0, 1.0 - eta * cfg.alpha * (1.0 - cfg.l1_ratio))
-    return wscale * pow(factor, <double>steps) < threshold * (1.0 + 1e-6)
+    # (factor ** 1 is factor: the event path's one step needs no pow)
+    return wscale * (factor if steps == 1 else pow(factor, <double>steps)) < threshold * (1.0 + 1e-6)

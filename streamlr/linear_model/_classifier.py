@@ -509,7 +509,17 @@ class SGDClassifier(_pending.PendingLabels, ClassifierCore, ClassifierMixin, Bas
             with no per-call validation beyond the event itself.
         """
         d = self.__dict__
-        if "_model" not in d:
+        model = d.get("_model")
+        if model is not None and classes is None:
+            # the engine bound for events, unchanged since: one compiled call
+            engine = model.engine
+            if engine is not None:
+                status = engine.learn_event(x, y, sample_weight)
+                if status > 0:
+                    return self
+                if status < 0:
+                    _driver.raise_diverged(self, engine, "this event")
+        if model is None:
             if classes is None and not _params.adds_classes(self):
                 raise ValueError("classes must be passed on the first call to learn_one "
                                  "(or fit / partial_fit the model first).")

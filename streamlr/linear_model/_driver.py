@@ -188,6 +188,11 @@ def bind(est):
 
         # dict events hashed (and crossed) in compiled code
         engine.hasher = EventHasher(est.hash_bits, _params.check_interactions(est))
+    # the estimators' learn_one may go straight to engine.learn_event while
+    # the engine is current: only with what their general path would then do
+    # (learn_event below; not with early_stopping, which it refuses, nor
+    # new_classes="add", which has its own path)
+    engine.event_path = not est.early_stopping and getattr(est, "new_classes", None) != "add"
     model.engine = engine
     return engine
 

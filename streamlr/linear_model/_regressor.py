@@ -248,8 +248,17 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
         self : SGDRegressor
             Bitwise the model ``partial_fit`` trains on the same rows.
         """
-        if "_model" not in self.__dict__:
+        model = self.__dict__.get("_model")
+        if model is None:
             return self._first_event(x, y, sample_weight)
+        # the engine bound for events, unchanged since: one compiled call
+        engine = model.engine
+        if engine is not None:
+            status = engine.learn_event(x, y, sample_weight)
+            if status > 0:
+                return self
+            if status < 0:
+                _driver.raise_diverged(self, engine, "this event")
         _driver.learn_event(self, x, y, sample_weight)
         return self
 
