@@ -164,12 +164,16 @@ cdef void _race_narrow(double* scalars, int b, const RaceRule* rule) noexcept no
 
 
 cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss loss, double y,
-                            const double* margins, Py_ssize_t stride, const Py_ssize_t* valid,
-                            Py_ssize_t i) noexcept nogil:
+                            const double* margins, const double* losses, Py_ssize_t stride,
+                            const Py_ssize_t* valid, Py_ssize_t i, double* zero_memo) noexcept nogil:
     """Serve row i of binary problem b from its copies' decision values
     ``margins[c * stride + i]`` (valid for i < valid[c]): add the served
     progressive loss, update each copy's discounted loss and status (and
-    narrow the race where it narrows). Returns the served decision value."""
+    narrow the race where it narrows). Returns the served decision value.
+    ``losses`` (or NULL): each copy's loss on the row, as its pass measured
+    it (``loss.loss(y, margin)``, the same number); ``zero_memo`` (or NULL):
+    the last target (NaN at first) and its loss of predicting 0, reused
+    while the target's bits stay the same (a classifier's targets are two)."""
     cdef int R = rule.copies, c
     cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
     cdef double* row
@@ -183,7 +187,13 @@ cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss l
     first[SLOT_SERVED_LOSS] += loss.loss(y, served)
     first[SLOT_SERVED_N] += 1.0
     first[SLOT_RACE_COUNT] = rule.discount * first[SLOT_RACE_COUNT] + 1.0
-    zero = loss.loss(y, 0.0)
+    if zero_memo == NULL:
+        zero = loss.loss(y, 0.0)
+    elif memcmp(&y, zero_memo, sizeof(double)) == 0:
+        zero = zero_memo[1]
+    else:
+        zero = loss.loss(y, 0.0)
+        zero_memo[0], zero_memo[1] = y, zero
     if zero > first[SLOT_RACE_ZERO_LOSS]:
         first[SLOT_RACE_ZERO_LOSS] = zero
     for c in range(R):
@@ -192,7 +202,7 @@ cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss l
                                  or row[SLOT_RACE_STATUS] == RACE_WILD):
             continue
         m = margins[c * stride + i]
-        loss_c = loss.loss(y, m)
+        loss_c = losses[c * stride + i] if losses != NULL else loss.loss(y, m)
         row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
             loss_c if loss_c < RACE_BIG_LOSS else RACE_BIG_LOSS)
         if row[SLOT_RACE_STATUS] == RACE_RACING and (
@@ -216,13 +226,18 @@ cdef void _race_store_shares(double* scalars, int b, const RaceRule* rule) noexc
 
 
 cdef void _race_combine(double* scalars, int b, const RaceRule* rule, Loss loss,
-                        const floating* ys, Py_ssize_t n_rows, const double* margins,
-                        Py_ssize_t stride, const Py_ssize_t* valid) noexcept nogil:
-    """Serve rows 0..n_rows-1 of binary problem b (``_race_serve_row``),
+                        const floating* ys, const Py_ssize_t* order, Py_ssize_t n_rows,
+                        const double* margins, const double* losses, Py_ssize_t stride,
+                        const Py_ssize_t* valid) noexcept nogil:
+    """Serve rows 0..n_rows-1 of binary problem b (``_race_serve_row``; the
+    target of row i is ``ys[order[i]]``, or ``ys[i]`` with order NULL),
     then store the shares that serve from now on (SLOT_RACE_SHARE)."""
     cdef Py_ssize_t i
+    cdef double zero_memo[2]
+    zero_memo[0], zero_memo[1] = NAN, NAN
     for i in range(n_rows):
-        _race_serve_row(scalars, b, rule, loss, ys[i], margins, stride, valid, i)
+        _race_serve_row(scalars, b, rule, loss, ys[order[i] if order != NULL else i], margins,
+                        losses, stride, valid, i, zero_memo)
     _race_store_shares(scalars, b, rule)
 
 
