@@ -1054,14 +1054,15 @@ cdef class Engine:
         Then, if every copy that learned learned every row, the race serves
         the rows (``race_combine``). The block must end where the race
         narrows. Returns -1 then; else the first copy that stopped early
-        (a non-finite prediction or step, or a bad row): nothing is served,
-        the caller takes the copies that stopped out of the race and serves."""
+        (a non-finite prediction or step, or a bad row), or the number of
+        copies when none learned: nothing is served, the caller takes the
+        copies that stopped out of the race and serves (or fails)."""
         cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = targets
         cdef cnp.ndarray sw = sample_weight
         cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
         cdef bint dense = ptr.shape[0] == 0
         cdef Py_ssize_t n_rows = order.shape[0], status, i
-        cdef int R = self.copies, c, kk, failed = -1
+        cdef int R = self.copies, c, kk, failed = -1, learned = 0
         cdef Problem P
         cdef Rows Rw
         cdef Pass ps
@@ -1124,8 +1125,11 @@ cdef class Engine:
             valid[c] = n_rows
             t[c] = P.t
             row[SLOT_T] = P.t
+            learned += 1
         if failed >= 0:
             return failed
+        if learned == 0:
+            return R
         with nogil:
             if self.f32:
                 _race_combine(self.scalars, b, &self.race_rule, self.loss,
