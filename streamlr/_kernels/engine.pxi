@@ -1021,6 +1021,7 @@ cdef class Engine:
         ps.last_eta = NAN
         ps.last_plateau = -1
         ps.margins = NULL
+        ps.losses = NULL
         ps.drift = NULL
 
     cdef void _problem(self, Problem* P, int k) noexcept nogil:
@@ -1051,11 +1052,12 @@ cdef class Engine:
         return _race_rows_to_narrowing(self.scalars, b, &self.race_rule)
 
     def race_combine(self, int b, targets, const double[:, ::1] margins,
-                     const Py_ssize_t[::1] valid):
+                     const Py_ssize_t[::1] valid, const double[:, ::1] losses=None):
         """Serve the rows of a block of binary problem b (see race.pxi):
         ``targets`` in the model's dtype (the loss's encoding), ``margins``
         (copies, rows) as ``run_pass`` recorded them, ``valid[c]`` the rows
-        with a value for copy c."""
+        with a value for copy c; ``losses`` (the shape of margins, or None):
+        each copy's loss on each row as ``run_race_block`` recorded it."""
         cdef cnp.ndarray y = targets
         cdef Py_ssize_t n = y.shape[0]
         if self.copies < 2 or b < 0 or b >= self.n_outputs:
@@ -1064,19 +1066,123 @@ cdef class Engine:
             raise ValueError("a block of a race must end where the race narrows")
         if margins.shape[0] != self.copies or valid.shape[0] != self.copies or margins.shape[1] < n:
             raise ValueError("one row of margins and one count per copy")
+        if losses is not None and (losses.shape[0] != margins.shape[0]
+                                   or losses.shape[1] != margins.shape[1]):
+            raise ValueError("one loss per margin")
         if cnp.PyArray_TYPE(y) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64) \
                 or not cnp.PyArray_IS_C_CONTIGUOUS(y):
             raise ValueError("targets must be C-contiguous in the model's dtype")
         if n == 0:
             return
+        cdef const double* lp = NULL if losses is None else &losses[0, 0]
         if self.f32:
             _race_combine(self.scalars, b, &self.race_rule, self.loss,
-                          <const float*>cnp.PyArray_DATA(y), n, &margins[0, 0],
+                          <const float*>cnp.PyArray_DATA(y), NULL, n, &margins[0, 0], lp,
                           margins.shape[1], &valid[0])
         else:
             _race_combine(self.scalars, b, &self.race_rule, self.loss,
-                          <const double*>cnp.PyArray_DATA(y), n, &margins[0, 0],
+                          <const double*>cnp.PyArray_DATA(y), NULL, n, &margins[0, 0], lp,
                           margins.shape[1], &valid[0])
+
+    def run_race_block(self, int b, values, indices, indptr, targets, sample_weight,
+                       const Py_ssize_t[::1] order, double[::1] t, double[:, ::1] margins,
+                       double[:, ::1] losses, Py_ssize_t[::1] valid, bint plateau_streaming=True):
+        """A block of rows ``order`` of binary problem b of a race (the
+        general path), in one call: each copy c still learning (neither
+        asleep nor out) makes a pass over the rows as ``run_pass`` would (at
+        update counter ``t[c]``, at its own rate), recording its decision
+        value and its loss of each row into ``margins[c]`` and
+        ``losses[c]``; ``valid[c]`` receives the rows it learned (0 for the
+        others), ``t[c]`` and its scalar t its counter after a whole block.
+        Then, if every copy that learned learned every row, the race serves
+        the rows (``race_combine``). The block must end where the race
+        narrows. Returns -1 then; else the first copy that stopped early
+        (a non-finite prediction or step, or a bad row), or the number of
+        copies when none learned: nothing is served, the caller takes the
+        copies that stopped out of the race and serves (or fails)."""
+        cdef cnp.ndarray v = values, ind = indices, ptr = indptr, y = targets
+        cdef cnp.ndarray sw = sample_weight
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        cdef bint dense = ptr.shape[0] == 0
+        cdef Py_ssize_t n_rows = order.shape[0], status, i
+        cdef int R = self.copies, c, kk, failed = -1, learned = 0
+        cdef Problem P
+        cdef Rows Rw
+        cdef Pass ps
+        cdef SchedProgram prog
+        cdef Config cfg
+        cdef double* row
+        if R < 2 or b < 0 or b >= self.n_outputs:
+            raise ValueError("no race, or no such binary problem")
+        for a, name in ((v, "values"), (y, "targets"), (sw, "sample_weight")):
+            if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+                raise ValueError(f"{name} must be C-contiguous in the model's dtype")
+        if not dense and (cnp.PyArray_TYPE(ind) != cnp.NPY_INT32 or cnp.PyArray_TYPE(ptr) != cnp.NPY_INT32):
+            raise ValueError("indices and indptr must be int32")
+        if (t.shape[0] != R or valid.shape[0] != R or margins.shape[0] != R
+                or losses.shape[0] != R or margins.shape[1] != losses.shape[1]
+                or margins.shape[1] < n_rows):
+            raise ValueError("one t, one count and one row of margins and losses per copy")
+        if n_rows > _race_rows_to_narrowing(self.scalars, b, &self.race_rule):
+            raise ValueError("a block of a race must end where the race narrows")
+        for i in range(n_rows):
+            if order[i] < 0 or order[i] >= y.shape[0]:
+                raise ValueError("order holds a row out of range")
+        if n_rows == 0:
+            return -1
+        if self.n_features == 0:
+            raise ValueError("the weight vector is empty")
+        Rw.indices = NULL if dense else <const int*>cnp.PyArray_DATA(ind)
+        Rw.indptr = NULL if dense else <const int*>cnp.PyArray_DATA(ptr)
+        Rw.n_features = self.n_features
+        Rw.order = &order[0]
+        Rw.first = 0
+        Rw.n_rows = n_rows
+        Rw.cross = NULL
+        for c in range(R):
+            kk = b * R + c
+            row = self.scalars + kk * N_SLOTS
+            valid[c] = 0
+            if row[SLOT_RACE_STATUS] >= RACE_OUT:    # out of the race, or asleep
+                continue
+            cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
+            self._begin(kk, &P, &ps, &prog, cfg.eta0, False, plateau_streaming)
+            P.t = t[c]
+            ps.margins = &margins[c, 0]
+            ps.losses = &losses[c, 0]
+            with nogil:
+                if self.f32:
+                    status = _epoch(&P, &Rw, &ps, <const float*>cnp.PyArray_DATA(v),
+                                    <const float*>cnp.PyArray_DATA(y),
+                                    <const float*>cnp.PyArray_DATA(sw), self.loss, cfg)
+                else:
+                    status = _epoch(&P, &Rw, &ps, <const double*>cnp.PyArray_DATA(v),
+                                    <const double*>cnp.PyArray_DATA(y),
+                                    <const double*>cnp.PyArray_DATA(sw), self.loss, cfg)
+                _store(&P.s, row)
+            if status < 0:
+                valid[c] = -status - 1
+                if failed < 0:
+                    failed = c
+                continue
+            valid[c] = n_rows
+            t[c] = P.t
+            row[SLOT_T] = P.t
+            learned += 1
+        if failed >= 0:
+            return failed
+        if learned == 0:
+            return R
+        with nogil:
+            if self.f32:
+                _race_combine(self.scalars, b, &self.race_rule, self.loss,
+                              <const float*>cnp.PyArray_DATA(y), &order[0], n_rows,
+                              &margins[0, 0], &losses[0, 0], margins.shape[1], &valid[0])
+            else:
+                _race_combine(self.scalars, b, &self.race_rule, self.loss,
+                              <const double*>cnp.PyArray_DATA(y), &order[0], n_rows,
+                              &margins[0, 0], &losses[0, 0], margins.shape[1], &valid[0])
+        return -1
 
     def plateau_step(self, int k, int node, double metric):
         """One ReduceOnPlateau step of problem k's node ``node`` on ``metric``

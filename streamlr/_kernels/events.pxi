@@ -266,11 +266,13 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
     cdef int copies = self.copies, b, c, alive
     cdef bint race = copies > 1
     cdef double* margins = NULL
+    cdef double* losses = NULL
     cdef Py_ssize_t valid[MAX_COPIES]
     cdef object margin_buf
     if race:
-        margin_buf = _np.empty(copies * n_rows, dtype=_np.float64)
+        margin_buf = _np.empty(2 * copies * n_rows, dtype=_np.float64)
         margins = <double*>cnp.PyArray_DATA(<cnp.ndarray>margin_buf)
+        losses = margins + copies * n_rows
     R.indices = indices
     R.cross = NULL
     R.indptr = indptr
@@ -304,6 +306,7 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
                 self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
                 if race:
                     ps.margins = margins + c * seg
+                    ps.losses = losses + c * seg
                 elif self.has_drift:
                     ps.drift = &self.dloop
                 if release:
@@ -344,8 +347,8 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
                     self.last_lr = last_eta
                     self.last_t = P.t
                     return -1
-                _race_combine(self.scalars, b, &self.race_rule, self.loss, ys + lo, seg, margins,
-                              seg, valid)
+                _race_combine(self.scalars, b, &self.race_rule, self.loss, ys + lo, NULL, seg,
+                              margins, losses, seg, valid)
             lo += seg
     if self.has_drift and self.dloop.out_of_memory:
         self._restore_all()
@@ -629,10 +632,11 @@ cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const 
     cdef int B = self.n_outputs, R = self.copies, b, c, kk, best, alive
     cdef bint dense = indptr == NULL
     cdef Py_ssize_t cap = min(n_rows, LOCKSTEP_ROWS), lo = 0, seg, i, status = 0, r
-    cdef cnp.ndarray mbuf = _np.empty(self.n_problems * cap + B, dtype=_np.float64)
+    cdef cnp.ndarray mbuf = _np.empty(2 * self.n_problems * cap + B, dtype=_np.float64)
     cdef cnp.ndarray vbuf = _np.empty(self.n_problems, dtype=_np.intp)
     cdef double* margins = <double*>cnp.PyArray_DATA(mbuf)
-    cdef double* served = margins + self.n_problems * cap
+    cdef double* losses = margins + self.n_problems * cap
+    cdef double* served = losses + self.n_problems * cap
     cdef Py_ssize_t* valid = <Py_ssize_t*>cnp.PyArray_DATA(vbuf)
     cdef double* row
     cdef double last_eta = NAN, t = NAN, y, x
@@ -662,6 +666,7 @@ cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const 
                 cfg = <Config>(self.cfgs[kk] if dense else self.cfgs_sparse[kk])
                 self._begin(kk, &P, &ps, &prog, cfg.eta0, False, True)
                 ps.margins = margins + kk * seg
+                ps.losses = losses + kk * seg
                 if seg >= 256:
                     with nogil:
                         status = _epoch(&P, &Rw, &ps, values, ys + b * ystride, ws, self.loss, cfg)
@@ -692,8 +697,8 @@ cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const 
             r = order[lo + i]
             for b in range(B):
                 served[b] = _race_serve_row(self.scalars, b, &self.race_rule, self.loss,
-                                            ys[b * ystride + r], margins + b * R * seg, seg,
-                                            valid + b * R, i)
+                                            ys[b * ystride + r], margins + b * R * seg,
+                                            losses + b * R * seg, seg, valid + b * R, i, NULL)
             if labels != NULL:
                 best = 0
                 for b in range(1, B):      # the first maximum, as predict

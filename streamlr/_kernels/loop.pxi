@@ -43,6 +43,7 @@ cdef struct Pass:
     int last_plateau            # ReduceOnPlateau node that set the last rate
     double* margins             # if set: the decision value of each row visited,
                                 # before learning from it (the rate race's input)
+    double* losses              # if set (with margins): the loss measured at it
     DriftLoop* drift            # if set: the model's drift detector, fed and
                                 # reacted to in the loop (drift.pxi)
 
@@ -454,6 +455,9 @@ cdef Py_ssize_t _epoch_rows(
         # progressive loss: measured before learning from the sample; the
         # running total lives in the state, so chunking cannot change it
         cur_loss = loss.loss(yi, p)
+        if Recording is char:
+            if ps.losses != NULL:
+                ps.losses[i] = cur_loss
         sumloss += cur_loss
         s.loss_sum += cur_loss
         s.n_seen += 1

@@ -69,55 +69,95 @@ cdef struct RaceRule:
     int awake           # copies that stay in at a narrowing
 
 
-cdef inline void _race_shares(double* scalars, int b, const RaceRule* rule, const Py_ssize_t* valid,
-                              Py_ssize_t i, double* share) noexcept nogil:
-    """The shares of binary problem b's copies before row i (valid: rows with
-    a decision value per copy; NULL: every copy still learning)."""
-    cdef int R = rule.copies, c, pick = -1, default = <int>scalars[
-        (<Py_ssize_t>b * R) * N_SLOTS + SLOT_RACE_DEFAULT]
-    cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
-    cdef double* row
-    cdef double lead = INFINITY, fallback = INFINITY, n = first[SLOT_RACE_COUNT], eta, total
-    cdef bint eligible[MAX_COPIES]
-    cdef bint any_eligible = False
+cdef inline int _race_active(const double* first, int R, const Py_ssize_t* valid, Py_ssize_t i,
+                             int* act) noexcept nogil:
+    """Into ``act``, in order, the copies still in the race (racing or never
+    served again) with a decision value for row i (valid: rows with a value
+    per copy; NULL: every copy's). Returns how many."""
+    cdef int c, n_act = 0
+    cdef double status
     for c in range(R):
+        status = first[c * N_SLOTS + SLOT_RACE_STATUS]
+        if (status == RACE_RACING or status == RACE_WILD) and (valid == NULL or i < valid[c]):
+            act[n_act] = c
+            n_act += 1
+    return n_act
+
+
+cdef inline double _race_shares_of(const double* first, const RaceRule* rule, const int* act,
+                                   int n_act, double* share) noexcept nogil:
+    """The shares of the copies ``act[:n_act]`` (``_race_active``) into
+    share[c] (the other copies' shares are 0, left to the caller). Returns
+    the sum the shares were divided by, or -1 when none was."""
+    cdef int c, j, pick = -1, default = <int>first[SLOT_RACE_DEFAULT]
+    cdef const double* row
+    cdef double lead = INFINITY, fallback = INFINITY, n = first[SLOT_RACE_COUNT], eta, total
+    cdef bint any_eligible = False, default_eligible = False
+    for j in range(n_act):
+        c = act[j]
         share[c] = 0.0
         row = first + c * N_SLOTS
-        eligible[c] = False
-        if not (row[SLOT_RACE_STATUS] == RACE_RACING or row[SLOT_RACE_STATUS] == RACE_WILD) or (
-                valid != NULL and i >= valid[c]):
-            continue
         if row[SLOT_RACE_LOSS] < fallback or pick < 0:
             fallback, pick = row[SLOT_RACE_LOSS], c
         if row[SLOT_RACE_STATUS] == RACE_RACING:
-            eligible[c] = True
             any_eligible = True
+            if c == default:
+                default_eligible = True
             if row[SLOT_RACE_LOSS] < lead:
                 lead = row[SLOT_RACE_LOSS]
     if not any_eligible:
         if pick >= 0:            # only copies never served again are left: the best
             share[pick] = 1.0
-        return
-    if first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED] < rule.first_rows and eligible[default]:
+        return -1.0
+    if first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED] < rule.first_rows and default_eligible:
         share[default] = 1.0     # before any evidence, the default copy
-        return
+        return -1.0
     if n > 0 and lead > 0 and lead < INFINITY:
         eta = rule.eta / (lead / n)
         total = 0.0
-        for c in range(R):
-            if eligible[c]:
-                share[c] = exp(-eta * (first[c * N_SLOTS + SLOT_RACE_LOSS] - lead))
+        for j in range(n_act):
+            c = act[j]
+            row = first + c * N_SLOTS
+            if row[SLOT_RACE_STATUS] == RACE_RACING:
+                # the leader's: exp(-0.0), 1 exactly
+                share[c] = 1.0 if row[SLOT_RACE_LOSS] == lead and eta < INFINITY else exp(
+                    -eta * (row[SLOT_RACE_LOSS] - lead))
                 total += share[c]
-        for c in range(R):
-            share[c] /= total
-        return
+        for j in range(n_act):
+            share[act[j]] /= total
+        return total
     # a leader without loss: follow it (the default copy among equals)
     pick = -1
-    for c in range(R):
-        if eligible[c] and first[c * N_SLOTS + SLOT_RACE_LOSS] - lead <= 1e-12 * fabs(lead):
+    for j in range(n_act):
+        c = act[j]
+        if first[c * N_SLOTS + SLOT_RACE_STATUS] == RACE_RACING and (
+                first[c * N_SLOTS + SLOT_RACE_LOSS] - lead <= 1e-12 * fabs(lead)):
             if pick < 0 or c == default:
                 pick = c
     share[pick] = 1.0
+    return -1.0
+
+
+cdef inline void _race_shares(double* scalars, int b, const RaceRule* rule, const Py_ssize_t* valid,
+                              Py_ssize_t i, double* share) noexcept nogil:
+    """The shares of binary problem b's copies before row i (valid: rows with
+    a decision value per copy; NULL: every copy still learning)."""
+    cdef int R = rule.copies, c, j, n_act
+    cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
+    cdef int act[MAX_COPIES]
+    cdef bint active[MAX_COPIES]
+    cdef double total
+    n_act = _race_active(first, R, valid, i, act)
+    for c in range(R):
+        share[c] = 0.0
+        active[c] = False
+    for j in range(n_act):
+        active[act[j]] = True
+    total = _race_shares_of(first, rule, act, n_act, share)
+    if total != -1.0:
+        for c in range(R):
+            if not active[c]:
+                share[c] /= total    # 0 (NaN if the sum is)
 
 
 cdef inline Py_ssize_t _race_rows_to_narrowing(const double* scalars, int b,
@@ -163,36 +203,41 @@ cdef void _race_narrow(double* scalars, int b, const RaceRule* rule) noexcept no
             first[j] = RACE_ASLEEP
 
 
-cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss loss, double y,
-                            const double* margins, Py_ssize_t stride, const Py_ssize_t* valid,
-                            Py_ssize_t i) noexcept nogil:
-    """Serve row i of binary problem b from its copies' decision values
-    ``margins[c * stride + i]`` (valid for i < valid[c]): add the served
-    progressive loss, update each copy's discounted loss and status (and
-    narrow the race where it narrows). Returns the served decision value."""
-    cdef int R = rule.copies, c
+cdef double _race_serve_listed(double* scalars, int b, const RaceRule* rule, Loss loss, double y,
+                               const double* margins, const double* losses, Py_ssize_t stride,
+                               const Py_ssize_t* valid, Py_ssize_t i, double* zero_memo,
+                               int* act, int* n_act) noexcept nogil:
+    """``_race_serve_row`` with the copies that serve row i already listed
+    (``act[:n_act[0]]``, ``_race_active``); listed again, for row i + 1,
+    where the race narrows."""
+    cdef int R = rule.copies, c, j
     cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
     cdef double* row
     cdef double share[MAX_COPIES]
     cdef double served, loss_c, m, zero
-    _race_shares(scalars, b, rule, valid, i, share)
+    _race_shares_of(first, rule, act, n_act[0], share)
     served = 0.0
-    for c in range(R):
+    for j in range(n_act[0]):
+        c = act[j]
         if share[c] > 0.0:
             served += share[c] * margins[c * stride + i]
     first[SLOT_SERVED_LOSS] += loss.loss(y, served)
     first[SLOT_SERVED_N] += 1.0
     first[SLOT_RACE_COUNT] = rule.discount * first[SLOT_RACE_COUNT] + 1.0
-    zero = loss.loss(y, 0.0)
+    if zero_memo == NULL:
+        zero = loss.loss(y, 0.0)
+    elif memcmp(&y, zero_memo, sizeof(double)) == 0:
+        zero = zero_memo[1]
+    else:
+        zero = loss.loss(y, 0.0)
+        zero_memo[0], zero_memo[1] = y, zero
     if zero > first[SLOT_RACE_ZERO_LOSS]:
         first[SLOT_RACE_ZERO_LOSS] = zero
-    for c in range(R):
+    for j in range(n_act[0]):
+        c = act[j]
         row = first + c * N_SLOTS
-        if i >= valid[c] or not (row[SLOT_RACE_STATUS] == RACE_RACING
-                                 or row[SLOT_RACE_STATUS] == RACE_WILD):
-            continue
         m = margins[c * stride + i]
-        loss_c = loss.loss(y, m)
+        loss_c = losses[c * stride + i] if losses != NULL else loss.loss(y, m)
         row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
             loss_c if loss_c < RACE_BIG_LOSS else RACE_BIG_LOSS)
         if row[SLOT_RACE_STATUS] == RACE_RACING and (
@@ -202,7 +247,26 @@ cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss l
     if rule.awake < R and first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED] >= rule.warmup and fmod(
             first[SLOT_SERVED_N] - first[SLOT_RACE_OPENED] - rule.warmup, rule.period) == 0.0:
         _race_narrow(scalars, b, rule)
+        n_act[0] = _race_active(first, R, valid, i + 1, act)
     return served
+
+
+cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss loss, double y,
+                            const double* margins, const double* losses, Py_ssize_t stride,
+                            const Py_ssize_t* valid, Py_ssize_t i, double* zero_memo) noexcept nogil:
+    """Serve row i of binary problem b from its copies' decision values
+    ``margins[c * stride + i]`` (valid for i < valid[c]): add the served
+    progressive loss, update each copy's discounted loss and status (and
+    narrow the race where it narrows). Returns the served decision value.
+    ``losses`` (or NULL): each copy's loss on the row, as its pass measured
+    it (``loss.loss(y, margin)``, the same number); ``zero_memo`` (or NULL):
+    the last target (NaN at first) and its loss of predicting 0, reused
+    while the target's bits stay the same (a classifier's targets are two)."""
+    cdef int act[MAX_COPIES]
+    cdef int n_act = _race_active(scalars + (<Py_ssize_t>b * rule.copies) * N_SLOTS, rule.copies,
+                                  valid, i, act)
+    return _race_serve_listed(scalars, b, rule, loss, y, margins, losses, stride, valid, i,
+                              zero_memo, act, &n_act)
 
 
 cdef void _race_store_shares(double* scalars, int b, const RaceRule* rule) noexcept nogil:
@@ -216,13 +280,28 @@ cdef void _race_store_shares(double* scalars, int b, const RaceRule* rule) noexc
 
 
 cdef void _race_combine(double* scalars, int b, const RaceRule* rule, Loss loss,
-                        const floating* ys, Py_ssize_t n_rows, const double* margins,
-                        Py_ssize_t stride, const Py_ssize_t* valid) noexcept nogil:
-    """Serve rows 0..n_rows-1 of binary problem b (``_race_serve_row``),
+                        const floating* ys, const Py_ssize_t* order, Py_ssize_t n_rows,
+                        const double* margins, const double* losses, Py_ssize_t stride,
+                        const Py_ssize_t* valid) noexcept nogil:
+    """Serve rows 0..n_rows-1 of binary problem b (``_race_serve_row``; the
+    target of row i is ``ys[order[i]]``, or ``ys[i]`` with order NULL),
     then store the shares that serve from now on (SLOT_RACE_SHARE)."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, until = 0
+    cdef double zero_memo[2]
+    cdef int act[MAX_COPIES]
+    cdef int n_act = 0, j
+    cdef double* first = scalars + (<Py_ssize_t>b * rule.copies) * N_SLOTS
+    zero_memo[0], zero_memo[1] = NAN, NAN
     for i in range(n_rows):
-        _race_serve_row(scalars, b, rule, loss, ys[i], margins, stride, valid, i)
+        if i >= until:
+            # the copies that serve from row i on, until one of them has no value
+            n_act = _race_active(first, rule.copies, valid, i, act)
+            until = n_rows
+            for j in range(n_act):
+                if valid[act[j]] < until:
+                    until = valid[act[j]]
+        _race_serve_listed(scalars, b, rule, loss, ys[order[i] if order != NULL else i], margins,
+                           losses, stride, valid, i, zero_memo, act, &n_act)
     _race_store_shares(scalars, b, rule)
 
 

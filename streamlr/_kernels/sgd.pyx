@@ -49,7 +49,7 @@ from cpython.ref cimport PyObject
 from cython cimport floating
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memcmp, memcpy, memset
 from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmax, fmin, fmod, isfinite, log, pow, sqrt
 
 from streamlr._kernels._hashing cimport EventHasher

@@ -532,7 +532,7 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
     scal = model.scalars
     first = scal[problems[0]]
     rng = np.random.RandomState(seed) if est.shuffle else None
-    t = [scal[k, _k.SLOTS["t"]] if streaming else t_start for k in problems]
+    t = np.array([scal[k, _k.SLOTS["t"]] if streaming else t_start for k in problems])
     rates = [call.configs[k].eta0 for k in problems]
     target = call.targets[b]
     lr, rows = lr_start, []
@@ -552,26 +552,23 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
             # a block ends where the race narrows (race.pxi)
             rows_block = order[lo:lo + min(block, engine.race_rows_to_narrowing(b))]
             lo += rows_block.shape[0]
-            margins = np.zeros((copies, rows_block.shape[0]))
+            # every copy still learning learns the block, then the race serves it
+            # (run_race_block), unless a copy stopped early
+            scratch = np.empty((2, copies, rows_block.shape[0]))
+            margins, losses = scratch[0], scratch[1]
             valid = np.zeros(copies, dtype=np.intp)
+            if engine.run_race_block(b, *data, target, call.sample_weight, rows_block, t,
+                                     margins, losses, valid, streaming) < 0:
+                continue
             for c, k in enumerate(problems):
-                if scal[k, out] >= 2:    # out of the race, or asleep
-                    continue
-                status, t_new, _, _ = engine.run_pass(
-                    k, *data, target, call.sample_weight, rows_block, t[c], rates[c],
-                    False, streaming, None, margins[c])
-                if status < 0:
-                    raise_if_row_invalid(call.X, rows_block[-status - 1])
-                    valid[c] = -status - 1
+                if scal[k, out] < 2 and valid[c] < rows_block.shape[0]:
+                    raise_if_row_invalid(call.X, rows_block[valid[c]])
                     _race_out(call, engine, k)   # this copy diverged: it leaves the race
-                    continue
-                valid[c] = rows_block.shape[0]
-                t[c] = t_new
-                scal[k, _k.SLOTS["t"]] = t_new
             if not valid.any():
                 raise DivergenceError.at(
-                    t[0], lr, f"every copy of the rate race diverged (epoch {epoch + 1})")
-            engine.race_combine(b, np.ascontiguousarray(target[rows_block]), margins, valid)
+                    float(t[0]), lr, f"every copy of the rate race diverged (epoch {epoch + 1})")
+            engine.race_combine(b, np.ascontiguousarray(target[rows_block]), margins, valid,
+                                losses)
         for k in problems:
             if scal[k, out] < 2 and not engine.finite(k):
                 _race_out(call, engine, k)
