@@ -102,16 +102,23 @@ cdef Py_ssize_t _binary_targets(const label_t* y, Py_ssize_t n, const label_t* c
     of the first label that is neither, or -1."""
     cdef Py_ssize_t i, pos = 0
     cdef label_t c0 = classes[0], c1 = classes[1], v
+    cdef bint one, other = False
+    # no branch per label (random labels mispredict half of them): a select
+    # and a count; a label of neither class is searched for afterwards
     for i in range(n):
         v = y[i]
-        if v == c1:
-            out[i] = 1
-            pos += 1
-        elif v == c0:
-            out[i] = neg
-        else:
-            n_pos[0] = pos
-            return i
+        one = v == c1
+        out[i] = 1 if one else neg
+        pos += one
+        other |= (not one) & (v != c0)
+    if other:
+        pos = 0
+        for i in range(n):
+            v = y[i]
+            if v != c1 and v != c0:
+                n_pos[0] = pos
+                return i
+            pos += v == c1
     n_pos[0] = pos
     return -1
 

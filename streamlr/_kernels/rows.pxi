@@ -28,22 +28,40 @@ cdef inline floating _dot(const floating* w, Py_ssize_t S, double wscale,
     # bits of a double (float32: almost never after the final rounding).
     # S is the stride between weights (optimizer state interleaved, else 1);
     # every path sums in the same order, so the layout never changes a result.
+    # A dense row on unit stride (plain SGD's dense loop) is summed here,
+    # small enough to be inlined into the loop (a call there spilled the
+    # loop's registers on the chain from one row's update to the next row's
+    # prediction); every other row by _dot_strided, in the same order.
     cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
     cdef double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
     cdef Py_ssize_t k, m = nnz - nnz % 8
-    if idx == NULL and S == 1:
-        for k in range(0, m, 8):
-            a0 += w[k] * v[k]
-            a1 += w[k + 1] * v[k + 1]
-            a2 += w[k + 2] * v[k + 2]
-            a3 += w[k + 3] * v[k + 3]
-            a4 += w[k + 4] * v[k + 4]
-            a5 += w[k + 5] * v[k + 5]
-            a6 += w[k + 6] * v[k + 6]
-            a7 += w[k + 7] * v[k + 7]
-        for k in range(m, nnz):
-            a0 += w[k] * v[k]
-    elif idx == NULL:
+    if idx != NULL or S != 1:
+        return _dot_strided(w, S, wscale, v, idx, nnz)
+    for k in range(0, m, 8):
+        a0 += w[k] * v[k]
+        a1 += w[k + 1] * v[k + 1]
+        a2 += w[k + 2] * v[k + 2]
+        a3 += w[k + 3] * v[k + 3]
+        a4 += w[k + 4] * v[k + 4]
+        a5 += w[k + 5] * v[k + 5]
+        a6 += w[k + 6] * v[k + 6]
+        a7 += w[k + 7] * v[k + 7]
+    for k in range(m, nnz):
+        a0 += w[k] * v[k]
+    # wscale is exactly 1.0 without an L2 penalty: skip the multiplication
+    # (exact either way) to shorten the chain from one row's update to the
+    # next row's prediction
+    a0 = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    return <floating>(a0 if wscale == 1.0 else a0 * wscale)
+
+
+cdef floating _dot_strided(const floating* w, Py_ssize_t S, double wscale,
+                           const floating* v, const int* idx, Py_ssize_t nnz) noexcept nogil:
+    # _dot of a CSR row or on a stride (the order of _dot's sums)
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
+    cdef Py_ssize_t k, m = nnz - nnz % 8
+    if idx == NULL:
         for k in range(0, m, 8):
             a0 += w[k * S] * v[k]
             a1 += w[(k + 1) * S] * v[k + 1]
