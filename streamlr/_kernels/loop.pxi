@@ -259,7 +259,9 @@ cdef bint _normalized_sample(
     cdef double d = 0.0, ppu = 0.0, norm_x = 0.0, mult = 1.0, scale, a, u = 0.0
     cdef double eta_bar, shrink = 1.0, thr, z
     cdef bint learn = importance > 0.0
-    cdef Py_ssize_t k, j
+    cdef Py_ssize_t k, j, cached = 0
+    # the first pass's denominators, reused by the second (optimizers.pxd)
+    cdef double cache[3 * VW_CACHE]
     if learn:
         rule[2] = t_before + importance      # VW's t: the importance seen
         # a sample with a zero loss or gradient changes nothing (VW's rule),
@@ -275,7 +277,7 @@ cdef bint _normalized_sample(
         if cfg.fit_intercept:
             oint[0] = s.intercept
         # first pass: G, N and the row's sums, the intercept as x = 1
-        vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x)
+        cached = vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x, cache)
         if cfg.fit_intercept:
             vw_prepare(oint, 1, 1, &one, NULL, 1, hp, importance * d * d, &ppu, &norm_x)
         if normalized:
@@ -301,7 +303,7 @@ cdef bint _normalized_sample(
                 shrink = 1.0 - cfg.alpha * (1.0 - l1_ratio) * eta_bar
                 if shrink < 0.0:
                     shrink = 0.0
-            vw_apply(w, S, T, v, idx, nnz, hp, u * mult, shrink)
+            vw_apply(w, S, T, v, idx, nnz, hp, u * mult, shrink, cache, cached)
             if has_l1:
                 thr = eta_bar * cfg.alpha * l1_ratio
                 for k in range(nnz):
@@ -417,6 +419,11 @@ cdef Py_ssize_t _epoch_rows(
                 streamlr_prefetch_w(pb)
                 if pf_last > 0:
                     streamlr_prefetch_w(pb + pf_last)
+        if R.cross != NULL and prefetch and i + 1 < n_rows:
+            # the crosses of the next row (cross.pxi): many, and scattered
+            rn = order[i + 1] if order != NULL else first + i + 1
+            cross_prefetch(R.cross, w, S, pf_last, indices + indptr[rn], indptr[rn + 1] - indptr[rn],
+                           indptr[rn])
         if pf_dense and i + pf_dense < n_rows:
             # every cache line of a later row (and its last value: a row need
             # not start on a line)
