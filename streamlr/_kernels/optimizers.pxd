@@ -563,6 +563,14 @@ cdef inline void prefetch_next_block(const void* w0, Py_ssize_t size, Py_ssize_t
         pf.at += 1
 
 
+cdef inline void _prefetch_block(const floating* w, Py_ssize_t S, const int* pf_idx,
+                                 Py_ssize_t at, Py_ssize_t last) noexcept nogil:
+    cdef const floating* q = w + pf_idx[at] * S
+    streamlr_vw_prefetch(q)
+    if last > 0:
+        streamlr_vw_prefetch(q + last)
+
+
 cdef enum:
     VW_CHUNK = 64        # coordinates per vector stage of VW's default rate
     VW_CACHE = 1024      # denominators kept from vw_prepare for vw_apply (per row)
@@ -583,6 +591,10 @@ cdef inline Py_ssize_t _vw_default_prepare(
     # entries are kept there for vw_apply; returns how many.
     cdef Py_ssize_t k = 0, m, j, done = 0, cached = 0
     cdef double xv, ax, x2, G, N, ppu = 0.0, nx = 0.0
+    # pf's fields in locals: stores through w may alias them
+    cdef Py_ssize_t pf_at = pf.at if pf != NULL else 0, pf_stop = pf.stop if pf != NULL else 0
+    cdef Py_ssize_t pf_last = pf.last if pf != NULL else 0
+    cdef const int* pf_idx = pf.idx if pf != NULL else NULL
     cdef double lx[VW_CHUNK]
     cdef double lg[VW_CHUNK]
     cdef double ln[VW_CHUNK]
@@ -602,7 +614,9 @@ cdef inline Py_ssize_t _vw_default_prepare(
             k += 1
             if xv == 0.0:
                 continue
-            prefetch_next_block(w, sizeof(floating), S, pf)
+            if pf_at < pf_stop:
+                _prefetch_block(w, S, pf_idx, pf_at, pf_last)
+                pf_at += 1
             b = _blk(w, S, idx, k - 1)
             ax = fabs(xv)
             if ax < 1.084202e-19:
@@ -635,6 +649,8 @@ cdef inline Py_ssize_t _vw_default_prepare(
         done += m
     pred_per_update[0] += ppu
     norm_x[0] += nx
+    if pf != NULL:
+        pf.at = pf_at
     return cached
 
 
@@ -648,6 +664,9 @@ cdef inline void _vw_default_apply(floating* w, Py_ssize_t S, Py_ssize_t T, cons
     # in the row), the divisions over chunks in vector registers
     cdef Py_ssize_t k = 0, m, j, c = 0
     cdef double xv, G, N
+    cdef Py_ssize_t pf_at = pf.at if pf != NULL else 0, pf_stop = pf.stop if pf != NULL else 0
+    cdef Py_ssize_t pf_last = pf.last if pf != NULL else 0
+    cdef const int* pf_idx = pf.idx if pf != NULL else NULL
     cdef double num[VW_CHUNK]
     cdef double den[VW_CHUNK]
     cdef floating* bp[VW_CHUNK]
@@ -659,7 +678,9 @@ cdef inline void _vw_default_apply(floating* w, Py_ssize_t S, Py_ssize_t T, cons
             k += 1
             if xv == 0.0:
                 continue
-            prefetch_next_block(w, sizeof(floating), S, pf)
+            if pf_at < pf_stop:
+                _prefetch_block(w, S, pf_idx, pf_at, pf_last)
+                pf_at += 1
             b = _blk(w, S, idx, k - 1)
             if fabs(xv) < 1.084202e-19:
                 xv = 1.084202e-19 if xv > 0 else -1.084202e-19
@@ -677,6 +698,8 @@ cdef inline void _vw_default_apply(floating* w, Py_ssize_t S, Py_ssize_t T, cons
             num[j] = num[j] / den[j]
         for j in range(m):
             bp[j][0] = shrink * bp[j][0] + num[j]
+    if pf != NULL:
+        pf.at = pf_at
 
 
 cdef inline Py_ssize_t vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
