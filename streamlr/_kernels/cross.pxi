@@ -37,8 +37,6 @@ cdef struct Cross:
     Py_ssize_t cap
     int* pos                # scratch: the row positions of each crossed namespace's values
     Py_ssize_t pos_cap
-    int* nxt                # scratch: the crossed indices of a later row (cross_indices)
-    Py_ssize_t nxt_cap
     bint failed             # out of memory
 
 
@@ -50,7 +48,6 @@ cdef int _cross_init(Cross* c, spec, Py_ssize_t nnz_total, Py_ssize_t n_features
     cdef Py_ssize_t t, j
     c.idx, c.val, c.cap, c.failed = NULL, NULL, 0, False
     c.pos, c.pos_cap = NULL, 0
-    c.nxt, c.nxt_cap = NULL, 0
     ns_arr, src_arr, inters, single, bits = spec
     ns = ns_arr
     if (cnp.PyArray_TYPE(ns) != cnp.NPY_UINT8 or not cnp.PyArray_IS_C_CONTIGUOUS(ns)
@@ -87,10 +84,8 @@ cdef inline void _cross_free(Cross* c) noexcept nogil:
     free(c.idx)
     free(c.val)
     free(c.pos)
-    free(c.nxt)
     c.idx, c.val, c.cap = NULL, NULL, 0
     c.pos, c.pos_cap = NULL, 0
-    c.nxt, c.nxt_cap = NULL, 0
 
 
 cdef int _cross_reserve(Cross* c, Py_ssize_t n) noexcept nogil:
@@ -233,116 +228,6 @@ cdef int cross_row(Cross* c, const floating* v, const int* idx, Py_ssize_t nnz,
     idx_out[0] = oi
     nnz_out[0] = n
     return 0
-
-
-cdef Py_ssize_t cross_indices(Cross* c, const int* idx, Py_ssize_t nnz,
-                              Py_ssize_t base) noexcept nogil:
-    """The column indices of the crosses of a later CSR row (idx, nnz at
-    ``base``) into ``c.nxt``, as cross_row will make them but without the
-    values (a zero product's index is kept); how many (0 when out of
-    memory: they only serve to prefetch)."""
-    cdef const uint8_t* ns = c.ns + base
-    cdef int* pa
-    cdef int* pb
-    cdef int* pd
-    cdef int* out
-    cdef Py_ssize_t ca, cb, cc, ii, jj, kk, n = 0, bound = 0
-    cdef int t
-    cdef uint8_t a, b, d
-    cdef uint32_t ha, hab, mask = c.mask
-    cdef void* p
-    for t in range(c.n_inter):
-        ca = _ns_count(ns, nnz, c.inter[t][0])
-        cb = _ns_count(ns, nnz, c.inter[t][1])
-        cc = ca * cb
-        if c.inter_len[t] == 3:
-            cc *= _ns_count(ns, nnz, c.inter[t][2])
-        bound += cc
-    if bound == 0:
-        return 0
-    if 3 * nnz > c.pos_cap:
-        p = realloc(c.pos, 3 * nnz * sizeof(int))
-        if p == NULL:
-            return 0
-        c.pos = <int*>p
-        c.pos_cap = 3 * nnz
-    if bound > c.nxt_cap:
-        p = realloc(c.nxt, bound * sizeof(int))
-        if p == NULL:
-            return 0
-        c.nxt = <int*>p
-        c.nxt_cap = bound
-    out = c.nxt
-    pa, pb, pd = c.pos, c.pos + nnz, c.pos + 2 * nnz
-    for t in range(c.n_inter):
-        a, b, d = c.inter[t][0], c.inter[t][1], c.inter[t][2]
-        ca = _ns_positions(ns, nnz, a, pa)
-        cb = _ns_positions(ns, nnz, b, pb)
-        if c.inter_len[t] == 2:
-            for ii in range(ca):
-                ha = <uint32_t>idx[pa[ii]]
-                for jj in range(ii if a == b else 0, cb):
-                    out[n] = <int>(vw_cross2(ha, <uint32_t>idx[pb[jj]]) & mask)
-                    n += 1
-            continue
-        cc = _ns_positions(ns, nnz, d, pd)
-        for ii in range(ca):
-            ha = <uint32_t>idx[pa[ii]]
-            for jj in range(ii if a == b else 0, cb):
-                hab = vw_cross2(ha, <uint32_t>idx[pb[jj]])
-                for kk in range(jj if b == d else 0, cc):
-                    out[n] = <int>(vw_cross2(hab, <uint32_t>idx[pd[kk]]) & mask)
-                    n += 1
-    return n
-
-
-cdef void cross_prefetch(Cross* c, const floating* w, Py_ssize_t S, Py_ssize_t pf_last,
-                         const int* idx, Py_ssize_t nnz, Py_ssize_t base) noexcept nogil:
-    """Prefetch the weight blocks (their first and last slot) of the crosses
-    of a later CSR row (idx, nnz at ``base``): the indices cross_row will
-    make, without the values (a zero product's block is fetched for
-    nothing). The loop calls it a row ahead: a crossed row's blocks are
-    scattered over the model, and the prediction would wait for each."""
-    cdef const uint8_t* ns = c.ns + base
-    cdef int* pa
-    cdef int* pb
-    cdef int* pd
-    cdef Py_ssize_t ca, cb, cc, ii, jj, kk
-    cdef int t
-    cdef uint8_t a, b, d
-    cdef uint32_t ha, hab, mask = c.mask
-    cdef const floating* q
-    cdef void* p
-    if c.n_inter == 0:
-        return
-    if 3 * nnz > c.pos_cap:
-        p = realloc(c.pos, 3 * nnz * sizeof(int))
-        if p == NULL:
-            return      # only a hint: cross_row reports the failure
-        c.pos = <int*>p
-        c.pos_cap = 3 * nnz
-    pa, pb, pd = c.pos, c.pos + nnz, c.pos + 2 * nnz
-    for t in range(c.n_inter):
-        a, b, d = c.inter[t][0], c.inter[t][1], c.inter[t][2]
-        ca = _ns_positions(ns, nnz, a, pa)
-        cb = _ns_positions(ns, nnz, b, pb)
-        if c.inter_len[t] == 3:
-            cc = _ns_positions(ns, nnz, d, pd)
-        for ii in range(ca):
-            ha = <uint32_t>idx[pa[ii]]
-            for jj in range(ii if a == b else 0, cb):
-                if c.inter_len[t] == 2:
-                    q = w + (vw_cross2(ha, <uint32_t>idx[pb[jj]]) & mask) * S
-                    streamlr_prefetch_w(q)
-                    if pf_last > 0:
-                        streamlr_prefetch_w(q + pf_last)
-                    continue
-                hab = vw_cross2(ha, <uint32_t>idx[pb[jj]])
-                for kk in range(jj if b == d else 0, cc):
-                    q = w + (vw_cross2(hab, <uint32_t>idx[pd[kk]]) & mask) * S
-                    streamlr_prefetch_w(q)
-                    if pf_last > 0:
-                        streamlr_prefetch_w(q + pf_last)
 
 
 def cross_csr(values, indices, indptr, spec, Py_ssize_t n_features):

@@ -243,15 +243,13 @@ cdef bint _normalized_sample(
     floating* w, Py_ssize_t S, Py_ssize_t T, floating* aw, double* oint, long long* stamp,
     Scalars* s, const floating* v, const int* idx, Py_ssize_t nnz,
     Loss loss, double y, double p, double cur_loss, double importance, double eta, double step,
-    Config cfg, BlockPrefetch* pf=NULL,
+    Config cfg,
 ) noexcept nogil:
     """One update of Vowpal Wabbit's rule (``Normalized``, OPT_NORMALIZED);
     False if it became non-finite. It needs the label, the prediction ``p``
     and the loss itself (``cur_loss`` is its value at ``p``), not only the
     gradient: its step is the loss's importance-invariant update over the
-    whole row (optimizers.pxd, vw_*). ``pf``: a later row's weight blocks,
-    half fetched during the first pass, the rest during the second (NULL:
-    none).
+    whole row (optimizers.pxd, vw_*).
     The rule's scalars ``s.rule``: total_weight, normalized_sum_norm_x, weighted_t."""
     cdef const double* hp = cfg.hp
     cdef double* rule = s.rule
@@ -279,10 +277,7 @@ cdef bint _normalized_sample(
         if cfg.fit_intercept:
             oint[0] = s.intercept
         # first pass: G, N and the row's sums, the intercept as x = 1
-        if pf != NULL:
-            pf.stop = (pf.n + 1) // 2
-        cached = vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x, cache,
-                            pf)
+        cached = vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x, cache)
         if cfg.fit_intercept:
             vw_prepare(oint, 1, 1, &one, NULL, 1, hp, importance * d * d, &ppu, &norm_x)
         if normalized:
@@ -308,9 +303,7 @@ cdef bint _normalized_sample(
                 shrink = 1.0 - cfg.alpha * (1.0 - l1_ratio) * eta_bar
                 if shrink < 0.0:
                     shrink = 0.0
-            if pf != NULL:
-                pf.stop = pf.n
-            vw_apply(w, S, T, v, idx, nnz, hp, u * mult, shrink, cache, cached, pf)
+            vw_apply(w, S, T, v, idx, nnz, hp, u * mult, shrink, cache, cached)
             if has_l1:
                 thr = eta_bar * cfg.alpha * l1_ratio
                 for k in range(nnz):
@@ -397,7 +390,6 @@ cdef Py_ssize_t _epoch_rows(
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
     cdef Py_ssize_t rn, k, pf_last = cfg.n_slots * cfg.slot_stride
     cdef const floating* pb
-    cdef BlockPrefetch pf
     cdef bint prefetch = (indptr != NULL and n_rows > PREFETCH_ROWS and
                           n_features * (1 + cfg.n_slots) * sizeof(floating) >= PREFETCH_MIN_BYTES)
     # dense rows: how many rows ahead to prefetch the values (0: none, for
@@ -427,18 +419,6 @@ cdef Py_ssize_t _epoch_rows(
                 streamlr_prefetch_w(pb)
                 if pf_last > 0:
                     streamlr_prefetch_w(pb + pf_last)
-        pf.n, pf.at, pf.stop = 0, 0, 0
-        if R.cross != NULL and prefetch and i + 1 < n_rows:
-            # the crosses of the next row (cross.pxi): many, and scattered;
-            # VW's rule fetches them a few at a time during its passes
-            rn = order[i + 1] if order != NULL else first + i + 1
-            if cfg.optimizer == OPT_NORMALIZED:
-                pf.n = cross_indices(R.cross, indices + indptr[rn], indptr[rn + 1] - indptr[rn],
-                                     indptr[rn])
-                pf.idx, pf.at, pf.stop, pf.last = R.cross.nxt, 0, 0, pf_last
-            else:
-                cross_prefetch(R.cross, w, S, pf_last, indices + indptr[rn],
-                               indptr[rn + 1] - indptr[rn], indptr[rn])
         if pf_dense and i + pf_dense < n_rows:
             # every cache line of a later row (and its last value: a row need
             # not start on a line)
@@ -497,12 +477,9 @@ cdef Py_ssize_t _epoch_rows(
                 # Vowpal Wabbit's rule needs the label and the loss, not a gradient
                 if not _normalized_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx,
                                           nnz, loss, yi, p, cur_loss, class_weight * sw, eta,
-                                          step, cfg, &pf if pf.n > 0 else NULL):
+                                          step, cfg):
                     status = -(i + 1)
                     break
-                pf.stop = pf.n      # what a sample that did not learn left
-                while pf.at < pf.n:
-                    prefetch_next_block(w, sizeof(floating), S, &pf)
                 last_eta = eta
                 t += 1
                 continue

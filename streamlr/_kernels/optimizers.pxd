@@ -529,48 +529,6 @@ cdef inline double vw_average(double total_weight, double sum_norm_x,
     return pow(sum_norm_x / total_weight, vw_norm_power(hp))
 
 
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define streamlr_vw_prefetch(p) __builtin_prefetch((const void*)(p), 1, 3)
-    #else
-    #define streamlr_vw_prefetch(p) ((void)(p))
-    #endif
-    """
-    void streamlr_vw_prefetch(const void* p) noexcept nogil
-
-
-cdef struct BlockPrefetch:
-    # the weight blocks of a later row, fetched a few at a time while the
-    # passes of VW's default rate work on this one (its crosses: many, and
-    # scattered over the model; fetched all at once they would queue)
-    const int* idx          # their column indices
-    Py_ssize_t n            # how many
-    Py_ssize_t at           # the next one to fetch
-    Py_ssize_t stop         # fetch up to here in this pass
-    Py_ssize_t last         # offset of a block's last slot (0: one slot's line)
-
-
-cdef inline void prefetch_next_block(const void* w0, Py_ssize_t size, Py_ssize_t S,
-                                     BlockPrefetch* pf) noexcept nogil:
-    # one block of pf (w0: the weights, size: their item size)
-    cdef const char* q
-    if pf != NULL and pf.at < pf.stop:
-        q = <const char*>w0 + pf.idx[pf.at] * S * size
-        streamlr_vw_prefetch(q)
-        if pf.last > 0:
-            streamlr_vw_prefetch(q + pf.last * size)
-        pf.at += 1
-
-
-cdef inline void _prefetch_block(const floating* w, Py_ssize_t S, const int* pf_idx,
-                                 Py_ssize_t at, Py_ssize_t last) noexcept nogil:
-    cdef const floating* q = w + pf_idx[at] * S
-    streamlr_vw_prefetch(q)
-    if last > 0:
-        streamlr_vw_prefetch(q + last)
-
-
 cdef enum:
     VW_CHUNK = 64        # coordinates per vector stage of VW's default rate
     VW_CACHE = 1024      # denominators kept from vw_prepare for vw_apply (per row)
@@ -579,7 +537,7 @@ cdef enum:
 cdef inline Py_ssize_t _vw_default_prepare(
         floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x, const int* idx,
         Py_ssize_t nnz, double g2, double* pred_per_update, double* norm_x,
-        double* cache, BlockPrefetch* pf) noexcept nogil:
+        double* cache) noexcept nogil:
     # vw_prepare at VW's default (rate 1 / (sqrt(G) N)), in chunks of
     # VW_CHUNK nonzero entries: a scalar pass updates G and N (in the row's
     # order: a repeated index sees its earlier update), then sqrt(G) N and
@@ -591,10 +549,6 @@ cdef inline Py_ssize_t _vw_default_prepare(
     # entries are kept there for vw_apply; returns how many.
     cdef Py_ssize_t k = 0, m, j, done = 0, cached = 0
     cdef double xv, ax, x2, G, N, ppu = 0.0, nx = 0.0
-    # pf's fields in locals: stores through w may alias them
-    cdef Py_ssize_t pf_at = pf.at if pf != NULL else 0, pf_stop = pf.stop if pf != NULL else 0
-    cdef Py_ssize_t pf_last = pf.last if pf != NULL else 0
-    cdef const int* pf_idx = pf.idx if pf != NULL else NULL
     cdef double lx[VW_CHUNK]
     cdef double lg[VW_CHUNK]
     cdef double ln[VW_CHUNK]
@@ -614,9 +568,6 @@ cdef inline Py_ssize_t _vw_default_prepare(
             k += 1
             if xv == 0.0:
                 continue
-            if pf_at < pf_stop:
-                _prefetch_block(w, S, pf_idx, pf_at, pf_last)
-                pf_at += 1
             b = _blk(w, S, idx, k - 1)
             ax = fabs(xv)
             if ax < 1.084202e-19:
@@ -649,24 +600,18 @@ cdef inline Py_ssize_t _vw_default_prepare(
         done += m
     pred_per_update[0] += ppu
     norm_x[0] += nx
-    if pf != NULL:
-        pf.at = pf_at
     return cached
 
 
 cdef inline void _vw_default_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
                                    const int* idx, Py_ssize_t nnz, double step, double shrink,
-                                   const double* cache, Py_ssize_t cached,
-                                   BlockPrefetch* pf) noexcept nogil:
+                                   const double* cache, Py_ssize_t cached) noexcept nogil:
     # vw_apply at VW's default: w <- shrink w + step x / (sqrt(G) N), the
     # denominator taken from vw_prepare's cache when the coordinate's G and N
     # are still the ones it was computed from (not so for an index repeated
     # in the row), the divisions over chunks in vector registers
     cdef Py_ssize_t k = 0, m, j, c = 0
     cdef double xv, G, N
-    cdef Py_ssize_t pf_at = pf.at if pf != NULL else 0, pf_stop = pf.stop if pf != NULL else 0
-    cdef Py_ssize_t pf_last = pf.last if pf != NULL else 0
-    cdef const int* pf_idx = pf.idx if pf != NULL else NULL
     cdef double num[VW_CHUNK]
     cdef double den[VW_CHUNK]
     cdef floating* bp[VW_CHUNK]
@@ -678,9 +623,6 @@ cdef inline void _vw_default_apply(floating* w, Py_ssize_t S, Py_ssize_t T, cons
             k += 1
             if xv == 0.0:
                 continue
-            if pf_at < pf_stop:
-                _prefetch_block(w, S, pf_idx, pf_at, pf_last)
-                pf_at += 1
             b = _blk(w, S, idx, k - 1)
             if fabs(xv) < 1.084202e-19:
                 xv = 1.084202e-19 if xv > 0 else -1.084202e-19
@@ -698,25 +640,23 @@ cdef inline void _vw_default_apply(floating* w, Py_ssize_t S, Py_ssize_t T, cons
             num[j] = num[j] / den[j]
         for j in range(m):
             bp[j][0] = shrink * bp[j][0] + num[j]
-    if pf != NULL:
-        pf.at = pf_at
 
 
 cdef inline Py_ssize_t vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
                                   const int* idx, Py_ssize_t nnz, const double* hp, double g2,
                                   double* pred_per_update, double* norm_x,
-                                  double* cache=NULL, BlockPrefetch* pf=NULL) noexcept nogil:
+                                  double* cache=NULL) noexcept nogil:
     # First pass of a row: G += g2 x^2 (g2 = importance * dloss^2), N grows
     # to |x| (the weight rescaled as if the new scale had been the old one:
     # by (N_old / |x|)^(-2q)), and the sums x^2 rate(G, N) and x^2 / N^2 grow.
     # Returns how many denominators it left in ``cache`` for vw_apply (VW's
-    # default rate only; see _vw_default_prepare); fetches some of ``pf``.
+    # default rate only; see _vw_default_prepare).
     cdef bint adaptive = hp[VW_ADAPTIVE] != 0, normalized = hp[VW_NORMALIZED] != 0
     cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
     cdef double xv, ax, x2, n_old, G = 0.0, N = 0.0, q = vw_norm_power(hp), r
     cdef floating* b
     if adaptive and normalized and hp[VW_POWER_T] == 0.5:
-        return _vw_default_prepare(w, S, T, x, idx, nnz, g2, pred_per_update, norm_x, cache, pf)
+        return _vw_default_prepare(w, S, T, x, idx, nnz, g2, pred_per_update, norm_x, cache)
     for k in range(nnz):
         xv = x[k]
         if xv == 0.0:
@@ -751,17 +691,16 @@ cdef inline Py_ssize_t vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const
 cdef inline void vw_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
                           const int* idx, Py_ssize_t nnz, const double* hp, double step,
                           double shrink, const double* cache=NULL,
-                          Py_ssize_t cached=0, BlockPrefetch* pf=NULL) noexcept nogil:
+                          Py_ssize_t cached=0) noexcept nogil:
     # Second pass: w <- shrink w + step x rate(G, N) on the nonzero entries
     # (step = u * the global normalizer; shrink: the L2 part of the penalty;
-    # cache, cached: what vw_prepare returned, at VW's default rate; pf: a
-    # later row's blocks to fetch meanwhile, or NULL)
+    # cache, cached: what vw_prepare returned, at VW's default rate)
     cdef bint adaptive = hp[VW_ADAPTIVE] != 0
     cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
     cdef double xv, G = 0.0, N = 0.0
     cdef floating* b
     if adaptive and hp[VW_NORMALIZED] != 0 and hp[VW_POWER_T] == 0.5:
-        _vw_default_apply(w, S, T, x, idx, nnz, step, shrink, cache, cached, pf)
+        _vw_default_apply(w, S, T, x, idx, nnz, step, shrink, cache, cached)
         return
     for k in range(nnz):
         xv = x[k]

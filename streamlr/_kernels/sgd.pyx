@@ -61,9 +61,9 @@ from streamlr._kernels.schedules cimport (
     SchedProgram, sched_monotone, sched_rate, plateau_observe, plateau_step,
 )
 from streamlr._kernels.optimizers cimport (
-    BlockPrefetch, MAX_OPTIMIZERS, OPT_NORMALIZED, OPT_SCHEDULEFREE_ADAMW, OPT_SCHEDULEFREE_SGD, OPT_SGD,
+    MAX_OPTIMIZERS, OPT_NORMALIZED, OPT_SCHEDULEFREE_ADAMW, OPT_SCHEDULEFREE_SGD, OPT_SGD,
     StepF32, StepF64, StepInfo, VW_ADAPTIVE, VW_CACHE, VW_INVARIANT, VW_NORMALIZED, VW_POWER_T,
-    fill_step_tables, finish_sample, optimizer_codes, per_sample_constants, prefetch_next_block,
+    fill_step_tables, finish_sample, optimizer_codes, per_sample_constants,
     schedulefree_constants, two_phase_rule, vw_apply, vw_average, vw_prepare,
 )
 
