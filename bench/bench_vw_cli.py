@@ -42,6 +42,8 @@ summary.
 
     python bench/bench_vw_cli.py                  # 200,000 rows, 5 repeats
     python bench/bench_vw_cli.py --rows 2000000 --repeats 3 --no-q
+    python bench/bench_vw_cli.py --keep /tmp/b.vw --q-only        # then, same file:
+    python bench/bench_vw_cli.py --keep /tmp/b.vw --reuse --q-only
 """
 import argparse
 import os
@@ -188,21 +190,31 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--keep", metavar="FILE", help="write the data here (default: a temp file)")
     p.add_argument("--no-q", action="store_true", help="skip the -q ui runs")
+    p.add_argument("--q-only", action="store_true",
+                   help="only the whole-process -q ui runs (no start-up, parse or event rows)")
+    p.add_argument("--reuse", action="store_true",
+                   help="learn the --keep FILE as it is (written by an earlier run) instead "
+                        "of writing it again (the same --rows)")
     args = p.parse_args(argv)
+    if args.no_q and args.q_only:
+        p.error("--no-q and --q-only exclude each other")
+    if args.reuse and not (args.keep and os.path.exists(args.keep)):
+        p.error("--reuse needs the --keep FILE of an earlier run")
     import compileall
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     compileall.compile_dir(os.path.join(here, "streamlr"), quiet=1)
     tmp = tempfile.TemporaryDirectory()
     path = args.keep or os.path.join(tmp.name, "bench.vw")
-    make_file(path, args.rows)
+    if not args.reuse:
+        make_file(path, args.rows)
     size = os.path.getsize(path) / 1e6
     print(f"{cpu_model()} ({os.cpu_count()} cores); {args.rows:,} rows, {size:.1f} MB; "
           f"median of {args.repeats}, systems alternating")
     print()
     print("| run | system | seconds | rows/s | final progressive loss | streamlr is | CPU s |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for q in (False,) if args.no_q else (False, True):
+    for q in (False,) if args.no_q else (True,) if args.q_only else (False, True):
         cmds = systems(path, q)
         res = {name: [] for name in cmds}
         for _ in range(args.repeats):
@@ -215,6 +227,8 @@ def main(argv=None):
                   f"{args.rows / med[name]:,.0f} | {r[0][1]:.6f} | "
                   f"{f'{ratio:.2f}x VW' if name == 'streamlr train' else ''} | "
                   f"{statistics.median(c for _, _, c in r):.2f} |")
+    if args.q_only:
+        return
     starts = {"import streamlr.cli (the train path)": [sys.executable, "-c", "import streamlr.cli"],
               "import vowpalwabbit": [sys.executable, "-c", "import vowpalwabbit"],
               "from streamlr import SGDClassifier": [

@@ -35,6 +35,8 @@ cdef struct Cross:
     int* idx                # scratch: the crossed row (indices, values), grown as needed
     double* val             # (room for doubles; float rows use its first half)
     Py_ssize_t cap
+    int* pos                # scratch: the row positions of each crossed namespace's values
+    Py_ssize_t pos_cap
     bint failed             # out of memory
 
 
@@ -45,6 +47,7 @@ cdef int _cross_init(Cross* c, spec, Py_ssize_t nnz_total, Py_ssize_t n_features
     cdef cnp.ndarray ns, src
     cdef Py_ssize_t t, j
     c.idx, c.val, c.cap, c.failed = NULL, NULL, 0, False
+    c.pos, c.pos_cap = NULL, 0
     ns_arr, src_arr, inters, single, bits = spec
     ns = ns_arr
     if (cnp.PyArray_TYPE(ns) != cnp.NPY_UINT8 or not cnp.PyArray_IS_C_CONTIGUOUS(ns)
@@ -80,7 +83,9 @@ cdef int _cross_init(Cross* c, spec, Py_ssize_t nnz_total, Py_ssize_t n_features
 cdef inline void _cross_free(Cross* c) noexcept nogil:
     free(c.idx)
     free(c.val)
+    free(c.pos)
     c.idx, c.val, c.cap = NULL, NULL, 0
+    c.pos, c.pos_cap = NULL, 0
 
 
 cdef int _cross_reserve(Cross* c, Py_ssize_t n) noexcept nogil:
@@ -111,22 +116,42 @@ cdef inline Py_ssize_t _ns_count(const uint8_t* ns, Py_ssize_t nnz, uint8_t a) n
     return n
 
 
+cdef inline Py_ssize_t _ns_positions(const uint8_t* ns, Py_ssize_t nnz, uint8_t a,
+                                     int* out) noexcept nogil:
+    # the positions of the row's values in namespace a, in the row's order
+    cdef Py_ssize_t k, n = 0
+    for k in range(nnz):
+        out[n] = <int>k
+        n += ns[k] == a
+    return n
+
+
 cdef int cross_row(Cross* c, const floating* v, const int* idx, Py_ssize_t nnz,
                    Py_ssize_t base, const floating** v_out, const int** idx_out,
                    Py_ssize_t* nnz_out) noexcept nogil:
     """The CSR row (v, idx, nnz), whose values start at ``base`` in the
     arrays ``c`` describes, with its crosses appended, into ``c``'s scratch;
-    -1 when out of memory (``c.failed``)."""
+    -1 when out of memory (``c.failed``).
+
+    Each interaction first lists the positions of its namespaces' values,
+    then runs VW's nested loops over these lists (the same pairs in the same
+    order as over the row, skipping the other namespaces). Every product is
+    written, and the write position moves on only past a nonzero one."""
     cdef const uint8_t* ns = c.ns + base
     cdef const double* src = c.src + base if c.src != NULL else NULL
     cdef floating* out
     cdef int* oi
-    cdef Py_ssize_t bound = nnz, n, i, j, k, ca, cb, cc
+    cdef int* pa
+    cdef int* pb
+    cdef int* pd
+    cdef Py_ssize_t bound = nnz, n, i, j, k, ca, cb, cc, ii, jj, kk
     cdef int t
     cdef uint8_t a, b, d
     cdef uint32_t ha, hab, mask = c.mask
     cdef float fa, fab, f
     cdef double da, dab, x
+    cdef bint single = c.single
+    cdef void* p
     for t in range(c.n_inter):
         ca = _ns_count(ns, nnz, c.inter[t][0])
         cb = _ns_count(ns, nnz, c.inter[t][1])
@@ -137,47 +162,68 @@ cdef int cross_row(Cross* c, const floating* v, const int* idx, Py_ssize_t nnz,
     # (a row without values still gets a buffer: a NULL index array means a dense row)
     if (bound > c.cap or c.idx == NULL) and _cross_reserve(c, bound if bound > 0 else 1) < 0:
         return -1
+    if c.n_inter > 0 and 3 * nnz > c.pos_cap:
+        p = realloc(c.pos, 3 * nnz * sizeof(int))
+        if p == NULL:
+            c.failed = True
+            return -1
+        c.pos = <int*>p
+        c.pos_cap = 3 * nnz
     out = <floating*>c.val
     oi = c.idx
     memcpy(oi, idx, nnz * sizeof(int))
     for k in range(nnz):
         out[k] = v[k]
     n = nnz
+    pa, pb, pd = c.pos, c.pos + nnz, c.pos + 2 * nnz
     for t in range(c.n_inter):
         a, b, d = c.inter[t][0], c.inter[t][1], c.inter[t][2]
-        for i in range(nnz):
-            if ns[i] != a:
-                continue
+        ca = _ns_positions(ns, nnz, a, pa)
+        cb = _ns_positions(ns, nnz, b, pb)
+        if c.inter_len[t] == 2:
+            for ii in range(ca):
+                i = pa[ii]
+                ha = <uint32_t>idx[i]
+                if single:
+                    fa = <float>v[i]
+                    for jj in range(ii if a == b else 0, cb):
+                        j = pb[jj]
+                        fab = fa * <float>v[j]
+                        oi[n] = <int>(vw_cross2(ha, <uint32_t>idx[j]) & mask)
+                        out[n] = <floating>(<double>fab)
+                        n += fab != 0
+                else:
+                    da = src[i] if src != NULL else <double>v[i]
+                    for jj in range(ii if a == b else 0, cb):
+                        j = pb[jj]
+                        dab = da * (src[j] if src != NULL else <double>v[j])
+                        oi[n] = <int>(vw_cross2(ha, <uint32_t>idx[j]) & mask)
+                        out[n] = <floating>dab
+                        n += dab != 0
+            continue
+        cc = _ns_positions(ns, nnz, d, pd)
+        for ii in range(ca):
+            i = pa[ii]
             ha = <uint32_t>idx[i]
             fa = <float>v[i]
             da = src[i] if src != NULL else <double>v[i]
-            for j in range(i if a == b else 0, nnz):
-                if ns[j] != b:
-                    continue
-                if c.single:
+            for jj in range(ii if a == b else 0, cb):
+                j = pb[jj]
+                if single:
                     fab = fa * <float>v[j]
-                    dab = fab
                 else:
                     dab = da * (src[j] if src != NULL else <double>v[j])
-                if c.inter_len[t] == 2:
-                    if dab != 0:
-                        oi[n] = <int>(vw_cross2(ha, <uint32_t>idx[j]) & mask)
-                        out[n] = <floating>dab
-                        n += 1
-                    continue
                 hab = vw_cross2(ha, <uint32_t>idx[j])
-                for k in range(j if b == d else 0, nnz):
-                    if ns[k] != d:
-                        continue
-                    if c.single:
+                for kk in range(jj if b == d else 0, cc):
+                    k = pd[kk]
+                    if single:
                         f = fab * <float>v[k]
                         x = f
                     else:
                         x = dab * (src[k] if src != NULL else <double>v[k])
-                    if x != 0:
-                        oi[n] = <int>(vw_cross2(hab, <uint32_t>idx[k]) & mask)
-                        out[n] = <floating>x
-                        n += 1
+                    oi[n] = <int>(vw_cross2(hab, <uint32_t>idx[k]) & mask)
+                    out[n] = <floating>x
+                    n += x != 0
     v_out[0] = out
     idx_out[0] = oi
     nnz_out[0] = n

@@ -260,7 +260,9 @@ cdef bint _normalized_sample(
     cdef double d = 0.0, ppu = 0.0, norm_x = 0.0, mult = 1.0, scale, a, u = 0.0
     cdef double eta_bar, shrink = 1.0, thr, z
     cdef bint learn = importance > 0.0
-    cdef Py_ssize_t k, j
+    cdef Py_ssize_t k, j, cached = 0
+    # the first pass's denominators, reused by the second (optimizers.pxd)
+    cdef double cache[3 * VW_CACHE]
     if learn:
         rule[2] = t_before + importance      # VW's t: the importance seen
         # a sample with a zero loss or gradient changes nothing (VW's rule),
@@ -276,7 +278,7 @@ cdef bint _normalized_sample(
         if cfg.fit_intercept:
             oint[0] = s.intercept
         # first pass: G, N and the row's sums, the intercept as x = 1
-        vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x)
+        cached = vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x, cache)
         if cfg.fit_intercept:
             vw_prepare(oint, 1, 1, &one, NULL, 1, hp, importance * d * d, &ppu, &norm_x)
         if normalized:
@@ -302,7 +304,7 @@ cdef bint _normalized_sample(
                 shrink = 1.0 - cfg.alpha * (1.0 - l1_ratio) * eta_bar
                 if shrink < 0.0:
                     shrink = 0.0
-            vw_apply(w, S, T, v, idx, nnz, hp, u * mult, shrink)
+            vw_apply(w, S, T, v, idx, nnz, hp, u * mult, shrink, cache, cached)
             if has_l1:
                 thr = eta_bar * cfg.alpha * l1_ratio
                 for k in range(nnz):

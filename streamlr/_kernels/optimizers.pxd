@@ -529,24 +529,46 @@ cdef inline double vw_average(double total_weight, double sum_norm_x,
     return pow(sum_norm_x / total_weight, vw_norm_power(hp))
 
 
-cdef inline void vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
-                            const int* idx, Py_ssize_t nnz, const double* hp, double g2,
-                            double* pred_per_update, double* norm_x) noexcept nogil:
-    # First pass of a row: G += g2 x^2 (g2 = importance * dloss^2), N grows
-    # to |x| (the weight rescaled as if the new scale had been the old one:
-    # by (N_old / |x|)^(-2q)), and the sums x^2 rate(G, N) and x^2 / N^2 grow.
-    cdef bint adaptive = hp[VW_ADAPTIVE] != 0, normalized = hp[VW_NORMALIZED] != 0
-    cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
-    cdef double xv, ax, x2, n_old, G = 0.0, N = 0.0, q = vw_norm_power(hp), r
-    cdef double ppu = 0.0, nx = 0.0
+cdef enum:
+    VW_CHUNK = 64        # coordinates per vector stage of VW's default rate
+    VW_CACHE = 1024      # denominators kept from vw_prepare for vw_apply (per row)
+
+
+cdef inline Py_ssize_t _vw_default_prepare(
+        floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x, const int* idx,
+        Py_ssize_t nnz, double g2, double* pred_per_update, double* norm_x,
+        double* cache) noexcept nogil:
+    # vw_prepare at VW's default (rate 1 / (sqrt(G) N)), in chunks of
+    # VW_CHUNK nonzero entries: a scalar pass updates G and N (in the row's
+    # order: a repeated index sees its earlier update), then sqrt(G) N and
+    # x^2 / (sqrt(G) N) are computed over the chunk in vector registers (the
+    # same correctly rounded operations on the same operands as one at a
+    # time), and the sums grow in the row's order. x^2 / N^2 is exactly 1
+    # when |x| == N (and x^2 is finite): no division then. With ``cache``
+    # (3 * VW_CACHE doubles), the G, N and sqrt(G) N of the first nonzero
+    # entries are kept there for vw_apply; returns how many.
+    cdef Py_ssize_t k = 0, m, j, done = 0, cached = 0
+    cdef double xv, ax, x2, G, N, ppu = 0.0, nx = 0.0
+    cdef double lx[VW_CHUNK]
+    cdef double lg[VW_CHUNK]
+    cdef double ln[VW_CHUNK]
+    cdef double ld[VW_CHUNK]
+    cdef double* gs
+    cdef double* ns
+    cdef double* dn
     cdef floating* b
-    if adaptive and normalized and hp[VW_POWER_T] == 0.5:
-        # VW's default: rate 1 / (sqrt(G) N), the weight rescaled by N_old / |x|
-        for k in range(nnz):
+    while k < nnz:
+        if cache != NULL and done + VW_CHUNK <= VW_CACHE:
+            gs, ns, dn = cache + done, cache + VW_CACHE + done, cache + 2 * VW_CACHE + done
+        else:
+            gs, ns, dn = lg, ln, ld
+        m = 0
+        while k < nnz and m < VW_CHUNK:
             xv = x[k]
+            k += 1
             if xv == 0.0:
                 continue
-            b = _blk(w, S, idx, k)
+            b = _blk(w, S, idx, k - 1)
             ax = fabs(xv)
             if ax < 1.084202e-19:
                 ax = 1.084202e-19
@@ -559,11 +581,82 @@ cdef inline void vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const float
                     b[0] = b[0] * (N / ax)
                 b[2 * T] = ax
                 N = b[2 * T]
-            nx += x2 / (N * N)
-            ppu += x2 / (sqrt(G) * N)
-        pred_per_update[0] += ppu
-        norm_x[0] += nx
-        return
+            if ax == N and x2 <= 1.7976931348623157e308:
+                nx += 1.0
+            else:
+                nx += x2 / (N * N)
+            lx[m] = x2
+            gs[m] = G
+            ns[m] = N
+            m += 1
+        for j in range(m):
+            dn[j] = sqrt(gs[j]) * ns[j]
+        for j in range(m):
+            lx[j] = lx[j] / dn[j]
+        for j in range(m):
+            ppu += lx[j]
+        if dn != ld:
+            cached = done + m
+        done += m
+    pred_per_update[0] += ppu
+    norm_x[0] += nx
+    return cached
+
+
+cdef inline void _vw_default_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
+                                   const int* idx, Py_ssize_t nnz, double step, double shrink,
+                                   const double* cache, Py_ssize_t cached) noexcept nogil:
+    # vw_apply at VW's default: w <- shrink w + step x / (sqrt(G) N), the
+    # denominator taken from vw_prepare's cache when the coordinate's G and N
+    # are still the ones it was computed from (not so for an index repeated
+    # in the row), the divisions over chunks in vector registers
+    cdef Py_ssize_t k = 0, m, j, c = 0
+    cdef double xv, G, N
+    cdef double num[VW_CHUNK]
+    cdef double den[VW_CHUNK]
+    cdef floating* bp[VW_CHUNK]
+    cdef floating* b
+    while k < nnz:
+        m = 0
+        while k < nnz and m < VW_CHUNK:
+            xv = x[k]
+            k += 1
+            if xv == 0.0:
+                continue
+            b = _blk(w, S, idx, k - 1)
+            if fabs(xv) < 1.084202e-19:
+                xv = 1.084202e-19 if xv > 0 else -1.084202e-19
+            G = b[T]
+            N = b[2 * T]
+            if c < cached and G == cache[c] and N == cache[VW_CACHE + c]:
+                den[m] = cache[2 * VW_CACHE + c]
+            else:
+                den[m] = sqrt(G) * N
+            num[m] = step * xv
+            bp[m] = b
+            m += 1
+            c += 1
+        for j in range(m):
+            num[j] = num[j] / den[j]
+        for j in range(m):
+            bp[j][0] = shrink * bp[j][0] + num[j]
+
+
+cdef inline Py_ssize_t vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
+                                  const int* idx, Py_ssize_t nnz, const double* hp, double g2,
+                                  double* pred_per_update, double* norm_x,
+                                  double* cache=NULL) noexcept nogil:
+    # First pass of a row: G += g2 x^2 (g2 = importance * dloss^2), N grows
+    # to |x| (the weight rescaled as if the new scale had been the old one:
+    # by (N_old / |x|)^(-2q)), and the sums x^2 rate(G, N) and x^2 / N^2 grow.
+    # Returns how many denominators it left in ``cache`` for vw_apply (VW's
+    # default rate only; see _vw_default_prepare).
+    cdef bint adaptive = hp[VW_ADAPTIVE] != 0, normalized = hp[VW_NORMALIZED] != 0
+    cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
+    cdef double xv, ax, x2, n_old, G = 0.0, N = 0.0, q = vw_norm_power(hp), r
+    cdef floating* b
+    if adaptive and normalized and hp[VW_POWER_T] == 0.5:
+        return _vw_default_prepare(w, S, T, x, idx, nnz, g2, pred_per_update, norm_x, cache)
     for k in range(nnz):
         xv = x[k]
         if xv == 0.0:
@@ -592,27 +685,22 @@ cdef inline void vw_prepare(floating* w, Py_ssize_t S, Py_ssize_t T, const float
             r = ax / N
             norm_x[0] += r * r
         pred_per_update[0] += x2 * vw_rate(G, N, hp)
+    return 0
 
 
 cdef inline void vw_apply(floating* w, Py_ssize_t S, Py_ssize_t T, const floating* x,
                           const int* idx, Py_ssize_t nnz, const double* hp, double step,
-                          double shrink) noexcept nogil:
+                          double shrink, const double* cache=NULL,
+                          Py_ssize_t cached=0) noexcept nogil:
     # Second pass: w <- shrink w + step x rate(G, N) on the nonzero entries
-    # (step = u * the global normalizer; shrink: the L2 part of the penalty)
+    # (step = u * the global normalizer; shrink: the L2 part of the penalty;
+    # cache, cached: what vw_prepare returned, at VW's default rate)
     cdef bint adaptive = hp[VW_ADAPTIVE] != 0
     cdef Py_ssize_t k, iN = (2 if adaptive else 1) * T
     cdef double xv, G = 0.0, N = 0.0
     cdef floating* b
     if adaptive and hp[VW_NORMALIZED] != 0 and hp[VW_POWER_T] == 0.5:
-        # VW's default (vw_prepare's fast path)
-        for k in range(nnz):
-            xv = x[k]
-            if xv == 0.0:
-                continue
-            b = _blk(w, S, idx, k)
-            if fabs(xv) < 1.084202e-19:
-                xv = 1.084202e-19 if xv > 0 else -1.084202e-19
-            b[0] = shrink * b[0] + step * xv / (sqrt(<double>b[T]) * b[2 * T])
+        _vw_default_apply(w, S, T, x, idx, nnz, step, shrink, cache, cached)
         return
     for k in range(nnz):
         xv = x[k]

@@ -62,7 +62,7 @@ from streamlr._kernels.schedules cimport (
 )
 from streamlr._kernels.optimizers cimport (
     MAX_OPTIMIZERS, OPT_NORMALIZED, OPT_SCHEDULEFREE_ADAMW, OPT_SCHEDULEFREE_SGD, OPT_SGD,
-    StepF32, StepF64, StepInfo, VW_ADAPTIVE, VW_INVARIANT, VW_NORMALIZED, VW_POWER_T,
+    StepF32, StepF64, StepInfo, VW_ADAPTIVE, VW_CACHE, VW_INVARIANT, VW_NORMALIZED, VW_POWER_T,
     fill_step_tables, finish_sample, optimizer_codes, per_sample_constants,
     schedulefree_constants, two_phase_rule, vw_apply, vw_average, vw_prepare,
 )
