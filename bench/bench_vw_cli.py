@@ -107,6 +107,10 @@ def systems(path, q):
     return {
         "streamlr train": [sys.executable, "-m", "streamlr", "train", str(path), "--optimizer",
                            "vw", "--penalty", "none", *inter],
+        # VW's own precision: float32 values, weights and state
+        "streamlr train --dtype float32": [
+            sys.executable, "-m", "streamlr", "train", str(path), "--optimizer", "vw", "--penalty",
+            "none", "--dtype", "float32", *inter],
         "VW driver": [sys.executable, "-m", "vowpalwabbit", "-d", str(path), "--loss_function",
                       "logistic", "-b", "18", *inter],
     }
@@ -222,10 +226,10 @@ def main(argv=None):
                 res[name].append(_run(cmd))
         med = {name: statistics.median(t for t, _, _ in r) for name, r in res.items()}
         for name, r in res.items():
-            ratio = med["VW driver"] / med["streamlr train"]
+            ratio = med["VW driver"] / med[name]
             print(f"| whole process{', -q ui' if q else ''} | {name} | {med[name]:.2f} | "
                   f"{args.rows / med[name]:,.0f} | {r[0][1]:.6f} | "
-                  f"{f'{ratio:.2f}x VW' if name == 'streamlr train' else ''} | "
+                  f"{f'{ratio:.2f}x VW' if name.startswith('streamlr train') else ''} | "
                   f"{statistics.median(c for _, _, c in r):.2f} |")
     if args.q_only:
         return

@@ -15,6 +15,8 @@ import numpy as np
 from ._cli_options import _data_format, _data_source, _estimator, _out, _select_rows, _source_name
 from ._cli_progress import _learn, _Progress, read_ahead
 from ._cli_spec import _PROBA_LOSSES, UsageError
+from ._crossed import CrossedRows
+from ._csr import CSRRows
 from .io import BadLineError, DataFormat, open_stream
 
 
@@ -36,14 +38,31 @@ class _BadLabels:
         self.first = min(self.first, bad[0]) if self.first else bad[0]
 
 
-def _rows(chunk, labels, bad):
-    """(X, y, sample_weight or None) of the rows of a chunk to learn."""
+def _rows(chunk, labels, bad, dtype=None):
+    """(X, y, sample_weight or None) of the rows of a chunk to learn; X's
+    values rounded to ``dtype`` (None: as read, float64)."""
     keep, y, wrong, unlabeled = labels.targets(chunk)
     bad.add(wrong, unlabeled)
     X, w = chunk.X, chunk.weights
     if keep is not None:
         X, w = _select_rows(X, keep), w[keep]
+    if dtype is not None:
+        X = _as_dtype(X, dtype)
     return X, y, (w if (w != 1.0).any() else None)
+
+
+def _as_dtype(X, dtype):
+    """CSR rows ``X`` (CSRRows, a SciPy matrix, or CrossedRows over either)
+    with their values rounded to ``dtype``: the same structure, the entries
+    kept as read (no duplicates summed, no sorting). Crossed rows keep the
+    values as read for their products, as dict events in a float32 model."""
+    if isinstance(X, CrossedRows):
+        return CrossedRows(_as_dtype(X.X, dtype), X.ns, X.interactions, X.single, X.bits,
+                           src=X.X.data if X.src is None else X.src)
+    data = X.data.astype(dtype)
+    if type(X) is CSRRows:
+        return CSRRows(data, X.indices, X.indptr, X.shape)
+    return type(X)((data, X.indices, X.indptr), shape=X.shape)
 
 
 # -- train -------------------------------------------------------------------------------
@@ -85,6 +104,7 @@ def cmd_train(args):
                          "(save it to a file first)")
     model, labels = _estimator(args, headless=True)
     headless = hasattr(model, "to_estimator")
+    dtype = np.float32 if getattr(args, "dtype", "float64") == "float32" else None
     start = time.perf_counter()
     progress = _Progress(args.loss, args.quiet)
     name = _source_name(args.data)
@@ -98,7 +118,7 @@ def cmd_train(args):
             stream = open_stream(source, fmt, args.chunk_size, args.skip_bad_lines, ramp=True,
                                  scipy=not headless)
             for chunk in read_ahead(stream):
-                X, y, w = _rows(chunk, labels, bad)
+                X, y, w = _rows(chunk, labels, bad, dtype)
                 if not len(y):
                     continue
                 if not labels.regression:

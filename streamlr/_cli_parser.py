@@ -43,6 +43,10 @@ def _add_train(sub):
     g.add_argument("--passes", type=_positive_int, default=1, metavar="N",
                    help="passes over the file (default 1; standard input allows one)")
     g.add_argument("--model-out", metavar="FILE", help="save the model (streamlr.save) here")
+    g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="the model's precision (default float64); float32 rounds each "
+                   "value read to float32 and keeps the weights and the optimizer's state in "
+                   "float32, as Vowpal Wabbit does: half the memory, faster on large models")
     g.add_argument("--quiet", action="store_true", help="print the summary only")
     p.set_defaults(func=cmd_train, subparser=p)
 
