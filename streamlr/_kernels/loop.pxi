@@ -388,8 +388,6 @@ cdef Py_ssize_t _epoch_rows(
     cdef int plateau = -1
     cdef bint track_objective = ps.track_objective
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
-    # the log loss inline (losses.pxd: the same functions as its methods)
-    cdef bint log_loss = loss.kind == LOSS_LOG
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
     cdef Py_ssize_t rn, k, pf_n = 0, pf_last = cfg.n_slots * cfg.slot_stride
     cdef const int* pf_idx = NULL
@@ -458,7 +456,7 @@ cdef Py_ssize_t _epoch_rows(
 
         # progressive loss: measured before learning from the sample; the
         # running total lives in the state, so chunking cannot change it
-        cur_loss = log_loss_value(yi, p) if log_loss else loss.loss(yi, p)
+        cur_loss = loss.loss(yi, p)
         if Recording is char:
             if ps.losses != NULL:
                 ps.losses[i] = cur_loss
@@ -502,8 +500,7 @@ cdef Py_ssize_t _epoch_rows(
                 else:
                     pg = MARGIN_AT_Y_F32(w, S, cfg.slot_stride, v, idx, nnz, p, zb, cfg.y_beta)
             if not _opt_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx, nnz,
-                               (log_loss_dloss(yi, pg) if log_loss else loss.dloss(yi, pg))
-                               * (class_weight * sw), eta,
+                               loss.dloss(yi, pg) * (class_weight * sw), eta,
                                step, cfg):
                 status = -(i + 1)
                 break
@@ -522,7 +519,7 @@ cdef Py_ssize_t _epoch_rows(
             sq = _sqnorm(v, nnz)
             update = loss.loss(yi, p) / (sq + 0.5 / cfg.eta0)
         else:
-            dloss = log_loss_dloss(yi, p) if log_loss else loss.dloss(yi, p)
+            dloss = loss.dloss(yi, p)
             if dloss < -MAX_DLOSS:
                 dloss = -MAX_DLOSS
             elif dloss > MAX_DLOSS:
