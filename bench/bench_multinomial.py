@@ -7,6 +7,11 @@ Adam. The CPU model is printed with the figures (issue #18 item 5: a
 multinomial epoch should cost no more than one-vs-rest's).
 
     python bench/bench_multinomial.py [--repeats 3] [--rows 200000]
+    python bench/bench_multinomial.py --races   # the softmax's rate races, dense
+
+``--races`` times one epoch of the dense softmax model with Adam at a
+constant rate against ``learning_rate="auto"`` (Adam) and
+``optimizer="auto"`` (a new model each: the first pass).
 
 Measured 2026-12-07 on an Intel(R) Xeon(R) Processor (2 shared cores, busy),
 median of 3, seconds per epoch, one-vs-rest / softmax (log loss after the
@@ -60,13 +65,46 @@ def one_epoch(X, y, multi_class, optimizer, repeats):
     return float(np.median(times)), log_loss(y, est.predict_proba(X), labels=classes)
 
 
+def race_epochs(X, y, repeats):
+    """Seconds of one epoch (a new model, median of repeats): the softmax
+    with Adam at one rate, and its two races."""
+    classes = np.unique(y)
+    makers = {
+        "adam 0.01": lambda: SGDClassifier(loss="log_loss", multi_class="multinomial",
+                                           optimizer="adam", learning_rate="constant",
+                                           eta0=0.01, alpha=1e-5),
+        'learning_rate="auto"': lambda: SGDClassifier(loss="log_loss", multi_class="multinomial",
+                                                      optimizer="adam", learning_rate="auto",
+                                                      alpha=1e-5),
+        'optimizer="auto"': lambda: SGDClassifier(loss="log_loss", multi_class="multinomial",
+                                                  optimizer="auto", alpha=1e-5),
+    }
+    times = {name: [] for name in makers}
+    for _ in range(repeats):
+        for name, make in makers.items():
+            est = make()
+            t0 = time.perf_counter()
+            est.partial_fit(X, y, classes=classes)
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--classes", type=int, default=5)
+    ap.add_argument("--races", action="store_true",
+                    help="time the softmax's rate races (dense) instead")
     args = ap.parse_args(argv)
     print(f"CPU: {cpu_model()}; {args.rows} rows, K = {args.classes}, median of {args.repeats}")
+    if args.races:
+        X, y = data("dense", args.rows, args.classes)
+        seconds = race_epochs(X, y, args.repeats)
+        one = seconds["adam 0.01"]
+        for name, sec in seconds.items():
+            print(f"dense softmax, {name:22} {sec:7.3f} s  {sec / one:5.2f}x", flush=True)
+        return
     print(f"{'input':6} {'optimizer':9} {'ovr s':>8} {'softmax s':>10} {'ratio':>6} "
           f"{'ovr logloss':>12} {'softmax logloss':>16}")
     for kind in ("dense", "csr"):

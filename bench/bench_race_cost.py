@@ -6,9 +6,12 @@ at one constant rate, and ``learn_one`` of each, in the same process.
     python bench/bench_race_cost.py --rows 20000   # quicker
     python bench/bench_race_cost.py --cpu          # CPU seconds (a machine shared with other jobs)
 
-Prints, per optimizer and input: seconds of a first pass (a new model) and of
-a later pass (median of repeats, alternating the two), the ratio race /
-single, and learn_one microseconds after the race's first narrowing.
+Prints, per optimizer and input: seconds of a first pass (a new model), of
+the second pass (which also makes the rollback snapshot's buffer, kept from
+call to call after it) and of a steady pass (the mean of the third and
+fourth: what every later call of a stream costs), each the median of
+repeats, alternating the two; the ratio race / single; and learn_one
+microseconds after the race's first narrowing.
 """
 import argparse
 import time
@@ -55,8 +58,9 @@ def _single(opt):
 CLOCK = [time.perf_counter]
 
 
-def epoch_seconds(make, X, y):
-    """(first pass of a new model, a later pass of the same model) in seconds."""
+def epoch_seconds(make, X, y, steady=True):
+    """(first pass of a new model, its second pass, the mean of its third and
+    fourth passes (None unless ``steady``), the model), in seconds."""
     clock = CLOCK[0]
     model = make()
     start = clock()
@@ -64,7 +68,13 @@ def epoch_seconds(make, X, y):
     first = clock() - start
     start = clock()
     model.partial_fit(X, y)
-    return first, clock() - start, model
+    second = clock() - start
+    if not steady:
+        return first, second, None, model
+    start = clock()
+    model.partial_fit(X, y)
+    model.partial_fit(X, y)
+    return first, second, (clock() - start) / 2, model
 
 
 def learn_one_us(make, X, y, n=2000, warm=1025):
@@ -94,17 +104,18 @@ def main(argv=None):
     print(f"CPU: {cpu_model()}; rows: {args.rows}; repeats: {args.repeats} (median); "
           f"{'CPU' if args.cpu else 'wall'} time")
     print("first: one partial_fit over all rows on a new model (the race runs all its copies for "
-          "its first 1,024 rows); later: a second pass of the same model; learn_one: mean over "
-          "2,000 events after the first 1,024")
-    print(f"{'input':6} {'optimizer':9} {'copies':>6} {'first s':>8} {'race':>7} {'ratio':>6} "
-          f"{'later s':>8} {'race':>7} {'ratio':>6} {'1 us':>6} {'race us':>8} {'ratio':>6}")
+          "its first 1,024 rows); second: its second pass; steady: the mean of its third and "
+          "fourth passes; learn_one: mean over 2,000 events after the first 1,024")
+    print(f"{'input':6} {'optimizer':12} {'copies':>6} {'first s':>8} {'race':>7} {'ratio':>6} "
+          f"{'second s':>8} {'race':>7} {'ratio':>6} {'steady s':>8} {'race':>7} {'ratio':>6} "
+          f"{'1 us':>6} {'race us':>8} {'ratio':>6}")
     for kind, (X, y) in (("dense", dense_data(args.rows)), ("csr", csr_data(args.rows))):
         for opt in args.optimizers.split(","):
-            # optimizer="auto" is timed against the most expensive rule it races
             label, slowest = opt, opt
             if opt == "auto":
+                # the most expensive rule the race holds, by its steady pass
                 slowest = max(AUTO_RULES, key=lambda o: epoch_seconds(
-                    lambda o=o: _single(o), X, y)[1])
+                    lambda o=o: _single(o), X, y)[2])
                 label = f"auto/{slowest}"
 
             def single(rule=slowest):
@@ -116,20 +127,16 @@ def main(argv=None):
                 return SGDClassifier(loss="log_loss", optimizer=opt, learning_rate="auto",
                                      shuffle=False)
 
-            first = {"single": [], "race": []}
-            later = {"single": [], "race": []}
+            times = {name: [] for name in ("single", "race")}
             for _ in range(args.repeats):
                 for name, make in (("single", single), ("race", race)):
-                    a, b, _ = epoch_seconds(make, X, y)
-                    first[name].append(a)
-                    later[name].append(b)
-            copies = epoch_seconds(race, X[:10], y[:10])[2]._model.copies
-            f1, f2 = np.median(first["single"]), np.median(first["race"])
-            l1, l2 = np.median(later["single"]), np.median(later["race"])
+                    times[name].append(epoch_seconds(make, X, y)[:3])
+            copies = epoch_seconds(race, X[:10], y[:10], steady=False)[3]._model.copies
+            one, many = (np.median(times[name], axis=0) for name in ("single", "race"))
             us = {name: np.median([learn_one_us(make, X, y) for _ in range(args.repeats)])
                   for name, make in (("single", single), ("race", race))}
-            print(f"{kind:6} {label:9} {copies:>6} {f1:8.3f} {f2:7.3f} {f2 / f1:6.2f} "
-                  f"{l1:8.3f} {l2:7.3f} {l2 / l1:6.2f} {us['single']:6.2f} {us['race']:8.2f} "
+            cells = " ".join(f"{a:8.3f} {b:7.3f} {b / a:6.2f}" for a, b in zip(one, many, strict=True))
+            print(f"{kind:6} {label:12} {copies:>6} {cells} {us['single']:6.2f} {us['race']:8.2f} "
                   f"{us['race'] / us['single']:6.2f}", flush=True)
 
 

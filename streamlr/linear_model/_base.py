@@ -129,8 +129,8 @@ RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one cop
     exceeds 30 in magnitude, is never served again (it keeps learning); a copy that
     diverges leaves the race; a call fails (and rolls back) only when every
     copy diverged. After 1024 rows, and every 1024 rows after that, only the
-    3 copies with the lowest :math:`S_c` keep learning: a race costs about
-    three models. These constants were chosen from measurements on
+    2 copies with the lowest :math:`S_c` keep learning: a race costs about
+    two models. These constants were chosen from measurements on
     raw-feature streams, held-back streams included
     (``bench/bench_no_rate.py``). ``coef_``, ``intercept_``, every
     prediction, ``progressive_loss_`` and ``lr_`` are what is served;
