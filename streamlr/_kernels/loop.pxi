@@ -537,10 +537,10 @@ cdef Py_ssize_t _epoch_rows(
 
         if penalty >= PENALTY_L2:
             # never scale to a negative value when eta * alpha is too large
-            _scale(w, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
+            _scale(w, S, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
                    n_features, threshold)
         if update != 0.0:
-            _add(w, s, v, idx, nnz, <floating>update, track_objective)
+            _add(w, S, s, v, idx, nnz, <floating>update, track_objective)
         if cfg.fit_intercept:
             intercept_update = update
             if intercept_update != 0:
@@ -557,7 +557,7 @@ cdef Py_ssize_t _epoch_rows(
 
         if has_l1:
             s.u += l1_ratio * eta * alpha
-            _l1_truncate(w, q, s, idx, nnz)
+            _l1_truncate(w, S, q, s, idx, nnz)
 
         last_eta = eta
         t += 1

@@ -44,8 +44,10 @@ class ModelState:
         Each weight with the optimizer's slots (S = 1 + slots; S = 1 for
         plain SGD). Models that first learn from CSR rows interleave them,
         ``(K, d, S')`` with S' the next power of two (one cache line per
-        coordinate); the others keep one contiguous array per slot,
-        ``(K, S, d)``. For plain SGD the model is ``wscale * weights``.
+        coordinate; a race of different rules too, its plain SGD copies
+        then hold their weight at the block's start); the others keep one
+        contiguous array per slot, ``(K, S, d)``. For plain SGD the model
+        is ``wscale * weights``.
     average_weights : ndarray (K, d) or (K, 0)
         The averaging state (plain SGD: Bottou's raw average; other
         optimizers: each coordinate's running mean up to ``last_update``).
@@ -110,8 +112,10 @@ class ModelState:
         width = max(len(init) for init in inits)
         if FORCED_LAYOUT[0] is not None:
             interleaved = FORCED_LAYOUT[0]
-        # plain SGD reads its weights contiguously: a mixed race keeps slot arrays
-        self.interleaved = bool(interleaved) and width > 1 and not (mixed and plain)
+        # (a race of different rules interleaves too: its plain SGD copies read
+        # their weight at w[j * S], plain_sgd.pxi; models saved before that
+        # keep the layout they were saved with)
+        self.interleaved = bool(interleaved) and width > 1
         if self.interleaved:
             # blocks padded to a power of two never straddle two cache lines
             size = 1 << (width - 1).bit_length()
