@@ -330,11 +330,16 @@ cdef bint _normalized_sample(
 # with a drift detector) or feeds a drift detector (a single binary problem
 # or a regressor with one): each compiled as its own specialisation of the
 # loop, so that the other passes carry no trace of them (a per-row branch
-# measurably slowed plain SGD on CSR rows).
+# measurably slowed plain SGD on CSR rows). A pass that does neither
+# compiles plain SGD's stride as 1 (a model of its own, the fast path: the
+# code of plain SGD before it took a stride); a plain SGD copy of an
+# interleaved race of different rules that neither records nor feeds a
+# detector runs the fourth specialisation, on its stride.
 ctypedef fused Recording:
     char        # records into ps.margins
-    short       # neither
+    short       # neither (plain SGD on unit stride)
     int         # feeds ps.drift
+    long        # neither, plain SGD on a stride
 
 
 cdef inline Py_ssize_t _epoch(
@@ -348,6 +353,8 @@ cdef inline Py_ssize_t _epoch(
         return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <char*>NULL)
     if ps.drift != NULL:
         return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <int*>NULL)
+    if cfg.coord_stride != 1 and cfg.optimizer == OPT_SGD:
+        return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <long*>NULL)
     return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <short*>NULL)
 
 
@@ -389,6 +396,8 @@ cdef Py_ssize_t _epoch_rows(
     cdef bint track_objective = ps.track_objective
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
+    # plain SGD's stride (plain_sgd.pxi): a constant 1 where _epoch says so
+    cdef Py_ssize_t Sp = 1 if Recording is short else S
     cdef Py_ssize_t rn, k, pf_n = 0, pf_last = cfg.n_slots * cfg.slot_stride
     cdef const int* pf_idx = NULL
     cdef const floating* pb
@@ -537,10 +546,10 @@ cdef Py_ssize_t _epoch_rows(
 
         if penalty >= PENALTY_L2:
             # never scale to a negative value when eta * alpha is too large
-            _scale(w, S, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
+            _scale(w, Sp, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
                    n_features, threshold)
         if update != 0.0:
-            _add(w, S, s, v, idx, nnz, <floating>update, track_objective)
+            _add(w, Sp, s, v, idx, nnz, <floating>update, track_objective)
         if cfg.fit_intercept:
             intercept_update = update
             if intercept_update != 0:
@@ -557,7 +566,7 @@ cdef Py_ssize_t _epoch_rows(
 
         if has_l1:
             s.u += l1_ratio * eta * alpha
-            _l1_truncate(w, S, q, s, idx, nnz)
+            _l1_truncate(w, Sp, q, s, idx, nnz)
 
         last_eta = eta
         t += 1
