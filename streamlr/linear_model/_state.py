@@ -44,8 +44,8 @@ class ModelState:
         Each weight with the optimizer's slots (S = 1 + slots; S = 1 for
         plain SGD). Models that first learn from CSR rows interleave them,
         ``(K, d, S')`` with S' the next power of two (one cache line per
-        coordinate; a race of different rules too, its plain SGD copies
-        then hold their weight at the block's start); the others keep one
+        coordinate; a race of different rules too, with S' = S, its plain
+        SGD copies holding their weight at the block's start); the others keep one
         contiguous array per slot, ``(K, S, d)``. For plain SGD the model
         is ``wscale * weights``.
     average_weights : ndarray (K, d) or (K, 0)
@@ -117,8 +117,11 @@ class ModelState:
         # keep the layout they were saved with)
         self.interleaved = bool(interleaved) and width > 1
         if self.interleaved:
-            # blocks padded to a power of two never straddle two cache lines
-            size = 1 << (width - 1).bit_length()
+            # blocks padded to a power of two never straddle two cache lines;
+            # not a mixed race's: most of its copies use few of the widest
+            # rule's slots (plain SGD one of six), and the padding would only
+            # add memory for a first pass to fault in (bench/README.md)
+            size = width if mixed else 1 << (width - 1).bit_length()
             self.weight_blocks = np.zeros((k, d, size), dtype=dtype)
         else:
             self.weight_blocks = np.zeros((k, width, d), dtype=dtype)
