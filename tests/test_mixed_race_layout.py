@@ -257,3 +257,45 @@ def test_a_race_saved_in_the_old_layout_resumes_as_the_old_build_resumed_it():
         assert got.keys() <= expected.keys()
         for key, value in got.items():
             np.testing.assert_array_equal(value, expected[key], err_msg=key)
+
+
+@pytest.mark.parametrize("with_margins", [False, True])
+def test_a_pass_of_a_strided_plain_copy_with_or_without_margins(with_margins):
+    """The compiled pass of one plain SGD copy on its stride (what a race's
+    block runs, with margins; without, its own specialisation) equals the
+    pass of the same copy in slot arrays (unit stride) bitwise."""
+    from streamlr.linear_model import _driver
+
+    X, z = _rows(n=300)
+    y = (z > 0).astype(int)
+    models = []
+    for layout in (True, False):
+        with state_layout(layout):
+            est = _make("elasticnet-average").partial_fit(X[:100], y[:100], classes=[0, 1])
+        models.append(est)
+    rest = X[100:]
+    targets = np.where(y[100:] > 0, 1.0, -1.0)
+    outs = []
+    for est in models:
+        engine = _driver.bind(est)
+        model = est._model
+        plain = [c for c, k in enumerate(model.race_kernels) if k == 0]
+        margins = [np.zeros(rest.shape[0]) if with_margins else None for _ in plain]
+        for c, m in zip(plain, margins, strict=True):
+            t = model.scalars[c, SLOTS["t"]]
+            status = engine.run_pass(c, rest.data, rest.indices, rest.indptr, targets, None,
+                                     range(rest.shape[0]), t, margins=m)[0]
+            assert status == rest.shape[0]
+        outs.append((model, margins, plain))
+    (a, ma, plain), (b, mb, _) = outs
+    assert a.interleaved and not b.interleaved
+    for c in plain:
+        np.testing.assert_array_equal(a.w[c], b.w[c])
+        np.testing.assert_array_equal(a.scalars[c], b.scalars[c])
+        np.testing.assert_array_equal(a.average_weights[c], b.average_weights[c])
+        np.testing.assert_array_equal(a.l1_received[c], b.l1_received[c])
+    assert np.any(a.w[plain] != 0)
+    if with_margins:
+        for x, w in zip(ma, mb, strict=True):
+            np.testing.assert_array_equal(x, w)
+            assert np.any(x != 0)
