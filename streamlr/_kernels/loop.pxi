@@ -330,11 +330,17 @@ cdef bint _normalized_sample(
 # with a drift detector) or feeds a drift detector (a single binary problem
 # or a regressor with one): each compiled as its own specialisation of the
 # loop, so that the other passes carry no trace of them (a per-row branch
-# measurably slowed plain SGD on CSR rows).
+# measurably slowed plain SGD on CSR rows). The first three compile plain
+# SGD's stride (plain_sgd.pxi) as 1: a model of plain SGD alone, or a race
+# of plain SGD copies, runs the code of plain SGD before it took a stride.
+# A plain SGD copy of an interleaved race of different rules runs the fourth
+# specialisation, on its stride, which records or feeds the detector as the
+# pass says (tested per row: only these copies pay for it).
 ctypedef fused Recording:
     char        # records into ps.margins
     short       # neither
     int         # feeds ps.drift
+    long        # plain SGD on a stride: any of the three
 
 
 cdef inline Py_ssize_t _epoch(
@@ -344,8 +350,13 @@ cdef inline Py_ssize_t _epoch(
     """Visit ``R.order[:R.n_rows]`` once (``_epoch_rows``), recording each
     row's decision value into ``ps.margins`` when it is set, else feeding
     ``ps.drift`` when that is."""
+    cdef bint strided = cfg.coord_stride != 1 and cfg.optimizer == OPT_SGD
     if ps.margins != NULL:
+        if strided:
+            return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <long*>NULL)
         return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <char*>NULL)
+    if strided:
+        return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <long*>NULL)
     if ps.drift != NULL:
         return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <int*>NULL)
     return _epoch_rows(P, R, ps, values, y, sample_weight, loss, cfg, <short*>NULL)
@@ -389,6 +400,11 @@ cdef Py_ssize_t _epoch_rows(
     cdef bint track_objective = ps.track_objective
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t S = cfg.coord_stride   # see optimizers.pxd: the state layout
+    # plain SGD's stride (plain_sgd.pxi): a constant 1 where _epoch says so
+    cdef Py_ssize_t Sp = S if Recording is long else 1
+    # (the fourth: whether it records, else whether it feeds a detector)
+    cdef bint records = ps.margins != NULL
+    cdef bint feeds = ps.margins == NULL and ps.drift != NULL
     cdef Py_ssize_t rn, k, pf_n = 0, pf_last = cfg.n_slots * cfg.slot_stride
     cdef const int* pf_idx = NULL
     cdef const floating* pb
@@ -405,7 +421,7 @@ cdef Py_ssize_t _epoch_rows(
 
     for i in range(n_rows):
         r = order[i] if order != NULL else first + i
-        if Recording is int:
+        if Recording is int or Recording is long:
             if drifted:
                 drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, aw,
                             s, ps.prog.state, t)
@@ -448,6 +464,9 @@ cdef Py_ssize_t _epoch_rows(
             break
         if Recording is char:
             ps.margins[i] = p
+        if Recording is long:
+            if records:
+                ps.margins[i] = p
         if lr == LR_SCHEDULE:
             # the schedule's clock is the number of updates already made
             plateau = -1
@@ -460,12 +479,19 @@ cdef Py_ssize_t _epoch_rows(
         if Recording is char:
             if ps.losses != NULL:
                 ps.losses[i] = cur_loss
+        if Recording is long:
+            if records and ps.losses != NULL:
+                ps.losses[i] = cur_loss
         sumloss += cur_loss
         s.loss_sum += cur_loss
         s.n_seen += 1
         if Recording is int:
             # the detector sees the sample now; the reaction waits for its update
             if drift_update(&ps.drift.det, drift_input(ps.drift, yi, p, cur_loss)):
+                drifted = True
+                drift_log(ps.drift, i)
+        if Recording is long:
+            if feeds and drift_update(&ps.drift.det, drift_input(ps.drift, yi, p, cur_loss)):
                 drifted = True
                 drift_log(ps.drift, i)
         if plateau >= 0 and ps.plateau_streaming:
@@ -537,10 +563,10 @@ cdef Py_ssize_t _epoch_rows(
 
         if penalty >= PENALTY_L2:
             # never scale to a negative value when eta * alpha is too large
-            _scale(w, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
+            _scale(w, Sp, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
                    n_features, threshold)
         if update != 0.0:
-            _add(w, s, v, idx, nnz, <floating>update, track_objective)
+            _add(w, Sp, s, v, idx, nnz, <floating>update, track_objective)
         if cfg.fit_intercept:
             intercept_update = update
             if intercept_update != 0:
@@ -557,11 +583,11 @@ cdef Py_ssize_t _epoch_rows(
 
         if has_l1:
             s.u += l1_ratio * eta * alpha
-            _l1_truncate(w, q, s, idx, nnz)
+            _l1_truncate(w, Sp, q, s, idx, nnz)
 
         last_eta = eta
         t += 1
-    if Recording is int:
+    if Recording is int or Recording is long:
         if drifted and status >= 0:
             drift_react(ps.drift, w, n_features, S, cfg.slot_stride, P.oint, P.stamp, q, aw,
                         s, ps.prog.state, t)

@@ -66,10 +66,10 @@ cdef bint _softmax_row_step(
     if not isfinite(update):
         return False
     if cfg.penalty >= PENALTY_L2:
-        _scale(w, aw, s, <floating>max(0.0, 1.0 - ((1.0 - cfg.l1_ratio) * eta * cfg.alpha)),
+        _scale(w, S, aw, s, <floating>max(0.0, 1.0 - ((1.0 - cfg.l1_ratio) * eta * cfg.alpha)),
                cfg.n_features, threshold)
     if update != 0.0:
-        _add(w, s, v, idx, nnz, <floating>update, track_objective)
+        _add(w, S, s, v, idx, nnz, <floating>update, track_objective)
     if cfg.fit_intercept and update != 0:
         s.intercept += update * cfg.intercept_decay
         if not isfinite(s.intercept):
@@ -80,7 +80,7 @@ cdef bint _softmax_row_step(
                                 / (step - cfg.average + 1))
     if cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET:
         s.u += cfg.l1_ratio * eta * cfg.alpha
-        _l1_truncate(w, <floating*>P.q, s, idx, nnz)
+        _l1_truncate(w, S, <floating*>P.q, s, idx, nnz)
     return True
 
 

@@ -44,8 +44,10 @@ class ModelState:
         Each weight with the optimizer's slots (S = 1 + slots; S = 1 for
         plain SGD). Models that first learn from CSR rows interleave them,
         ``(K, d, S')`` with S' the next power of two (one cache line per
-        coordinate); the others keep one contiguous array per slot,
-        ``(K, S, d)``. For plain SGD the model is ``wscale * weights``.
+        coordinate; a race of different rules too, with S' = S, its plain
+        SGD copies holding their weight at the block's start); the others keep one
+        contiguous array per slot, ``(K, S, d)``. For plain SGD the model
+        is ``wscale * weights``.
     average_weights : ndarray (K, d) or (K, 0)
         The averaging state (plain SGD: Bottou's raw average; other
         optimizers: each coordinate's running mean up to ``last_update``).
@@ -110,11 +112,16 @@ class ModelState:
         width = max(len(init) for init in inits)
         if FORCED_LAYOUT[0] is not None:
             interleaved = FORCED_LAYOUT[0]
-        # plain SGD reads its weights contiguously: a mixed race keeps slot arrays
-        self.interleaved = bool(interleaved) and width > 1 and not (mixed and plain)
+        # (a race of different rules interleaves too: its plain SGD copies read
+        # their weight at w[j * S], plain_sgd.pxi; models saved before that
+        # keep the layout they were saved with)
+        self.interleaved = bool(interleaved) and width > 1
         if self.interleaved:
-            # blocks padded to a power of two never straddle two cache lines
-            size = 1 << (width - 1).bit_length()
+            # blocks padded to a power of two never straddle two cache lines;
+            # not a mixed race's: most of its copies use few of the widest
+            # rule's slots (plain SGD one of six), and the padding would only
+            # add memory for a first pass to fault in (bench/README.md)
+            size = width if mixed else 1 << (width - 1).bit_length()
             self.weight_blocks = np.zeros((k, d, size), dtype=dtype)
         else:
             self.weight_blocks = np.zeros((k, width, d), dtype=dtype)
