@@ -62,7 +62,7 @@ cdef inline double _dot_ahead(const double* w, double wscale, const double* v,
     # cache lines of a later row of nnz values, ``ahead``: one line after each
     # eight products, then the line of its last value (a row need not start
     # on a line). The same requests issued in one burst before the dot (the
-    # dense loop until issue #20's chain work) were 10-25% slower on 200,000
+    # dense loop until issue #20's chain work) were 6-25% slower on 200,000
     # x 100 rows (bench/README.md): thirteen prefetches at once fill the
     # line-fill buffers and stall; spread over the dot's loads they overlap
     # the arithmetic. A hint: it never changes a value. Plain SGD only: with
