@@ -1,5 +1,6 @@
-"""The dense plain-SGD loop (issue #20): the log loss evaluated inline in the
-loop, the dense dot inlined, the branch-free binary targets. Each is checked
+"""The dense plain-SGD loop (issue #20): the log loss behind the loss
+interface, the dense dot inlined (and the row prefetch along it), the
+branch-free binary targets. Each is checked
 bit for bit against an independent reference or the general path."""
 import math
 
@@ -84,3 +85,21 @@ def test_binary_targets_find_the_first_label_of_neither_class():
     y = np.array([1, 0, 1, 1, 0], dtype=np.int32)
     targets, n_pos, bad = _k.binary_targets(y, np.array([0, 1], dtype=np.int32), -1.0, np.float32)
     assert (bad, n_pos) == (-1, 3) and targets.tolist() == [1, -1, 1, 1, -1]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_dense_prefetch_along_the_dot_changes_no_bit(dtype, optimizer):
+    # one call prefetches rows ahead (plain SGD on float64: along the dot,
+    # _dot_ahead; else in a burst); blocks of two rows never do
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((400, 37)).astype(dtype)
+    y = (X[:, 0] + rng.standard_normal(400) > 0).astype(np.int64)
+    kw = dict(loss="log_loss", shuffle=False, tol=None, optimizer=optimizer)
+    one = SGDClassifier(**kw).partial_fit(X, y, classes=[0, 1])
+    blocks = SGDClassifier(**kw)
+    for i in range(0, 400, 2):
+        blocks.partial_fit(X[i:i + 2], y[i:i + 2], classes=[0, 1])
+    assert one.coef_.tobytes() == blocks.coef_.tobytes()
+    assert one.intercept_.tobytes() == blocks.intercept_.tobytes()
+    assert one.progressive_loss_ == blocks.progressive_loss_

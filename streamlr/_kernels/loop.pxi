@@ -416,6 +416,8 @@ cdef Py_ssize_t _epoch_rows(
     if indptr == NULL and n_features > 0:
         pf_dense = min(DENSE_PREFETCH_BYTES // (n_features * <Py_ssize_t>sizeof(floating)),
                        DENSE_PREFETCH_MAX_ROWS)
+    # plain SGD's dense float64 rows on unit stride: the row prefetch along the dot
+    cdef bint ahead_ok = pf_dense > 0 and S == 1 and cfg.optimizer == OPT_SGD
     if lr == LR_ADAPTIVE:
         eta = ps.eta_adaptive
 
@@ -436,13 +438,17 @@ cdef Py_ssize_t _epoch_rows(
             rn = order[i + PREFETCH_ROWS] if order != NULL else first + i + PREFETCH_ROWS
             pf_idx = indices + indptr[rn]
             pf_n = indptr[rn + 1] - indptr[rn]
+        pb = NULL
         if pf_dense and i + pf_dense < n_rows:
             # every cache line of a later row (and its last value: a row need
-            # not start on a line)
+            # not start on a line): plain SGD on float64 asks for them along
+            # the dot (_dot_ahead, rows.pxi), the other loops here in one burst
             pb = values + (order[i + pf_dense] if order != NULL else first + i + pf_dense) * n_features
-            for k in range(0, n_features, 8 if floating is double else 16):   # 64-byte lines
-                streamlr_prefetch_r(pb + k)
-            streamlr_prefetch_r(pb + n_features - 1)
+            if not (floating is double and ahead_ok):
+                for k in range(0, n_features, 8 if floating is double else 16):   # 64-byte lines
+                    streamlr_prefetch_r(pb + k)
+                streamlr_prefetch_r(pb + n_features - 1)
+                pb = NULL
         row_at(values, indices, indptr, n_features, r, &v, &idx, &nnz)
         if idx != NULL and not _indices_in_range(idx, nnz, n_features):
             # the caller validated the row pointer, not the column indices:
@@ -458,7 +464,10 @@ cdef Py_ssize_t _epoch_rows(
         if prefetch:
             p = _dot_prefetch(w, S, s.wscale, v, idx, nnz, pf_idx, pf_n, pf_last) + s.intercept
         else:
-            p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
+            if floating is double and pb != NULL:
+                p = _dot_ahead(w, s.wscale, v, nnz, pb) + s.intercept
+            else:
+                p = _dot(w, S, s.wscale, v, idx, nnz) + s.intercept
         if not isfinite(p):
             status = -(i + 1)
             break
