@@ -106,13 +106,16 @@ class CrossedRows:
 
     def materialize(self, dtype=None):
         """The crossed rows as a CSR matrix: what the parser or
-        ``EventHasher`` made before the crossing moved into the loop (the
-        values in the rows' dtype, then converted to ``dtype`` by scipy's
-        ``astype``, as a call converts a matrix to its model's dtype)."""
+        ``EventHasher`` made before the crossing moved into the loop.
+
+        The values are in the rows' dtype, each row bitwise the row the loop
+        crosses for a model of that dtype (its own values in their order,
+        then the crosses in VW's order, duplicates kept); then converted to
+        ``dtype`` by scipy's ``astype``, as a call converts a matrix to its
+        model's dtype (each row's duplicates summed, its indices sorted)."""
         X = self.X
         values, indices, indptr = _k.cross_csr(
-            np.ascontiguousarray(X.data if self.src is None else self.src), X.indices, X.indptr,
-            self.spec(np.float64), X.shape[1])
+            np.ascontiguousarray(X.data), X.indices, X.indptr, self.spec(X.dtype), X.shape[1])
         out = _rows_like(X, values, indices, indptr, X.shape)
         if dtype is None or out.dtype == dtype:
             return out
