@@ -104,7 +104,14 @@ class Normalized(Optimizer):
     Like VW: a sample whose loss or gradient is 0 changes nothing but
     :math:`t` (but for a zero prediction with a nonzero gradient: the
     perceptron's loss is 0 on the decision boundary, where every model
-    starts), one of weight <= 0 nothing at all (VW requires positive
+    starts), nor one whose :math:`h\,\ell'(\hat y)^2` underflows to 0
+    (a gradient below about 1e-162 where the loss is still positive, as a
+    logistic margin between about 372 and 745), a sample that takes a
+    coordinate's :math:`G` no further than 0 (its
+    :math:`h\,\ell'(\hat y)^2 x_i^2` underflows on its first visit: its
+    rate, and :math:`\pi`, are infinite) updates :math:`G`, :math:`N`,
+    :math:`W` and :math:`S` but takes no step (VW's update is 0 then), one
+    of weight <= 0 nothing at all (VW requires positive
     importances), a row without nonzero entries (nor intercept) only
     :math:`W` and :math:`t`, and zero values
     are never touched (VW's parser drops them), so a CSR row updates the
@@ -114,7 +121,10 @@ class Normalized(Optimizer):
     VW computes in float32 and skips a sample whose loss rounds to 0 in
     float32 (a logistic margin above about 16.6); this rule computes in
     float64 (float32 weights store their state in float32) and skips only a
-    loss of exactly 0.
+    loss (or :math:`h\,\ell'(\hat y)^2`) of exactly 0. A column stored
+    twice in a CSR row (unsummed duplicates, or VW's ``|a b b``) is VW's
+    feature seen twice: each occurrence updates :math:`G`, :math:`N` and the
+    sums in turn and moves the weight, at the rate after them all.
 
     Penalties act at the update's own rate :math:`\bar\eta = -u /
     \ell'(\hat y)`, as VW's ``--l2``: the L2 part multiplies the touched

@@ -354,7 +354,8 @@ def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercep
     t_before = ctx["weighted_t"]
     ctx["weighted_t"] = t_before + imp
     d = loss.dloss(y, pred)
-    if d == 0 or not (loss.value(y, pred) > 0 or pred == 0):
+    # nothing learnt from a squared gradient that is (or underflows to) 0
+    if not imp * d * d > 0 or not (loss.value(y, pred) > 0 or pred == 0):
         return
     # VW 9's exponent of N^2: power_t - 1, without adaptive rates too, but -1
     # on its square-root path (power_t = 0.5) without them
@@ -367,7 +368,8 @@ def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercep
         r = 1.0
         if adaptive:
             st["sum_sq_grad"][j] += imp * d * d * xv * xv
-            r = st["sum_sq_grad"][j] ** -pt
+            G = st["sum_sq_grad"][j]
+            r = G ** -pt if G > 0 else np.inf  # G underflowed to 0 (see below)
         if normalized:
             n = st["max_abs_x"]
             if abs(xv) > n[j]:
@@ -385,7 +387,7 @@ def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercep
         if ctx["normalized_sum_norm_x"] > 0:
             mult = (ctx["normalized_sum_norm_x"] / ctx["total_weight"]) ** q
         ppu *= mult
-    if not ppu > 0:
+    if not 0 < ppu < np.inf:  # infinite: a new coordinate's G underflowed to 0
         return
     scale = lr * imp * (1.0 if adaptive else (t_before + imp) ** -pt)
     u = loss.flow(y, pred, scale * ppu) / ppu if invariant else -scale * d

@@ -89,9 +89,9 @@ def _apply(blk, vals, idx, step):
 def _learn(coef, inter, scal, vals, idx, y, p, invariant, eta=0.5):
     d = p - y
     cur = 0.5 * (p - y) * (p - y)
-    if not (d != 0.0 and (cur > 0.0 or p == 0.0)):
-        return
     g2 = 1.0 * d * d
+    if not (g2 > 0.0 and (cur > 0.0 or p == 0.0)):
+        return
     ppu, nx = _prepare(coef, vals, idx, g2)
     ppu, nx = 0.0 + ppu, 0.0 + nx
     pi, ni = _prepare(inter, np.ones(1), np.zeros(1, np.intc), g2)
@@ -102,7 +102,7 @@ def _learn(coef, inter, scal, vals, idx, y, p, invariant, eta=0.5):
     if scal["sum_norm_x"] > 0.0:
         mult = math.sqrt(scal["total_weight"] / scal["sum_norm_x"])
     ppu *= mult
-    if not ppu > 0.0:
+    if not 0.0 < ppu < math.inf:
         return
     scale = eta * 1.0
     if invariant:

@@ -258,7 +258,7 @@ cdef bint _normalized_sample(
     cdef bint has_l1 = cfg.penalty == PENALTY_L1 or cfg.penalty == PENALTY_ELASTICNET
     cdef double l1_ratio = cfg.l1_ratio, t_before = rule[2], one = 1.0
     cdef double d = 0.0, ppu = 0.0, norm_x = 0.0, mult = 1.0, scale, a, u = 0.0
-    cdef double eta_bar, shrink = 1.0, thr, z
+    cdef double eta_bar, shrink = 1.0, thr, z, g2 = 0.0
     cdef bint learn = importance > 0.0
     cdef Py_ssize_t k, j, cached = 0
     # the first pass's denominators, reused by the second (optimizers.pxd)
@@ -271,22 +271,30 @@ cdef bint _normalized_sample(
         d = loss.dloss(y, p)
         if not isfinite(d):
             return False
-        learn = d != 0.0 and (cur_loss > 0.0 or p == 0.0)
+        # nor one whose squared gradient underflows to 0 (VW's grad_squared
+        # == 0; a gradient below about 1e-162 while the loss is still above
+        # 0, a logistic margin between about 372 and 745): a coordinate seen
+        # for the first time would keep G = 0 and an infinite rate
+        g2 = importance * d * d
+        learn = g2 > 0.0 and (cur_loss > 0.0 or p == 0.0)
     if cfg.average > 0 and stamp != NULL:
         _average_catch_up(w, S, aw, stamp, idx, nnz, step, cfg.average)
     if learn:
         if cfg.fit_intercept:
             oint[0] = s.intercept
         # first pass: G, N and the row's sums, the intercept as x = 1
-        cached = vw_prepare(w, S, T, v, idx, nnz, hp, importance * d * d, &ppu, &norm_x, cache)
+        cached = vw_prepare(w, S, T, v, idx, nnz, hp, g2, &ppu, &norm_x, cache)
         if cfg.fit_intercept:
-            vw_prepare(oint, 1, 1, &one, NULL, 1, hp, importance * d * d, &ppu, &norm_x)
+            vw_prepare(oint, 1, 1, &one, NULL, 1, hp, g2, &ppu, &norm_x)
         if normalized:
             rule[0] += importance
             rule[1] += importance * norm_x
             mult = vw_average(rule[0], rule[1], hp)
             ppu *= mult
-        if ppu > 0.0:
+        # an infinite ppu: a coordinate seen for the first time whose
+        # g2 x^2 underflowed keeps G = 0 (its rate is infinite); VW's update
+        # is then 0, and so is this one (G, N and the sums stay updated)
+        if ppu > 0.0 and ppu < INFINITY:
             # the update u: the prediction moves by u * ppu
             scale = eta * importance
             if not adaptive:
