@@ -86,7 +86,8 @@ RACE_FIRST_ROWS = 3
 # division per coordinate), so three awake copies cannot cost under 3x one
 # model; with two, bench/bench_no_rate.py's worst streams are unchanged, the
 # median ratios move by about +1% (drifting streams up to +6%), and
-# bench/bench_race_cost.py's steady passes cost 2-2.5x one model.
+# bench/bench_race_cost.py's steady passes cost 2.1-2.8x one model (0.9x for
+# optimizer="auto" on dense rows, whose two best copies are cheaper rules).
 RACE_WARMUP = 1024
 RACE_PERIOD = 1024
 RACE_AWAKE = 2
