@@ -355,7 +355,10 @@ def _normalized_row(p, w, b, x, y, pred, loss, imp, lr, S, Sb, ctx, fit_intercep
     ctx["weighted_t"] = t_before + imp
     d = loss.dloss(y, pred)
     # nothing learnt from a squared gradient that is (or underflows to) 0
-    if not imp * d * d > 0 or not (loss.value(y, pred) > 0 or pred == 0):
+    # nor from a loss that is 0 as VW finds it, in float32 (but for a zero
+    # prediction: the perceptron on its boundary)
+    if not imp * d * d > 0 or not ((loss.value(y, pred) > 0 and not loss.vw_zero(y, pred))
+                                   or pred == 0):
         return
     # VW 9's exponent of N^2: power_t - 1, without adaptive rates too, but -1
     # on its square-root path (power_t = 0.5) without them
@@ -619,6 +622,14 @@ class LossFunctions:
     value: Callable
     dloss: Callable
     flow: Callable
+    # whether VW finds the loss 0 (in float32); None: the value at float32
+    # operands, computed in float64, is 0
+    zero32: Callable | None = None
+
+    def vw_zero(self, y, p):
+        if self.zero32 is not None:
+            return self.zero32(y, p)
+        return not self.value(float(np.float32(y)), float(np.float32(p))) > 0
 
 
 def _flow_squared(y, p, a):
@@ -639,10 +650,17 @@ def _flow_hinge(y, p, a):
     return y * min(a, gap) if gap > 0 else 0.0
 
 
+def _zero32_log(y, p):
+    # VW's float32 log(1 + exp(-z)) is 0 once exp(-z) <= 2^-24 (y in {0, 1})
+    z = np.float32(p) if y == 1 else -np.float32(p)
+    return bool(z > 0 and np.float32(np.exp(-np.float64(z))) <= np.float32(2.0 ** -24))
+
+
 # the row rules' view of the losses, by the derivative run_binary receives
 LOSS_FUNCTIONS = {
     _d_squared: LossFunctions(lambda y, p: 0.5 * (p - y) ** 2, _d_squared, _flow_squared),
-    _d_log: LossFunctions(lambda y, p: np.logaddexp(0.0, p) - y * p, _d_log, _flow_log),
+    _d_log: LossFunctions(lambda y, p: np.logaddexp(0.0, p) - y * p, _d_log, _flow_log,
+                          _zero32_log),
     _d_hinge: LossFunctions(lambda y, p: max(0.0, 1.0 - y * p), _d_hinge, _flow_hinge),
 }
 

@@ -267,7 +267,12 @@ cdef bint _normalized_sample(
         rule[2] = t_before + importance      # VW's t: the importance seen
         # a sample with a zero loss or gradient changes nothing (VW's rule),
         # but for a zero prediction with a nonzero gradient: the perceptron's
-        # loss is 0 on the decision boundary, where every model starts
+        # loss is 0 on the decision boundary, where every model starts. The
+        # loss is 0 as VW finds it, in float32 (Loss.zero_in_float32): an
+        # invariant step that stops on a kink (the hinge's margin 1) leaves a
+        # row proportional to its own, or itself, on that kink up to rounding,
+        # where VW skips it; a double loss of 1e-16 there would grow G, N and
+        # rescale the weight (by (N_old/|x|)^(2 - 2 power_t)) instead
         d = loss.dloss(y, p)
         if not isfinite(d):
             return False
@@ -276,7 +281,7 @@ cdef bint _normalized_sample(
         # 0, a logistic margin between about 372 and 745): a coordinate seen
         # for the first time would keep G = 0 and an infinite rate
         g2 = importance * d * d
-        learn = g2 > 0.0 and (cur_loss > 0.0 or p == 0.0)
+        learn = g2 > 0.0 and ((cur_loss > 0.0 and not loss.zero_in_float32(y, p)) or p == 0.0)
     if cfg.average > 0 and stamp != NULL:
         _average_catch_up(w, S, aw, stamp, idx, nnz, step, cfg.average)
     if learn:

@@ -17,5 +17,9 @@ cdef class Loss:
     # the move of the prediction under the loss's gradient flow
     # dp/dh = -a * dloss(y, p) for h in [0, 1] (importance-invariant updates)
     cdef double invariant_step(self, double y, double p, double a) noexcept nogil
+    # whether the loss at (y, p) is 0 as Vowpal Wabbit finds it: in float32,
+    # at the target and the prediction rounded to float32 (its rule skips
+    # such a sample: ``streamlr.optim.Normalized``)
+    cdef bint zero_in_float32(self, double y, double p) noexcept nogil
     # whether y lies in the loss's domain (every finite y for most losses)
     cdef bint valid_target(self, double y) noexcept nogil

@@ -68,8 +68,18 @@ cdef class Loss:
         # no closed form: the plain (first-order) gradient step
         return -a * self.dloss(y, p)
 
+    cdef bint zero_in_float32(self, double y, double p) noexcept nogil:
+        # the loss in double at float32 operands: for the hinge family,
+        # squared, Huber, epsilon-insensitive and quantile losses the sign
+        # of VW's float32 expression (1 - y p, p - y, ...) is this one's, so
+        # a prediction on a kink up to double rounding is on it here too
+        return not (self.loss(<float>y, <float>p) > 0.0)
+
     def _py_invariant_step(self, double y, double p, double a):
         return self.invariant_step(y, p, a)
+
+    def _py_zero_in_float32(self, double y, double p):
+        return self.zero_in_float32(y, p)
 
     def _py_loss(self, double y, double p):
         return self.loss(y, p)
@@ -244,6 +254,19 @@ cdef class LogLoss(Loss):
             e = exp(-p)
             return ((1 - y) - y * e) / (1 + e)
         return exp(p) - y
+
+    cdef bint zero_in_float32(self, double y, double p) noexcept nogil:
+        # VW's float32 log(1 + exp(-z)) at the margin z (its labels -1, 1)
+        # is 0 when exp(-z) <= 2^-24 (1 + exp(-z) rounds to 1): from the
+        # float32 margin 16.635532 (24 log 2 rounded up to float32) on
+        cdef float z
+        if y == 1.0:
+            z = <float>p
+        elif y == 0.0:
+            z = -<float>p
+        else:
+            return Loss.zero_in_float32(self, y, p)
+        return z >= <float>16.63553237915039
 
     cdef double invariant_step(self, double y, double p, double a) noexcept nogil:
         # y in {0, 1}: the margin z = s p (s = 2 y - 1) follows

@@ -36,6 +36,10 @@ cdef class _SoftmaxResidual(Loss):
     cdef double invariant_step(self, double y, double p, double a) noexcept nogil:
         return -a * y
 
+    cdef bint zero_in_float32(self, double y, double p) noexcept nogil:
+        # the caller's cross-entropy decides (y is the residual, not a target)
+        return False
+
 
 cdef _SoftmaxResidual SOFTMAX_RESIDUAL = _SoftmaxResidual()
 
