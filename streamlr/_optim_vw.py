@@ -118,10 +118,16 @@ class Normalized(Optimizer):
     model exactly as its dense row does, with or without explicitly stored
     zeros (also with penalties). Predictions are not clipped to the labels
     seen (VW clips them unless given ``--min_prediction``/``--max_prediction``).
-    VW computes in float32 and skips a sample whose loss rounds to 0 in
-    float32 (a logistic margin above about 16.6); this rule computes in
-    float64 (float32 weights store their state in float32) and skips only a
-    loss (or :math:`h\,\ell'(\hat y)^2`) of exactly 0. A column stored
+    VW computes in float32; this rule computes in float64 (float32 weights
+    store their state in float32) but finds a loss 0 as VW does: at the
+    prediction and target rounded to float32, in float32 (a logistic margin
+    of 16.6355 or more; a hinge margin of 1 or more). An invariant step that
+    stops on a kink of the loss (the hinge's margin 1, the quantile's
+    :math:`\hat y = y`) leaves that row, and rows proportional to it, on the
+    kink in exact arithmetic: they are skipped, as in VW, where a double
+    loss of 1e-16 would grow :math:`N` and rescale the weight. (VW's own
+    float32 prediction can land an ulp short of the kink and learn from
+    that rounding; this rule does not follow it there.) A column stored
     twice in a CSR row (unsummed duplicates, or VW's ``|a b b``) is VW's
     feature seen twice: each occurrence updates :math:`G`, :math:`N` and the
     sums in turn and moves the weight, at the rate after them all.

@@ -31,9 +31,9 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+from test_vw_repeated_columns import _csr, _vw_weights, _workspace
 
 from _reference_optim import reference_classifier
-from test_vw_repeated_columns import _csr, _vw_weights, _workspace
 
 from streamlr import SGDClassifier, SGDRegressor
 from streamlr.optim import Normalized
