@@ -300,3 +300,25 @@ def test_random_streams_match_vw(rows, data, fit_intercept, loss, power_t):
     weights = data.draw(st.lists(st.sampled_from([1.0, 3.0]), min_size=n, max_size=n))
     done = _lockstep(loss, power_t, fit_intercept, rows, y, weights, N_COLS)
     event(f"{loss}: " + ("every row" if done == n else "stopped on a kink VW rounds otherwise"))
+
+
+def test_race_copy_skips_as_the_estimator():
+    """``optimizer="auto"``: its VW copy at rate 0.5 is the estimator's
+    ``optimizer="vw"`` on a stream whose seventh row repeats the sixth on the
+    kink (once learnt from a double loss of 1e-16: total_weight 7)."""
+    base = np.array([1.0, 0.5])
+    scales = np.array([2.0, 0.5, 3.0, 1.0, 2.0, 0.5, 0.5, 3.0, 0.25, 6.0, 0.5])
+    X, y = np.outer(scales, base), np.ones(len(scales))
+    y[-3] = -1.0
+    race = SGDClassifier(loss="hinge", optimizer="auto", penalty=None, shuffle=False)
+    race.partial_fit(X, y, classes=[-1.0, 1.0])
+    est = SGDClassifier(loss="hinge", optimizer="vw", penalty=None, shuffle=False)
+    est.partial_fit(X, y, classes=[-1.0, 1.0])
+    assert est.optimizer_state_["total_weight"][0] == 6.0
+    info = race.rate_race_
+    k = [i for i, (o, r) in enumerate(zip(info["optimizers"], info["rates"], strict=True))
+         if o == "Normalized" and r == 0.5]
+    assert len(k) == 1
+    assert info["progressive_loss"][0, k[0]] == est.progressive_loss_
+    rows = [[(j, float(v)) for j, v in enumerate(r)] for r in X]
+    assert _lockstep("hinge", 0.5, True, rows, list(y), [1.0] * len(rows), 2) >= 7
