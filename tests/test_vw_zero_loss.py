@@ -322,3 +322,29 @@ def test_race_copy_skips_as_the_estimator():
     assert info["progressive_loss"][0, k[0]] == est.progressive_loss_
     rows = [[(j, float(v)) for j, v in enumerate(r)] for r in X]
     assert _lockstep("hinge", 0.5, True, rows, list(y), [1.0] * len(rows), 2) >= 7
+
+
+@pytest.mark.parametrize("name,y,margins", [
+    ("hinge", 1.0, [1.0 - 1e-16, 1.0, 1.0 + 1e-16, 1.0 - 2.0 ** -25]),
+    ("hinge", -1.0, [1.0 - 1e-16, 0.999999, 1.5, 1.0 - 2.0 ** -23]),
+    ("log_loss", 1.0, [16.635530471801758, 16.63553237915039, 16.635531, 30.0, 5.0]),
+    ("log_loss", 0.0, [16.635530471801758, 16.63553237915039, 16.6355324, -3.0]),
+    ("squared_error", 2.0, [2.0, 2.0 + 1e-16, 2.0 + 1e-6]),
+    ("quantile", 0.1, [0.1, 0.1 + 1e-18, 0.1 - 1e-9]),
+])
+def test_zero_in_float32_is_vws_decision(name, y, margins):
+    """The kernel's decision against VW's float32 expressions, on and
+    around the kinks (the margin z = y p for the classifiers, p itself for
+    the regressors)."""
+    from streamlr._kernels.losses import make_loss
+    loss = make_loss(name, 0.1, quantile=0.3) if name == "quantile" else make_loss(name, 0.1)
+    vw_name = {"hinge": "hinge", "log_loss": "logistic", "squared_error": "squared",
+               "quantile": "quantile"}[name]
+    for z in margins:
+        if name == "hinge":
+            p, label = z * y, y
+        elif name == "log_loss":
+            p, label = (z if y == 1.0 else -z), (1.0 if y == 1.0 else -1.0)
+        else:
+            p, label = z, y
+        assert loss._py_zero_in_float32(y, p) == _vw_loss_is_zero(vw_name, label, p), (z, p)

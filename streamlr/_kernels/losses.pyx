@@ -17,6 +17,10 @@ Design
   here (the logistic one solves its equation by Newton's method, to double
   precision); the base class's first-order step ``-a * dloss`` is the
   fallback of a loss without one.
+* ``zero_in_float32(y, p)``: whether Vowpal Wabbit's rule finds the loss 0,
+  in float32 at float32 operands (it then skips the sample): the loss at
+  the rounded operands for most losses, the float32 margin 16.6355 on for
+  ``LogLoss`` (where 1 + exp(-z) rounds to 1).
 * The log-link losses (``Tweedie``: poisson, gamma, tweedie) are functions
   of the margin ``p``, the logarithm of the mean served; ``log_link`` tells
   the engine to serve ``exp(p)``. Their exponentials are kept from
