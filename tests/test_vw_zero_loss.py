@@ -70,10 +70,11 @@ def _kink_distance(loss, y, p):
     return abs(p - y)
 
 
-def _make(loss, power_t, fit_intercept, vw_args=""):
-    """The estimator and the VW workspace of one stream."""
+def _make(loss, power_t, fit_intercept, vw_args="", **flags):
+    """The estimator and the VW workspace of one stream (``flags``:
+    Normalized's adaptive/normalized/invariant, with VW's in ``vw_args``)."""
     common = dict(penalty=None, shuffle=False, fit_intercept=fit_intercept)
-    opt = Normalized(power_t=power_t)
+    opt = Normalized(power_t=power_t, **flags)
     flags = f"--power_t {power_t} {vw_args}"
     if loss == "hinge":
         est = SGDClassifier(loss="hinge", optimizer=opt, **common)
@@ -111,11 +112,11 @@ def _raw(est, X):
     return est.predict(X)[0]
 
 
-def _lockstep(loss, power_t, fit_intercept, rows, y, weights, n_cols):
+def _lockstep(loss, power_t, fit_intercept, rows, y, weights, n_cols, vw_args="", **flags):
     """Learn the rows one at a time with both; compare the weights after
     each, and the skipped samples. Returns the number of samples compared
     (all, unless VW's own rounding decides a kink differently)."""
-    est, vw = _make(loss, power_t, fit_intercept)
+    est, vw = _make(loss, power_t, fit_intercept, vw_args, **flags)
     X = _csr(rows, n_cols)
     names = [("a", f"f{j}") for j in range(n_cols)]
     tol = _tol(loss, power_t)
@@ -144,7 +145,7 @@ def _lockstep(loss, power_t, fit_intercept, rows, y, weights, n_cols):
                 for name, value in after.items():
                     if name != "weighted_t" and before is not None:
                         assert_array_equal(value, before[name], err_msg=name)
-            elif before is not None:
+            elif before is not None and flags.get("normalized", True):
                 assert np.ravel(after["total_weight"])[0] == np.ravel(before["total_weight"])[0] + h
             coef, b = _vw_weights(vw, names, fit_intercept)
             w = np.ravel(est.coef_)
@@ -243,6 +244,29 @@ def test_scaled_rows_match_vw(loss, power_t, fit_intercept):
     if loss == "logistic":
         weights[0] = 1e15  # a margin above 16.6 (VW's float32 loss is 0 there)
     done = _lockstep(loss, power_t, fit_intercept, rows, y, weights, 2)
+    assert done >= 2
+
+
+# (Normalized's flags, VW's) for the rules other than the default
+VARIANTS = [
+    (dict(invariant=False), "--adaptive --normalized"),
+    (dict(normalized=False), "--adaptive --invariant"),
+    (dict(adaptive=False), "--normalized --invariant"),
+    (dict(adaptive=False, normalized=False), "--invariant"),
+]
+
+
+@pytest.mark.parametrize("power_t", [0.4, 0.5])
+@pytest.mark.parametrize("kw,vw_flags", VARIANTS, ids=[f for _, f in VARIANTS])
+@pytest.mark.parametrize("fit_intercept", [False, True], ids=["noconstant", "constant"])
+def test_scaled_rows_match_vw_variants(fit_intercept, kw, vw_flags, power_t):
+    """The hinge loss on the multiples of one row under VW's other rules
+    (each at its default rate): the skip does not depend on the flags."""
+    base = [(0, 0.5), (1, -1.25)]
+    rows = [[(j, c * v) for j, v in base] for c in SCALES]
+    weights = [3.0] + [1.0] * (len(rows) - 1)
+    done = _lockstep("hinge", power_t, fit_intercept, rows, [1.0] * len(rows), weights, 2,
+                     vw_flags, **kw)
     assert done >= 2
 
 
