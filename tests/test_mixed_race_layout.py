@@ -123,7 +123,7 @@ def test_a_mixed_race_on_csr_rows_interleaves_and_trains_the_slot_array_model(na
     assert new._model.plain and new._model.mixed
     blocks = new._model.weight_blocks
     # (K, d, P): the widest rule's block, not padded
-    assert blocks.shape[1:] == (X.shape[1], new._model.intercept_block.shape[1])
+    assert blocks.shape == (X.shape[1] * sum(new._model.widths) * new._model.n_outputs,)
     _same(new, old)
     if name == "drift":
         assert len(new.drifts_) > 0
