@@ -424,3 +424,44 @@ def test_the_rows_of_per_rule_widths_read_and_write_each_copys_block():
     changed = np.flatnonzero(model.weight_blocks != before)
     lo = offsets[plain]
     assert changed.min() >= lo and changed.max() < lo + X.shape[1]
+
+
+def test_copies_that_diverge_and_a_call_undone_agree_in_every_layout():
+    """Copies that leave the race (reset when the call made the model, then
+    restored from the snapshot in later calls) and a call that every copy
+    diverges on (undone from the snapshot) leave the same model in the
+    three layouts."""
+    from streamlr.exceptions import DivergenceError
+
+    rng = np.random.default_rng(1)
+    n, d = 300, 30
+    X = sp.random(n, d, density=0.2, random_state=1, format="csr") * 1e60
+    y = X @ rng.standard_normal(d) * 1e70
+    huge = sp.random(20, d, density=0.3, random_state=2, format="csr") * 1e150
+    yh = huge @ rng.standard_normal(d) * 1e140
+
+    def make():
+        return SGDRegressor(optimizer="auto", shuffle=False, alpha=1e-4, penalty="elasticnet",
+                            average=3)
+
+    models = [make().partial_fit(X[:200], y[:200])]
+    with full_blocks():
+        models.append(make().partial_fit(X[:200], y[:200]))
+    with state_layout(False):
+        models.append(make().partial_fit(X[:200], y[:200]))
+    a = models[0]
+    assert a._model.widths is not None
+    dropped = a.rate_race_["dropped"]
+    assert dropped.any() and not dropped.all()
+    for est in models:
+        before = model_state(est)
+        with pytest.raises(DivergenceError):
+            est.partial_fit(huge, yh)
+        after = model_state(est)
+        for name in ("weight_blocks", "scalars", "intercept_block", "average_weights"):
+            np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+        est.partial_fit(X[200:], y[200:])
+        for i in range(5):
+            est.learn_one(X[i], y[i])
+    for other in models[1:]:
+        _same(a, other)
