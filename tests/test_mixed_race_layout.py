@@ -465,3 +465,20 @@ def test_copies_that_diverge_and_a_call_undone_agree_in_every_layout():
             est.learn_one(X[i], y[i])
     for other in models[1:]:
         _same(a, other)
+
+
+@pytest.mark.parametrize("name", ["softmax", "l1-3-classes", "drift"])
+def test_events_then_a_call_agree_in_every_layout(name):
+    """learn_one on CSR rows (the softmax's, three one-vs-rest problems', a
+    detector's), then a call: the three layouts keep the same model."""
+    X, z = _rows()
+    y = _target(name, CASES[name][0], z)
+    models = [_trained(name, X[:200], y[:200], layout=layout, chunks=(0, None))
+              for layout in (None, "full", False)]
+    assert models[0]._model.widths is not None
+    for est in models:
+        for i in range(200, 320):
+            est.learn_one(X[i], y[i])
+        est.partial_fit(X[320:], y[320:])
+    _same(models[0], models[1])
+    _same(models[0], models[2])
