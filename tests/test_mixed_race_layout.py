@@ -482,3 +482,35 @@ def test_events_then_a_call_agree_in_every_layout(name):
         est.partial_fit(X[320:], y[320:])
     _same(models[0], models[1])
     _same(models[0], models[2])
+
+
+@pytest.mark.parametrize("multi_class", ["ovr", "multinomial"])
+def test_new_classes_grow_the_same_model_in_every_layout(multi_class):
+    """new_classes="add" on CSR rows: a binary race that splits when a third
+    class arrives, then grows a fourth (one-vs-rest), or the softmax race
+    growing a row per copy; by calls and by events, the three layouts keep
+    the same model."""
+    X, z = _rows(n=400)
+    y = np.digitize(z, np.quantile(z, [0.25, 0.5, 0.75]))
+    first = y < 2
+    order = np.r_[np.flatnonzero(first)[:120], np.flatnonzero(~first)[:40],
+                  np.setdiff1d(np.arange(400), np.r_[np.flatnonzero(first)[:120],
+                                                     np.flatnonzero(~first)[:40]])]
+    X, y = X[order], y[order]
+    params = dict(optimizer="auto", loss="log_loss", alpha=1e-3, shuffle=False,
+                  new_classes="add", multi_class=multi_class)
+    models = []
+    for layout in (None, "full", False):
+        est = SGDClassifier(**params)
+        ctx = (full_blocks() if layout == "full" else state_layout(layout)
+               if layout is not None else contextlib.nullcontext())
+        with ctx:
+            est.partial_fit(X[:100], y[:100], classes=[0, 1])
+        for i in range(100, 200):
+            est.learn_one(X[i], y[i])
+        est.partial_fit(X[200:], y[200:])
+        models.append(est)
+    a = models[0]
+    assert a._model.widths is not None and len(a.classes_) == 4
+    for other in models[1:]:
+        _same(a, other)
