@@ -334,11 +334,11 @@ class ModelState:
 
     @property
     def n_features(self):
+        """d, whatever the layout."""
         if self.widths is not None:
             return self.width_shape[1]
         b = self.weight_blocks
         return b.shape[1] if self.interleaved else b.shape[2]
-
 
     def block_layout(self):
         """(offset, coordinate stride, entries) of each problem's block in
