@@ -19,7 +19,11 @@ Format (version 2): a NumPy ``.npz`` archive, read with ``allow_pickle=False``.
   not match (truncated, tampered, or not written by ``save``).
 
 Files of format 1 (streamlr 0.1.0, with the kernel's short array names) still
-load, into the same model.
+load, into the same model. Format 3 is format 2 with the fitted scalar
+``block_widths``: a race of different rules first fed CSR rows
+(``optimizer="auto"``) keeps each copy's weights and slots in blocks of its
+own rule's width, in one flat ``state.weight_blocks``; every other model is
+still written as format 2.
 
 ``save`` writes to a temporary file in the target's directory, flushes it to
 disk and renames it over the target, so a crash mid-save leaves the previous
@@ -44,7 +48,10 @@ from .linear_model._state import DEFAULTS as OPTIONAL_ARRAYS
 
 MAGIC = "streamlr-model"
 FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
+# the format of a model whose race gives each copy its own rule's width
+# (``block_widths``): format 2 otherwise, so that other files stay as they were
+WIDTHS_FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 _ESTIMATORS = {"SGDClassifier": SGDClassifier, "SGDRegressor": SGDRegressor}
 # format 1's names of the state arrays
 _V1_ARRAYS = {"blk": "weight_blocks", "aw": "average_weights", "q": "l1_received",
@@ -148,6 +155,10 @@ def _fitted(est):
         "average": meta["average"],
         "schedule_repr": None if key is None else key[0],
     }
+    if meta["block_widths"] is not None:
+        # a race of different rules, each copy's blocks its own rule's width
+        # (format 3: a build before it would misread the flat weight array)
+        scalars["block_widths"] = list(meta["block_widths"])
     if key is not None:
         arrays["schedule.kinds"] = np.frombuffer(key[1], dtype=np.intc)
         arrays["schedule.params"] = np.frombuffer(key[2], dtype=np.float64)
@@ -214,7 +225,8 @@ def save(estimator, path, *, metadata=None):
     params = {k: _encode(v, k) for k, v in estimator.get_params(deep=False).items()}
     fitted = "_model" in estimator.__dict__
     scalars, arrays = _fitted(estimator) if fitted else ({}, {})
-    header = {"magic": MAGIC, "format": FORMAT_VERSION, "streamlr": __version__,
+    version = WIDTHS_FORMAT if "block_widths" in scalars else FORMAT_VERSION
+    header = {"magic": MAGIC, "format": version, "streamlr": __version__,
               "estimator": name, "params": params, "fitted": fitted,
               "scalars": scalars, "arrays": sorted(arrays)}
     if metadata is not None:
@@ -346,6 +358,7 @@ def _state_dict(version, sc, arrays):
         "race_optimizers": sc.get("race_optimizers"),
         "race_kernels": sc.get("race_kernels"),
         "interleaved": sc["interleaved"],
+        "block_widths": sc.get("block_widths"),
         "average": sc["average"],
         "schedule_key": schedule_key,
         "t": sc["t_"],

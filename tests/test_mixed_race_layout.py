@@ -2,10 +2,13 @@
 
 Plain SGD reads its weight at ``w[j * S]`` (plain_sgd.pxi), so a race whose
 copies mix plain SGD with rules that keep slots interleaves its state on CSR
-rows like every other model first fed CSR rows (one cache line per
-coordinate), and trains bitwise the model of the old layout (one array per
-slot), which models saved before keep.
+rows like every other model first fed CSR rows, each copy in blocks of its
+own rule's width (plain SGD 1, Adam 3: a stride per problem in the engine),
+and trains bitwise the models of the two older layouts, which models saved
+before keep: one array per slot, and every copy's blocks the widest rule's
+(``(K, d, 6)``).
 """
+import contextlib
 import os
 import pickle
 import sys
@@ -16,10 +19,12 @@ import scipy.sparse as sp
 
 from streamlr import SGDClassifier, SGDRegressor, load, save
 from streamlr.drift import ADWIN
+from streamlr.linear_model import _state
 from streamlr.linear_model._state import SLOTS
 from streamlr.testing import model_state, pass_blocks, state_layout
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "data"))
+import make_mixed_race_full_blocks as full_files  # noqa: E402
 import make_mixed_race_slot_arrays as old_files  # noqa: E402
 
 STATE = ("average_weights", "l1_received", "last_update", "scalars", "intercept_block",
@@ -96,7 +101,22 @@ def _same(a, b):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
+@contextlib.contextmanager
+def full_blocks():
+    """Models made inside: a mixed race interleaved with every copy's blocks
+    the widest rule's (the layout of 3c158ca)."""
+    old = _state.MIXED_WIDTHS[0]
+    _state.MIXED_WIDTHS[0] = False
+    try:
+        yield
+    finally:
+        _state.MIXED_WIDTHS[0] = old
+
+
 def _trained(name, X, y, layout=None, dtype=np.float64, chunks=(0, 230, None)):
+    """layout: None (the default: per-rule widths on CSR), False (slot
+    arrays), True (interleaved as the default), "full" (every copy's blocks
+    the widest rule's)."""
     X = X.astype(dtype)
     y = y.astype(dtype) if CASES[name][0] is SGDRegressor else y
     est = _make(name)
@@ -104,6 +124,9 @@ def _trained(name, X, y, layout=None, dtype=np.float64, chunks=(0, 230, None)):
     for lo, hi in zip(chunks[:-1], chunks[1:], strict=True):
         if layout is None:
             est.partial_fit(X[lo:hi], y[lo:hi], **kw)
+        elif layout == "full":
+            with full_blocks():
+                est.partial_fit(X[lo:hi], y[lo:hi], **kw)
         else:
             with state_layout(layout):
                 est.partial_fit(X[lo:hi], y[lo:hi], **kw)
@@ -118,22 +141,36 @@ def test_a_mixed_race_on_csr_rows_interleaves_and_trains_the_slot_array_model(na
     y = _target(name, CASES[name][0], z)
     new = _trained(name, X, y, dtype=dtype)
     old = _trained(name, X, y, layout=False, dtype=dtype)
+    full = _trained(name, X, y, layout="full", dtype=dtype)
     meta_new, meta_old = model_state(new)["meta"], model_state(old)["meta"]
-    assert meta_new["interleaved"] and not meta_old["interleaved"]
+    meta_full = model_state(full)["meta"]
+    assert meta_new["interleaved"] and not meta_old["interleaved"] and meta_full["interleaved"]
     assert new._model.plain and new._model.mixed
+    # each copy's blocks its own rule's width: plain SGD 1, Adam 3, COCOB 6
+    widths = new._model.widths
+    assert meta_new["block_widths"] == list(widths)
+    assert meta_old["block_widths"] is None and meta_full["block_widths"] is None
+    kernels = new._model.race_kernels
+    assert {w for w, k in zip(widths, kernels, strict=True) if k == 0} == {1}
+    assert max(widths) == new._model.intercept_block.shape[1]
     blocks = new._model.weight_blocks
+    assert blocks.shape == (X.shape[1] * sum(widths) * new._model.n_outputs,)
     # (K, d, P): the widest rule's block, not padded
-    assert blocks.shape[1:] == (X.shape[1], new._model.intercept_block.shape[1])
+    assert full._model.weight_blocks.shape[1:] == (X.shape[1], max(widths))
+    assert blocks.nbytes < 0.5 * full._model.weight_blocks.nbytes
     _same(new, old)
+    _same(new, full)
     if name == "drift":
         assert len(new.drifts_) > 0
     # dense rows on the CSR-born race: plain SGD on a stride, every row
     rest = X[:120].toarray().astype(dtype)
     yr = y[:120].astype(dtype) if isinstance(new, SGDRegressor) else y[:120]
-    new.partial_fit(rest, yr)
-    old.partial_fit(rest, yr)
+    for est in (new, old, full):
+        est.partial_fit(rest, yr)
     _same(new, old)
+    _same(new, full)
     np.testing.assert_array_equal(new.predict(X[:50]), old.predict(X[:50]))
+    np.testing.assert_array_equal(new.predict(X[:50]), full.predict(X[:50]))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -152,6 +189,11 @@ def test_the_weight_scale_folds_into_strided_weights(dtype):
     new, old = models
     assert new._model.interleaved and not old._model.interleaved
     _same(new, old)
+    with full_blocks():
+        full = SGDClassifier(optimizer="auto", loss="log_loss", alpha=10.0, average=True,
+                             shuffle=False).partial_fit(X.astype(dtype), y, classes=[0, 1])
+    assert full._model.weight_blocks.ndim == 3
+    _same(new, full)
     # the fastest plain SGD copy scaled by (1 - 0.01 * 10) on each of its 400
     # updates: far below the fold's threshold without a fold
     model = new._model
@@ -299,3 +341,176 @@ def test_a_pass_of_a_strided_plain_copy_with_or_without_margins(with_margins):
         for x, w in zip(ma, mb, strict=True):
             np.testing.assert_array_equal(x, w)
             assert np.any(x != 0)
+
+
+def test_a_race_saved_with_full_blocks_resumes_as_the_old_build_resumed_it():
+    """Files written by 3c158ca, which kept a mixed race on CSR rows as (K, d, 6)
+    (tests/data/make_mixed_race_full_blocks.py), load in that layout and
+    resume bitwise as that build did (a call, then events); a model made
+    here on the same rows, each copy in its own rule's width, is the same
+    model."""
+    here = os.path.join(os.path.dirname(__file__), "data", full_files.NAME)
+    with np.load(here + ".expected.npz") as z:
+        expected = {k: z[k] for k in z.files}
+    X = sp.csr_matrix((expected["data"], expected["indices"], expected["indptr"]),
+                      shape=tuple(expected["shape"]))
+    y = expected["y"]
+    with open(here + ".pkl", "rb") as f:
+        unpickled = pickle.load(f)
+    fresh = SGDClassifier(**full_files.PARAMS).partial_fit(X[:full_files.TRAIN],
+                                                           y[:full_files.TRAIN], classes=[0, 1])
+    assert fresh._model.widths is not None
+    for est in (load(here + ".npz"), unpickled, fresh):
+        if est is not fresh:
+            assert est._model.interleaved and est._model.widths is None
+            assert est._model.weight_blocks.ndim == 3
+        full_files.resume(est, X, y)
+        got = full_files.observe(est, X)
+        assert got.keys() == expected.keys() - {"data", "indices", "indptr", "shape", "y"}
+        for key, value in got.items():
+            np.testing.assert_array_equal(value, expected[key], err_msg=key)
+
+
+def test_per_rule_widths_save_as_format_3_and_resume(tmp_path):
+    """A model of per-rule widths is written as format 3 (its widths in the
+    header); other models stay format 2. Both resume bitwise."""
+    import json
+
+    X, z = _rows()
+    y = (z > 0).astype(int)
+    half = _trained("hinge-average", X[:230], y[:230], chunks=(0, None))
+    path = tmp_path / "race.npz"
+    save(half, path)
+    with np.load(path) as f:
+        header = json.loads(f["__header__"].tobytes())
+    assert header["format"] == 3
+    assert header["scalars"]["block_widths"] == list(half._model.widths)
+    back = load(path)
+    assert back._model.widths == half._model.widths
+    _same(back, half)
+    dense = _make("hinge-average").partial_fit(X[:230].toarray(), y[:230], classes=[0, 1])
+    save(dense, tmp_path / "dense.npz")
+    with np.load(tmp_path / "dense.npz") as f:
+        header = json.loads(f["__header__"].tobytes())
+    assert header["format"] == 2 and "block_widths" not in header["scalars"]
+    whole = _trained("hinge-average", X, y, chunks=(0, None))
+    back.partial_fit(X[230:], y[230:])
+    _same(whole, back)
+
+
+def test_the_rows_of_per_rule_widths_read_and_write_each_copys_block():
+    """``ModelState.w`` and ``slot(i)`` of per-rule widths: each row a view
+    of its copy's block; a slot its rule lacks reads as zeros and refuses a
+    write; the flat array holds every copy's blocks back to back."""
+    X, z = _rows(n=100)
+    y = (z > 0).astype(int)
+    est = _trained("log-l2", X, y, chunks=(0, None))
+    model = est._model
+    w = model.w
+    assert w.shape == (model.n_problems, X.shape[1]) and w.dtype == model.weight_blocks.dtype
+    offsets, strides, entries = model.block_layout()
+    assert list(entries[: model.copies]) == list(model.widths)
+    assert offsets[-1] + strides[-1] * X.shape[1] == model.weight_blocks.size
+    plain = model.race_kernels.index(0)
+    row = w[plain]
+    assert np.shares_memory(row, model.weight_blocks)
+    np.testing.assert_array_equal(np.asarray(w)[plain], row)
+    np.testing.assert_array_equal(np.asarray(model.slot(0))[plain], 0)
+    with pytest.raises(IndexError):
+        model.slot(0).row(plain)
+    before = model.weight_blocks.copy()
+    w[plain] = 3.0
+    assert np.all(model.w[plain] == 3.0)
+    changed = np.flatnonzero(model.weight_blocks != before)
+    lo = offsets[plain]
+    assert changed.min() >= lo and changed.max() < lo + X.shape[1]
+
+
+def test_copies_that_diverge_and_a_call_undone_agree_in_every_layout():
+    """Copies that leave the race (reset when the call made the model, then
+    restored from the snapshot in later calls) and a call that every copy
+    diverges on (undone from the snapshot) leave the same model in the
+    three layouts."""
+    from streamlr.exceptions import DivergenceError
+
+    rng = np.random.default_rng(1)
+    n, d = 300, 30
+    X = sp.random(n, d, density=0.2, random_state=1, format="csr") * 1e60
+    y = X @ rng.standard_normal(d) * 1e70
+    huge = sp.random(20, d, density=0.3, random_state=2, format="csr") * 1e150
+    yh = huge @ rng.standard_normal(d) * 1e140
+
+    def make():
+        return SGDRegressor(optimizer="auto", shuffle=False, alpha=1e-4, penalty="elasticnet",
+                            average=3)
+
+    models = [make().partial_fit(X[:200], y[:200])]
+    with full_blocks():
+        models.append(make().partial_fit(X[:200], y[:200]))
+    with state_layout(False):
+        models.append(make().partial_fit(X[:200], y[:200]))
+    a = models[0]
+    assert a._model.widths is not None
+    dropped = a.rate_race_["dropped"]
+    assert dropped.any() and not dropped.all()
+    for est in models:
+        before = model_state(est)
+        with pytest.raises(DivergenceError):
+            est.partial_fit(huge, yh)
+        after = model_state(est)
+        for name in ("weight_blocks", "scalars", "intercept_block", "average_weights"):
+            np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+        est.partial_fit(X[200:], y[200:])
+        for i in range(5):
+            est.learn_one(X[i], y[i])
+    for other in models[1:]:
+        _same(a, other)
+
+
+@pytest.mark.parametrize("name", ["softmax", "l1-3-classes", "drift"])
+def test_events_then_a_call_agree_in_every_layout(name):
+    """learn_one on CSR rows (the softmax's, three one-vs-rest problems', a
+    detector's), then a call: the three layouts keep the same model."""
+    X, z = _rows()
+    y = _target(name, CASES[name][0], z)
+    models = [_trained(name, X[:200], y[:200], layout=layout, chunks=(0, None))
+              for layout in (None, "full", False)]
+    assert models[0]._model.widths is not None
+    for est in models:
+        for i in range(200, 320):
+            est.learn_one(X[i], y[i])
+        est.partial_fit(X[320:], y[320:])
+    _same(models[0], models[1])
+    _same(models[0], models[2])
+
+
+@pytest.mark.parametrize("multi_class", ["ovr", "multinomial"])
+def test_new_classes_grow_the_same_model_in_every_layout(multi_class):
+    """new_classes="add" on CSR rows: a binary race that splits when a third
+    class arrives, then grows a fourth (one-vs-rest), or the softmax race
+    growing a row per copy; by calls and by events, the three layouts keep
+    the same model."""
+    X, z = _rows(n=400)
+    y = np.digitize(z, np.quantile(z, [0.25, 0.5, 0.75]))
+    first = y < 2
+    order = np.r_[np.flatnonzero(first)[:120], np.flatnonzero(~first)[:40],
+                  np.setdiff1d(np.arange(400), np.r_[np.flatnonzero(first)[:120],
+                                                     np.flatnonzero(~first)[:40]])]
+    X, y = X[order], y[order]
+    params = dict(optimizer="auto", loss="log_loss", alpha=1e-3, shuffle=False,
+                  new_classes="add", multi_class=multi_class)
+    models = []
+    for layout in (None, "full", False):
+        est = SGDClassifier(**params)
+        ctx = (full_blocks() if layout == "full" else state_layout(layout)
+               if layout is not None else contextlib.nullcontext())
+        with ctx:
+            est.partial_fit(X[:100], y[:100], classes=[0, 1])
+        for i in range(100, 200):
+            est.learn_one(X[i], y[i])
+        est.partial_fit(X[200:], y[200:])
+        models.append(est)
+    a = models[0]
+    assert a._model.widths is not None and len(a.classes_) == 4
+    for other in models[1:]:
+        _same(a, other)

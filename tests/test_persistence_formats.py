@@ -250,7 +250,7 @@ def _rewrite(source, target, version):
         np.savez(f, **arrays)
 
 
-@pytest.mark.parametrize("version", [3, 0, "1"])
+@pytest.mark.parametrize("version", [4, 0, "1"])
 def test_unknown_format_is_refused(version, tmp_path):
     source = gen.paths("clf_3class_adam_csr_plateau")[0]
     # the rewrite itself is sound: claiming format 1 again loads

@@ -35,15 +35,15 @@ ctypedef fused vreal:
 
 
 cdef struct ModelView:
-    # the model's state as the prediction routine reads it (problem 0;
-    # problem k at + k * its stride)
+    # the model's state as the prediction routine reads it (problem k's
+    # block at weights + off[k] elements, its coordinates cstride[k] apart)
     const char* weights
     const char* averages
     const long long* last_update
     const double* scalars
     Py_ssize_t d            # features
-    Py_ssize_t per          # weights (with their slots) per problem
-    Py_ssize_t cs           # stride between coordinates in `weights`
+    const Py_ssize_t* off   # where each problem's block starts (ModelState.block_layout)
+    const Py_ssize_t* cstride   # each problem's stride between coordinates
     Py_ssize_t averages_d, last_update_d
     int n_problems, copies, n_outputs
     bint f32
@@ -52,7 +52,8 @@ cdef struct ModelView:
 
 
 cdef int _fill_view(ModelView* m, cnp.ndarray blk, cnp.ndarray aw, cnp.ndarray stamp,
-                    cnp.ndarray scal, bint interleaved, tuple plain_copies, int copies) except -1:
+                    cnp.ndarray scal, cnp.ndarray off, cnp.ndarray cstride, Py_ssize_t d,
+                    tuple plain_copies, int copies) except -1:
     """``m`` pointing into the arrays of a ModelState (which must outlive it);
     ``plain_copies``: whether plain SGD learns each copy (one entry without a
     race), which selects the average's formula per problem."""
@@ -60,17 +61,22 @@ cdef int _fill_view(ModelView* m, cnp.ndarray blk, cnp.ndarray aw, cnp.ndarray s
     for a in (blk, aw, stamp, scal):
         if not cnp.PyArray_IS_C_CONTIGUOUS(a):
             raise ValueError("state arrays must be C-contiguous")
-    if blk.ndim != 3 or aw.ndim != 2 or stamp.ndim != 2 or scal.ndim != 2:
+    if aw.ndim != 2 or stamp.ndim != 2 or scal.ndim != 2:
         raise ValueError("state arrays of the wrong rank")
     if blk.dtype not in (_np.float32, _np.float64) or aw.dtype != blk.dtype:
         raise ValueError("weights and averages must share a float32 or float64 dtype")
     if scal.dtype != _np.float64 or stamp.dtype != _np.int64 or scal.shape[1] < N_SLOTS:
         raise ValueError("scalars must be float64 (K, n_slots), last_update int64")
-    m.n_problems = <int>blk.shape[0]
+    m.n_problems = <int>scal.shape[0]
     if copies < 1 or m.n_problems % copies:
         raise ValueError(f"{copies} copies do not fit {m.n_problems} problems")
-    if scal.shape[0] != m.n_problems:
-        raise ValueError("one row of scalars per problem")
+    if (off.dtype != _np.intp or cstride.dtype != _np.intp or off.ndim != 1 or cstride.ndim != 1
+            or off.shape[0] != m.n_problems or cstride.shape[0] != m.n_problems
+            or not cnp.PyArray_IS_C_CONTIGUOUS(off) or not cnp.PyArray_IS_C_CONTIGUOUS(cstride)):
+        raise ValueError("one offset and stride (intp) per problem")
+    if m.n_problems and d and (_np.min(off) < 0 or _np.min(cstride) < 1
+                               or _np.max(off + (d - 1) * cstride) >= blk.size):
+        raise ValueError("the problems' blocks do not fit the weights")
     m.copies = copies
     m.n_outputs = m.n_problems // copies
     m.f32 = blk.dtype == _np.float32
@@ -82,13 +88,9 @@ cdef int _fill_view(ModelView* m, cnp.ndarray blk, cnp.ndarray aw, cnp.ndarray s
         for c in range(copies):
             if plain_copies[c]:
                 m.plain_mask |= 1ULL << c
-    if interleaved:   # (K, d, P)
-        m.d = blk.shape[1]
-        m.cs = blk.shape[2]
-    else:             # (K, S, d)
-        m.d = blk.shape[2]
-        m.cs = 1
-    m.per = blk.shape[1] * blk.shape[2]
+    m.d = d
+    m.off = <const Py_ssize_t*>cnp.PyArray_DATA(off)
+    m.cstride = <const Py_ssize_t*>cnp.PyArray_DATA(cstride)
     m.averages_d, m.last_update_d = aw.shape[1], stamp.shape[1]
     if (m.averages_d not in (0, m.d) or m.last_update_d not in (0, m.d)
             or (m.n_problems and (aw.shape[0] != m.n_problems or stamp.shape[0] != m.n_problems))):
@@ -160,20 +162,20 @@ cdef void _decide(const ModelView* m, const wreal* w0, const vreal* v, const int
         row = m.scalars + kk * N_SLOTS
         if race and row[SLOT_RACE_SHARE] == 0.0:
             continue
-        w = w0 + kk * m.per
+        w = w0 + m.off[kk]
         aw = <const wreal*>m.averages + kk * m.averages_d
         stamp = m.last_update + kk * m.last_update_d
         if not averaged:
             s0 = <wreal>row[SLOT_WSCALE]
-            acc = _lanes(w, aw, stamp, v, idx, nnz, m.cs, 0, s0, s0, 0.0, average)
+            acc = _lanes(w, aw, stamp, v, idx, nnz, m.cstride[kk], 0, s0, s0, 0.0, average)
             b = row[SLOT_INTERCEPT]
         elif m.plain or (m.plain_mask >> (kk % m.copies)) & 1:
             s0 = <wreal>row[SLOT_AVG_A]
             s1 = <wreal>(1.0 / row[SLOT_AVG_B])
-            acc = _lanes(w, aw, stamp, v, idx, nnz, m.cs, 1, s0, s1, 0.0, average)
+            acc = _lanes(w, aw, stamp, v, idx, nnz, m.cstride[kk], 1, s0, s1, 0.0, average)
             b = row[SLOT_AVG_INTERCEPT]
         else:
-            acc = _lanes(w, aw, stamp, v, idx, nnz, m.cs, 2, 0, 0,
+            acc = _lanes(w, aw, stamp, v, idx, nnz, m.cstride[kk], 2, 0, 0,
                          _n_avg(row[SLOT_T] - row[SLOT_CLOCK0] - 1.0, average), average)
             b = row[SLOT_AVG_INTERCEPT]
         if f32_out:
@@ -321,6 +323,8 @@ def decision_rows(state, values, indices, indptr, Py_ssize_t n_rows, bint averag
     cdef cnp.ndarray aw = _np.ascontiguousarray(state.average_weights)
     cdef cnp.ndarray stamp = _np.ascontiguousarray(state.last_update)
     cdef cnp.ndarray scal = _np.ascontiguousarray(state.scalars)
-    _fill_view(&m, blk, aw, stamp, scal, state.interleaved, state.plain_copies, state.copies)
+    off, cstride, _ = state.block_layout()
+    _fill_view(&m, blk, aw, stamp, scal, off, cstride, state.n_features, state.plain_copies,
+               state.copies)
     _decide_rows_view(&m, values, indices, indptr, n_rows, averaged, average, out, check_finite,
                       cross)

@@ -197,7 +197,13 @@ cdef class Engine:
     cdef double* scalars
     cdef double* intercepts
     cdef double* schedule_state
-    cdef Py_ssize_t n_slots_blk, cs, ss       # entries per coordinate, their strides
+    cdef Py_ssize_t n_slots_blk, ss           # the most entries per coordinate; slot stride
+    # each problem's block (ModelState.block_layout): where it starts in
+    # `weights` (elements), its stride between coordinates, its entries per
+    # coordinate (a race of different rules on CSR rows: its own rule's)
+    cdef const Py_ssize_t* woff
+    cdef const Py_ssize_t* wcs
+    cdef const Py_ssize_t* wn
     cdef Py_ssize_t averages_d, l1_received_d, last_update_d, intercepts_n, schedule_state_n
     cdef Py_ssize_t isz                       # bytes per weight (4 or 8)
     cdef bint has_sched
@@ -314,7 +320,7 @@ cdef class Engine:
             raise ValueError("scalars and intercept_block must be float64, last_update int64")
         if blk.dtype not in (_np.float32, _np.float64) or aw.dtype != blk.dtype or q.dtype != blk.dtype:
             raise ValueError("weights, averages and l1_received must share a float32 or float64 dtype")
-        self.n_problems = blk.shape[0]
+        self.n_problems = scal.shape[0]
         if len(cfgs) != self.n_problems or len(cfgs_sparse) != self.n_problems:
             raise ValueError("one Config per problem")
         self.copies = 1
@@ -340,14 +346,21 @@ cdef class Engine:
         self.f32 = blk.dtype == _np.float32
         self.dtype = blk.dtype
         self.isz = 4 if self.f32 else 8
-        if state.interleaved:  # (K, d, P)
-            self.n_features = blk.shape[1]
-            self.n_slots_blk = blk.shape[2]
-            self.cs, self.ss = self.n_slots_blk, 1
-        else:                  # (K, S, d)
-            self.n_features = blk.shape[2]
-            self.n_slots_blk = blk.shape[1]
-            self.cs, self.ss = 1, self.n_features
+        self.n_features = state.n_features
+        off, cstride, entries = state.block_layout()
+        # (interleaved: (K, d, P) or per-rule widths; else (K, S, d))
+        self.ss = 1 if state.interleaved else self.n_features
+        self.n_slots_blk = int(entries.max()) if entries.shape[0] else 1
+        if (off.dtype != _np.intp or cstride.dtype != _np.intp or entries.dtype != _np.intp
+                or off.shape[0] != self.n_problems or cstride.shape[0] != self.n_problems
+                or entries.shape[0] != self.n_problems):
+            raise ValueError("one block offset, stride and width (intp) per problem")
+        if self.n_problems and self.n_features and _np.max(
+                off + (self.n_features - 1) * cstride + (entries - 1) * self.ss) >= blk.size:
+            raise ValueError("the problems' blocks do not fit the weights")
+        self.woff = <const Py_ssize_t*>cnp.PyArray_DATA(off)
+        self.wcs = <const Py_ssize_t*>cnp.PyArray_DATA(cstride)
+        self.wn = <const Py_ssize_t*>cnp.PyArray_DATA(entries)
         self.averages_d, self.l1_received_d, self.last_update_d = aw.shape[1], q.shape[1], stamp.shape[1]
         self.intercepts_n, self.schedule_state_n = oint.shape[1], sched_state.shape[1]
         self.weights = <char*>cnp.PyArray_DATA(blk)
@@ -358,8 +371,8 @@ cdef class Engine:
         self.intercepts = <double*>cnp.PyArray_DATA(oint)
         self.schedule_state = <double*>cnp.PyArray_DATA(sched_state)
         self.progress = state.progress
-        _fill_view(&self.view, blk, aw, stamp, scal, state.interleaved, state.plain_copies,
-                   self.copies)
+        _fill_view(&self.view, blk, aw, stamp, scal, off, cstride, self.n_features,
+                   state.plain_copies, self.copies)
         self.cfgs = cfgs
         self.cfgs_sparse = cfgs_sparse
         self.loss = loss
@@ -375,7 +388,7 @@ cdef class Engine:
         for i in range(min(len(tags), 8)):
             self.watched_tag[i] = tags[i]
         self.has_sched = program is not None and program[0] is not None
-        keep = [blk, aw, q, stamp, scal, oint, sched_state, self.progress]
+        keep = [blk, aw, q, stamp, scal, oint, sched_state, self.progress, off, cstride, entries]
         if self.has_sched:
             kinds = _np.ascontiguousarray(program[0], dtype=_np.intc)
             params = _np.ascontiguousarray(program[1], dtype=_np.float64)
@@ -502,10 +515,10 @@ cdef class Engine:
             self.tmp, self.tmp_cap = <char*>p, tmp_bytes
         return 0
 
-    cdef Py_ssize_t _coord_bytes(self) noexcept nogil:
-        # bytes saved per touched coordinate of one problem: its stamp first,
+    cdef Py_ssize_t _coord_bytes(self, int kk) noexcept nogil:
+        # bytes saved per touched coordinate of problem kk: its stamp first,
         # then its weight and slots, aw, q; padded so records stay aligned
-        cdef Py_ssize_t n = ((8 if self.last_update_d else 0) + self.n_slots_blk * self.isz
+        cdef Py_ssize_t n = ((8 if self.last_update_d else 0) + self.wn[kk] * self.isz
                              + (self.isz if self.averages_d else 0) + (self.isz if self.l1_received_d else 0))
         return (n + 7) & ~7
 
@@ -539,7 +552,7 @@ cdef class Engine:
             elif coordinates and self._may_wake(kk):
                 self.save_whole[kk] = 2
             self.save_off[kk] = off
-            off += self._problem_bytes() + (touched * self._coord_bytes() if self.save_whole[kk] else 0)
+            off += self._problem_bytes() + (touched * self._coord_bytes(kk) if self.save_whole[kk] else 0)
         self._reserve(off, 0)
         for kk in range(self.n_problems):
             if self.f32:
@@ -1026,7 +1039,7 @@ cdef class Engine:
 
     cdef void _problem(self, Problem* P, int k) noexcept nogil:
         """Pointers to problem k's state."""
-        P.w = self.weights + k * self.n_features * self.n_slots_blk * self.isz
+        P.w = self.weights + self.woff[k] * self.isz
         P.aw = self.averages + k * self.averages_d * self.isz if self.averages_d else NULL
         P.q = self.l1_received + k * self.l1_received_d * self.isz if self.l1_received_d else NULL
         P.oint = self.intercepts + k * self.intercepts_n if self.intercepts_n else NULL
@@ -1252,13 +1265,12 @@ cdef class Engine:
         for each hashed column's cache lines while it hashes the rest of the
         event (the snapshot and the update read them next): the weights of
         up to 4 problems, then the update stamps, the averages."""
-        cdef Py_ssize_t per = self.n_features * self.n_slots_blk
         cdef int kk, n = 0
         for kk in range(min(self.n_problems, 4)):
-            h.pf_base[n] = self.weights + kk * per * 8
-            h.pf_stride[n] = self.cs * 8
+            h.pf_base[n] = self.weights + self.woff[kk] * 8
+            h.pf_stride[n] = self.wcs[kk] * 8
             # (interleaved slots: a column's block may straddle two lines)
-            h.pf_last[n] = (self.n_slots_blk - 1) * self.ss * 8 + 7
+            h.pf_last[n] = (self.wn[kk] - 1) * self.ss * 8 + 7
             n += 1
         if self.last_update_d and n < 4:
             h.pf_base[n], h.pf_stride[n], h.pf_last[n] = <const char*>self.last_update, 8, 0

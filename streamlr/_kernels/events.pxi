@@ -488,14 +488,16 @@ cdef void _drift_react_problem(Engine self, int k) noexcept:
         dl.slot_init = dl.slot_init + c * dl.n_slots
         dl.slot_from_w = dl.slot_from_w + c * dl.n_slots
         dl.rule_init = dl.rule_init + c * RULE_SCALARS
+    # (a copy whose blocks are its own rule's width: its own slots only)
+    dl.n_slots = <int>min(<Py_ssize_t>dl.n_slots, self.wn[k] - 1)
     self._problem(&P, k)
     _load(&P.s, row)
     if self.f32:
-        drift_react(&dl, <float*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
+        drift_react(&dl, <float*>P.w, self.n_features, self.wcs[k], self.ss, P.oint, P.stamp,
                     <float*>P.q, <float*>P.aw, &P.s,
                     self.schedule_state + k * self.schedule_state_n, row[SLOT_T])
     else:
-        drift_react(&dl, <double*>P.w, self.n_features, self.cs, self.ss, P.oint, P.stamp,
+        drift_react(&dl, <double*>P.w, self.n_features, self.wcs[k], self.ss, P.oint, P.stamp,
                     <double*>P.q, <double*>P.aw, &P.s,
                     self.schedule_state + k * self.schedule_state_n, row[SLOT_T])
     _store(&P.s, row)

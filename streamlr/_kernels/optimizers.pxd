@@ -12,8 +12,11 @@
 #   ``w[j * S + (s + 1) * T]``. Models that learn from CSR rows interleave
 #   (S = 1 + slots, T = 1: one cache line per coordinate, as Vowpal Wabbit
 #   does); models that learn from dense rows keep one array per slot (S = 1,
-#   T = n_features: contiguous loops the compiler vectorises). The intercept
-#   is updated by the same functions with nnz = 1 and its own block.
+#   T = n_features: contiguous loops the compiler vectorises). A race of
+#   different rules on CSR rows gives each copy its own rule's S (plain SGD
+#   1, Adam 3: ModelState.block_layout), each problem's S in its Config.
+#   The intercept is updated by the same functions with nnz = 1 and its
+#   own block.
 # * ``step`` is the 1-based update count (PyTorch's ``state["step"]``), the
 #   estimator's global t. ``gap`` (from ``stamp``) is how many updates a
 #   coordinate of a sparse row missed; exact catch-ups use it.

@@ -6,8 +6,9 @@
 # The weight of coordinate j is ``w[j * S]``. S = 1 in every model of plain
 # SGD alone: the inline functions below keep their unit-stride loops (the
 # compiler vectorises the dense ones) and test S once per call. S > 1 for a
-# plain SGD copy of a race of different rules that interleaves its state
-# (optimizer="auto" on CSR rows: every copy's block is S wide); those rows
+# plain SGD copy of a race of different rules interleaved with every copy's
+# block the widest rule's (optimizer="auto" on CSR rows, as saved before
+# each copy took its own rule's width, which is 1 for plain SGD); those rows
 # go to the ``_strided`` twins, the same arithmetic on ``w[j * S]``, not
 # inline so that their code stays out of the loop. The averaging state
 # ``aw`` and the L1 state ``q`` are arrays of their own, always contiguous.

@@ -38,8 +38,9 @@ cdef void _save_coordinates(Engine self, floating* tag, int kk, const int* indic
     its scalars, intercepts and schedule state)."""
     cdef char* p = self.save + self.save_off[kk] + (
         N_SLOTS + self.intercepts_n + self.schedule_state_n) * 8
-    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-    cdef floating* blk = <floating*>self.weights + kk * per
+    cdef Py_ssize_t d = self.n_features, ns = self.wn[kk], cs = self.wcs[kk], k, j, s
+    cdef Py_ssize_t per = d * ns
+    cdef floating* blk = <floating*>self.weights + self.woff[kk]
     self.save_whole[kk] = 1
     if dense:
         memcpy(p, blk, per * sizeof(floating))
@@ -53,7 +54,7 @@ cdef void _save_coordinates(Engine self, floating* tag, int kk, const int* indic
         if self.last_update_d:
             memcpy(p, self.last_update + kk * d, d * 8)
         return
-    cdef Py_ssize_t cb = self._coord_bytes()
+    cdef Py_ssize_t cb = self._coord_bytes(kk)
     cdef char* rec
     for k in range(nnz):
         j = indices[k]
@@ -61,9 +62,9 @@ cdef void _save_coordinates(Engine self, floating* tag, int kk, const int* indic
         if self.last_update_d:
             (<long long*>rec)[0] = self.last_update[kk * d + j]
             rec += 8
-        for s in range(self.n_slots_blk):
-            (<floating*>rec)[s] = blk[j * self.cs + s * self.ss]
-        rec += self.n_slots_blk * sizeof(floating)
+        for s in range(ns):
+            (<floating*>rec)[s] = blk[j * cs + s * self.ss]
+        rec += ns * sizeof(floating)
         if self.averages_d:
             (<floating*>rec)[0] = (<floating*>self.averages)[kk * d + j]
             rec += sizeof(floating)
@@ -73,10 +74,11 @@ cdef void _save_coordinates(Engine self, floating* tag, int kk, const int* indic
 
 cdef void _restore_problem(Engine self, floating* tag, int kk, const int* indices,
                            Py_ssize_t nnz, bint dense) noexcept nogil:
-    cdef Py_ssize_t cb = self._coord_bytes()
+    cdef Py_ssize_t cb = self._coord_bytes(kk)
     cdef char* p = self.save + self.save_off[kk]
-    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-    cdef floating* blk = <floating*>self.weights + kk * per
+    cdef Py_ssize_t d = self.n_features, ns = self.wn[kk], cs = self.wcs[kk], k, j, s
+    cdef Py_ssize_t per = d * ns
+    cdef floating* blk = <floating*>self.weights + self.woff[kk]
     memcpy(self.scalars + kk * N_SLOTS, p, N_SLOTS * 8)
     p += N_SLOTS * 8
     memcpy(self.intercepts + kk * self.intercepts_n, p, self.intercepts_n * 8)
@@ -108,9 +110,9 @@ cdef void _restore_problem(Engine self, floating* tag, int kk, const int* indice
         if self.last_update_d:
             self.last_update[kk * d + j] = (<long long*>rec)[0]
             rec += 8
-        for s in range(self.n_slots_blk):
-            blk[j * self.cs + s * self.ss] = (<floating*>rec)[s]
-        rec += self.n_slots_blk * sizeof(floating)
+        for s in range(ns):
+            blk[j * cs + s * self.ss] = (<floating*>rec)[s]
+        rec += ns * sizeof(floating)
         if self.averages_d:
             (<floating*>self.averages)[kk * d + j] = (<floating*>rec)[0]
             rec += sizeof(floating)
@@ -124,8 +126,9 @@ cdef bint _problem_finite(Engine self, floating* tag, int kk, const int* indices
     float64 intercept fits the model's dtype (as ``_State.finite``)."""
     cdef double limit = FLT_MAX if floating is float else DBL_MAX
     cdef double* row = self.scalars + kk * N_SLOTS
-    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-    cdef floating* blk = <floating*>self.weights + kk * per
+    cdef Py_ssize_t d = self.n_features, ns = self.wn[kk], cs = self.wcs[kk], k, j, s
+    cdef Py_ssize_t per = d * ns
+    cdef floating* blk = <floating*>self.weights + self.woff[kk]
     cdef floating* aw = <floating*>self.averages + kk * d
     cdef floating* q = <floating*>self.l1_received + kk * d
     if not (isfinite(row[SLOT_WSCALE]) and isfinite(row[SLOT_LOSS_SUM])
@@ -141,8 +144,8 @@ cdef bint _problem_finite(Engine self, floating* tag, int kk, const int* indices
                 and (self.l1_received_d == 0 or _finite_values(q, d)))
     for k in range(nnz):
         j = indices[k]
-        for s in range(self.n_slots_blk):
-            if not isfinite(blk[j * self.cs + s * self.ss]):
+        for s in range(ns):
+            if not isfinite(blk[j * cs + s * self.ss]):
                 return False
         if self.averages_d and not isfinite(aw[j]):
             return False
@@ -166,13 +169,12 @@ cdef bint _widen_snapshot(Engine self) noexcept nogil:
     cdef void* p
     if not (self.saved and self.widen_pending):
         return True
-    nbytes = (d * self.n_slots_blk * self.isz + (d * self.isz if self.averages_d else 0)
-              + (d * self.isz if self.l1_received_d else 0) + (d * 8 if self.last_update_d else 0))
-    nbytes = (nbytes + 7) & ~7
     for kk in range(self.n_problems):
         if self.save_whole[kk] == 1 or self.save_whole[kk] == 2:
+            nbytes = (d * self.wn[kk] * self.isz + (d * self.isz if self.averages_d else 0)
+                      + (d * self.isz if self.l1_received_d else 0) + (d * 8 if self.last_update_d else 0))
             self.wide_off[kk] = off
-            off += nbytes
+            off += (nbytes + 7) & ~7
     if off > self.wide_cap:
         p = realloc(self.wide, off)
         if p == NULL:
@@ -193,15 +195,16 @@ cdef void _widen_problem(Engine self, floating* tag, int kk) noexcept nogil:
     """Problem kk's every column into ``wide`` as the call found them: the
     current values, then the touched columns' from the snapshot (backwards,
     so that a column stored twice ends with its first copy)."""
-    cdef Py_ssize_t d = self.n_features, per = d * self.n_slots_blk, k, j, s
-    cdef Py_ssize_t cb = self._coord_bytes()
+    cdef Py_ssize_t d = self.n_features, ns = self.wn[kk], cs = self.wcs[kk], k, j, s
+    cdef Py_ssize_t per = d * ns
+    cdef Py_ssize_t cb = self._coord_bytes(kk)
     cdef floating* wb = <floating*>(self.wide + self.wide_off[kk])
     cdef floating* wa = wb + per
     cdef floating* wq = wa + (d if self.averages_d else 0)
     cdef char* wst = <char*>(wq + (d if self.l1_received_d else 0))
     cdef char* p = self.save + self.save_off[kk] + self._problem_bytes()
     cdef char* rec
-    memcpy(wb, <floating*>self.weights + kk * per, per * sizeof(floating))
+    memcpy(wb, <floating*>self.weights + self.woff[kk], per * sizeof(floating))
     if self.averages_d:
         memcpy(wa, <floating*>self.averages + kk * d, d * sizeof(floating))
     if self.l1_received_d:
@@ -215,9 +218,9 @@ cdef void _widen_problem(Engine self, floating* tag, int kk) noexcept nogil:
             if self.last_update_d:
                 memcpy(wst + j * 8, rec, 8)
                 rec += 8
-            for s in range(self.n_slots_blk):
-                wb[j * self.cs + s * self.ss] = (<floating*>rec)[s]
-            rec += self.n_slots_blk * sizeof(floating)
+            for s in range(ns):
+                wb[j * cs + s * self.ss] = (<floating*>rec)[s]
+            rec += ns * sizeof(floating)
             if self.averages_d:
                 wa[j] = (<floating*>rec)[0]
                 rec += sizeof(floating)

@@ -79,12 +79,19 @@ def add_problem(model, spec, pos, schedule_initial=None, members=None, softmax=F
     blocks = model.weight_blocks
     old_scalars = model.scalars
     new_blocks, new_blocks_int, new_scalars = [], [], []
+    widths = model.widths
     for c, spec_c in enumerate(specs):
         init = slot_initial_values(spec_c)
-        row = np.zeros(blocks.shape[1:], dtype=blocks.dtype)
-        if model.interleaved:
+        if widths is not None:
+            # per-rule widths: copy c's (d, widths[c]) blocks, flat
+            row = np.zeros((model.n_features, widths[c]), dtype=blocks.dtype)
+            row[:, : len(init)] = init
+            row = row.ravel()
+        elif model.interleaved:
+            row = np.zeros(blocks.shape[1:], dtype=blocks.dtype)
             row[:, : len(init)] = init
         else:
+            row = np.zeros(blocks.shape[1:], dtype=blocks.dtype)
             row[: len(init), :] = init[:, None]
         new_blocks.append(row)
         block = np.zeros(model.intercept_block.shape[1])
@@ -105,7 +112,13 @@ def add_problem(model, spec, pos, schedule_initial=None, members=None, softmax=F
             scal[SLOTS["race_share"]] = float(c == int(default))
         new_scalars.append(scal)
     at = pos * R
-    model.weight_blocks = _insert_rows(blocks, at, new_blocks)
+    if widths is not None:
+        # each binary problem's copies are back to back: insert a whole one
+        per = model.n_features * sum(widths)
+        model.weight_blocks = np.concatenate([blocks[: pos * per], *new_blocks, blocks[pos * per:]])
+        model.width_shape = (model.width_shape[0] + R, model.width_shape[1])
+    else:
+        model.weight_blocks = _insert_rows(blocks, at, new_blocks)
     for name in ("average_weights", "l1_received", "last_update"):
         a = getattr(model, name)
         setattr(model, name, _insert_rows(a, at, [np.zeros(a.shape[1:], dtype=a.dtype)] * R))
@@ -138,11 +151,19 @@ def split_binary(model, spec, members=None):
         raise ValueError("only a binary model splits into two rows")
     specs = _copy_specs(model, spec, members)
     blocks = model.weight_blocks
+    widths = model.widths
     neg_blocks, neg_int, neg_scal = [], [], []
+    start = 0
     for c, spec_c in enumerate(specs):
         names = spec_c.slots()
         odd = [1 + names.index(name) for name in spec_c.sign_odd_slots if name in names]
-        neg = blocks[c].copy()
+        if widths is not None:
+            # per-rule widths: copy c's (d, widths[c]) blocks, flat
+            size = model.n_features * widths[c]
+            neg = blocks[start: start + size].reshape(model.n_features, widths[c]).copy()
+            start += size
+        else:
+            neg = blocks[c].copy()
         for s in [0, *odd]:
             if model.interleaved:
                 neg[:, s] = _negated(neg[:, s])
@@ -157,7 +178,11 @@ def split_binary(model, spec, members=None):
         for name in ODD_SCALARS:
             scal[SLOTS[name]] = _negated(scal[SLOTS[name] : SLOTS[name] + 1])[0]
         neg_scal.append(scal)
-    model.weight_blocks = np.concatenate([np.stack(neg_blocks), blocks])
+    if widths is not None:
+        model.weight_blocks = np.concatenate([*(b.ravel() for b in neg_blocks), blocks])
+        model.width_shape = (2 * R, model.width_shape[1])
+    else:
+        model.weight_blocks = np.concatenate([np.stack(neg_blocks), blocks])
     for name, sign_odd in (("average_weights", True), ("l1_received", True),
                            ("last_update", False)):
         a = getattr(model, name)

@@ -419,13 +419,14 @@ def make_configs(est, optimizer, loss, sparse, state, weights):
         return [make_config(est, optimizer, loss, sparse, state, p, n) for p, n in weights]
     # a copy of a rule without a rate (COCOB) takes eta0 for its L1 step alone
     return [make_config(est, spec, loss, sparse, state, p, n,
-                        rate=float(est.eta0) if rate is None else float(rate))
-            for p, n in weights for spec, rate in members]
+                        rate=float(est.eta0) if rate is None else float(rate), copy=c)
+            for p, n in weights for c, (spec, rate) in enumerate(members)]
 
 
-def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=1.0, rate=None):
+def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=1.0, rate=None,
+                copy=0):
     """The kernel's ``Config`` of one binary problem (``rate``: a race's
-    copy, learning at that constant rate)."""
+    copy, learning at that constant rate; ``copy``: which copy)."""
     plain = optimizer.kernel == _k.OPTIMIZERS["sgd"]
     learning_rate, eta0 = est.learning_rate, float(est.eta0)
     if rate is not None:
@@ -439,8 +440,8 @@ def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=
         learning_rate, eta0 = "adaptive", float(learning_rate.lr)
     code = (_k.LR_SCHEDULE_CODE if isinstance(learning_rate, _sched.Schedule)
             else _k.LEARNING_RATES[learning_rate])
-    interleaved = state.interleaved
-    n_features = state.w.shape[1]
+    n_features = state.n_features
+    coord_stride, slot_stride = state.copy_stride(copy)
     return _k.Config(
         penalty=_k.PENALTIES[est.penalty],
         alpha=float(est.alpha),
@@ -458,8 +459,8 @@ def make_config(est, optimizer, loss, sparse, state, weight_pos=1.0, weight_neg=
         hp_intercept=optimizer.hyperparameters(intercept=True),
         n_slots=len(optimizer.slots()),
         n_features=n_features,
-        coord_stride=state.weight_blocks.shape[2] if interleaved else 1,
-        slot_stride=1 if interleaved else n_features,
+        coord_stride=coord_stride,
+        slot_stride=slot_stride,
     )
 
 

@@ -299,7 +299,7 @@ def load_arrays(est, arrays):
     indices = np.ascontiguousarray(arrays["pending.indices"], dtype=np.intc)
     served = np.ascontiguousarray(arrays["pending.served"], dtype=np.float64)
     ts = arrays["pending.t"]
-    d = model.weight_blocks.shape[2 if not model.interleaved else 1]
+    d = model.n_features
     if not (len(keys) == nnz.shape[0] == served.shape[0] == ts.shape[0]):
         raise ValueError("the model file's pending events are inconsistent")
     store = _store(est, model)

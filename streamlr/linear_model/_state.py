@@ -15,6 +15,10 @@ SLOTS = _k.SLOTS
 
 # streamlr.testing.state_layout: None, or the layout every new model takes
 FORCED_LAYOUT = [None]
+# whether a race of different rules that interleaves gives each copy a block
+# of its own rule's width (False: every copy the widest rule's, the layout
+# of models saved before; tests compare the two)
+MIXED_WIDTHS = [True]
 # race.pxi's status of a copy that left the race (it never learns or reacts again)
 RACE_OUT = 2
 
@@ -35,6 +39,81 @@ def _spec_key(spec):
     return (type(spec).__name__, int(spec.kernel), tuple(spec.slots()))
 
 
+class ProblemRows:
+    """The (K, d) weights (``entry`` 0) or slot ``entry - 1`` of a model whose
+    problems' blocks differ in width (``ModelState.widths``): no single
+    array views them, but each row is a view (``row``). Indexing with an
+    integer gives that view; with anything else, a new (n, d) array.
+    Assignment writes into the rows. A row whose rule has no such slot
+    reads as zeros (what the other layouts hold there) and cannot be
+    written."""
+
+    def __init__(self, state, entry, rows=None):
+        self._state, self._entry = state, entry
+        self._offsets, self._strides, self._widths = state.block_layout()
+        self._d = state.n_features
+        self._ks = range(len(self._offsets)) if rows is None else rows
+        self.dtype = state.weight_blocks.dtype
+        self.shape = (len(self._ks), self._d)
+        self.ndim = 2
+        self.size = self.shape[0] * self._d
+
+    def row(self, i):
+        """Row ``i``: a writeable view into ``weight_blocks``."""
+        k = self._ks[i]
+        off, stride = int(self._offsets[k]), int(self._strides[k])
+        if self._entry >= self._widths[k]:
+            raise IndexError(f"problem {k}'s rule has no slot {self._entry - 1}")
+        start = off + self._entry
+        return self._state.weight_blocks[start: start + stride * (self._d - 1) + 1: stride]
+
+    def _read(self, i):
+        k = self._ks[i]
+        if self._entry >= self._widths[k]:
+            return np.zeros(self._d, dtype=self.dtype)
+        return self.row(i)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.empty(self.shape, dtype=self.dtype)
+        for i in range(self.shape[0]):
+            out[i] = self._read(i)
+        return out if dtype is None else out.astype(dtype)
+
+    def _index(self, key):
+        return np.arange(self.shape[0])[key]
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self._read(int(key))
+        if isinstance(key, tuple) and key and isinstance(key[0], (int, np.integer)):
+            return self._read(int(key[0]))[key[1:]]
+        if isinstance(key, tuple):
+            return np.asarray(self)[key]
+        rows = np.atleast_1d(self._index(key))
+        out = np.empty((len(rows), self._d), dtype=self.dtype)
+        for n, i in enumerate(rows):
+            out[n] = self._read(int(i))
+        return out
+
+    def __setitem__(self, key, value):
+        if isinstance(key, (int, np.integer)):
+            self.row(int(key))[...] = value
+            return
+        rows = np.atleast_1d(self._index(key))
+        value = np.broadcast_to(np.asarray(value, dtype=self.dtype), (len(rows), self._d))
+        for n, i in enumerate(rows):
+            self.row(int(i))[...] = value[n]
+
+    def copy(self):
+        return np.asarray(self)
+
+    def astype(self, dtype, **kwargs):
+        return np.asarray(self).astype(dtype, **kwargs)
+
+
 class ModelState:
     """Training state of K binary problems over d features.
 
@@ -44,10 +123,16 @@ class ModelState:
         Each weight with the optimizer's slots (S = 1 + slots; S = 1 for
         plain SGD). Models that first learn from CSR rows interleave them,
         ``(K, d, S')`` with S' the next power of two (one cache line per
-        coordinate; a race of different rules too, with S' = S, its plain
-        SGD copies holding their weight at the block's start); the others keep one
+        coordinate); a race of different rules that does (``optimizer="auto"``)
+        gives each copy blocks of its own rule's width (``widths``: plain SGD
+        1, Adam 3, ...), one flat array where problem k's ``(d, widths[c])``
+        blocks start at ``block_layout()[0][k]`` (models saved before keep
+        ``(K, d, S)``, every copy the widest rule's). The others keep one
         contiguous array per slot, ``(K, S, d)``. For plain SGD the model
         is ``wscale * weights``.
+    widths : tuple of int or None
+        Per-rule widths: the entries per coordinate of each copy of the race
+        (None in the other layouts).
     average_weights : ndarray (K, d) or (K, 0)
         The averaging state (plain SGD: Bottou's raw average; other
         optimizers: each coordinate's running mean up to ``last_update``).
@@ -116,7 +201,13 @@ class ModelState:
         # their weight at w[j * S], plain_sgd.pxi; models saved before that
         # keep the layout they were saved with)
         self.interleaved = bool(interleaved) and width > 1
-        if self.interleaved:
+        # per-rule widths: copy c's blocks are len(inits[c]) wide (plain SGD 1)
+        self.widths = self.width_shape = None
+        if self.interleaved and mixed and MIXED_WIDTHS[0]:
+            self.widths = tuple(len(init) for init in inits)
+            self.width_shape = (k, d)
+            self.weight_blocks = np.zeros(n_problems * sum(self.widths) * d, dtype=dtype)
+        elif self.interleaved:
             # blocks padded to a power of two never straddle two cache lines;
             # not a mixed race's: most of its copies use few of the widest
             # rule's slots (plain SGD one of six), and the padding would only
@@ -175,6 +266,11 @@ class ModelState:
 
     # -- pickling and copies: never the engine ----------------------------------
 
+    def __setstate__(self, state):
+        state.setdefault("widths", None)   # pickled before per-rule widths
+        state.setdefault("width_shape", None)
+        self.__dict__.update(state)
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state["engine"] = None
@@ -188,7 +284,9 @@ class ModelState:
         written, so that a new model touches no more memory than it must)."""
         init = self._inits[c].astype(self.weight_blocks.dtype)
         for s in np.flatnonzero(init):
-            if self.interleaved:
+            if self.widths is not None:
+                self._rows(rows, s)[...] = init[s]
+            elif self.interleaved:
                 self.weight_blocks[rows, :, s] = init[s]
             else:
                 self.weight_blocks[rows, s, :] = init[s]
@@ -202,7 +300,11 @@ class ModelState:
         copy that diverges in the call that made the model, whose snapshot
         keeps no coordinates). Its scalars and intercepts come back from
         that snapshot."""
-        self.weight_blocks[k] = 0
+        if self.widths is not None:
+            off, width = self.block_layout()[0][k], self.widths[k % self.copies]
+            self.weight_blocks[off: off + width * self.n_features] = 0
+        else:
+            self.weight_blocks[k] = 0
         self._start_coordinates(slice(k, k + 1), k % self.copies)
         for a in (self.average_weights, self.l1_received, self.last_update):
             a[k] = 0
@@ -211,14 +313,59 @@ class ModelState:
 
     @property
     def w(self):
-        """Weights (K, d): a view."""
+        """Weights (K, d): a view (per-rule widths: ``ProblemRows``, whose
+        rows are views)."""
         b = self.weight_blocks
+        if self.widths is not None:
+            return ProblemRows(self, 0)
         return b[..., 0] if self.interleaved else b[:, 0, :]
 
     def slot(self, i):
-        """Optimizer slot i (K, d): a view."""
+        """Optimizer slot i (K, d): a view (per-rule widths: ``ProblemRows``)."""
         b = self.weight_blocks
+        if self.widths is not None:
+            return ProblemRows(self, 1 + i)
         return b[..., 1 + i] if self.interleaved else b[:, 1 + i, :]
+
+    def _rows(self, rows, entry):
+        """Entry ``entry`` (0: the weight, 1 + i: slot i) of the problems
+        ``rows`` (a slice), per-rule widths: a writeable ``ProblemRows``."""
+        return ProblemRows(self, entry, range(self.n_problems)[rows])
+
+    @property
+    def n_features(self):
+        """d, whatever the layout."""
+        if self.widths is not None:
+            return self.width_shape[1]
+        b = self.weight_blocks
+        return b.shape[1] if self.interleaved else b.shape[2]
+
+    def block_layout(self):
+        """(offset, coordinate stride, entries) of each problem's block in
+        ``weight_blocks`` (elements; intp arrays of K): where the engine and
+        predictions find problem k's coordinate j (at offset + j * stride)
+        and its slot s (at + (1 + s) * the slot stride: 1 when interleaved,
+        d for slot arrays)."""
+        if self.widths is not None:
+            k, d = self.width_shape
+            width = np.tile(np.asarray(self.widths, dtype=np.intp), k // self.copies if k else 0)
+            off = np.concatenate([[0], np.cumsum(width[:-1]) * d]).astype(np.intp)[:k]
+            return off, width.copy(), width
+        b = self.weight_blocks
+        k = b.shape[0]
+        per = b.shape[1] * b.shape[2]
+        entries = b.shape[2] if self.interleaved else b.shape[1]
+        stride = entries if self.interleaved else 1
+        return (np.arange(k, dtype=np.intp) * per, np.full(k, stride, dtype=np.intp),
+                np.full(k, entries, dtype=np.intp))
+
+    def copy_stride(self, c):
+        """Copy ``c``'s (coordinate stride S, slot stride T) (optimizers.pxd)."""
+        if self.widths is not None:
+            return self.widths[c], 1
+        if self.interleaved:
+            return self.weight_blocks.shape[2], 1
+        return 1, self.n_features
 
     @property
     def plain(self):
@@ -249,6 +396,8 @@ class ModelState:
 
     @property
     def n_problems(self):
+        if self.widths is not None:
+            return self.width_shape[0]
         return self.w.shape[0]
 
     def last_step(self, k):
@@ -429,6 +578,7 @@ class ModelState:
             "race_optimizers": self.race_optimizers,
             "race_kernels": self.race_kernels,
             "interleaved": bool(self.interleaved),
+            "block_widths": None if self.widths is None else list(self.widths),
             "average": int(self.average),
             "schedule_key": self.schedule_key,
             "t": float(progress.t),
@@ -464,6 +614,15 @@ class ModelState:
             pad = np.zeros((self.scalars.shape[0], _k.NUM_SLOTS - self.scalars.shape[1]))
             self.scalars = np.ascontiguousarray(np.hstack([self.scalars, pad]))
         self.interleaved = bool(meta["interleaved"])
+        widths = meta.get("block_widths")
+        self.widths = None if widths is None else tuple(int(w) for w in widths)
+        if self.widths is not None:
+            k = self.scalars.shape[0]
+            per = (k // self.copies) * sum(self.widths)
+            d = self.weight_blocks.shape[0] // per if per else 0
+            if self.weight_blocks.ndim != 1 or per * d != self.weight_blocks.shape[0]:
+                raise ValueError("the weight blocks do not match their widths")
+            self.width_shape = (k, d)
         self.average = int(meta["average"])
         self.schedule_key = meta["schedule_key"]
         self.progress = _k.Progress(float(meta["t"]), meta["n_iter"], float(meta["lr"]),
