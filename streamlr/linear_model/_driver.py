@@ -198,9 +198,24 @@ def bind(est):
     # the engine is current: only with what their general path would then do
     # (learn_event below; not with early_stopping, which it refuses, nor
     # new_classes="add", which has its own path)
-    engine.event_path = not est.early_stopping and getattr(est, "new_classes", None) != "add"
+    # (and not while set_params changed ``average`` since the model last
+    # learned: the first call that learns serves the new setting, see
+    # served_average; a prediction that bound this engine serves the old one)
+    engine.event_path = (not est.early_stopping and getattr(est, "new_classes", None) != "add"
+                         and model.average == engine.average)
     model.engine = engine
     return engine
+
+
+def served_average(est, engine):
+    """After a call of ``engine`` learned: predictions serve its ``average``
+    from now on (set_params may have changed it since the model last
+    learned), as the general path's ``train`` records it."""
+    model = est.__dict__["_model"]
+    if model.average != engine.average:
+        model.average = int(engine.average)
+        engine.event_path = (not est.early_stopping
+                             and getattr(est, "new_classes", None) != "add")
 
 
 def current_engine(est):
@@ -232,6 +247,7 @@ def learn_event(est, x, y, sample_weight):
     engine = current_engine(est)
     if engine.learn_one(x, y, sample_weight) < 0:
         raise_diverged(est, engine, "this event")
+    served_average(est, engine)
 
 
 def learn_rows(est, X, targets, sample_weight):
@@ -249,6 +265,7 @@ def learn_rows(est, X, targets, sample_weight):
     values, indices, indptr = as_kernel_input(X, est._model.w.dtype)
     if engine.learn_rows(values, indices, indptr, n, targets, sample_weight) < 0:
         raise_diverged(est, engine, "a sample of this call")
+    served_average(est, engine)
 
 
 # -- the general path ----------------------------------------------------------------
