@@ -1,4 +1,6 @@
 """SGDRegressor: scikit-learn's linear regression on streamlr's engine."""
+import numbers
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
@@ -278,6 +280,16 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
             predicted mean.
         """
         return self._link(self._decision(X).ravel())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # the log-link losses take targets y >= 0 (gamma and powers >= 2: y > 0),
+        # as scikit-learn's Poisson/Gamma/TweedieRegressor declare them
+        power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
+        tags.target_tags.positive_only = bool(
+            self.loss in ("poisson", "gamma", "tweedie") and isinstance(power, numbers.Real)
+            and power > 0)
+        return tags
 
     def _score_values(self, y, pred, sample_weight):
         if self._log_link():
