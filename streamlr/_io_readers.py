@@ -186,7 +186,10 @@ class _Source:
                 self.zin = self._read_raw()
                 if not self.zin:
                     raise EOFError(f"{self.name}: the gzip data ends before its end marker")
-            self.zout = self.inflate.decompress(self.zin, len(mv))
+            try:
+                self.zout = self.inflate.decompress(self.zin, len(mv))
+            except zlib.error as exc:   # an OSError naming the file, as gzip's BadGzipFile
+                raise OSError(f"{self.name}: corrupt gzip data ({exc})") from None
             self.zin = self.inflate.unconsumed_tail
 
     def _read_raw(self):
