@@ -8,7 +8,7 @@ from sklearn.utils.validation import validate_data
 
 from . import _driver, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
-from ._input import check_sample_weight, check_targets_finite
+from ._input import check_init_finite, check_sample_weight, check_targets_finite
 from ._learner import RegressorCore
 from ._stopping import validation_mask
 
@@ -220,6 +220,7 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
             if intercept_init.shape not in ((1,), ()):
                 raise ValueError("Provided intercept_init does not match dataset.")
+        check_init_finite(coef_init, intercept_init)
         if sample_weight is not None or self.early_stopping:   # else None: all 1
             sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         val_mask = validation_mask(self, y, sample_weight)
