@@ -415,6 +415,9 @@ class ChunkStream:
 
     def _header(self, parser, fields):
         self.columns = [f.decode("utf-8", "replace").strip() for f in fields]
+        if self.columns and self.columns[0].startswith("\ufeff"):
+            # a UTF-8 byte order mark ("CSV UTF-8" of spreadsheets) starts the file
+            self.columns[0] = self.columns[0][1:].strip()
         roles, prefixes = self._csv.roles(self.columns, self.name)
         hashes = [_hashing.murmur3(c.encode("utf-8"), 0) & parser.width - 1
                   for c in self.columns]
