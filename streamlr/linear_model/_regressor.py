@@ -150,6 +150,11 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
             ensure_all_finite=False)  # X: checked by the kernel, see the classifier
         if X.shape[0] == 0:
             raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}).")
+        if y.dtype.kind in "US":   # numbers as text: cast, as scikit-learn casts y
+            try:
+                y = y.astype(np.float64)
+            except ValueError as exc:
+                raise ValueError(f"y must hold numbers: {exc}") from None
         check_targets_finite(y)
         _params.check_targets(_params.make_loss(self), y)
         return X, np.ascontiguousarray(y, dtype=X.dtype)
