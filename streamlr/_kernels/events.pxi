@@ -142,7 +142,10 @@ cdef double _event_target(Engine self, y) except? -1.0:
         if not self.loss.valid_target(v):
             raise self.loss.target_error(v)
         return v
-    idx = self.labels.get(y)
+    try:
+        idx = self.labels.get(y)
+    except TypeError:   # unhashable: a list or an array, not one label
+        raise TypeError(f"y must be one label (a scalar); got {type(y).__name__} {y!r}") from None
     if idx is None:
         raise ValueError(f"y={y!r} is not one of the classes the model was "
                          f"fitted with: {list(self.labels)!r}")
