@@ -170,6 +170,11 @@ def bind(est):
     # predictions use the engine too: early_stopping (a fit-only setting) is
     # refused by the learning calls themselves (_no_early_stopping)
     optimizer = _params.validate_params(est, for_partial_fit=False)
+    bits = getattr(est, "hash_bits", None)
+    if bits is not None and 1 << bits != model.w.shape[1]:
+        # dict events would be hashed past the model's columns
+        raise ValueError(f"hash_bits={bits} makes {1 << bits} columns, but the model has "
+                         f"{model.w.shape[1]}; call fit to start a new model")
     model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t,
                   _params.race_members(est, optimizer))
     loss = _params.make_loss(est)
