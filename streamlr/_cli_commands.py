@@ -102,6 +102,12 @@ def cmd_train(args):
     if args.passes > 1 and args.data == "-":
         raise UsageError("--passes > 1 needs a file: standard input cannot be read twice "
                          "(save it to a file first)")
+    if args.model_out:   # refused now rather than after the whole run
+        out_dir = os.path.dirname(os.path.abspath(args.model_out))
+        if os.path.isdir(args.model_out) or not os.path.isdir(out_dir):
+            raise UsageError(f"--model-out {args.model_out}: "
+                             + ("is a directory" if os.path.isdir(args.model_out)
+                                else f"no directory {out_dir}"))
     model, labels = _estimator(args, headless=True)
     headless = hasattr(model, "to_estimator")
     dtype = np.float32 if getattr(args, "dtype", "float64") == "float32" else None

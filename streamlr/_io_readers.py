@@ -186,7 +186,10 @@ class _Source:
                 self.zin = self._read_raw()
                 if not self.zin:
                     raise EOFError(f"{self.name}: the gzip data ends before its end marker")
-            self.zout = self.inflate.decompress(self.zin, len(mv))
+            try:
+                self.zout = self.inflate.decompress(self.zin, len(mv))
+            except zlib.error as exc:   # an OSError naming the file, as gzip's BadGzipFile
+                raise OSError(f"{self.name}: corrupt gzip data ({exc})") from None
             self.zin = self.inflate.unconsumed_tail
 
     def _read_raw(self):
@@ -412,6 +415,9 @@ class ChunkStream:
 
     def _header(self, parser, fields):
         self.columns = [f.decode("utf-8", "replace").strip() for f in fields]
+        if self.columns and self.columns[0].startswith("\ufeff"):
+            # a UTF-8 byte order mark ("CSV UTF-8" of spreadsheets) starts the file
+            self.columns[0] = self.columns[0][1:].strip()
         roles, prefixes = self._csv.roles(self.columns, self.name)
         hashes = [_hashing.murmur3(c.encode("utf-8"), 0) & parser.width - 1
                   for c in self.columns]

@@ -103,7 +103,7 @@ def main(argv=None):
         return args.func(args)
     except UsageError as exc:
         args.subparser.error(str(exc))  # exits with status 2
-    except (BadLineError, DivergenceError, OSError, ValueError) as exc:
+    except (BadLineError, DivergenceError, OSError, ValueError, EOFError) as exc:
         if isinstance(exc, BrokenPipeError):
             return _broken_pipe()
         hint = ""

@@ -20,6 +20,10 @@ cdef object _event_dense(Engine self, x, bint own_buffer=False):
         if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
             raise TypeError(
                 f"x must be a 1-D array, a 1-row CSR matrix or a dict; got {type(x).__name__}")
+        if self.names is not None and hasattr(x, "index") and hasattr(x, "items"):
+            named = _named_series(self, x)
+            if named is not None:
+                return _event_from_dict(self, named, own_buffer)
         x = _np.asarray(x)
     a = <cnp.ndarray>x
     if cnp.PyArray_NDIM(a) == 2 and a.shape[0] == 1:
@@ -40,6 +44,19 @@ cdef object _event_dense(Engine self, x, bint own_buffer=False):
             or not cnp.PyArray_IS_C_CONTIGUOUS(a):
         a = _np.ascontiguousarray(a, dtype=self.dtype)
     return a
+
+
+cdef object _named_series(Engine self, x):
+    """A pandas Series event of a model fitted on named features, as the dict
+    of its values by name when its index names features in another order
+    (or some of them); None to read it by position (its index is the fitted
+    names in order, or not names at all)."""
+    index = list(x.index)
+    if not index or not all(isinstance(k, str) for k in index):
+        return None
+    if len(index) == len(self.names) and index == list(self.names):
+        return None
+    return dict(x.items())
 
 
 cdef object _event_from_dict(Engine self, dict x, bint own_buffer=False):
@@ -125,7 +142,10 @@ cdef double _event_target(Engine self, y) except? -1.0:
         if not self.loss.valid_target(v):
             raise self.loss.target_error(v)
         return v
-    idx = self.labels.get(y)
+    try:
+        idx = self.labels.get(y)
+    except TypeError:   # unhashable: a list or an array, not one label
+        raise TypeError(f"y must be one label (a scalar); got {type(y).__name__} {y!r}") from None
     if idx is None:
         raise ValueError(f"y={y!r} is not one of the classes the model was "
                          f"fitted with: {list(self.labels)!r}")

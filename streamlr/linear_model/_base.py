@@ -470,7 +470,9 @@ class BaseSGD(LearnerCore, BaseEstimator):
             return out
         # the event as the engine reads it (the model's dtype), as one row
         dtype = model.w.dtype
-        if isinstance(x, dict):
+        if isinstance(x, dict) and getattr(self, "hash_bits", None) is not None:
+            x = self._hashed([x])     # its width checked against the model's below
+        elif isinstance(x, dict):
             names = getattr(self, "feature_names_in_", None)
             if names is None:
                 raise ValueError("x is a dict, but the model was fitted without feature "

@@ -12,7 +12,7 @@ from .._kernels import kernel as _k
 from . import _driver, _growth, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
 from ._growth import NEW_CLASSES_PARAMETERS
-from ._input import check_sample_weight, raise_if_row_invalid
+from ._input import check_init_finite, check_sample_weight, raise_if_row_invalid
 from ._learner import ClassifierCore
 from ._stopping import validation_mask
 
@@ -468,6 +468,7 @@ class SGDClassifier(_pending.PendingLabels, ClassifierCore, ClassifierMixin, Bas
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
             if intercept_init.size != k:
                 raise ValueError("Provided intercept_init does not match dataset.")
+        check_init_finite(coef_init, intercept_init)
         if sample_weight is not None or self.early_stopping:   # else None: all 1
             sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype,
                                                 allow_all_zero=self.early_stopping)

@@ -170,6 +170,11 @@ def bind(est):
     # predictions use the engine too: early_stopping (a fit-only setting) is
     # refused by the learning calls themselves (_no_early_stopping)
     optimizer = _params.validate_params(est, for_partial_fit=False)
+    bits = getattr(est, "hash_bits", None)
+    if bits is not None and 1 << bits != model.w.shape[1]:
+        # dict events would be hashed past the model's columns
+        raise ValueError(f"hash_bits={bits} makes {1 << bits} columns, but the model has "
+                         f"{model.w.shape[1]}; call fit to start a new model")
     model.prepare(optimizer, est.average, est.penalty in ("l1", "elasticnet"), model.progress.t,
                   _params.race_members(est, optimizer))
     loss = _params.make_loss(est)
@@ -198,9 +203,24 @@ def bind(est):
     # the engine is current: only with what their general path would then do
     # (learn_event below; not with early_stopping, which it refuses, nor
     # new_classes="add", which has its own path)
-    engine.event_path = not est.early_stopping and getattr(est, "new_classes", None) != "add"
+    # (and not while set_params changed ``average`` since the model last
+    # learned: the first call that learns serves the new setting, see
+    # served_average; a prediction that bound this engine serves the old one)
+    engine.event_path = (not est.early_stopping and getattr(est, "new_classes", None) != "add"
+                         and model.average == engine.average)
     model.engine = engine
     return engine
+
+
+def served_average(est, engine):
+    """After a call of ``engine`` learned: predictions serve its ``average``
+    from now on (set_params may have changed it since the model last
+    learned), as the general path's ``train`` records it."""
+    model = est.__dict__["_model"]
+    if model.average != engine.average:
+        model.average = int(engine.average)
+        engine.event_path = (not est.early_stopping
+                             and getattr(est, "new_classes", None) != "add")
 
 
 def current_engine(est):
@@ -232,6 +252,7 @@ def learn_event(est, x, y, sample_weight):
     engine = current_engine(est)
     if engine.learn_one(x, y, sample_weight) < 0:
         raise_diverged(est, engine, "this event")
+    served_average(est, engine)
 
 
 def learn_rows(est, X, targets, sample_weight):
@@ -249,6 +270,7 @@ def learn_rows(est, X, targets, sample_weight):
     values, indices, indptr = as_kernel_input(X, est._model.w.dtype)
     if engine.learn_rows(values, indices, indptr, n, targets, sample_weight) < 0:
         raise_diverged(est, engine, "a sample of this call")
+    served_average(est, engine)
 
 
 # -- the general path ----------------------------------------------------------------

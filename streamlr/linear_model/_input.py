@@ -99,6 +99,14 @@ def check_targets_finite(y):
         raise ValueError("Input y contains NaN or infinity.")
 
 
+def check_init_finite(coef_init, intercept_init):
+    """fit's ``coef_init``/``intercept_init`` (in the model's dtype): finite."""
+    for name, a in (("coef_init", coef_init), ("intercept_init", intercept_init)):
+        if a is not None and not np.all(np.isfinite(a)):
+            raise ValueError(f"Provided {name} contains NaN or infinity (in the model's "
+                             f"dtype, {np.asarray(a).dtype}).")
+
+
 def check_sample_weight(sample_weight, n_samples, dtype, allow_all_zero=False):
     if sample_weight is None:
         return np.ones(n_samples, dtype=dtype)

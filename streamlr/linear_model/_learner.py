@@ -364,8 +364,13 @@ class RegressorCore(LearnerCore):
 
     def _link(self, d):
         if self._log_link():
-            with np.errstate(over="ignore"):
-                return np.exp(d)
+            # the C library's exp, as predict_one (the engine) takes it: the
+            # same value for the same row, whatever the path
+            from .._kernels.losses import exp_link
+
+            d = np.asarray(d)
+            mean = exp_link(np.ascontiguousarray(d, dtype=np.float64).ravel())
+            return mean.reshape(d.shape).astype(d.dtype, copy=False)
         return d
 
     def _stream_rows(self, X, y, sample_weight):

@@ -5,6 +5,7 @@ changes and returns the resolved optimizer; ``make_configs`` and
 ``schedule_program`` turn the parameters into what the kernel reads (one
 ``Config`` per binary problem, the schedule's node table).
 """
+import math
 import numbers
 
 import numpy as np
@@ -338,7 +339,21 @@ def validate_params(est, for_partial_fit=False):
     _check_drift(est)
     _check_multi_class(est)
     _check_new_classes(est)
+    _check_class_weight(est)
     return optimizer
+
+
+def _check_class_weight(est):
+    """A class_weight dict weighs with finite numbers (scikit-learn checks
+    its type only; a NaN weight would make the first sample it weighs
+    diverge)."""
+    cw = getattr(est, "class_weight", None)
+    if not isinstance(cw, dict):
+        return
+    for label, w in cw.items():
+        if not isinstance(w, numbers.Real) or not math.isfinite(float(w)):
+            raise ValueError(f"The 'class_weight' parameter must map classes to finite "
+                             f"numbers; got {w!r} for class {label!r}.")
 
 
 def _check_multi_class(est):

@@ -187,6 +187,8 @@ def learn_label(est, key, y, sample_weight):
         est.learn_one(_as_event(est, event), y, sample_weight)
     elif engine.learn_kept(event[0], event[1], y, sample_weight, event[2]) < 0:
         _driver.raise_diverged(est, engine, "this event")
+    else:
+        _driver.served_average(est, engine)
     del store.events[key]
     if ttl is not None:
         _prune(store, model.progress.t, ttl, est.max_pending)

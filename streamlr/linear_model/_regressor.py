@@ -1,4 +1,6 @@
 """SGDRegressor: scikit-learn's linear regression on streamlr's engine."""
+import numbers
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
@@ -6,7 +8,7 @@ from sklearn.utils.validation import validate_data
 
 from . import _driver, _params, _pending
 from ._base import DRIFT_PARAMETERS, HASH_PARAMETERS, RATE_RACE_NOTES, SHARED_PARAMETERS, BaseSGD
-from ._input import check_sample_weight, check_targets_finite
+from ._input import check_init_finite, check_sample_weight, check_targets_finite
 from ._learner import RegressorCore
 from ._stopping import validation_mask
 
@@ -148,6 +150,11 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
             ensure_all_finite=False)  # X: checked by the kernel, see the classifier
         if X.shape[0] == 0:
             raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}).")
+        if y.dtype.kind in "US":   # numbers as text: cast, as scikit-learn casts y
+            try:
+                y = y.astype(np.float64)
+            except ValueError as exc:
+                raise ValueError(f"y must hold numbers: {exc}") from None
         check_targets_finite(y)
         _params.check_targets(_params.make_loss(self), y)
         return X, np.ascontiguousarray(y, dtype=X.dtype)
@@ -218,6 +225,7 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
             if intercept_init.shape not in ((1,), ()):
                 raise ValueError("Provided intercept_init does not match dataset.")
+        check_init_finite(coef_init, intercept_init)
         if sample_weight is not None or self.early_stopping:   # else None: all 1
             sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         val_mask = validation_mask(self, y, sample_weight)
@@ -278,6 +286,16 @@ class SGDRegressor(_pending.PendingLabels, RegressorCore, RegressorMixin, BaseSG
             predicted mean.
         """
         return self._link(self._decision(X).ravel())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # the log-link losses take targets y >= 0 (gamma and powers >= 2: y > 0),
+        # as scikit-learn's Poisson/Gamma/TweedieRegressor declare them
+        power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
+        tags.target_tags.positive_only = bool(
+            self.loss in ("poisson", "gamma", "tweedie") and isinstance(power, numbers.Real)
+            and power > 0)
+        return tags
 
     def _score_values(self, y, pred, sample_weight):
         if self._log_link():
