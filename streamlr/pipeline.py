@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline as _SkPipeline
 from sklearn.pipeline import _name_estimators
 
-from .preprocessing import StandardScaler
+from .preprocessing import StandardScaler, saved_state, undo_learning
 
 __all__ = ["Pipeline", "make_pipeline"]
 
@@ -96,6 +96,8 @@ class Pipeline(_SkPipeline):
     def partial_fit(self, X, y=None, **params):
         """Update every step with one chunk, in order (update, then transform).
 
+        A call that raises leaves every step as it was before it.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -133,28 +135,38 @@ class Pipeline(_SkPipeline):
                 raise TypeError(f"step {name!r} ({type(est).__name__}) has no partial_fit: "
                                 "every step of a partial_fit call must have one")
         Xt = X
-        for i, (name, est) in enumerate(steps):
-            est.partial_fit(Xt, y, **per_step[name])
-            if i < len(steps) - 1:
-                Xt = est.transform(Xt)
+        journal = []
+        try:
+            for i, (name, est) in enumerate(steps):
+                if i < len(steps) - 1 or not _atomic(est):
+                    journal.append((est, saved_state(est)))
+                est.partial_fit(Xt, y, **per_step[name])
+                if i < len(steps) - 1:
+                    Xt = est.transform(Xt)
+        except BaseException:
+            undo_learning(journal)
+            raise
         return self
 
     # -- single events ------------------------------------------------------------------
 
-    def _learn_transform(self, x):
-        """x learnt by every transformer, and transformed by each in turn."""
+    def _learn_transform(self, x, journal):
+        """x learnt by every transformer, and transformed by each in turn;
+        what undoes each step's learning is appended to ``journal``."""
         steps = self.steps
         for i in range(len(steps) - 1):
             name, est = steps[i]
             if type(est) is StandardScaler:
-                x = est._learn_transform_one(x)
+                x = est._learn_transform_one(x, journal)
             elif est is None or (type(est) is str and est == "passthrough"):
                 continue
             elif hasattr(est, "learn_one") and hasattr(est, "transform_one"):
+                journal.append((est, saved_state(est)))
                 est.learn_one(x)
                 x = est.transform_one(x)
             elif hasattr(est, "partial_fit"):
                 row = _one_row(x, name)
+                journal.append((est, saved_state(est)))
                 est.partial_fit(row)
                 x = est.transform(row)[0]
             else:
@@ -180,6 +192,8 @@ class Pipeline(_SkPipeline):
     def learn_one(self, x, y=None, **params):
         """Learn one event: each transformer learns it, then passes it on transformed.
 
+        A call that raises leaves every step as it was before it.
+
         Parameters
         ----------
         x : 1-D array or dict
@@ -195,17 +209,24 @@ class Pipeline(_SkPipeline):
         self
             The updated pipeline.
         """
-        x = self._learn_transform(x)
-        final = self.steps[-1][1]
-        if final is None or (type(final) is str and final == "passthrough"):
-            return self
-        if hasattr(final, "learn_one"):
-            final.learn_one(x, y, **params)
-        else:
-            sw = params.pop("sample_weight", None)
-            if sw is not None:
-                params["sample_weight"] = np.asarray([sw])
-            final.partial_fit(_one_row(x, self.steps[-1][0]), np.asarray([y]), **params)
+        journal = []
+        try:
+            x = self._learn_transform(x, journal)
+            final = self.steps[-1][1]
+            if final is None or (type(final) is str and final == "passthrough"):
+                return self
+            if not _atomic(final):
+                journal.append((final, saved_state(final)))
+            if hasattr(final, "learn_one"):
+                final.learn_one(x, y, **params)
+            else:
+                sw = params.pop("sample_weight", None)
+                if sw is not None:
+                    params["sample_weight"] = np.asarray([sw])
+                final.partial_fit(_one_row(x, self.steps[-1][0]), np.asarray([y]), **params)
+        except BaseException:
+            undo_learning(journal)
+            raise
         return self
 
     def predict_one(self, x):
@@ -246,6 +267,12 @@ class Pipeline(_SkPipeline):
             return final.predict_proba_one(x)
         proba = final.predict_proba(_one_row(x, self.steps[-1][0]))[0]
         return dict(zip(final.classes_.tolist(), proba.tolist(), strict=True))
+
+
+def _atomic(est):
+    """Whether a failed call of ``est`` leaves it as it was by itself
+    (streamlr's estimators do; a foreign step is restored by the pipeline)."""
+    return type(est).__module__.startswith(("streamlr.linear_model", "streamlr.pipeline"))
 
 
 def _one_row(x, name):

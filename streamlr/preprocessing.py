@@ -2,6 +2,8 @@
 
 Public name: :class:`StandardScaler`.
 """
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import StandardScaler as _SkStandardScaler
@@ -188,18 +190,42 @@ class StandardScaler(_SkStandardScaler):
             out = np.asarray(out, dtype=np.float64)
         return out
 
-    def _learn_transform_one(self, x):
+    def _learn_transform_one(self, x, journal=None):
         """learn_one, then the event standardised (in the scaler's own
         buffer, valid until its next such call, unless x is a dict): the
-        pipeline's step, in one kernel call."""
+        pipeline's step, in one kernel call. With a ``journal`` (a list),
+        what undoes the update is appended to it first (see
+        :func:`undo_learning`)."""
         if type(x) is np.ndarray and "n_samples_seen_" in self.__dict__:
-            out = _scaler.learn_event(self, x, 1.0, False, True)
+            out = _scaler.learn_event(self, x, 1.0, False, True, journal is not None)
             if out is not None:
+                if journal is not None:
+                    journal.append((self, None))
                 return out
+        if journal is not None:
+            journal.append((self, saved_state(self)))
         self._learn_slow(x, None)
         if type(x) is dict:
             return self.transform_one(x)
         return self._transform_row(x)
+
+
+def saved_state(est):
+    """A copy of ``est``'s attributes that :func:`undo_learning` can put back."""
+    return copy.deepcopy(est.__dict__)
+
+
+def undo_learning(journal):
+    """Put back, latest first, the steps' states recorded in ``journal``:
+    ``(step, None)`` for a :class:`StandardScaler` event learnt in place
+    (its kernel kept the state before it), ``(step, saved_state(step))``
+    for anything else."""
+    for est, saved in reversed(journal):
+        if saved is None:
+            _scaler.undo_event(est)
+        else:
+            est.__dict__.clear()
+            est.__dict__.update(saved)
 
 
 def _not_fitted(est):

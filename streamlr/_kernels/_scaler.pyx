@@ -12,6 +12,7 @@ after missing values, arrays that are not writable float64 vectors).
 """
 cimport numpy as cnp
 from libc.math cimport isfinite, sqrt, trunc
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -69,7 +70,7 @@ cdef object _buffer(dict state, str key, Py_ssize_t d):
     return buf
 
 
-def learn_event(est, x, double weight, bint weighted, bint buffered):
+def learn_event(est, x, double weight, bint weighted, bint buffered, bint undo=False):
     """Update a fitted dense scaler ``est`` (its ``__dict__``) with one event.
 
     ``weight`` is the event's sample weight when ``weighted`` (scikit-learn's
@@ -77,7 +78,8 @@ def learn_event(est, x, double weight, bint weighted, bint buffered):
     with nothing changed, when the event or the state is one that
     ``partial_fit`` must handle; else True, or, when ``buffered``, the event
     standardised with the updated state in the scaler's own buffer (valid
-    until its next buffered call).
+    until its next buffered call). With ``undo``, the state before the
+    update is kept in the scaler's own buffer first, for :func:`undo_event`.
     """
     cdef dict state = est.__dict__
     cdef cnp.ndarray row = _row(x)
@@ -126,6 +128,8 @@ def learn_event(est, x, double weight, bint weighted, bint buffered):
         return None    # scikit-learn's first-chunk branch: partial_fit's
     # without mean and variance, partial_fit counts rows, whatever their weight
     n = c + w if mean != NULL else c + 1.0
+    if undo:
+        _keep(state, n_obj, mean, var, scale, d)
     if mean != NULL and var != NULL and not weighted:
         _update_unweighted(xv, mean, var, scale, d, c, n,
                            o if with_mean and with_std else NULL)
@@ -139,6 +143,39 @@ def learn_event(est, x, double weight, bint weighted, bint buffered):
     if o != NULL:
         transform_into(row, mean, scale, o, d, with_mean, with_std)
     return out if buffered else True
+
+
+cdef void _keep(dict state, object n_obj, const double* mean, const double* var,
+                const double* scale, Py_ssize_t d) except *:
+    """The state before an update, in the scaler's undo buffer."""
+    cdef double* u = <double*>cnp.PyArray_DATA(<cnp.ndarray>_buffer(state, "_undo_buffer", 3 * d))
+    if mean != NULL:
+        memcpy(u, mean, d * sizeof(double))
+    if var != NULL:
+        memcpy(u + d, var, d * sizeof(double))
+        memcpy(u + 2 * d, scale, d * sizeof(double))
+    state["_undo_count"] = n_obj
+
+
+def undo_event(est):
+    """Put back the state :func:`learn_event` kept with ``undo`` (the arrays
+    are the same objects, written in place, so views of them stay valid)."""
+    cdef dict state = est.__dict__
+    n_obj = state.pop("_undo_count")
+    cdef Py_ssize_t d = state["n_features_in_"]
+    cdef double* u = <double*>cnp.PyArray_DATA(<cnp.ndarray>state["_undo_buffer"])
+    cdef double* a
+    mean_obj = state.get("mean_")
+    if mean_obj is not None:
+        a = _vector(mean_obj, d)
+        memcpy(a, u, d * sizeof(double))
+    var_obj = state.get("var_")
+    if var_obj is not None:
+        a = _vector(var_obj, d)
+        memcpy(a, u + d, d * sizeof(double))
+        a = _vector(state["scale_"], d)
+        memcpy(a, u + 2 * d, d * sizeof(double))
+    state["n_samples_seen_"] = n_obj
 
 
 cdef void _update_unweighted(const double* xv, double* mean, double* var, double* scale,
