@@ -81,6 +81,25 @@ def synthetic_stream(n_samples, n_features, seed=0):
     return X, y
 
 
+# options whose value is a comma-separated list of labels, which may begin
+# with a minus sign (Vowpal Wabbit's -1,1): argparse would read "-1,1" as an
+# option, so "--classes -1,1" becomes "--classes=-1,1" (a value that begins
+# with a minus sign and a digit or a point)
+_LABEL_LISTS = ("--classes",)
+
+
+def _joined_label_lists(argv):
+    out = list(argv)
+    i = 0
+    while i < len(out) - 1:
+        nxt = out[i + 1]
+        if out[i] in _LABEL_LISTS and len(nxt) > 1 and nxt[0] == "-" and (nxt[1].isdigit()
+                                                                          or nxt[1] == "."):
+            out[i:i + 2] = [f"{out[i]}={out[i + 1]}"]
+        i += 1
+    return out
+
+
 def main(argv=None):
     """Run the ``streamlr`` command line (the console script).
 
@@ -97,7 +116,7 @@ def main(argv=None):
         status 2 (``SystemExit``), as argparse does.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_joined_label_lists(sys.argv[1:] if argv is None else argv))
     prog = f"streamlr {args.command}"
     try:
         return args.func(args)

@@ -268,6 +268,11 @@ def test_classes_inferred_from_first_chunk_and_unknown_later(tmp_path, capsys):
     assert "line 4" in err and "label '3' is not one of the classes [-1, 1]" in err
     assert main(["train", str(path), "--chunk-size", "2", "--classes=-1,1,3",
                  "--quiet"]) == 0
+    # VW's labels begin with a minus sign: also without "="
+    assert main(["train", str(path), "--chunk-size", "2", "--classes", "-1,1,3",
+                 "--quiet"]) == 0
+    with pytest.raises(SystemExit):     # a missing value is still a usage error
+        main(["train", str(path), "--classes", "--quiet"])
     path.write_text("1 |f a\n1 |f b\n-1 |f a\n")
     assert main(["train", str(path), "--chunk-size", "2"]) == 1
     assert "only one class" in capsys.readouterr().err
