@@ -230,3 +230,65 @@ def test_any_shape_and_chunking_gives_the_same_predictions(n, d, cuts, sparse, s
     for i in range(0, n, max(1, n // 7)):
         np.testing.assert_array_equal(_bits(chunked.predict(X[i: i + 3])), _bits(many[i: i + 3]))
         assert dtype(chunked.predict_one(X[i])) == many[i]
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_float64_row_of_a_float32_model_is_read_as_predict_reads_it(case, sparse):
+    """The event paths read a float64 (or integer) row of a float32 model in
+    float64, as predict and decision_function do (NumPy's promotion), not
+    rounded to float32 first: the same bits on every path, bound engine or
+    not, with or without a key (delayed labels)."""
+    cls, params, n_classes = CASES[case]
+    X32, y = _data(n_classes, np.float32, sparse)
+    est = _fit(cls(shuffle=False, random_state=0, **params), X32, y, n_classes)
+    X64, _ = _data(n_classes, np.float64, sparse, seed=1, n=12)
+    X64 = X64 * 1.0000001                   # values that float32 cannot hold
+    want = np.asarray(est.predict(X64) if n_classes is None
+                      else est.decision_function(X64)).reshape(X64.shape[0], -1)
+    assert want.dtype == np.float64
+    for bound in (False, True):
+        if bound:
+            est.predict_one(X32[0])          # bind the engine (the compiled event path)
+            assert est._event_engine() is not None
+        events = np.vstack([est._decision_one(X64[i]) for i in range(X64.shape[0])])
+        np.testing.assert_array_equal(_bits(events), _bits(want), err_msg=f"bound={bound}")
+        if n_classes is None:
+            served = np.array([est.predict_one(X64[i]) for i in range(X64.shape[0])])
+            np.testing.assert_array_equal(served, est.predict(X64))
+            assert est.predict_one(X64[0], key="k") == served[0]
+        else:
+            labels = [est.predict_one(X64[i]) for i in range(X64.shape[0])]
+            np.testing.assert_array_equal(labels, est.predict(X64))
+    # and a float32 row stays float32 (rounded once), on every path
+    events32 = np.vstack([est._decision_one(X32[i]) for i in range(5)])
+    want32 = np.asarray(est.predict(X32[:5]) if n_classes is None
+                        else est.decision_function(X32[:5])).reshape(5, -1)
+    np.testing.assert_array_equal(_bits(events32.astype(np.float32)), _bits(want32))
+
+
+def test_learning_a_float64_row_of_a_float32_model_after_a_key():
+    """predict_one(x, key=) serves the float64 prediction and remembers the
+    row in the model's dtype: learn_label is learn_one of that row."""
+    X, y = _data(None, np.float32, False)
+    a = SGDRegressor(shuffle=False).partial_fit(X, y)
+    b = SGDRegressor(shuffle=False).partial_fit(X, y)
+    x = np.linspace(-3.1, 2.7, N_FEATURES) * 1.0000001
+    assert a.predict_one(x, key=1) == b.predict(x[None])[0]
+    a.learn_label(1, 0.5)
+    b.learn_one(x, 0.5)
+    np.testing.assert_array_equal(_bits(a.coef_), _bits(b.coef_))
+    np.testing.assert_array_equal(a.predict(X[:20]), b.predict(X[:20]))
+
+
+def test_a_dict_event_of_a_float32_model_is_read_in_float64():
+    X, y = _data(None, np.float32, False)
+    pd = pytest.importorskip("pandas")
+    names = [f"f{j}" for j in range(N_FEATURES)]
+    reg = SGDRegressor(shuffle=False).partial_fit(pd.DataFrame(X, columns=names), y)
+    x = np.linspace(-3.1, 2.7, N_FEATURES) * 1.0000001
+    want = reg.predict(pd.DataFrame(x[None], columns=names))[0]
+    assert reg.predict_one(dict(zip(names, x.tolist(), strict=True))) == want
+    reg.learn_one(dict(zip(names, x.tolist(), strict=True)), 0.1)   # bound engine
+    want = reg.predict(pd.DataFrame(x[None], columns=names))[0]
+    assert reg.predict_one(dict(zip(names, x.tolist(), strict=True))) == want

@@ -4,16 +4,18 @@
 # check, rollback or bookkeeping). Included by sgd.pyx, after engine.pxi.
 
 
-cdef object _event_dense(Engine self, x, bint own_buffer=False):
+cdef object _event_dense(Engine self, x, bint own_buffer=False, bint predicting=False):
     """x as a C-contiguous 1-D array of the model's dtype (no copy when it
-    is one already)."""
+    is one already). ``predicting``: in the dtype ``predict`` reads the row
+    in instead, float32 only for a float32 row of a float32 model (else
+    float64), so that a float64 row is not rounded to float32 first."""
     cdef cnp.ndarray a
     if type(x) is _CSR_MATRIX or type(x) is _CSR_ARRAY:
         return None
     if type(x) is dict:
         if self.hasher is not None:
             return None     # hashed into a CSR row by _event_csr
-        return _event_from_dict(self, x, own_buffer)
+        return _event_from_dict(self, x, own_buffer, predicting)
     if not cnp.PyArray_Check(x):
         if _issparse(x):
             return None
@@ -23,7 +25,7 @@ cdef object _event_dense(Engine self, x, bint own_buffer=False):
         if self.names is not None and hasattr(x, "index") and hasattr(x, "items"):
             named = _named_series(self, x)
             if named is not None:
-                return _event_from_dict(self, named, own_buffer)
+                return _event_from_dict(self, named, own_buffer, predicting)
         x = _np.asarray(x)
     a = <cnp.ndarray>x
     if cnp.PyArray_NDIM(a) == 2 and a.shape[0] == 1:
@@ -40,9 +42,10 @@ cdef object _event_dense(Engine self, x, bint own_buffer=False):
             a = _np.ascontiguousarray(a, dtype=_np.float64)
         except (TypeError, ValueError) as e:
             raise ValueError(f"x must be numeric: {e}") from None
-    if cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64) \
+    cdef bint f32 = self.f32 and (not predicting or cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32)
+    if cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT32 if f32 else cnp.NPY_FLOAT64) \
             or not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        a = _np.ascontiguousarray(a, dtype=self.dtype)
+        a = _np.ascontiguousarray(a, dtype=_np.float32 if f32 else _np.float64)
     return a
 
 
@@ -59,13 +62,14 @@ cdef object _named_series(Engine self, x):
     return dict(x.items())
 
 
-cdef object _event_from_dict(Engine self, dict x, bint own_buffer=False):
+cdef object _event_from_dict(Engine self, dict x, bint own_buffer=False, bint predicting=False):
     if self.names is None:
         raise ValueError("x is a dict, but the model was fitted without feature "
                          "names; pass a 1-D array")
     cdef cnp.ndarray buf
     if own_buffer:      # predictions: never the buffer a learning call reads
-        buf = _np.zeros(self.n_features, dtype=self.dtype)
+        # (a dict's numbers are float64, as a DataFrame's are for predict)
+        buf = _np.zeros(self.n_features, dtype=_np.float64 if predicting else self.dtype)
     else:
         if self.dense_buf is None:
             self.dense_buf = _np.zeros(self.n_features, dtype=self.dtype)
@@ -82,13 +86,14 @@ cdef object _event_from_dict(Engine self, dict x, bint own_buffer=False):
     return buf
 
 
-cdef tuple _event_csr(Engine self, x):
-    """(data, indices) of a 1-row sparse x, checked; the model's dtypes.
-    A CSR row that is already in them is used without a copy. A dict event
-    of a hash_bits model: its hashed features (in range by construction)."""
+cdef tuple _event_csr(Engine self, x, bint predicting=False):
+    """(data, indices) of a 1-row sparse x, checked; the model's dtypes
+    (``predicting``: the values as _event_dense reads them then). A CSR row
+    that is already in them is used without a copy. A dict event of a
+    hash_bits model: its hashed features (in range by construction)."""
     if type(x) is dict:
         hashed = self.hasher.hash_one(x)
-        if self.f32:
+        if self.f32 and not predicting:
             return hashed[0].astype(_np.float32), hashed[1]
         return hashed
     if type(x) is not _CSR_MATRIX and type(x) is not _CSR_ARRAY:
@@ -114,9 +119,10 @@ cdef tuple _event_csr(Engine self, x):
     cdef Py_ssize_t hi = (<const int*>cnp.PyArray_DATA(indptr))[1]
     if lo < 0 or hi < lo or hi > data.shape[0] or hi > indices.shape[0]:
         raise ValueError("invalid CSR matrix: indptr is not a valid row pointer")
+    cdef bint f32 = self.f32 and (not predicting or cnp.PyArray_TYPE(data) == cnp.NPY_FLOAT32)
     if (lo != 0 or hi != data.shape[0] or not cnp.PyArray_IS_C_CONTIGUOUS(data)
-            or cnp.PyArray_TYPE(data) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64)):
-        data = _np.ascontiguousarray(data[lo:hi], dtype=self.dtype)
+            or cnp.PyArray_TYPE(data) != (cnp.NPY_FLOAT32 if f32 else cnp.NPY_FLOAT64)):
+        data = _np.ascontiguousarray(data[lo:hi], dtype=_np.float32 if f32 else _np.float64)
     if (lo != 0 or hi != indices.shape[0] or not cnp.PyArray_IS_C_CONTIGUOUS(indices)
             or cnp.PyArray_TYPE(indices) != cnp.NPY_INT32):
         indices = _np.ascontiguousarray(indices[lo:hi], dtype=_np.intc)

@@ -18,35 +18,31 @@
 
 cdef tuple _kept_event(Engine self, x, bint averaged, long long average, double* out):
     """(values, indices or None) of one event as the model reads it, copies
-    the caller owns; the decision values served for it into ``out``."""
-    cdef cnp.ndarray a = _event_dense(self, x, True)
+    the caller owns; the decision values served for it into ``out`` (from
+    the row as predict_one reads it: a float64 row of a float32 model is
+    served in float64 and kept in float32)."""
+    cdef cnp.ndarray a = _event_dense(self, x, True, True)
     cdef cnp.ndarray data, ind
     cdef object kept_ind = None
-    cdef const void* vp
-    cdef const int* ix = NULL
-    cdef Py_ssize_t nnz
     if a is not None:
-        if type(x) is not dict:     # a dict's row is a fresh buffer already
-            a = _np.array(a, copy=True)
-        vp, nnz = cnp.PyArray_DATA(a), self.n_features
-        kept = a
+        _decide_values(self, a, NULL, self.n_features, averaged, average, out)
+        if cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64):
+            kept = a.astype(self.dtype)
+        elif type(x) is not dict:     # a dict's row is a fresh buffer already
+            kept = _np.array(a, copy=True)
+        else:
+            kept = a
+        return kept, None
+    data, ind = _event_csr(self, x, True)
+    _decide_values(self, data, <const int*>cnp.PyArray_DATA(ind), data.shape[0], averaged,
+                   average, out)
+    if cnp.PyArray_TYPE(data) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64):
+        kept = data.astype(self.dtype)
+    elif type(x) is not dict:     # hashed dicts come as fresh arrays
+        kept = _np.array(data, copy=True)
     else:
-        data, ind = _event_csr(self, x)
-        if type(x) is not dict:     # hashed dicts come as fresh arrays
-            data = _np.array(data, copy=True)
-            ind = _np.array(ind, copy=True)
-        vp, nnz = cnp.PyArray_DATA(data), data.shape[0]
-        ix = <const int*>cnp.PyArray_DATA(ind)
-        kept, kept_ind = data, ind
-    if not (_finite_values(<const float*>vp, nnz) if self.f32
-            else _finite_values(<const double*>vp, nnz)):
-        raise ValueError("Input X contains NaN or infinity.")
-    if self.f32:
-        _decide(&self.view, <const float*>self.view.weights, <const float*>vp, ix, nnz, averaged,
-                average, out)
-    else:
-        _decide(&self.view, <const double*>self.view.weights, <const double*>vp, ix, nnz,
-                averaged, average, out)
+        kept = data
+    kept_ind = ind if type(x) is dict else _np.array(ind, copy=True)
     return kept, kept_ind
 
 

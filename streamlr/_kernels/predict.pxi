@@ -4,25 +4,37 @@
 
 
 cdef int _decide_event(Engine self, x, bint averaged, long long average, double* out) except -1:
-    # one event (array, CSR row or dict) in the model's dtype, by the one
-    # prediction routine (dot.pxi) on the engine's view of the state
-    cdef cnp.ndarray a = _event_dense(self, x, True)
+    # one event (array, CSR row or dict) read as predict reads its rows (a
+    # float64 row of a float32 model stays float64), by the one prediction
+    # routine (dot.pxi) on the engine's view of the state
+    cdef cnp.ndarray a = _event_dense(self, x, True, True)
     cdef cnp.ndarray data, ind
-    cdef const void* vp
-    cdef const int* ix = NULL
-    cdef Py_ssize_t nnz
     if a is not None:
-        vp, nnz = cnp.PyArray_DATA(a), self.n_features
-    else:
-        data, ind = _event_csr(self, x)
-        vp, nnz = cnp.PyArray_DATA(data), data.shape[0]
-        ix = <const int*>cnp.PyArray_DATA(ind)
-    if not (_finite_values(<const float*>vp, nnz) if self.f32
+        return _decide_values(self, a, NULL, self.n_features, averaged, average, out)
+    data, ind = _event_csr(self, x, True)
+    return _decide_values(self, data, <const int*>cnp.PyArray_DATA(ind), data.shape[0],
+                          averaged, average, out)
+
+
+cdef int _decide_values(Engine self, cnp.ndarray values, const int* ix, Py_ssize_t nnz,
+                        bint averaged, long long average, double* out) except -1:
+    """The decision values of one row (``values``: float32 or float64, at
+    the columns ``ix``, or dense), checked finite."""
+    cdef const void* vp = cnp.PyArray_DATA(values)
+    cdef bint v32 = cnp.PyArray_TYPE(values) == cnp.NPY_FLOAT32
+    if not (_finite_values(<const float*>vp, nnz) if v32
             else _finite_values(<const double*>vp, nnz)):
         raise ValueError("Input X contains NaN or infinity.")
     if self.f32:
-        _decide(&self.view, <const float*>self.view.weights, <const float*>vp, ix, nnz, averaged,
-                average, out)
+        if v32:
+            _decide(&self.view, <const float*>self.view.weights, <const float*>vp, ix, nnz,
+                    averaged, average, out)
+        else:
+            _decide(&self.view, <const float*>self.view.weights, <const double*>vp, ix, nnz,
+                    averaged, average, out)
+    elif v32:
+        _decide(&self.view, <const double*>self.view.weights, <const float*>vp, ix, nnz,
+                averaged, average, out)
     else:
         _decide(&self.view, <const double*>self.view.weights, <const double*>vp, ix, nnz,
                 averaged, average, out)

@@ -468,8 +468,12 @@ class BaseSGD(LearnerCore, BaseEstimator):
             out = np.empty(engine.n_outputs)
             engine.decision_one(x, model.averaged(), model.average, out)
             return out
-        # the event as the engine reads it (the model's dtype), as one row
-        dtype = model.w.dtype
+        # the event as the engine reads it for a prediction, as one row: a
+        # float32 row of a float32 model in float32, anything else in float64
+        # (as predict reads its rows)
+        dtype = np.float64
+        if model.w.dtype == np.float32 and getattr(x, "dtype", None) == np.float32:
+            dtype = np.float32
         if isinstance(x, dict) and getattr(self, "hash_bits", None) is not None:
             x = self._hashed([x])     # its width checked against the model's below
         elif isinstance(x, dict):
