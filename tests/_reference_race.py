@@ -45,28 +45,31 @@ class RaceReference:
         share[self.default if tied[self.default] else int(np.argmax(tied))] = 1.0
         return share
 
-    def serve(self, y, margins, loss_fn):
+    def serve(self, y, margins, loss_fn, weight=1.0):
         """Serve one row: ``margins`` (copies,) with NaN for a copy without
-        a value. Returns the served decision value."""
+        a value; ``weight``: the row's weight in the objective. Returns the
+        served decision value."""
         available = np.isfinite(margins)
         share = self.shares(available)
         served = float(sum(share[c] * margins[c] for c in np.flatnonzero(share > 0)))
         self._record(loss_fn(y, served), loss_fn(y, 0.0), available,
-                     lambda c: loss_fn(y, margins[c]), lambda c: abs(margins[c]))
+                     lambda c: loss_fn(y, margins[c]), lambda c: abs(margins[c]), weight)
         return served
 
-    def _record(self, served_loss, zero_loss, available, copy_loss, copy_margin):
+    def _record(self, served_loss, zero_loss, available, copy_loss, copy_margin, weight=1.0):
         """After serving a row: the served loss, each available copy's
-        discounted loss (``copy_loss(c)``) and wildness (its loss against
-        the zero model's, its largest margin ``copy_margin(c)`` against the
-        bound), the race's narrowing, the next shares."""
+        discounted loss (``copy_loss(c)``, weighted by the row's ``weight``,
+        a negative one counting as 0) and wildness (its unweighted loss
+        against the zero model's, its largest margin ``copy_margin(c)``
+        against the bound), the race's narrowing, the next shares."""
+        weight = weight if weight > 0 else 0.0
         self.served_loss += served_loss
         self.served_n += 1
-        self.count = self.discount * self.count + 1.0
+        self.count = self.discount * self.count + weight
         self.zero_loss = max(self.zero_loss, zero_loss)
         for c in np.flatnonzero(available & (self.status <= WILD)):
             loss_c = copy_loss(c)
-            self.loss[c] = self.discount * self.loss[c] + min(loss_c, 1e100)
+            self.loss[c] = self.discount * self.loss[c] + weight * min(loss_c, 1e100)
             if self.status[c] == RACING and (not loss_c <= self.wild * self.zero_loss
                                              or copy_margin(c) > self.bound):
                 self.status[c] = WILD
@@ -110,9 +113,10 @@ class SoftmaxRaceReference(RaceReference):
     ``wild`` times the zero model's (log K), or one of whose margins exceeds
     ``bound`` in size, is never served again."""
 
-    def serve(self, label, margins, loss_fn=None):
+    def serve(self, label, margins, loss_fn=None, weight=1.0):
         """Serve one row: ``margins`` (copies, K), a row of NaN for a copy
-        without values. Returns the served margins (K,)."""
+        without values; ``weight``: the row's weight in the objective.
+        Returns the served margins (K,)."""
         import math
         available = np.isfinite(margins[:, 0])
         share = self.shares(available)
@@ -120,5 +124,5 @@ class SoftmaxRaceReference(RaceReference):
         served = sum(share[c] * margins[c] for c in np.flatnonzero(share > 0))
         self._record(cross_entropy(served, label), math.log(K), available,
                      lambda c: cross_entropy(margins[c], label),
-                     lambda c: np.abs(margins[c]).max())
+                     lambda c: np.abs(margins[c]).max(), weight)
         return served

@@ -1065,13 +1065,20 @@ cdef class Engine:
         return _race_rows_to_narrowing(self.scalars, b, &self.race_rule)
 
     def race_combine(self, int b, targets, const double[:, ::1] margins,
-                     const Py_ssize_t[::1] valid, const double[:, ::1] losses=None):
+                     const Py_ssize_t[::1] valid, const double[:, ::1] losses=None,
+                     sample_weight=None):
         """Serve the rows of a block of binary problem b (see race.pxi):
         ``targets`` in the model's dtype (the loss's encoding), ``margins``
         (copies, rows) as ``run_pass`` recorded them, ``valid[c]`` the rows
         with a value for copy c; ``losses`` (the shape of margins, or None):
-        each copy's loss on each row as ``run_race_block`` recorded it."""
+        each copy's loss on each row as ``run_race_block`` recorded it;
+        ``sample_weight`` (the targets' shape and dtype, or None: 1): the
+        rows' weights, which the race weighs the copies' losses by (times
+        the class weights)."""
         cdef cnp.ndarray y = targets
+        cdef cnp.ndarray sw = None
+        cdef const void* wp = NULL
+        cdef Config cfg0 = <Config>self.cfgs[b * self.copies] if self.copies >= 2 else None
         cdef Py_ssize_t n = y.shape[0]
         if self.copies < 2 or b < 0 or b >= self.n_outputs:
             raise ValueError("no race, or no such binary problem")
@@ -1085,17 +1092,26 @@ cdef class Engine:
         if cnp.PyArray_TYPE(y) != (cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64) \
                 or not cnp.PyArray_IS_C_CONTIGUOUS(y):
             raise ValueError("targets must be C-contiguous in the model's dtype")
+        if sample_weight is not None:
+            sw = sample_weight
+            if (cnp.PyArray_TYPE(sw) != cnp.PyArray_TYPE(y) or not cnp.PyArray_IS_C_CONTIGUOUS(sw)
+                    or sw.shape[0] != n):
+                raise ValueError("sample_weight must be C-contiguous, one per target, in the "
+                                 "model's dtype")
+            wp = cnp.PyArray_DATA(sw)
         if n == 0:
             return
         cdef const double* lp = NULL if losses is None else &losses[0, 0]
         if self.f32:
             _race_combine(self.scalars, b, &self.race_rule, self.loss,
-                          <const float*>cnp.PyArray_DATA(y), NULL, n, &margins[0, 0], lp,
-                          margins.shape[1], &valid[0])
+                          <const float*>cnp.PyArray_DATA(y), <const float*>wp, cfg0.weight_pos,
+                          cfg0.weight_neg, NULL, n, &margins[0, 0], lp, margins.shape[1],
+                          &valid[0])
         else:
             _race_combine(self.scalars, b, &self.race_rule, self.loss,
-                          <const double*>cnp.PyArray_DATA(y), NULL, n, &margins[0, 0], lp,
-                          margins.shape[1], &valid[0])
+                          <const double*>cnp.PyArray_DATA(y), <const double*>wp, cfg0.weight_pos,
+                          cfg0.weight_neg, NULL, n, &margins[0, 0], lp, margins.shape[1],
+                          &valid[0])
 
     def run_race_block(self, int b, values, indices, indptr, targets, sample_weight,
                        const Py_ssize_t[::1] order, double[::1] t, double[:, ::1] margins,
@@ -1186,15 +1202,19 @@ cdef class Engine:
             return failed
         if learned == 0:
             return R
+        cfg = <Config>self.cfgs[b * R]
+        cdef double w_pos = cfg.weight_pos, w_neg = cfg.weight_neg
         with nogil:
             if self.f32:
                 _race_combine(self.scalars, b, &self.race_rule, self.loss,
-                              <const float*>cnp.PyArray_DATA(y), &order[0], n_rows,
-                              &margins[0, 0], &losses[0, 0], margins.shape[1], &valid[0])
+                              <const float*>cnp.PyArray_DATA(y),
+                              <const float*>cnp.PyArray_DATA(sw), w_pos, w_neg, &order[0],
+                              n_rows, &margins[0, 0], &losses[0, 0], margins.shape[1], &valid[0])
             else:
                 _race_combine(self.scalars, b, &self.race_rule, self.loss,
-                              <const double*>cnp.PyArray_DATA(y), &order[0], n_rows,
-                              &margins[0, 0], &losses[0, 0], margins.shape[1], &valid[0])
+                              <const double*>cnp.PyArray_DATA(y),
+                              <const double*>cnp.PyArray_DATA(sw), w_pos, w_neg, &order[0],
+                              n_rows, &margins[0, 0], &losses[0, 0], margins.shape[1], &valid[0])
         return -1
 
     def plateau_step(self, int k, int node, double metric):

@@ -373,8 +373,10 @@ cdef Py_ssize_t _learn_typed(Engine self, const floating* values, const int* ind
                     self.last_lr = last_eta
                     self.last_t = P.t
                     return -1
-                _race_combine(self.scalars, b, &self.race_rule, self.loss, ys + lo, NULL, seg,
-                              margins, losses, seg, valid)
+                cfg = <Config>self.cfgs[b * copies]
+                _race_combine(self.scalars, b, &self.race_rule, self.loss, ys + lo, ws + lo,
+                              cfg.weight_pos, cfg.weight_neg, NULL, seg, margins, losses, seg,
+                              valid)
             lo += seg
     if self.has_drift and self.dloop.out_of_memory:
         self._restore_all()
@@ -398,6 +400,7 @@ cdef Py_ssize_t _learn_lockstep(Engine self, const floating* values, const int* 
     self._reserve(0, (K + 1) * row_bytes + 2 * n_rows * sizeof(Py_ssize_t))
     cdef floating* ys = <floating*>self.tmp
     cdef floating* ws = ys + K * n_rows
+    cdef double yb
     cdef Py_ssize_t* order = <Py_ssize_t*>(self.tmp + (K + 1) * row_bytes)
     cdef Py_ssize_t* labels = order + n_rows
     for i in range(n_rows):
@@ -724,9 +727,13 @@ cdef Py_ssize_t _race_drift_lockstep(Engine self, const floating* values, const 
         for i in range(seg):
             r = order[lo + i]
             for b in range(B):
-                served[b] = _race_serve_row(self.scalars, b, &self.race_rule, self.loss,
-                                            ys[b * ystride + r], margins + b * R * seg,
-                                            losses + b * R * seg, seg, valid + b * R, i, NULL)
+                yb = ys[b * ystride + r]
+                cfg = <Config>self.cfgs[b * R]
+                served[b] = _race_serve_row(self.scalars, b, &self.race_rule, self.loss, yb,
+                                            (cfg.weight_pos if yb > 0.0 else cfg.weight_neg)
+                                            * (<double>ws[r] if ws != NULL else 1.0),
+                                            margins + b * R * seg, losses + b * R * seg, seg,
+                                            valid + b * R, i, NULL)
             if labels != NULL:
                 best = 0
                 for b in range(1, B):      # the first maximum, as predict

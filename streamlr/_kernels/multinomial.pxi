@@ -315,12 +315,14 @@ cdef Py_ssize_t _softmax_run(Engine self, const floating* values, const int* ind
 # react (drift.pxi) and re-opens the race (``_race_reopen``).
 
 
-cdef void _race_serve_softmax(double* scalars, int K, const RaceRule* rule, int yi,
+cdef void _race_serve_softmax(double* scalars, int K, const RaceRule* rule, int yi, double w,
                               const double* margins, Py_ssize_t n, const Py_ssize_t* valid,
                               Py_ssize_t i, double* q) noexcept nogil:
     """Serve row i (label index yi) from the copies' margins
     ``margins[(c * K + k) * n + i]`` (valid for i < valid[c]); ``q``: 2K
-    doubles, the served margins in the first K."""
+    doubles, the served margins in the first K; ``w``: the row's weight in
+    the objective (sample weight times its class's weight; negative: 0),
+    which weighs its cross-entropy in the copies' discounted losses."""
     cdef int R = rule.copies, c, k
     cdef double share[MAX_COPIES]
     cdef double* row
@@ -333,7 +335,9 @@ cdef void _race_serve_softmax(double* scalars, int K, const RaceRule* rule, int 
                 q[k] += share[c] * margins[(c * K + k) * n + i]
     scalars[SLOT_SERVED_LOSS] += _log_sum_exp(q, K) - q[yi]
     scalars[SLOT_SERVED_N] += 1.0
-    scalars[SLOT_RACE_COUNT] = rule.discount * scalars[SLOT_RACE_COUNT] + 1.0
+    if not w > 0.0:
+        w = 0.0
+    scalars[SLOT_RACE_COUNT] = rule.discount * scalars[SLOT_RACE_COUNT] + w
     if zero > scalars[SLOT_RACE_ZERO_LOSS]:
         scalars[SLOT_RACE_ZERO_LOSS] = zero
     for c in range(R):
@@ -347,7 +351,7 @@ cdef void _race_serve_softmax(double* scalars, int K, const RaceRule* rule, int 
             if fabs(q[K + k]) > big:
                 big = fabs(q[K + k])
         ce = _log_sum_exp(q + K, K) - q[K + yi]
-        row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
+        row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + w * (
             ce if ce < RACE_BIG_LOSS else RACE_BIG_LOSS)
         if row[SLOT_RACE_STATUS] == RACE_RACING and (
                 not ce <= rule.wild * scalars[SLOT_RACE_ZERO_LOSS] or big > rule.bound):
@@ -432,8 +436,11 @@ cdef Py_ssize_t _softmax_race(Engine self, const floating* values, const int* in
         if alive == 0:
             return -1
         for i in range(seg):
-            _race_serve_softmax(self.scalars, K, &self.race_rule, <int>ys[order[lo + i]], margins,
-                                seg, valid, i, q)
+            kk = <int>ys[order[lo + i]]
+            _race_serve_softmax(self.scalars, K, &self.race_rule, kk,
+                                (<Config>self.cfgs[kk * R]).weight_pos
+                                * (<double>ws[order[lo + i]] if ws != NULL else 1.0),
+                                margins, seg, valid, i, q)
             if not self.has_drift:
                 continue
             # the detector sees the served prediction's error; a detection

@@ -15,8 +15,11 @@
 # averaging (Hedge / Vovk's aggregating algorithm; Cesa-Bianchi and Lugosi,
 # "Prediction, Learning, and Games", ch. 2-3) of the copies' decision values,
 # which serves the share-weighted average of their weights (what coef_
-# shows). Each copy keeps a discounted loss S_c <- discount * S_c + loss_c
-# and the race a discounted count n <- discount * n + 1; before a row,
+# shows). Each copy keeps a discounted loss S_c <- discount * S_c + w loss_c
+# and the race a discounted count n <- discount * n + w, w the row's weight
+# in the objective (sample_weight times its class weight: the copies are
+# judged by the loss the user asked them to minimise; the guards below look
+# at the unweighted loss of the row); before a row,
 #     share_c ~ exp(-eta * (S_c - S_min) / (S_min / n))
 # over the copies served, S_min the leader's: the leader's mean recent loss
 # sets the scale, so eta is free of the loss's units. Guards:
@@ -204,12 +207,13 @@ cdef void _race_narrow(double* scalars, int b, const RaceRule* rule) noexcept no
 
 
 cdef double _race_serve_listed(double* scalars, int b, const RaceRule* rule, Loss loss, double y,
-                               const double* margins, const double* losses, Py_ssize_t stride,
+                               double w, const double* margins, const double* losses, Py_ssize_t stride,
                                const Py_ssize_t* valid, Py_ssize_t i, double* zero_memo,
                                int* act, int* n_act) noexcept nogil:
     """``_race_serve_row`` with the copies that serve row i already listed
     (``act[:n_act[0]]``, ``_race_active``); listed again, for row i + 1,
-    where the race narrows."""
+    where the race narrows. ``w``: the row's weight in the objective (a
+    negative one counts as 0)."""
     cdef int R = rule.copies, c, j
     cdef double* first = scalars + (<Py_ssize_t>b * R) * N_SLOTS
     cdef double* row
@@ -223,7 +227,9 @@ cdef double _race_serve_listed(double* scalars, int b, const RaceRule* rule, Los
             served += share[c] * margins[c * stride + i]
     first[SLOT_SERVED_LOSS] += loss.loss(y, served)
     first[SLOT_SERVED_N] += 1.0
-    first[SLOT_RACE_COUNT] = rule.discount * first[SLOT_RACE_COUNT] + 1.0
+    if not w > 0.0:
+        w = 0.0
+    first[SLOT_RACE_COUNT] = rule.discount * first[SLOT_RACE_COUNT] + w
     if zero_memo == NULL:
         zero = loss.loss(y, 0.0)
     elif memcmp(&y, zero_memo, sizeof(double)) == 0:
@@ -238,7 +244,7 @@ cdef double _race_serve_listed(double* scalars, int b, const RaceRule* rule, Los
         row = first + c * N_SLOTS
         m = margins[c * stride + i]
         loss_c = losses[c * stride + i] if losses != NULL else loss.loss(y, m)
-        row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + (
+        row[SLOT_RACE_LOSS] = rule.discount * row[SLOT_RACE_LOSS] + w * (
             loss_c if loss_c < RACE_BIG_LOSS else RACE_BIG_LOSS)
         if row[SLOT_RACE_STATUS] == RACE_RACING and (
                 not loss_c <= rule.wild * first[SLOT_RACE_ZERO_LOSS]
@@ -252,7 +258,7 @@ cdef double _race_serve_listed(double* scalars, int b, const RaceRule* rule, Los
 
 
 cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss loss, double y,
-                            const double* margins, const double* losses, Py_ssize_t stride,
+                            double w, const double* margins, const double* losses, Py_ssize_t stride,
                             const Py_ssize_t* valid, Py_ssize_t i, double* zero_memo) noexcept nogil:
     """Serve row i of binary problem b from its copies' decision values
     ``margins[c * stride + i]`` (valid for i < valid[c]): add the served
@@ -261,11 +267,12 @@ cdef double _race_serve_row(double* scalars, int b, const RaceRule* rule, Loss l
     ``losses`` (or NULL): each copy's loss on the row, as its pass measured
     it (``loss.loss(y, margin)``, the same number); ``zero_memo`` (or NULL):
     the last target (NaN at first) and its loss of predicting 0, reused
-    while the target's bits stay the same (a classifier's targets are two)."""
+    while the target's bits stay the same (a classifier's targets are two);
+    ``w``: the row's weight in the objective."""
     cdef int act[MAX_COPIES]
     cdef int n_act = _race_active(scalars + (<Py_ssize_t>b * rule.copies) * N_SLOTS, rule.copies,
                                   valid, i, act)
-    return _race_serve_listed(scalars, b, rule, loss, y, margins, losses, stride, valid, i,
+    return _race_serve_listed(scalars, b, rule, loss, y, w, margins, losses, stride, valid, i,
                               zero_memo, act, &n_act)
 
 
@@ -280,13 +287,17 @@ cdef void _race_store_shares(double* scalars, int b, const RaceRule* rule) noexc
 
 
 cdef void _race_combine(double* scalars, int b, const RaceRule* rule, Loss loss,
-                        const floating* ys, const Py_ssize_t* order, Py_ssize_t n_rows,
+                        const floating* ys, const floating* ws, double weight_pos,
+                        double weight_neg, const Py_ssize_t* order, Py_ssize_t n_rows,
                         const double* margins, const double* losses, Py_ssize_t stride,
                         const Py_ssize_t* valid) noexcept nogil:
     """Serve rows 0..n_rows-1 of binary problem b (``_race_serve_row``; the
-    target of row i is ``ys[order[i]]``, or ``ys[i]`` with order NULL),
-    then store the shares that serve from now on (SLOT_RACE_SHARE)."""
-    cdef Py_ssize_t i, until = 0
+    target of row i is ``ys[order[i]]``, or ``ys[i]`` with order NULL; its
+    weight ``ws`` there (NULL: 1) times ``weight_pos`` for a positive
+    target, else ``weight_neg``, as the loop weighs it), then store the
+    shares that serve from now on (SLOT_RACE_SHARE)."""
+    cdef Py_ssize_t i, r, until = 0
+    cdef double y, w
     cdef double zero_memo[2]
     cdef int act[MAX_COPIES]
     cdef int n_act = 0, j
@@ -300,8 +311,11 @@ cdef void _race_combine(double* scalars, int b, const RaceRule* rule, Loss loss,
             for j in range(n_act):
                 if valid[act[j]] < until:
                     until = valid[act[j]]
-        _race_serve_listed(scalars, b, rule, loss, ys[order[i] if order != NULL else i], margins,
-                           losses, stride, valid, i, zero_memo, act, &n_act)
+        r = order[i] if order != NULL else i
+        y = ys[r]
+        w = (weight_pos if y > 0.0 else weight_neg) * (<double>ws[r] if ws != NULL else 1.0)
+        _race_serve_listed(scalars, b, rule, loss, y, w, margins, losses, stride, valid, i,
+                           zero_memo, act, &n_act)
     _race_store_shares(scalars, b, rule)
 
 

@@ -118,8 +118,10 @@ RATE_RACE_NOTES = """    ``learning_rate="auto"`` (the rate race) learns one cop
     `~streamlr.optim.Optimizer.auto_rates`) in the same compiled pass, each
     at its constant rate, and serves the exponentially weighted average of
     the copies (Hedge / the aggregating algorithm). Each copy keeps a
-    discounted loss :math:`S_c \\leftarrow 0.995 S_c + \\ell_c` and the race
-    a discounted count :math:`n \\leftarrow 0.995 n + 1`; before each row,
+    discounted loss :math:`S_c \\leftarrow 0.995 S_c + w \\ell_c` and the race
+    a discounted count :math:`n \\leftarrow 0.995 n + w`, :math:`w` the row's
+    weight in the objective (``sample_weight`` times its class weight);
+    before each row,
     copy c's share is :math:`\\propto \\exp(-0.1 (S_c - S^*) / (S^*/n))`,
     :math:`S^*` the leader's, so the leader's mean recent loss sets the
     scale. Guards: the smallest rate serves alone for the first 3 rows; a

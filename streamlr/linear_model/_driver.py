@@ -596,7 +596,7 @@ def _race_epochs(call, engine, data, b, seed, t_start, lr_start):
                 raise DivergenceError.at(
                     float(t[0]), lr, f"every copy of the rate race diverged (epoch {epoch + 1})")
             engine.race_combine(b, np.ascontiguousarray(target[rows_block]), margins, valid,
-                                losses)
+                                losses, np.ascontiguousarray(call.sample_weight[rows_block]))
         for k in problems:
             if scal[k, out] < 2 and not engine.finite(k):
                 _race_out(call, engine, k)
