@@ -1,6 +1,6 @@
-"""The dense plain-SGD loop (issue #20): the log loss behind the loss
-interface, the dense dot inlined (and the row prefetch along it), the
-branch-free binary targets. Each is checked
+"""The dense plain-SGD loop (issue #20): the log loss and its derivative from
+one exp (Loss.loss_dloss), the dense dot inlined (and the row prefetch along
+it), the branch-free binary targets. Each is checked
 bit for bit against an independent reference or the general path."""
 import math
 
@@ -12,15 +12,18 @@ from streamlr._kernels import kernel as _k
 
 
 def _log1pexp(x):
-    # scikit-learn's cut points
+    # the kernel's log loss (losses.pyx _log1pexp_from): from e = exp(-x),
+    # the exponential the derivative takes, with scikit-learn's cut points
+    # above 18
     if x <= -37:
         return math.exp(x)
-    if x <= -2:
-        return math.log1p(math.exp(x))
+    e = math.exp(-x)
+    if x <= 0:
+        return math.log1p(1 / e)
     if x <= 18:
-        return math.log(1.0 + math.exp(x))
+        return x + math.log1p(e)
     if x <= 33.3:
-        return x + math.exp(-x)
+        return x + e
     return x
 
 

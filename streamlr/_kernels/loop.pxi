@@ -396,6 +396,7 @@ cdef Py_ssize_t _epoch_rows(
     cdef const int* idx
     cdef floating yi, sw, class_weight, norm
     cdef double p, pg, zb, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
+    cdef LossGrad lg
     cdef double t = P.t, last_eta = ps.last_eta, clock0 = s.clock0, step
     cdef bint drifted = False       # the last sample flagged drift: react before the next
     cdef double threshold = 1e-9 if floating is double else 1e-6
@@ -492,7 +493,11 @@ cdef Py_ssize_t _epoch_rows(
 
         # progressive loss: measured before learning from the sample; the
         # running total lives in the state, so chunking cannot change it
-        cur_loss = loss.loss(yi, p)
+        # progressive loss and derivative in one call (the log loss shares
+        # its exp between them); the derivative serves the rules below that
+        # take the gradient at p
+        lg = loss.loss_dloss(yi, p)
+        cur_loss = lg.loss
         if Recording is char:
             if ps.losses != NULL:
                 ps.losses[i] = cur_loss
@@ -543,7 +548,8 @@ cdef Py_ssize_t _epoch_rows(
                 else:
                     pg = MARGIN_AT_Y_F32(w, S, cfg.slot_stride, v, idx, nnz, p, zb, cfg.y_beta)
             if not _opt_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx, nnz,
-                               loss.dloss(yi, pg) * (class_weight * sw), eta,
+                               (loss.dloss(yi, pg) if cfg.grad_at_y else lg.dloss)
+                               * (class_weight * sw), eta,
                                step, cfg):
                 status = -(i + 1)
                 break
@@ -562,7 +568,7 @@ cdef Py_ssize_t _epoch_rows(
             sq = _sqnorm(v, nnz)
             update = loss.loss(yi, p) / (sq + 0.5 / cfg.eta0)
         else:
-            dloss = loss.dloss(yi, p)
+            dloss = lg.dloss
             if dloss < -MAX_DLOSS:
                 dloss = -MAX_DLOSS
             elif dloss > MAX_DLOSS:
