@@ -427,6 +427,18 @@ cdef Py_ssize_t _epoch_rows(
                        DENSE_PREFETCH_MAX_ROWS)
     # plain SGD's dense float64 rows on unit stride: the row prefetch along the dot
     cdef bint ahead_ok = pf_dense > 0 and S == 1 and cfg.optimizer == OPT_SGD
+    # ... and there, when nothing but the update touches the weights between
+    # one row's update and the next row's dot (no L1 truncation, no norms for
+    # the objective, no crossed rows; a drift reaction is checked per row),
+    # the next row's sums come from the update's own pass over the weights
+    # (streamlr_axpy_dot8, rows.pxi): ``fused`` holds them, ``has_fused``
+    # says that the next row's dot is done
+    cdef bint fuse_ok = (ahead_ok and lr != LR_PA1 and lr != LR_PA2 and not has_l1
+                         and not track_objective and R.cross == NULL)
+    cdef bint has_fused = False
+    cdef double fused = 0.0
+    cdef floating fstep
+    cdef Py_ssize_t r_next
     if lr == LR_ADAPTIVE:
         eta = ps.eta_adaptive
 
@@ -472,6 +484,11 @@ cdef Py_ssize_t _epoch_rows(
 
         if prefetch:
             p = _dot_prefetch(w, S, s.wscale, v, idx, nnz, pf_idx, pf_n, pf_last) + s.intercept
+        elif has_fused:
+            # the sums of this row at the weights updated by the last row
+            # (its update asked for the lines of the row ahead, as the dot would)
+            has_fused = False
+            p = (fused if s.wscale == 1.0 else fused * s.wscale) + s.intercept
         else:
             if floating is double and pb != NULL:
                 p = _dot_ahead(w, s.wscale, v, nnz, pb) + s.intercept
@@ -589,7 +606,21 @@ cdef Py_ssize_t _epoch_rows(
             _scale(w, Sp, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
                    n_features, threshold)
         if update != 0.0:
-            _add(w, Sp, s, v, idx, nnz, <floating>update, track_objective)
+            if floating is double and fuse_ok and i + 1 < n_rows and not drifted:
+                # _add's arithmetic (plain_sgd.pxi), with the next row's dot
+                fstep = <floating>update
+                if s.wscale != 1:
+                    fstep = fstep / <floating>s.wscale
+                r_next = order[i + 1] if order != NULL else first + i + 1
+                pb = values + r_next * n_features       # the row ahead, or (none) the next
+                if i + 1 + pf_dense < n_rows:
+                    pb = values + (order[i + 1 + pf_dense] if order != NULL
+                                   else first + i + 1 + pf_dense) * n_features
+                fused = streamlr_axpy_dot8(w, v, fstep, values + r_next * n_features,
+                                           nnz, pb)
+                has_fused = True
+            else:
+                _add(w, Sp, s, v, idx, nnz, <floating>update, track_objective)
         if cfg.fit_intercept:
             intercept_update = update
             if intercept_update != 0:

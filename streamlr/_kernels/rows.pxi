@@ -90,6 +90,36 @@ cdef extern from *:
         __builtin_prefetch((const void*)(ahead + n - 1), 0, 3);
         return ((a0 + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
     }
+    /* w += step * v (plain SGD's dense update, plain_sgd.pxi _add) and, in
+       the same pass, the eight sums of the next row u at the new weights:
+       each new weight is stored and multiplied by u from its register */
+    static inline double streamlr_axpy_dot8(double* w, const double* v, double step,
+                                            const double* u, Py_ssize_t n,
+                                            const double* ahead) {
+        streamlr_v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = {0.0, 0.0, 0.0, 0.0};
+        streamlr_v4d sv = {step, step, step, step}, a, b;
+        Py_ssize_t k, m = n - n % 8;
+        double a0, x;
+        for (k = 0; k < m; k += 8) {
+            a = streamlr_load4(w + k) + streamlr_load4(v + k) * sv;
+            b = streamlr_load4(w + k + 4) + streamlr_load4(v + k + 4) * sv;
+            __builtin_memcpy(w + k, &a, sizeof(a));
+            __builtin_memcpy(w + k + 4, &b, sizeof(b));
+            lo += a * streamlr_load4(u + k);
+            hi += b * streamlr_load4(u + k + 4);
+            __builtin_prefetch((const void*)(ahead + k), 0, 3);
+        }
+        a0 = lo[0];
+        for (k = m; k < n; k++) {
+            x = w[k] + v[k] * step;
+            w[k] = x;
+            a0 += x * u[k];
+        }
+        if (m < n)
+            __builtin_prefetch((const void*)(ahead + m), 0, 3);
+        __builtin_prefetch((const void*)(ahead + n - 1), 0, 3);
+        return ((a0 + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
+    }
     #else
     static inline double streamlr_dot8_ahead(const double* w, const double* v,
                                              Py_ssize_t n, const double* ahead) {
@@ -110,10 +140,21 @@ cdef extern from *:
             a0 += w[k] * v[k];
         return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
     }
+    static inline double streamlr_axpy_dot8(double* w, const double* v, double step,
+                                            const double* u, Py_ssize_t n,
+                                            const double* ahead) {
+        Py_ssize_t k;
+        (void)ahead;
+        for (k = 0; k < n; k++)
+            w[k] = w[k] + v[k] * step;
+        return streamlr_dot8_ahead(w, u, n, ahead);
+    }
     #endif
     """
     double streamlr_dot8_ahead(const double* w, const double* v, Py_ssize_t n,
                                const double* ahead) noexcept nogil
+    double streamlr_axpy_dot8(double* w, const double* v, double step, const double* u,
+                              Py_ssize_t n, const double* ahead) noexcept nogil
 
 
 cdef inline double _dot_ahead(const double* w, double wscale, const double* v,
