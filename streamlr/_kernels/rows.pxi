@@ -67,11 +67,10 @@ cdef extern from *:
     """
     #if defined(__GNUC__) || defined(__clang__)
     typedef double streamlr_v4d __attribute__((vector_size(32)));
-    static inline streamlr_v4d streamlr_load4(const double* p) {
-        streamlr_v4d r;
-        __builtin_memcpy(&r, p, sizeof(r));      /* unaligned load */
-        return r;
-    }
+    /* an unaligned load (a macro: a function returning a 32-byte vector
+       draws GCC's ABI note -Wpsabi in the build without AVX) */
+    #define streamlr_load4(p) __extension__ ({ streamlr_v4d r_; \
+        __builtin_memcpy(&r_, (p), sizeof(r_)); r_; })
     static inline double streamlr_dot8_ahead(const double* w, const double* v,
                                              Py_ssize_t n, const double* ahead) {
         streamlr_v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = {0.0, 0.0, 0.0, 0.0};
