@@ -1,6 +1,6 @@
-"""The dense plain-SGD loop (issue #20): the log loss behind the loss
-interface, the dense dot inlined (and the row prefetch along it), the
-branch-free binary targets. Each is checked
+"""The dense plain-SGD loop (issue #20): the log loss and its derivative from
+one exp (Loss.loss_dloss), the dense dot inlined (and the row prefetch along
+it), the branch-free binary targets. Each is checked
 bit for bit against an independent reference or the general path."""
 import math
 
@@ -12,15 +12,18 @@ from streamlr._kernels import kernel as _k
 
 
 def _log1pexp(x):
-    # scikit-learn's cut points
+    # the kernel's log loss (losses.pyx _log1pexp_from): from e = exp(-x),
+    # the exponential the derivative takes, with scikit-learn's cut points
+    # above 18
     if x <= -37:
         return math.exp(x)
-    if x <= -2:
-        return math.log1p(math.exp(x))
+    e = math.exp(-x)
+    if x <= 0:
+        return math.log1p(1 / e)
     if x <= 18:
-        return math.log(1.0 + math.exp(x))
+        return x + math.log1p(e)
     if x <= 33.3:
-        return x + math.exp(-x)
+        return x + e
     return x
 
 
@@ -103,3 +106,40 @@ def test_dense_prefetch_along_the_dot_changes_no_bit(dtype, optimizer):
     assert one.coef_.tobytes() == blocks.coef_.tobytes()
     assert one.intercept_.tobytes() == blocks.intercept_.tobytes()
     assert one.progressive_loss_ == blocks.progressive_loss_
+
+
+
+@pytest.mark.parametrize("d", [13, 100])
+@pytest.mark.parametrize("kw", [
+    {}, {"penalty": None}, {"fit_intercept": False}, {"average": 5}, {"alpha": 0.05},
+    {"class_weight": {0: 0.5, 1: 2.0}}, {"learning_rate": "constant", "eta0": 0.1},
+    {"drift": "restart"}, {"drift": "reset"},
+], ids=str)
+def test_dense_update_fused_with_the_next_dot_changes_no_bit(d, kw):
+    # within one call, dense float64 plain SGD computes the next row's sums
+    # in its update's pass over the weights (rows.pxi streamlr_axpy_dot8);
+    # one row a call has no next row: the separate update and dot. Every bit
+    # must agree, with a drift reaction between two rows too (then the sums
+    # are not fused)
+    from streamlr.drift import ADWIN
+
+    kw = dict(kw)
+    on_drift = kw.pop("drift", None)
+    if on_drift:
+        kw.update(drift_detector=ADWIN(clock=8, delta=0.05), on_drift=on_drift)
+    rng = np.random.default_rng(d)
+    n = 800
+    X = rng.standard_normal((n, d))
+    y = (X[:, 0] + 0.1 * rng.standard_normal(n) > 0).astype(np.int64)
+    y[n // 2:] = 1 - y[n // 2:]                 # a drift for the detector
+    sw = rng.uniform(0.5, 2.0, n)
+    base = dict(loss="log_loss", tol=None, shuffle=False)
+    one = SGDClassifier(**base, **kw).partial_fit(X, y, classes=[0, 1], sample_weight=sw)
+    rows = SGDClassifier(**base, **kw)
+    for i in range(n):
+        rows.partial_fit(X[i:i + 1], y[i:i + 1], classes=[0, 1], sample_weight=sw[i:i + 1])
+    if on_drift:
+        assert len(one.drifts_) >= 1 and list(one.drifts_) == list(rows.drifts_)
+    assert one.coef_.tobytes() == rows.coef_.tobytes()
+    assert one.intercept_.tobytes() == rows.intercept_.tobytes()
+    assert one.progressive_loss_ == rows.progressive_loss_

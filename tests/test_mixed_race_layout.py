@@ -298,7 +298,19 @@ def test_a_race_saved_in_the_old_layout_resumes_as_the_old_build_resumed_it():
         got = old_files.observe(est, X)
         assert got.keys() <= expected.keys()
         for key, value in got.items():
-            np.testing.assert_array_equal(value, expected[key], err_msg=key)
+            want = expected[key]
+            if key in ("scalars", "progressive"):
+                # the log loss's value from one exp (Loss.loss_dloss, issue
+                # #20) moved each progressive loss by up to 5 ulps: the sums
+                # of losses (and the race's shares taken from them) within
+                # 1e-13 relative (1.4e-14 seen); every other number bitwise
+                value, want = np.array(value, ndmin=2), np.array(want, ndmin=2)
+                loss_slots = [SLOTS[k] for k in ("loss_sum", "race_loss", "race_share",
+                                                 "served_loss")] if key == "scalars" else [0]
+                np.testing.assert_allclose(value[:, loss_slots], want[:, loss_slots], rtol=1e-13,
+                                           atol=0, err_msg=key)
+                value, want = np.delete(value, loss_slots, 1), np.delete(want, loss_slots, 1)
+            np.testing.assert_array_equal(value, want, err_msg=key)
 
 
 @pytest.mark.parametrize("with_margins", [False, True])

@@ -17,6 +17,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import streamlr
+from streamlr.linear_model._state import SLOTS
 from streamlr.testing import model_state
 
 DATA = Path(__file__).parent / "data"
@@ -119,9 +120,22 @@ def _check_observed(case, est, prefix, expected, types):
                 f32 = getattr(getattr(est, "coef_", None), "dtype", None) == np.float32
                 tol = 1e-5 if got_key.dtype == np.float32 or f32 else 1e-12
                 np.testing.assert_allclose(got_key, expected[key], rtol=tol, atol=tol, err_msg=key)
+            elif key.split(".")[1] in LOSSES and np.asarray(expected[key]).dtype.kind == "f":
+                # the log loss's value from one exp (Loss.loss_dloss, issue #20)
+                # moved each progressive loss by up to 5 ulps: the losses
+                # within 1e-13 relative, the rates of lr_history_ bitwise
+                got_key, want = np.asarray(got[key]), np.asarray(expected[key])
+                assert got_key.dtype == want.dtype and got_key.shape == want.shape, key
+                if key.split(".")[1] == "lr_history_" and want.ndim == 2:
+                    _same_bits(got_key[:, :2], want[:, :2], key)
+                np.testing.assert_allclose(got_key, want, rtol=1e-13, atol=0, err_msg=key)
             else:
                 _same_bits(got[key], expected[key], key)
 
+
+# the observations that are progressive losses (lr_history_: the window's mean
+# loss beside its rate), compared to 1e-13 relative, not bitwise
+LOSSES = ("progressive_loss_", "lr_history_")
 
 # state a build after format 1's never had: left out when comparing with it
 NEW_STATE = ("drift_state", "drifts", "class_counts")
@@ -130,6 +144,44 @@ NEW_STATE = ("drift_state", "drifts", "class_counts")
 def _old_state(est):
     state = model_state(est)
     return state if state is None else {k: v for k, v in state.items() if k not in NEW_STATE}
+
+
+def _old_state_to_rounding(est, old):
+    """``_old_state`` of a model resumed here and of the old build's resumed
+    model, with the sums of progressive losses (``scalars``' loss slots, the
+    plateau schedule's window losses, the history's mean losses) checked to 1e-13 relative and then
+    taken from the old build's: the log
+    loss's value from one exp (Loss.loss_dloss, issue #20) moved each loss
+    by up to 5 ulps. Every other number stays for the bitwise comparison."""
+    a, b = _old_state(est), _old_state(old)
+    if a is None or b is None or "scalars" not in a or "scalars" not in b:
+        return a, b
+    cols = [SLOTS[k] for k in ("loss_sum", "race_loss", "race_share", "served_loss")]
+    sa, sb = np.array(a["scalars"]), np.asarray(b["scalars"])
+    if sa.shape == sb.shape and sa.ndim == 2 and sa.shape[1] > max(cols):
+        np.testing.assert_allclose(sa[:, cols], sb[:, cols], rtol=1e-13, atol=0,
+                                   err_msg="scalars (losses)")
+        sa[:, cols] = sb[:, cols]
+        a = dict(a, scalars=sa.astype(np.asarray(a["scalars"]).dtype))
+    if "schedule_state" in a and "schedule_state" in b:
+        # ReduceOnPlateau's six numbers a node: its best window loss (1) and
+        # the window's running sum (4) are losses
+        qa, qb = np.array(a["schedule_state"]), np.asarray(b["schedule_state"])
+        if qa.shape == qb.shape and qa.ndim == 2:
+            cols = [c for c in range(qa.shape[1]) if c % 6 in (1, 4)]
+            np.testing.assert_allclose(qa[:, cols], qb[:, cols], rtol=1e-13, atol=0,
+                                       err_msg="schedule_state (losses)")
+            qa[:, cols] = qb[:, cols]
+            a = dict(a, schedule_state=qa.astype(np.asarray(a["schedule_state"]).dtype))
+    if "history" in a and "history" in b:
+        # lr_history_'s rows: clock, rate, the window's mean loss
+        ha, hb = np.array(a["history"]), np.asarray(b["history"])
+        if ha.shape == hb.shape and ha.ndim == 2 and ha.shape[1] == 3:
+            np.testing.assert_allclose(ha[:, 2], hb[:, 2], rtol=1e-13, atol=0,
+                                       err_msg="history (losses)")
+            ha[:, 2] = hb[:, 2]
+            a = dict(a, history=ha.astype(np.asarray(a["history"]).dtype))
+    return a, b
 
 
 def _check_params(case, est):
@@ -172,7 +224,7 @@ def test_resume_after_loading_format1_is_never_stopping(case):
     old = streamlr.load(continued_path)   # the old build's model that never stopped
     _check_observed(case, old, "continued", expected, types)
     _check_params(case, old)
-    _same(_old_state(est), _old_state(old), f"{case} state after resuming")
+    _same(*_old_state_to_rounding(est, old), f"{case} state after resuming")
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -227,7 +279,7 @@ def test_resave_is_format2_with_descriptive_names(case, tmp_path):
     assert _read(tmp_path / "continued.npz")[0]["format"] == 2
     reloaded = streamlr.load(tmp_path / "continued.npz")
     _same(model_state(reloaded), model_state(again), f"{case} resumed state after format 2")
-    _same(_old_state(reloaded), _old_state(streamlr.load(continued_path)),
+    _same(*_old_state_to_rounding(reloaded, streamlr.load(continued_path)),
           f"{case} resumed state vs the old build's")
     _check_observed(case, reloaded, "continued", expected, types)
 

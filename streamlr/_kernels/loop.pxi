@@ -401,6 +401,7 @@ cdef Py_ssize_t _epoch_rows(
     cdef const int* idx
     cdef floating yi, sw, class_weight, norm
     cdef double p, pg, zb, eta = cfg.eta0, update, dloss, cur_loss, sq, intercept_update
+    cdef LossGrad lg
     cdef double t = P.t, last_eta = ps.last_eta, clock0 = s.clock0, step
     cdef bint drifted = False       # the last sample flagged drift: react before the next
     cdef double threshold = 1e-9 if floating is double else 1e-6
@@ -431,6 +432,18 @@ cdef Py_ssize_t _epoch_rows(
                        DENSE_PREFETCH_MAX_ROWS)
     # plain SGD's dense float64 rows on unit stride: the row prefetch along the dot
     cdef bint ahead_ok = pf_dense > 0 and S == 1 and cfg.optimizer == OPT_SGD
+    # ... and there, when nothing but the update touches the weights between
+    # one row's update and the next row's dot (no L1 truncation, no norms for
+    # the objective, no crossed rows; a drift reaction is checked per row),
+    # the next row's sums come from the update's own pass over the weights
+    # (streamlr_axpy_dot8, rows.pxi): ``fused`` holds them, ``has_fused``
+    # says that the next row's dot is done
+    cdef bint fuse_ok = (ahead_ok and lr != LR_PA1 and lr != LR_PA2 and not has_l1
+                         and not track_objective and R.cross == NULL)
+    cdef bint has_fused = False
+    cdef double fused = 0.0
+    cdef floating fstep
+    cdef Py_ssize_t r_next
     if lr == LR_ADAPTIVE:
         eta = ps.eta_adaptive
 
@@ -476,6 +489,11 @@ cdef Py_ssize_t _epoch_rows(
 
         if prefetch:
             p = _dot_prefetch(w, S, s.wscale, v, idx, nnz, pf_idx, pf_n, pf_last) + s.intercept
+        elif has_fused:
+            # the sums of this row at the weights updated by the last row
+            # (its update asked for the lines of the row ahead, as the dot would)
+            has_fused = False
+            p = (fused if s.wscale == 1.0 else fused * s.wscale) + s.intercept
         else:
             if floating is double and pb != NULL:
                 p = _dot_ahead(w, s.wscale, v, nnz, pb) + s.intercept
@@ -497,7 +515,11 @@ cdef Py_ssize_t _epoch_rows(
 
         # progressive loss: measured before learning from the sample; the
         # running total lives in the state, so chunking cannot change it
-        cur_loss = loss.loss(yi, p)
+        # progressive loss and derivative in one call (the log loss shares
+        # its exp between them); the derivative serves the rules below that
+        # take the gradient at p
+        lg = loss.loss_dloss(yi, p)
+        cur_loss = lg.loss
         if Recording is char:
             if ps.losses != NULL:
                 ps.losses[i] = cur_loss
@@ -548,7 +570,8 @@ cdef Py_ssize_t _epoch_rows(
                 else:
                     pg = MARGIN_AT_Y_F32(w, S, cfg.slot_stride, v, idx, nnz, p, zb, cfg.y_beta)
             if not _opt_sample(w, S, cfg.slot_stride, aw, P.oint, P.stamp, s, v, idx, nnz,
-                               loss.dloss(yi, pg) * (class_weight * sw), eta,
+                               (loss.dloss(yi, pg) if cfg.grad_at_y else lg.dloss)
+                               * (class_weight * sw), eta,
                                step, cfg):
                 status = -(i + 1)
                 break
@@ -567,7 +590,7 @@ cdef Py_ssize_t _epoch_rows(
             sq = _sqnorm(v, nnz)
             update = loss.loss(yi, p) / (sq + 0.5 / cfg.eta0)
         else:
-            dloss = loss.dloss(yi, p)
+            dloss = lg.dloss
             if dloss < -MAX_DLOSS:
                 dloss = -MAX_DLOSS
             elif dloss > MAX_DLOSS:
@@ -588,7 +611,21 @@ cdef Py_ssize_t _epoch_rows(
             _scale(w, Sp, aw, s, <floating>max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
                    n_features, threshold)
         if update != 0.0:
-            _add(w, Sp, s, v, idx, nnz, <floating>update, track_objective)
+            if floating is double and fuse_ok and i + 1 < n_rows and not drifted:
+                # _add's arithmetic (plain_sgd.pxi), with the next row's dot
+                fstep = <floating>update
+                if s.wscale != 1:
+                    fstep = fstep / <floating>s.wscale
+                r_next = order[i + 1] if order != NULL else first + i + 1
+                pb = values + r_next * n_features       # the row ahead, or (none) the next
+                if i + 1 + pf_dense < n_rows:
+                    pb = values + (order[i + 1 + pf_dense] if order != NULL
+                                   else first + i + 1 + pf_dense) * n_features
+                fused = streamlr_axpy_dot8(w, v, fstep, values + r_next * n_features,
+                                           nnz, pb)
+                has_fused = True
+            else:
+                _add(w, Sp, s, v, idx, nnz, <floating>update, track_objective)
         if cfg.fit_intercept:
             intercept_update = update
             if intercept_update != 0:

@@ -1,6 +1,13 @@
 # Loss interface of the kernels: one virtual call per sample, in double.
 # Overridable cdef methods are never fused (cython/cython#3607).
 
+# a loss and its derivative at the same point (Loss.loss_dloss): a struct of
+# two doubles comes back in two registers, not through memory
+cdef struct LossGrad:
+    double loss
+    double dloss
+
+
 cdef class Loss:
     # True for the hinge family (hinge, perceptron): the passive-aggressive
     # rules then take the sign of the update from y.
@@ -14,6 +21,9 @@ cdef class Loss:
     cdef public str name
     cdef double loss(self, double y, double p) noexcept nogil
     cdef double dloss(self, double y, double p) noexcept nogil
+    # both at once, bit for bit the two calls (the per-sample loop needs both
+    # at the same p)
+    cdef LossGrad loss_dloss(self, double y, double p) noexcept nogil
     # the move of the prediction under the loss's gradient flow
     # dp/dh = -a * dloss(y, p) for h in [0, 1] (importance-invariant updates)
     cdef double invariant_step(self, double y, double p, double a) noexcept nogil

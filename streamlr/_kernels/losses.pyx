@@ -65,6 +65,13 @@ cdef class Loss:
     cdef double loss(self, double y, double p) noexcept nogil:
         return 0.0
 
+    cdef LossGrad loss_dloss(self, double y, double p) noexcept nogil:
+        # the default: the two calls (a loss whose two share work overrides it)
+        cdef LossGrad r
+        r.loss = self.loss(y, p)
+        r.dloss = self.dloss(y, p)
+        return r
+
     cdef double dloss(self, double y, double p) noexcept nogil:
         return 0.0
 
@@ -90,6 +97,10 @@ cdef class Loss:
 
     def _py_dloss(self, double y, double p):
         return self.dloss(y, p)
+
+    def _py_loss_dloss(self, double y, double p):
+        cdef LossGrad r = self.loss_dloss(y, p)
+        return r.loss, r.dloss
 
     def loss_array(self, const double[::1] y, const double[::1] p):
         """The loss of each (y, p) pair, as a NumPy array."""
@@ -245,11 +256,29 @@ cdef inline double _logistic_flow(double z, double a) noexcept nogil:
     return D
 
 
+cdef inline double _log1pexp_from(double p, double e) noexcept nogil:
+    # log(1 + exp(p)) for p > -37 from e = exp(-p), the exponential the log
+    # loss's derivative takes: the loop then pays one exp a sample for both
+    # (Loss.loss_dloss). Accurate to a few ulps, as log1pexp (whose cut
+    # points at 18 and 33.3 it keeps), but not bitwise scikit-learn's value
+    # below 18 (there it evaluates log1p(exp(p)) or log(1 + exp(p)))
+    if p <= 0:
+        return log1p(1 / e)
+    if p <= 18:
+        return p + log1p(e)
+    if p <= 33.3:
+        return p + e
+    return p
+
+
 cdef class LogLoss(Loss):
     """Binomial log loss, y in {0, 1}: log(1 + exp(p)) - y p."""
 
     cdef double loss(self, double y, double p) noexcept nogil:
-        return log1pexp(p) - y * p
+        # the same arithmetic as loss_dloss, so every path reports the same bits
+        if p <= -37:
+            return exp(p) - y * p
+        return _log1pexp_from(p, exp(-p)) - y * p
 
     cdef double dloss(self, double y, double p) noexcept nogil:
         # expit(p) - y, written to avoid overflowing exp for very negative p
@@ -271,6 +300,20 @@ cdef class LogLoss(Loss):
         else:
             return Loss.zero_in_float32(self, y, p)
         return z >= <float>16.63553237915039
+
+    cdef LossGrad loss_dloss(self, double y, double p) noexcept nogil:
+        # loss and dloss above, bit for bit, from one exp
+        cdef double e
+        cdef LossGrad r
+        if p <= -37:
+            e = exp(p)
+            r.dloss = e - y
+            r.loss = e - y * p
+            return r
+        e = exp(-p)
+        r.dloss = ((1 - y) - y * e) / (1 + e)
+        r.loss = _log1pexp_from(p, e) - y * p
+        return r
 
     cdef double invariant_step(self, double y, double p, double a) noexcept nogil:
         # y in {0, 1}: the margin z = s p (s = 2 y - 1) follows

@@ -55,38 +55,122 @@ cdef inline floating _dot(const floating* w, Py_ssize_t S, double wscale,
     return <floating>(a0 if wscale == 1.0 else a0 * wscale)
 
 
+# _dot_ahead's sums written with the compiler's vector types: GCC left the
+# eight scalar chains of the Cython loop unvectorised (eight vmulsd and eight
+# vaddsd a block of eight; the prefetch in the loop defeats its SLP pass). Lane
+# l of ``lo`` is the sum a_l, lane l of ``hi`` a_(4 + l): each lane does what
+# the scalar chain did (a product rounded, then an add rounded: no
+# contraction, -ffp-contract=off), so the sum is bitwise the same; a build
+# without AVX splits each 4-wide operation in two SSE2 halves, other
+# compilers get the scalar loop.
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    typedef double streamlr_v4d __attribute__((vector_size(32)));
+    /* an unaligned load (a macro: a function returning a 32-byte vector
+       draws GCC's ABI note -Wpsabi in the build without AVX) */
+    #define streamlr_load4(p) __extension__ ({ streamlr_v4d r_; \
+        __builtin_memcpy(&r_, (p), sizeof(r_)); r_; })
+    static inline double streamlr_dot8_ahead(const double* w, const double* v,
+                                             Py_ssize_t n, const double* ahead) {
+        streamlr_v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = {0.0, 0.0, 0.0, 0.0};
+        Py_ssize_t k, m = n - n % 8;
+        double a0;
+        for (k = 0; k < m; k += 8) {
+            lo += streamlr_load4(w + k) * streamlr_load4(v + k);
+            hi += streamlr_load4(w + k + 4) * streamlr_load4(v + k + 4);
+            __builtin_prefetch((const void*)(ahead + k), 0, 3);
+        }
+        a0 = lo[0];
+        for (k = m; k < n; k++)
+            a0 += w[k] * v[k];
+        if (m < n)
+            __builtin_prefetch((const void*)(ahead + m), 0, 3);
+        __builtin_prefetch((const void*)(ahead + n - 1), 0, 3);
+        return ((a0 + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
+    }
+    /* w += step * v (plain SGD's dense update, plain_sgd.pxi _add) and, in
+       the same pass, the eight sums of the next row u at the new weights:
+       each new weight is stored and multiplied by u from its register */
+    static inline double streamlr_axpy_dot8(double* w, const double* v, double step,
+                                            const double* u, Py_ssize_t n,
+                                            const double* ahead) {
+        streamlr_v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = {0.0, 0.0, 0.0, 0.0};
+        streamlr_v4d sv = {step, step, step, step}, a, b;
+        Py_ssize_t k, m = n - n % 8;
+        double a0, x;
+        for (k = 0; k < m; k += 8) {
+            a = streamlr_load4(w + k) + streamlr_load4(v + k) * sv;
+            b = streamlr_load4(w + k + 4) + streamlr_load4(v + k + 4) * sv;
+            __builtin_memcpy(w + k, &a, sizeof(a));
+            __builtin_memcpy(w + k + 4, &b, sizeof(b));
+            lo += a * streamlr_load4(u + k);
+            hi += b * streamlr_load4(u + k + 4);
+            __builtin_prefetch((const void*)(ahead + k), 0, 3);
+        }
+        a0 = lo[0];
+        for (k = m; k < n; k++) {
+            x = w[k] + v[k] * step;
+            w[k] = x;
+            a0 += x * u[k];
+        }
+        if (m < n)
+            __builtin_prefetch((const void*)(ahead + m), 0, 3);
+        __builtin_prefetch((const void*)(ahead + n - 1), 0, 3);
+        return ((a0 + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
+    }
+    #else
+    static inline double streamlr_dot8_ahead(const double* w, const double* v,
+                                             Py_ssize_t n, const double* ahead) {
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+        Py_ssize_t k, m = n - n % 8;
+        (void)ahead;
+        for (k = 0; k < m; k += 8) {
+            a0 += w[k] * v[k];
+            a1 += w[k + 1] * v[k + 1];
+            a2 += w[k + 2] * v[k + 2];
+            a3 += w[k + 3] * v[k + 3];
+            a4 += w[k + 4] * v[k + 4];
+            a5 += w[k + 5] * v[k + 5];
+            a6 += w[k + 6] * v[k + 6];
+            a7 += w[k + 7] * v[k + 7];
+        }
+        for (k = m; k < n; k++)
+            a0 += w[k] * v[k];
+        return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+    }
+    static inline double streamlr_axpy_dot8(double* w, const double* v, double step,
+                                            const double* u, Py_ssize_t n,
+                                            const double* ahead) {
+        Py_ssize_t k;
+        (void)ahead;
+        for (k = 0; k < n; k++)
+            w[k] = w[k] + v[k] * step;
+        return streamlr_dot8_ahead(w, u, n, ahead);
+    }
+    #endif
+    """
+    double streamlr_dot8_ahead(const double* w, const double* v, Py_ssize_t n,
+                               const double* ahead) noexcept nogil
+    double streamlr_axpy_dot8(double* w, const double* v, double step, const double* u,
+                              Py_ssize_t n, const double* ahead) noexcept nogil
+
+
 cdef inline double _dot_ahead(const double* w, double wscale, const double* v,
                               Py_ssize_t nnz, const double* ahead) noexcept nogil:
     # _dot of a dense float64 row on unit stride (bitwise: the same products in
-    # the same eight sums, the same order) that asks, along the way, for the
-    # cache lines of a later row of nnz values, ``ahead``: one line after each
-    # eight products, then the line of its last value (a row need not start
-    # on a line). The same requests issued in one burst before the dot (the
-    # dense loop until issue #20's chain work) were 6-25% slower on 200,000
-    # x 100 rows (bench/README.md): thirteen prefetches at once fill the
-    # line-fill buffers and stall; spread over the dot's loads they overlap
-    # the arithmetic. A hint: it never changes a value. Plain SGD only: with
-    # it in _dot, the float32 and the other rules' loops were compiled worse
-    # (10-15% slower), so they keep the burst.
-    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    cdef double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
-    cdef Py_ssize_t k, m = nnz - nnz % 8
-    for k in range(0, m, 8):
-        a0 += w[k] * v[k]
-        a1 += w[k + 1] * v[k + 1]
-        a2 += w[k + 2] * v[k + 2]
-        a3 += w[k + 3] * v[k + 3]
-        a4 += w[k + 4] * v[k + 4]
-        a5 += w[k + 5] * v[k + 5]
-        a6 += w[k + 6] * v[k + 6]
-        a7 += w[k + 7] * v[k + 7]
-        streamlr_prefetch_r(ahead + k)
-    for k in range(m, nnz):
-        a0 += w[k] * v[k]
-    if m < nnz:
-        streamlr_prefetch_r(ahead + m)
-    streamlr_prefetch_r(ahead + nnz - 1)
-    a0 = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    # the same eight sums, the same order; streamlr_dot8_ahead above) that
+    # asks, along the way, for the cache lines of a later row of nnz values,
+    # ``ahead``: one line after each eight products, then the line of its
+    # last value (a row need not start on a line). The same requests issued
+    # in one burst before the dot (the dense loop until issue #20's chain
+    # work) were 6-25% slower on 200,000 x 100 rows (bench/README.md):
+    # thirteen prefetches at once fill the line-fill buffers and stall;
+    # spread over the dot's loads they overlap the arithmetic. A hint: it
+    # never changes a value. Plain SGD only: with it in _dot, the float32 and
+    # the other rules' loops were compiled worse (10-15% slower), so they keep
+    # the burst.
+    cdef double a0 = streamlr_dot8_ahead(w, v, nnz, ahead)
     return a0 if wscale == 1.0 else a0 * wscale
 
 

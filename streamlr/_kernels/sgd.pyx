@@ -53,7 +53,7 @@ from libc.string cimport memcmp, memcpy, memset
 from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmax, fmin, fmod, isfinite, log, pow, sqrt
 
 from streamlr._kernels._hashing cimport EventHasher
-from streamlr._kernels.losses cimport Loss
+from streamlr._kernels.losses cimport Loss, LossGrad
 from streamlr._kernels.drift cimport (
     Drift, drift_bind, drift_rows_to_check, drift_update, drift_used,
 )
