@@ -19,7 +19,7 @@ for the hinge loss at ``power_t != 0.5``, which involves neither.
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -184,7 +184,16 @@ def test_repeated_columns_match_vw(rows, data, fit_intercept, case):
     if case == "squared":
         est.partial_fit(X, y)
     else:
-        est.partial_fit(X, y, classes=[-1.0, 1.0])
+        # row by row (chunk invariance: the same model as one call), so as to
+        # see each margin: a row whose margin is exactly the hinge's kink in
+        # float32 is a tie that VW's own float32 rounding decides (it may land
+        # an ulp short of the kink and learn, see tests/test_vw_zero_loss.py):
+        # such examples are not comparable
+        for i in range(len(rows)):
+            if i:
+                margin = float(est.decision_function(X[i:i + 1])[0])
+                assume(np.float32(y[i] * margin) != np.float32(1.0))
+            est.partial_fit(X[i:i + 1], y[i:i + 1], classes=[-1.0, 1.0])
     coef, b = _vw_weights(vw, [("a", f"f{j}") for j in range(N_COLS)], fit_intercept)
     vw.finish()
     if max(np.abs(est.coef_).max(), abs(est.intercept_[0])) == 0.0:
