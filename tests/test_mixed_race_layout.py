@@ -275,19 +275,25 @@ def test_a_dense_born_mixed_race_keeps_slot_arrays_and_forcing_either_layout_agr
     _same(est, forced)
 
 
+def _saved_files(name):
+    """(path stem, what the old build observed, its rows X and y, its pickled
+    model) of the files tests/data/make_<name>.py wrote."""
+    here = os.path.join(os.path.dirname(__file__), "data", name)
+    with np.load(here + ".expected.npz") as z:
+        expected = {k: z[k] for k in z.files}
+    X = sp.csr_matrix((expected["data"], expected["indices"], expected["indptr"]),
+                      shape=tuple(expected["shape"]))
+    with open(here + ".pkl", "rb") as f:
+        unpickled = pickle.load(f)
+    return here, expected, X, expected["y"], unpickled
+
+
 def test_a_race_saved_in_the_old_layout_resumes_as_the_old_build_resumed_it():
     """Files written by a build that kept a mixed race in slot arrays
     (tests/data/make_mixed_race_slot_arrays.py) load in that layout and
     resume bitwise as that build did; an interleaved model trained here on
     the same rows is the same model."""
-    here = os.path.join(os.path.dirname(__file__), "data", old_files.NAME)
-    with np.load(here + ".expected.npz") as z:
-        expected = {k: z[k] for k in z.files}
-    X = sp.csr_matrix((expected["data"], expected["indices"], expected["indptr"]),
-                      shape=tuple(expected["shape"]))
-    y = expected["y"]
-    with open(here + ".pkl", "rb") as f:
-        unpickled = pickle.load(f)
+    here, expected, X, y, unpickled = _saved_files(old_files.NAME)
     fresh = SGDClassifier(**old_files.PARAMS).partial_fit(X[:old_files.TRAIN],
                                                           y[:old_files.TRAIN], classes=[0, 1])
     assert fresh._model.interleaved
@@ -361,14 +367,7 @@ def test_a_race_saved_with_full_blocks_resumes_as_the_old_build_resumed_it():
     resume bitwise as that build did (a call, then events); a model made
     here on the same rows, each copy in its own rule's width, is the same
     model."""
-    here = os.path.join(os.path.dirname(__file__), "data", full_files.NAME)
-    with np.load(here + ".expected.npz") as z:
-        expected = {k: z[k] for k in z.files}
-    X = sp.csr_matrix((expected["data"], expected["indices"], expected["indptr"]),
-                      shape=tuple(expected["shape"]))
-    y = expected["y"]
-    with open(here + ".pkl", "rb") as f:
-        unpickled = pickle.load(f)
+    here, expected, X, y, unpickled = _saved_files(full_files.NAME)
     fresh = SGDClassifier(**full_files.PARAMS).partial_fit(X[:full_files.TRAIN],
                                                            y[:full_files.TRAIN], classes=[0, 1])
     assert fresh._model.widths is not None

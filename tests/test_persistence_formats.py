@@ -156,32 +156,31 @@ def _old_state_to_rounding(est, old):
     a, b = _old_state(est), _old_state(old)
     if a is None or b is None or "scalars" not in a or "scalars" not in b:
         return a, b
-    cols = [SLOTS[k] for k in ("loss_sum", "race_loss", "race_share", "served_loss")]
-    sa, sb = np.array(a["scalars"]), np.asarray(b["scalars"])
-    if sa.shape == sb.shape and sa.ndim == 2 and sa.shape[1] > max(cols):
-        np.testing.assert_allclose(sa[:, cols], sb[:, cols], rtol=1e-13, atol=0,
-                                   err_msg="scalars (losses)")
-        sa[:, cols] = sb[:, cols]
-        a = dict(a, scalars=sa.astype(np.asarray(a["scalars"]).dtype))
-    if "schedule_state" in a and "schedule_state" in b:
-        # ReduceOnPlateau's six numbers a node: its best window loss (1) and
-        # the window's running sum (4) are losses
-        qa, qb = np.array(a["schedule_state"]), np.asarray(b["schedule_state"])
-        if qa.shape == qb.shape and qa.ndim == 2:
-            cols = [c for c in range(qa.shape[1]) if c % 6 in (1, 4)]
-            np.testing.assert_allclose(qa[:, cols], qb[:, cols], rtol=1e-13, atol=0,
-                                       err_msg="schedule_state (losses)")
-            qa[:, cols] = qb[:, cols]
-            a = dict(a, schedule_state=qa.astype(np.asarray(a["schedule_state"]).dtype))
-    if "history" in a and "history" in b:
-        # lr_history_'s rows: clock, rate, the window's mean loss
-        ha, hb = np.array(a["history"]), np.asarray(b["history"])
-        if ha.shape == hb.shape and ha.ndim == 2 and ha.shape[1] == 3:
-            np.testing.assert_allclose(ha[:, 2], hb[:, 2], rtol=1e-13, atol=0,
-                                       err_msg="history (losses)")
-            ha[:, 2] = hb[:, 2]
-            a = dict(a, history=ha.astype(np.asarray(a["history"]).dtype))
+    loss_slots = [SLOTS[k] for k in ("loss_sum", "race_loss", "race_share", "served_loss")]
+    a = _losses_to_rounding(a, b, "scalars", lambda width: loss_slots if width > max(loss_slots)
+                            else None)
+    # ReduceOnPlateau's six numbers a node: its best window loss (1) and the
+    # window's running sum (4) are losses
+    a = _losses_to_rounding(a, b, "schedule_state",
+                            lambda width: [c for c in range(width) if c % 6 in (1, 4)])
+    # lr_history_'s rows: clock, rate, the window's mean loss
+    a = _losses_to_rounding(a, b, "history", lambda width: [2] if width == 3 else None)
     return a, b
+
+
+def _losses_to_rounding(a, b, key, loss_columns):
+    """``a`` with the loss columns of its 2-D array ``key`` (``loss_columns(width)``,
+    None for none) checked against ``b``'s to 1e-13 relative, then taken from it."""
+    if key not in a or key not in b:
+        return a
+    xa, xb = np.array(a[key]), np.asarray(b[key])
+    cols = loss_columns(xa.shape[1]) if xa.shape == xb.shape and xa.ndim == 2 else None
+    if not cols:
+        return a
+    np.testing.assert_allclose(xa[:, cols], xb[:, cols], rtol=1e-13, atol=0,
+                               err_msg=f"{key} (losses)")
+    xa[:, cols] = xb[:, cols]
+    return dict(a, **{key: xa.astype(np.asarray(a[key]).dtype)})
 
 
 def _check_params(case, est):
